@@ -1,0 +1,1 @@
+"""An aiohttp service whose user sessions live in node memory, an encrypted cookie or Redis."""

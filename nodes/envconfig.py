@@ -1,0 +1,144 @@
+"""Reading settings from the environment, once, with casts and one-line errors.
+
+Shared by the node and the balancer settings: each reads its variables through an `Env` at start-up and
+a bad value becomes a `SettingsError` whose message names the variable, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn, TypeVar
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class Env:
+    """Typed access to environment variables; every failure names the variable and what it accepts."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    def raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def is_set(self, name: str) -> bool:
+        return self.raw(name) is not None
+
+    def str(self, name: str, default: str) -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def required(self, name: str, allowed: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            raise SettingsError(f"{name} is required but not set: expected {allowed}")
+        return value
+
+    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        return self._number(name, default, int, "an integer", minimum, maximum)
+
+    def float(
+        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
+        return self._number(name, default, float, "a number", minimum, maximum)
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={value!r} is invalid: expected 0 or 1")
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        value = self.str(name, default)
+        if value not in choices:
+            raise SettingsError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
+        return value
+
+    def list(self, name: str, default: Sequence[str] = ()) -> list[str]:
+        value = self.raw(name)
+        if value is None:
+            return list(default)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def parsed(self, name: str, default: T, parse: Callable[[str], T], allowed: str) -> T:
+        """Apply `parse` to the value; any ValueError it raises becomes a SettingsError naming `allowed`."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            return parse(value)
+        except ValueError as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            raise SettingsError(f"{name}={value!r} is invalid: expected {allowed}{detail}") from None
+
+    def _number(
+        self,
+        name: str,
+        default: T,
+        cast: Callable[[str], T],
+        kind: str,
+        minimum: float | None,
+        maximum: float | None,
+    ) -> T:
+        value = self.raw(name)
+        if value is None:
+            return default
+        bounds = _bounds_text(minimum, maximum)
+        try:
+            number = cast(value)
+        except ValueError:
+            raise SettingsError(f"{name}={value!r} is invalid: expected {kind}{bounds}") from None
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):  # type: ignore[operator]
+            raise SettingsError(f"{name}={value!r} is out of range: expected {kind}{bounds}")
+        return number
+
+
+def _bounds_text(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" from {minimum} to {maximum}"
+    if minimum is not None:
+        return f" >= {minimum}"
+    if maximum is not None:
+        return f" <= {maximum}"
+    return ""
+
+
+def exit_with_settings_error(program: str, error: SettingsError) -> NoReturn:
+    """Stop a service at start-up with one readable line on stderr (exit status 2), never a traceback."""
+    print(f"{program}: configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2)
