@@ -1,0 +1,123 @@
+"""The node's HTTP API: log in, read and change the session, log out, health and readiness.
+
+Handlers only read and change the session mapping; loading and saving it is aiohttp-session's middleware
+and the configured store's job. Every answer names the node that served it, so a client can see where its
+request landed and whether that node saw its session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import Session, get_session, new_session
+
+from nodes.keys import NODE_ID, STORE
+from nodes.validation import BadRequest, read_cart_item, read_login
+
+MAX_CART_LINES = 200
+
+routes = web.RouteTableDef()
+
+
+def reply(request: web.Request, status: int = 200, **body: Any) -> web.Response:
+    return web.json_response({"node": request.app[NODE_ID], **body}, status=status)
+
+
+def missing(request: web.Request) -> web.Response:
+    return reply(request, 401, session="missing")
+
+
+async def current_session(request: web.Request) -> Session | None:
+    """The caller's session if this node sees it; reading never creates one."""
+    session = await get_session(request)
+    return None if session.new or "user" not in session else session
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    user = read_login(await _json(request))
+    old = await get_session(request)
+    await request.app[STORE].discard(request, old)  # fixation protection: the old id dies, a new one is issued
+    session = await new_session(request)
+    session.update(user=user, counter=0, cart=[])
+    return reply(request, user=user, session="new")
+
+
+@routes.get("/me")
+async def me(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None:
+        return missing(request)
+    return reply(request, user=session["user"], counter=session["counter"], session="found")
+
+
+@routes.post("/counter")
+async def counter(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None:
+        return missing(request)
+    session["counter"] = session["counter"] + 1
+    return reply(request, user=session["user"], counter=session["counter"])
+
+
+@routes.get("/cart")
+async def get_cart(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None:
+        return missing(request)
+    return reply(request, user=session["user"], cart=session["cart"])
+
+
+@routes.post("/cart/items")
+async def add_cart_item(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None:
+        return missing(request)
+    sku, qty = read_cart_item(await _json(request))
+    cart = [dict(line) for line in session["cart"]]
+    line = next((line for line in cart if line["sku"] == sku), None)
+    if line is not None:
+        line["qty"] += qty
+    elif len(cart) >= MAX_CART_LINES:
+        raise BadRequest(f"the cart is full ({MAX_CART_LINES} lines)")
+    else:
+        cart.append({"sku": sku, "qty": qty})
+    session["cart"] = cart
+    return reply(request, user=session["user"], cart=cart)
+
+
+@routes.delete("/cart")
+async def clear_cart(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None:
+        return missing(request)
+    session["cart"] = []
+    return reply(request, user=session["user"], cart=[])
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    found = not session.new
+    session.invalidate()  # the store deletes its data and the transport clears the client's reference
+    return reply(request, session="ended" if found else "none")
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return reply(request, status="ok")
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    ready = await store.ready()
+    return reply(request, 200 if ready else 503, store=store.name, ready=ready)
+
+
+async def _json(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be a JSON object") from None

@@ -1,0 +1,76 @@
+"""The node application: its settings, its session store and the API, wired in one factory.
+
+Request path: `answer_errors` (outermost: X-Node-Id on every answer, store errors to 503/413, never a
+traceback) → aiohttp-session's middleware (loads the session lazily, saves it if changed) → handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from aiohttp_session import session_middleware
+
+from nodes.api import routes
+from nodes.keys import NODE_ID, SETTINGS, STORE
+from nodes.settings import NodeSettings
+from nodes.stores import SessionTooLarge, StoreUnavailable, build_store
+from nodes.validation import BadRequest
+
+log = logging.getLogger("nodes")
+
+RETRY_AFTER_SECONDS = "1"
+
+
+def error_middleware(node_id: str):  # type: ignore[no-untyped-def]
+    """Turn every failure into a small JSON answer that names this node."""
+
+    @web.middleware
+    async def answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except StoreUnavailable:
+            response = _error(503, "session store unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS})
+        except SessionTooLarge as exc:
+            # No Set-Cookie goes out, so the client keeps its previous, still valid session.
+            response = _error(413, "session too large", size_bytes=exc.size, limit_bytes=exc.limit)
+        except BadRequest as exc:
+            response = _error(400, exc.detail)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = _error(exc.status, exc.reason.lower(), headers=_allow(exc))
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = _error(500, "internal error")
+        response.headers["X-Node-Id"] = node_id
+        return response
+
+    return answer_errors
+
+
+def _error(status: int, reason: str, headers: dict[str, str] | None = None, **extra: object) -> web.Response:
+    return web.json_response({"error": reason, **extra}, status=status, headers=headers)
+
+
+def _allow(exc: web.HTTPException) -> dict[str, str] | None:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else None
+
+
+def create_app(settings: NodeSettings) -> web.Application:
+    store = build_store(settings)
+    app = web.Application(middlewares=[error_middleware(settings.node_id), session_middleware(store)])
+    app[SETTINGS] = settings
+    app[NODE_ID] = settings.node_id
+    app[STORE] = store
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_store_lifecycle)
+    return app
+
+
+async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[STORE].close()

@@ -1,0 +1,10 @@
+"""Typed application keys shared by the app factory and the handlers."""
+
+from aiohttp import web
+
+from nodes.settings import NodeSettings
+from nodes.stores.base import SessionStore
+
+NODE_ID = web.AppKey("node_id", str)
+SETTINGS = web.AppKey("settings", NodeSettings)
+STORE = web.AppKey("store", SessionStore)

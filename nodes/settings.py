@@ -1,0 +1,99 @@
+"""A node's settings: read once from the environment at start-up, validated there, then passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+from nodes.envconfig import Env, Secret, SettingsError
+
+STORES = ("memory", "cookie", "redis")
+
+# Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
+DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
+
+FERNET_KEY_HELP = (
+    "one or more comma-separated Fernet keys (32 url-safe base64-encoded bytes each); make one with "
+    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+)
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Everything a node needs to know about itself, its session store and its transport."""
+
+    node_id: str
+    host: str
+    port: int
+    store: str
+    redis_url: Secret  # may carry a password
+    secrets: tuple[Secret, ...]  # Fernet keys: the first encrypts, every one decrypts
+    using_dev_secret: bool
+    max_age: int  # idle timeout in seconds, sliding on every request that finds the session
+    cookie_secure: bool
+    memory_max: int
+    redis_timeout: float  # connect and read timeout for each Redis call, seconds
+    cookie_name: str = "SL_SESSION"
+    token_header: str = "X-Session-Token"
+    access_log: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeSettings:
+        env = Env(environ)
+        port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
+        secrets, using_dev = _fernet_keys(env)
+        return cls(
+            node_id=env.str("NODE_ID", f"node-{port}"),
+            host=env.str("NODE_HOST", "127.0.0.1"),
+            port=port,
+            store=env.choice("SESSION_STORE", "memory", STORES),
+            redis_url=Secret(env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, "a redis:// URL")),
+            secrets=secrets,
+            using_dev_secret=using_dev,
+            max_age=env.int("SESSION_MAX_AGE", 1800, minimum=1),
+            cookie_secure=env.bool("SESSION_COOKIE_SECURE", False),
+            memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
+            redis_timeout=env.float("REDIS_TIMEOUT", 0.5, minimum=0.01, maximum=60),
+            cookie_name=env.parsed("SESSION_COOKIE_NAME", "SL_SESSION", _token_name, "a cookie name of [A-Za-z0-9_-]"),
+            access_log=env.bool("NODE_ACCESS_LOG", False),
+        )
+
+    def redis_location(self) -> str:
+        """host:port/db of the Redis URL, without credentials, for logs."""
+        parts = urlsplit(self.redis_url.reveal())
+        return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+def _fernet_keys(env: Env) -> tuple[tuple[Secret, ...], bool]:
+    raw = env.raw("SESSION_SECRET")
+    if raw is None:
+        return (Secret(DEV_SECRET),), True
+    keys = [item.strip() for item in raw.split(",") if item.strip()]
+    for index, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            # Never echo a secret: say which item is wrong and its length.
+            raise SettingsError(
+                f"SESSION_SECRET item {index} of {len(keys)} ({len(key)} characters, value hidden) is invalid: "
+                f"expected {FERNET_KEY_HELP}"
+            ) from None
+    if not keys:
+        raise SettingsError(f"SESSION_SECRET is empty: expected {FERNET_KEY_HELP}")
+    return tuple(Secret(key) for key in keys), False
+
+
+def _redis_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError("")
+    return value
+
+
+def _token_name(value: str) -> str:
+    if not value.replace("_", "").replace("-", "").isalnum() or not value.isascii():
+        raise ValueError("")
+    return value

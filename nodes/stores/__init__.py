@@ -1,0 +1,39 @@
+"""The session stores, one module each, behind aiohttp-session's storage interface; chosen by SESSION_STORE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nodes.settings import NodeSettings
+from nodes.stores.base import SessionStore, SessionTooLarge, StoreUnavailable
+from nodes.stores.cookie import CookieStore
+from nodes.stores.memory import MemoryStore
+from nodes.stores.redis import RedisStore, connect
+from nodes.transport import Transport
+
+
+def _memory(settings: NodeSettings, transport: Transport) -> SessionStore:
+    return MemoryStore(transport, settings.max_age, settings.memory_max)
+
+
+def _cookie(settings: NodeSettings, transport: Transport) -> SessionStore:
+    return CookieStore(transport, settings.max_age, settings.secrets)
+
+
+def _redis(settings: NodeSettings, transport: Transport) -> SessionStore:
+    return RedisStore(transport, settings.max_age, connect(settings.redis_url.reveal(), settings.redis_timeout))
+
+
+STORE_FACTORIES: dict[str, Callable[[NodeSettings, Transport], SessionStore]] = {
+    "memory": _memory,
+    "cookie": _cookie,
+    "redis": _redis,
+}
+
+
+def build_store(settings: NodeSettings) -> SessionStore:
+    transport = Transport(settings.cookie_name, settings.token_header, settings.cookie_secure)
+    return STORE_FACTORIES[settings.store](settings, transport)
+
+
+__all__ = ["SessionStore", "SessionTooLarge", "StoreUnavailable", "build_store", "STORE_FACTORIES"]

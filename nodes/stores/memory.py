@@ -1,0 +1,55 @@
+"""Node-local sessions, like a classic Tomcat session: fast, invisible to other nodes, gone with the process.
+
+Entries are serialized copies (so the store behaves like Redis: no shared mutable objects), bounded in
+number with the least recently used evicted first, and never served once idle past the timeout.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from nodes.stores.base import ServerSideStore, now
+from nodes.transport import Transport
+
+
+class MemoryStore(ServerSideStore):
+    name = "memory"
+
+    def __init__(self, transport: Transport, max_age: int, max_entries: int) -> None:
+        super().__init__(transport, max_age)
+        self.max_entries = max_entries
+        # session id -> (expires at, payload); order = least recently used first = soonest to expire first.
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def read(self, session_id: str) -> bytes | None:
+        entry = self._entries.get(session_id)
+        if entry is None:
+            return None
+        expires_at, payload = entry
+        current = now()
+        if expires_at <= current:
+            del self._entries[session_id]
+            return None
+        self._entries[session_id] = (current + self.idle_timeout, payload)
+        self._entries.move_to_end(session_id)
+        return payload
+
+    async def write(self, session_id: str, payload: bytes) -> None:
+        self._entries[session_id] = (now() + self.idle_timeout, payload)
+        self._entries.move_to_end(session_id)
+        self._evict()
+
+    async def delete(self, session_id: str) -> None:
+        self._entries.pop(session_id, None)
+
+    def _evict(self) -> None:
+        """Drop expired entries from the cold end, then the least recently used beyond the bound."""
+        current = now()
+        while self._entries:
+            oldest_id, (expires_at, _) = next(iter(self._entries.items()))
+            if expires_at > current and len(self._entries) <= self.max_entries:
+                break
+            del self._entries[oldest_id]

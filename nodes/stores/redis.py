@@ -1,0 +1,80 @@
+"""Shared sessions in Redis: every node sees every session (the "distributed session").
+
+One round trip per request: GETEX reads the session and slides its TTL at once; SET ... EX writes it.
+Connect and read timeouts are short, and any connection or timeout error becomes `StoreUnavailable`
+(a 503), so a Redis outage never hangs requests or turns them into 500s; the client reconnects by itself
+when Redis is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from nodes.stores.base import ServerSideStore, StoreUnavailable
+from nodes.transport import Transport
+
+log = logging.getLogger("nodes.session")
+
+KEY_PREFIX = "sessionlab:session:"
+T = TypeVar("T")
+
+
+def connect(url: str, timeout: float) -> aioredis.Redis:
+    """A pooled client with short timeouts; one immediate retry covers a connection broken by a Redis restart."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), retries=1),
+        retry_on_error=[RedisConnectionError],
+        decode_responses=False,
+        max_connections=256,
+    )
+
+
+class RedisStore(ServerSideStore):
+    name = "redis"
+
+    def __init__(self, transport: Transport, max_age: int, client: aioredis.Redis) -> None:
+        super().__init__(transport, max_age)
+        self.client = client
+        self._down = False
+
+    async def read(self, session_id: str) -> bytes | None:
+        return await self._call(self.client.getex(KEY_PREFIX + session_id, ex=self.idle_timeout))
+
+    async def write(self, session_id: str, payload: bytes) -> None:
+        await self._call(self.client.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout))
+
+    async def delete(self, session_id: str) -> None:
+        await self._call(self.client.delete(KEY_PREFIX + session_id))
+
+    async def ready(self) -> bool:
+        try:
+            return bool(await self._call(self.client.ping()))
+        except StoreUnavailable:
+            return False
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def _call(self, command: Awaitable[T]) -> T:
+        try:
+            result = await command
+        except (RedisError, OSError) as exc:  # connection refused/reset, timeouts, a Redis still loading
+            if not self._down:
+                log.error("session store unavailable: %s: %s", type(exc).__name__, exc)
+                self._down = True
+            raise StoreUnavailable(type(exc).__name__) from exc
+        if self._down:
+            log.warning("session store reachable again")
+            self._down = False
+        return result
