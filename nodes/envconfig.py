@@ -67,9 +67,7 @@ class Env:
     def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         return self._number(name, default, int, "an integer", minimum, maximum)
 
-    def float(
-        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
-    ) -> float:
+    def float(self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
         return self._number(name, default, float, "a number", minimum, maximum)
 
     def bool(self, name: str, default: bool) -> bool:

@@ -61,7 +61,9 @@ class CookieStore(SessionStore):
         token = self._fernet.encrypt(encode(session)).decode()
         size = len(token) + self.transport.cookie_overhead()
         if size > COOKIE_LIMIT:
-            log.warning("refused to save a session of %d bytes (limit %d); the client keeps its last one", size, COOKIE_LIMIT)
+            log.warning(
+                "refused to save a session of %d bytes (limit %d); the client keeps its last one", size, COOKIE_LIMIT
+            )
             raise SessionTooLarge(size, COOKIE_LIMIT)
         self.transport.send(request, response, token)
 
