@@ -87,6 +87,7 @@ class ManagedProcess:
         return None if self._process is None else self._process.pid
 
     def start(self) -> ManagedProcess:
+        self._close_log()
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -117,6 +118,7 @@ class ManagedProcess:
             assert self._process is not None
             self._process.kill()
             self._process.wait()
+        self._close_log()
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, wait up to `grace` seconds, then SIGKILL; always reaps the child and closes its log."""
@@ -127,6 +129,9 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -20,8 +20,8 @@ MAX_CART_LINES = 200
 routes = web.RouteTableDef()
 
 
-def reply(request: web.Request, status: int = 200, **body: Any) -> web.Response:
-    return web.json_response({"node": request.app[NODE_ID], **body}, status=status)
+def reply(request: web.Request, code: int = 200, **body: Any) -> web.Response:
+    return web.json_response({"node": request.app[NODE_ID], **body}, status=code)
 
 
 def missing(request: web.Request) -> web.Response:
