@@ -12,16 +12,28 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 
+from nodes.changes import Render, SessionReply, add_to_cart, apply, clear_cart, increment_counter
 from nodes.keys import NODE_ID, STORE
 from nodes.validation import BadRequest, read_cart_item, read_login
-
-MAX_CART_LINES = 200
 
 routes = web.RouteTableDef()
 
 
 def reply(request: web.Request, code: int = 200, **body: Any) -> web.Response:
     return web.json_response({"node": request.app[NODE_ID], **body}, status=code)
+
+
+def from_session(request: web.Request, session: Session, render: Render) -> SessionReply:
+    """An answer built from the session; re-rendered if the store merges a concurrent write."""
+    return SessionReply(request.app[NODE_ID], render, session)
+
+
+def show_counter(session: Any) -> dict[str, Any]:
+    return {"user": session["user"], "counter": session["counter"]}
+
+
+def show_cart(session: Any) -> dict[str, Any]:
+    return {"user": session["user"], "cart": session["cart"]}
 
 
 def missing(request: web.Request) -> web.Response:
@@ -57,8 +69,8 @@ async def counter(request: web.Request) -> web.Response:
     session = await current_session(request)
     if session is None:
         return missing(request)
-    session["counter"] = session["counter"] + 1
-    return reply(request, user=session["user"], counter=session["counter"])
+    apply(request, session, increment_counter)
+    return from_session(request, session, show_counter)
 
 
 @routes.get("/cart")
@@ -66,7 +78,7 @@ async def get_cart(request: web.Request) -> web.Response:
     session = await current_session(request)
     if session is None:
         return missing(request)
-    return reply(request, user=session["user"], cart=session["cart"])
+    return from_session(request, session, show_cart)
 
 
 @routes.post("/cart/items")
@@ -75,25 +87,17 @@ async def add_cart_item(request: web.Request) -> web.Response:
     if session is None:
         return missing(request)
     sku, qty = read_cart_item(await _json(request))
-    cart = [dict(line) for line in session["cart"]]
-    line = next((line for line in cart if line["sku"] == sku), None)
-    if line is not None:
-        line["qty"] += qty
-    elif len(cart) >= MAX_CART_LINES:
-        raise BadRequest(f"the cart is full ({MAX_CART_LINES} lines)")
-    else:
-        cart.append({"sku": sku, "qty": qty})
-    session["cart"] = cart
-    return reply(request, user=session["user"], cart=cart)
+    apply(request, session, add_to_cart(sku, qty))
+    return from_session(request, session, show_cart)
 
 
 @routes.delete("/cart")
-async def clear_cart(request: web.Request) -> web.Response:
+async def empty_cart(request: web.Request) -> web.Response:
     session = await current_session(request)
     if session is None:
         return missing(request)
-    session["cart"] = []
-    return reply(request, user=session["user"], cart=[])
+    apply(request, session, clear_cart)
+    return from_session(request, session, show_cart)
 
 
 @routes.post("/logout")

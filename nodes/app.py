@@ -16,7 +16,7 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.keys import NODE_ID, SETTINGS, STORE
 from nodes.settings import NodeSettings
-from nodes.stores import SessionTooLarge, StoreUnavailable, build_store
+from nodes.stores import SessionConflict, SessionGone, SessionTooLarge, StoreUnavailable, build_store
 from nodes.validation import BadRequest
 
 log = logging.getLogger("nodes")
@@ -33,6 +33,10 @@ def error_middleware(node_id: str):  # type: ignore[no-untyped-def]
             response = await handler(request)
         except StoreUnavailable:
             response = _error(503, "session store unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS})
+        except SessionGone:
+            response = web.json_response({"node": node_id, "session": "missing"}, status=401)
+        except SessionConflict as exc:
+            response = _error(409, "concurrent update conflict", detail=str(exc))
         except SessionTooLarge as exc:
             # No Set-Cookie goes out, so the client keeps its previous, still valid session.
             response = _error(413, "session too large", size_bytes=exc.size, limit_bytes=exc.limit)

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from nodes.envconfig import Env, Secret, SettingsError
 
 STORES = ("memory", "cookie", "redis")
+CONSISTENCY_MODES = ("cas", "last_write_wins")
 
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
@@ -36,6 +37,7 @@ class NodeSettings:
     cookie_secure: bool
     memory_max: int
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
+    consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
     cookie_name: str = "SL_SESSION"
     token_header: str = "X-Session-Token"
     access_log: bool = False
@@ -45,11 +47,12 @@ class NodeSettings:
         env = Env(environ)
         port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
         secrets, using_dev = _fernet_keys(env)
+        store = env.choice("SESSION_STORE", "memory", STORES)
         return cls(
             node_id=env.str("NODE_ID", f"node-{port}"),
             host=env.str("NODE_HOST", "127.0.0.1"),
             port=port,
-            store=env.choice("SESSION_STORE", "memory", STORES),
+            store=store,
             redis_url=Secret(env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, "a redis:// URL")),
             secrets=secrets,
             using_dev_secret=using_dev,
@@ -57,6 +60,7 @@ class NodeSettings:
             cookie_secure=env.bool("SESSION_COOKIE_SECURE", False),
             memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
             redis_timeout=env.float("REDIS_TIMEOUT", 0.5, minimum=0.01, maximum=60),
+            consistency=_consistency(env, store),
             cookie_name=env.parsed("SESSION_COOKIE_NAME", "SL_SESSION", _token_name, "a cookie name of [A-Za-z0-9_-]"),
             access_log=env.bool("NODE_ACCESS_LOG", False),
         )
@@ -65,6 +69,18 @@ class NodeSettings:
         """host:port/db of the Redis URL, without credentials, for logs."""
         parts = urlsplit(self.redis_url.reveal())
         return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+def _consistency(env: Env, store: str) -> str:
+    if store != "cookie":
+        return env.choice("SESSION_CONSISTENCY", "cas", CONSISTENCY_MODES)
+    mode = env.choice("SESSION_CONSISTENCY", "last_write_wins", CONSISTENCY_MODES)
+    if mode == "cas":
+        raise SettingsError(
+            "SESSION_CONSISTENCY='cas' is invalid with SESSION_STORE='cookie': the client holds cookie sessions, so "
+            "concurrent writes cannot be detected; expected last_write_wins, or a memory or redis store"
+        )
+    return mode
 
 
 def _fernet_keys(env: Env) -> tuple[tuple[Secret, ...], bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nodes.settings import NodeSettings
-from nodes.stores.base import SessionStore, SessionTooLarge, StoreUnavailable
+from nodes.stores.base import SessionConflict, SessionGone, SessionStore, SessionTooLarge, StoreUnavailable
 from nodes.stores.cookie import CookieStore
 from nodes.stores.memory import MemoryStore
 from nodes.stores.redis import RedisStore, connect
@@ -13,7 +13,7 @@ from nodes.transport import Transport
 
 
 def _memory(settings: NodeSettings, transport: Transport) -> SessionStore:
-    return MemoryStore(transport, settings.max_age, settings.memory_max)
+    return MemoryStore(transport, settings.max_age, settings.memory_max, settings.consistency)
 
 
 def _cookie(settings: NodeSettings, transport: Transport) -> SessionStore:
@@ -21,7 +21,8 @@ def _cookie(settings: NodeSettings, transport: Transport) -> SessionStore:
 
 
 def _redis(settings: NodeSettings, transport: Transport) -> SessionStore:
-    return RedisStore(transport, settings.max_age, connect(settings.redis_url.reveal(), settings.redis_timeout))
+    client = connect(settings.redis_url.reveal(), settings.redis_timeout)
+    return RedisStore(transport, settings.max_age, client, settings.consistency)
 
 
 STORE_FACTORIES: dict[str, Callable[[NodeSettings, Transport], SessionStore]] = {
@@ -36,4 +37,12 @@ def build_store(settings: NodeSettings) -> SessionStore:
     return STORE_FACTORIES[settings.store](settings, transport)
 
 
-__all__ = ["SessionStore", "SessionTooLarge", "StoreUnavailable", "build_store", "STORE_FACTORIES"]
+__all__ = [
+    "SessionConflict",
+    "SessionGone",
+    "SessionStore",
+    "SessionTooLarge",
+    "StoreUnavailable",
+    "build_store",
+    "STORE_FACTORIES",
+]

@@ -7,8 +7,11 @@ slides on reads too, not only on writes as aiohttp-session's own storages do.
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -17,12 +20,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
 
+from nodes.changes import CannotMerge, SessionReply, replay
 from nodes.transport import Transport
 
 log = logging.getLogger("nodes.session")
 
 # 128 random bits, url-safe base64 without padding: 22 characters.
 SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
+MAX_SAVE_ATTEMPTS = 100  # a save that loses this many races in a row answers 409
 
 
 class StoreUnavailable(Exception):
@@ -94,28 +99,94 @@ class SessionStore(AbstractStorage):
         """Release connections at shutdown."""
 
 
+class VersionedSession(Session):
+    """A session that remembers which stored version it was read from, for compare-and-set saves."""
+
+    def __init__(self, identity: str | None, data: dict[str, Any] | None, version: int) -> None:
+        super().__init__(identity, data=data, new=identity is None, max_age=None)  # type: ignore[arg-type]
+        self.version = version
+
+
+class WriteOutcome(enum.Enum):
+    STORED = "stored"
+    CONFLICT = "conflict"  # someone saved since we read: re-read and re-apply
+    GONE = "gone"  # expired, logged out or revoked meanwhile: never resurrect it
+
+
+class SessionGone(Exception):
+    """The session ended while this request was changing it; the client is told it has no session."""
+
+
+class SessionConflict(Exception):
+    """Concurrent writes kept winning, or this request's change no longer applies; the client gets a 409."""
+
+
 class ServerSideStore(SessionStore):
-    """A store that keeps session data on the server under a random id that the client holds."""
+    """A store that keeps session data on the server under a random id that the client holds.
+
+    Stored form: `<version>:<json>`. With consistency `cas` a save succeeds only if the stored version is
+    still the one this request read; otherwise the request's recorded changes are re-applied to the
+    fresh copy and the save is tried again. With `last_write_wins` the save overwrites whatever is there,
+    as aiohttp-session's own storages do.
+    """
+
+    def __init__(self, transport: Transport, max_age: int, consistency: str = "cas") -> None:
+        super().__init__(transport, max_age)
+        self.consistency = consistency
+
+    async def new_session(self) -> Session:
+        return VersionedSession(None, None, 0)
 
     async def load_session(self, request: web.Request) -> Session:
         session_id = self.session_id_from(request)
         if session_id is None:
-            return empty_session()
-        raw = await self.read(session_id)
-        data = None if raw is None else decode(raw)
-        if data is None:
-            return empty_session()
-        return Session(session_id, data=data, new=False, max_age=None)  # type: ignore[arg-type]
+            return VersionedSession(None, None, 0)
+        return await self._load(session_id) or VersionedSession(None, None, 0)
+
+    async def _load(self, session_id: str) -> VersionedSession | None:
+        stored = decode_versioned(await self.read(session_id))
+        return None if stored is None else VersionedSession(session_id, stored[1], stored[0])
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
+        assert isinstance(session, VersionedSession)
         if session.empty:
             await self.discard(request, session)
             self.transport.clear(request, response)
             return
-        session_id = session.identity or new_session_id()
-        await self.write(session_id, encode(session))
-        if session.identity is None or self.transport.uses_header(request):
+        if session.identity is None:
+            session_id = new_session_id()
+            await self.write(session_id, encode_versioned(1, session))
             self.transport.send(request, response, session_id)
+            return
+        session_id = str(session.identity)
+        if self.consistency == "cas":
+            await self._save_checked(request, response, session_id, session)
+        else:
+            await self.write(session_id, encode_versioned(session.version + 1, session))
+        if self.transport.uses_header(request):
+            self.transport.send(request, response, session_id)
+
+    async def _save_checked(
+        self, request: web.Request, response: web.StreamResponse, session_id: str, session: VersionedSession
+    ) -> None:
+        for attempt in range(MAX_SAVE_ATTEMPTS):
+            outcome = await self.compare_and_set(
+                session_id, session.version, encode_versioned(session.version + 1, session)
+            )
+            if outcome is WriteOutcome.STORED:
+                if attempt and isinstance(response, SessionReply):
+                    response.rerender(session)
+                return
+            fresh = None if outcome is WriteOutcome.GONE else await self._load(session_id)
+            if fresh is None:
+                raise SessionGone()
+            try:
+                replay(request, fresh)
+            except CannotMerge as exc:
+                raise SessionConflict(str(exc)) from None
+            session = fresh
+            await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))  # let the winner's peers go
+        raise SessionConflict(f"the session kept changing: gave up after {MAX_SAVE_ATTEMPTS} attempts")
 
     async def discard(self, request: web.Request, session: Session) -> None:
         if session.identity is not None:
@@ -128,8 +199,30 @@ class ServerSideStore(SessionStore):
     async def write(self, session_id: str, payload: bytes) -> None:
         raise NotImplementedError
 
+    async def compare_and_set(self, session_id: str, expected_version: int, payload: bytes) -> WriteOutcome:
+        """Write `payload` only if the stored version is still `expected_version`, atomically."""
+        raise NotImplementedError
+
     async def delete(self, session_id: str) -> None:
         raise NotImplementedError
+
+
+def encode_versioned(version: int, session: Session) -> bytes:
+    return b"%d:%s" % (version, encode(session))
+
+
+def decode_versioned(raw: bytes | None) -> tuple[int, dict[str, Any]] | None:
+    if raw is None:
+        return None
+    version, _, body = raw.partition(b":")
+    data = decode(body)
+    if data is None or not version.isdigit():
+        return None
+    return int(version), data
+
+
+def stored_version(raw: bytes) -> int:
+    return int(raw.partition(b":")[0])
 
 
 def now() -> float:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from nodes.stores.base import ServerSideStore, now
+from nodes.stores.base import ServerSideStore, WriteOutcome, now, stored_version
 from nodes.transport import Transport
 
 
 class MemoryStore(ServerSideStore):
     name = "memory"
 
-    def __init__(self, transport: Transport, max_age: int, max_entries: int) -> None:
-        super().__init__(transport, max_age)
+    def __init__(self, transport: Transport, max_age: int, max_entries: int, consistency: str = "cas") -> None:
+        super().__init__(transport, max_age, consistency)
         self.max_entries = max_entries
         # session id -> (expires at, payload); order = least recently used first = soonest to expire first.
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
@@ -41,6 +41,15 @@ class MemoryStore(ServerSideStore):
         self._entries[session_id] = (now() + self.idle_timeout, payload)
         self._entries.move_to_end(session_id)
         self._evict()
+
+    async def compare_and_set(self, session_id: str, expected_version: int, payload: bytes) -> WriteOutcome:
+        current = await self.read(session_id)  # no await inside: atomic within this process
+        if current is None:
+            return WriteOutcome.GONE
+        if stored_version(current) != expected_version:
+            return WriteOutcome.CONFLICT
+        await self.write(session_id, payload)
+        return WriteOutcome.STORED
 
     async def delete(self, session_id: str) -> None:
         self._entries.pop(session_id, None)

@@ -18,12 +18,22 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from nodes.stores.base import ServerSideStore, StoreUnavailable
+from nodes.stores.base import ServerSideStore, StoreUnavailable, WriteOutcome
 from nodes.transport import Transport
 
 log = logging.getLogger("nodes.session")
 
 KEY_PREFIX = "sessionlab:session:"
+
+# Compare-and-set on the `<version>:<json>` value: 1 stored, 0 someone saved meanwhile, -1 the key is gone.
+COMPARE_AND_SET = """
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if string.match(current, '^(%d+):') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+OUTCOMES = {1: WriteOutcome.STORED, 0: WriteOutcome.CONFLICT, -1: WriteOutcome.GONE}
 T = TypeVar("T")
 
 
@@ -43,9 +53,10 @@ def connect(url: str, timeout: float) -> aioredis.Redis:
 class RedisStore(ServerSideStore):
     name = "redis"
 
-    def __init__(self, transport: Transport, max_age: int, client: aioredis.Redis) -> None:
-        super().__init__(transport, max_age)
+    def __init__(self, transport: Transport, max_age: int, client: aioredis.Redis, consistency: str = "cas") -> None:
+        super().__init__(transport, max_age, consistency)
         self.client = client
+        self._compare_and_set = client.register_script(COMPARE_AND_SET)  # EVALSHA, reloaded after a restart
         self._down = False
 
     async def read(self, session_id: str) -> bytes | None:
@@ -53,6 +64,10 @@ class RedisStore(ServerSideStore):
 
     async def write(self, session_id: str, payload: bytes) -> None:
         await self._call(self.client.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout))
+
+    async def compare_and_set(self, session_id: str, expected_version: int, payload: bytes) -> WriteOutcome:
+        keys, args = [KEY_PREFIX + session_id], [str(expected_version), payload, self.idle_timeout]
+        return OUTCOMES[int(await self._call(self._compare_and_set(keys=keys, args=args)))]
 
     async def delete(self, session_id: str) -> None:
         await self._call(self.client.delete(KEY_PREFIX + session_id))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from nodes.stores.memory import MemoryStore
 from nodes.transport import Transport
 from tests.nodes.calls import login, me
@@ -49,5 +48,3 @@ async def test_expired_entries_are_never_served(monkeypatch) -> None:  # type: i
     assert await store.read("a" * 22) is None  # ...but idle past it, the entry is gone
     await store.write("b" * 22, b"{}")
     assert len(store) == 1
-
-

@@ -14,7 +14,12 @@ from nodes.settings import DEV_SECRET, NodeSettings
 
 def test_defaults() -> None:
     settings = NodeSettings.from_env({})
-    assert (settings.node_id, settings.host, settings.port, settings.store) == ("node-8081", "127.0.0.1", 8081, "memory")
+    assert (settings.node_id, settings.host, settings.port, settings.store) == (
+        "node-8081",
+        "127.0.0.1",
+        8081,
+        "memory",
+    )
     assert settings.redis_url.reveal() == "redis://127.0.0.1:6379/0"
     assert settings.using_dev_secret and settings.secrets[0].reveal() == DEV_SECRET
     assert (settings.max_age, settings.cookie_secure, settings.memory_max) == (1800, False, 100_000)
