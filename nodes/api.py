@@ -108,6 +108,18 @@ async def logout(request: web.Request) -> web.Response:
     return reply(request, session="ended" if found else "none")
 
 
+@routes.post("/logout-all")
+async def logout_all(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is None:
+        return missing(request)
+    store = request.app[STORE]
+    ended = await store.end_user_sessions(session["user"])
+    user = session["user"]
+    session.invalidate()  # this client's own session ends whatever the store can reach
+    return reply(request, user=user, sessions_ended=max(ended, 1), scope=store.revocation_scope)
+
+
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return reply(request, status="ok")

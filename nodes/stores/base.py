@@ -49,7 +49,7 @@ def new_session_id() -> str:
 
 def encode(session: Session) -> bytes:
     """The stored form of a session: what aiohttp-session stores, as compact JSON."""
-    payload = {"created": session.created, "session": dict(session)}
+    payload = {"created": session.created, "indexed": getattr(session, "indexed_at", 0), "session": dict(session)}
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
@@ -69,6 +69,7 @@ class SessionStore(AbstractStorage):
     """Base for the three stores: the session reference goes through a `Transport`, not aiohttp-session's cookie."""
 
     name = "abstract"
+    revocation_scope = "none"  # what POST /logout-all can reach: "all", "this node" or "this client"
 
     def __init__(self, transport: Transport, max_age: int) -> None:
         super().__init__(cookie_name=transport.cookie_name, max_age=None)
@@ -91,6 +92,10 @@ class SessionStore(AbstractStorage):
     async def discard(self, request: web.Request, session: Session) -> None:
         """Remove the server-side data of `session` (login rotates ids; logout ends sessions)."""
 
+    async def end_user_sessions(self, user: str) -> int:
+        """End every session of `user` that this store can reach; returns how many it ended."""
+        return 0
+
     async def ready(self) -> bool:
         """Whether the store can serve sessions right now (for /readyz)."""
         return True
@@ -105,6 +110,7 @@ class VersionedSession(Session):
     def __init__(self, identity: str | None, data: dict[str, Any] | None, version: int) -> None:
         super().__init__(identity, data=data, new=identity is None, max_age=None)  # type: ignore[arg-type]
         self.version = version
+        self.indexed_at = int(data.get("indexed", 0)) if data else 0  # when the user's index was last refreshed
 
 
 class WriteOutcome(enum.Enum):
@@ -145,7 +151,23 @@ class ServerSideStore(SessionStore):
 
     async def _load(self, session_id: str) -> VersionedSession | None:
         stored = decode_versioned(await self.read(session_id))
-        return None if stored is None else VersionedSession(session_id, stored[1], stored[0])
+        if stored is None:
+            return None
+        session = VersionedSession(session_id, stored[1], stored[0])
+        if self._index_due(session):
+            session.changed()  # a read-only session is re-saved now and then, to keep the user's index alive
+        return session
+
+    def _index_due(self, session: VersionedSession) -> bool:
+        """Whether this save must refresh the user's index (its TTL is twice the idle timeout)."""
+        return time.time() - session.indexed_at > self.idle_timeout / 2
+
+    def _index_user(self, session: VersionedSession) -> str | None:
+        """The user to re-index on this save, if due; marks the session as indexed now."""
+        if "user" not in session or not self._index_due(session):
+            return None
+        session.indexed_at = int(time.time())
+        return str(session["user"])
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
         assert isinstance(session, VersionedSession)
@@ -155,14 +177,16 @@ class ServerSideStore(SessionStore):
             return
         if session.identity is None:
             session_id = new_session_id()
-            await self.write(session_id, encode_versioned(1, session))
+            user = self._index_user(session)
+            await self.write(session_id, encode_versioned(1, session), user)
             self.transport.send(request, response, session_id)
             return
         session_id = str(session.identity)
         if self.consistency == "cas":
             await self._save_checked(request, response, session_id, session)
         else:
-            await self.write(session_id, encode_versioned(session.version + 1, session))
+            user = self._index_user(session)
+            await self.write(session_id, encode_versioned(session.version + 1, session), user)
         if self.transport.uses_header(request):
             self.transport.send(request, response, session_id)
 
@@ -170,9 +194,9 @@ class ServerSideStore(SessionStore):
         self, request: web.Request, response: web.StreamResponse, session_id: str, session: VersionedSession
     ) -> None:
         for attempt in range(MAX_SAVE_ATTEMPTS):
-            outcome = await self.compare_and_set(
-                session_id, session.version, encode_versioned(session.version + 1, session)
-            )
+            user = self._index_user(session)
+            payload = encode_versioned(session.version + 1, session)
+            outcome = await self.compare_and_set(session_id, session.version, payload, user)
             if outcome is WriteOutcome.STORED:
                 if attempt and isinstance(response, SessionReply):
                     response.rerender(session)
@@ -196,10 +220,13 @@ class ServerSideStore(SessionStore):
         """The stored session, refreshing its idle timeout; None when absent or expired."""
         raise NotImplementedError
 
-    async def write(self, session_id: str, payload: bytes) -> None:
+    async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
+        """Store `payload` and keep `session_id` in `user`'s index (for POST /logout-all)."""
         raise NotImplementedError
 
-    async def compare_and_set(self, session_id: str, expected_version: int, payload: bytes) -> WriteOutcome:
+    async def compare_and_set(
+        self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
+    ) -> WriteOutcome:
         """Write `payload` only if the stored version is still `expected_version`, atomically."""
         raise NotImplementedError
 

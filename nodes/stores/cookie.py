@@ -30,6 +30,7 @@ MAX_REFRESH_INTERVAL = 60  # seconds; re-issue the value at most this long after
 
 class CookieStore(SessionStore):
     name = "cookie"
+    revocation_scope = "this client"  # the other clients hold their sessions; they stay valid until they expire
 
     def __init__(self, transport: Transport, max_age: int, keys: tuple[Secret, ...]) -> None:
         super().__init__(transport, max_age)

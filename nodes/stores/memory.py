@@ -14,12 +14,14 @@ from nodes.transport import Transport
 
 class MemoryStore(ServerSideStore):
     name = "memory"
+    revocation_scope = "this node"  # other nodes' memory holds the user's other sessions, out of reach
 
     def __init__(self, transport: Transport, max_age: int, max_entries: int, consistency: str = "cas") -> None:
         super().__init__(transport, max_age, consistency)
         self.max_entries = max_entries
         # session id -> (expires at, payload); order = least recently used first = soonest to expire first.
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._by_user: dict[str, set[str]] = {}  # user -> ids of sessions created here (some may be gone)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -37,18 +39,29 @@ class MemoryStore(ServerSideStore):
         self._entries.move_to_end(session_id)
         return payload
 
-    async def write(self, session_id: str, payload: bytes) -> None:
+    async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
         self._entries[session_id] = (now() + self.idle_timeout, payload)
         self._entries.move_to_end(session_id)
+        if user is not None and session_id not in self._by_user.get(user, ()):
+            live = {other for other in self._by_user.get(user, ()) if other in self._entries}
+            self._by_user[user] = live | {session_id}
         self._evict()
 
-    async def compare_and_set(self, session_id: str, expected_version: int, payload: bytes) -> WriteOutcome:
-        current = await self.read(session_id)  # no await inside: atomic within this process
+    async def end_user_sessions(self, user: str) -> int:
+        ended = [session_id for session_id in self._by_user.pop(user, ()) if session_id in self._entries]
+        for session_id in ended:
+            del self._entries[session_id]
+        return len(ended)
+
+    async def compare_and_set(
+        self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
+    ) -> WriteOutcome:
+        current = await self.read(session_id)  # nothing below awaits anything: atomic within this process
         if current is None:
             return WriteOutcome.GONE
         if stored_version(current) != expected_version:
             return WriteOutcome.CONFLICT
-        await self.write(session_id, payload)
+        await self.write(session_id, payload, user)
         return WriteOutcome.STORED
 
     async def delete(self, session_id: str) -> None:

@@ -24,6 +24,8 @@ from nodes.transport import Transport
 log = logging.getLogger("nodes.session")
 
 KEY_PREFIX = "sessionlab:session:"
+# Per-user index of session ids, for POST /logout-all. Braces make the user name the Redis Cluster hash tag.
+USER_PREFIX = "sessionlab:user:"
 
 # Compare-and-set on the `<version>:<json>` value: 1 stored, 0 someone saved meanwhile, -1 the key is gone.
 COMPARE_AND_SET = """
@@ -50,8 +52,13 @@ def connect(url: str, timeout: float) -> aioredis.Redis:
     )
 
 
+def user_key(user: str) -> str:
+    return USER_PREFIX + "{" + user + "}"
+
+
 class RedisStore(ServerSideStore):
     name = "redis"
+    revocation_scope = "all"
 
     def __init__(self, transport: Transport, max_age: int, client: aioredis.Redis, consistency: str = "cas") -> None:
         super().__init__(transport, max_age, consistency)
@@ -62,12 +69,37 @@ class RedisStore(ServerSideStore):
     async def read(self, session_id: str) -> bytes | None:
         return await self._call(self.client.getex(KEY_PREFIX + session_id, ex=self.idle_timeout))
 
-    async def write(self, session_id: str, payload: bytes) -> None:
-        await self._call(self.client.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout))
+    async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout)
+        self._index(pipe, session_id, user)
+        await self._call(pipe.execute())
 
-    async def compare_and_set(self, session_id: str, expected_version: int, payload: bytes) -> WriteOutcome:
+    async def compare_and_set(
+        self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
+    ) -> WriteOutcome:
         keys, args = [KEY_PREFIX + session_id], [str(expected_version), payload, self.idle_timeout]
-        return OUTCOMES[int(await self._call(self._compare_and_set(keys=keys, args=args)))]
+        outcome = OUTCOMES[int(await self._call(self._compare_and_set(keys=keys, args=args)))]
+        if outcome is WriteOutcome.STORED and user is not None:
+            pipe = self.client.pipeline(transaction=False)
+            self._index(pipe, session_id, user)
+            await self._call(pipe.execute())
+        return outcome
+
+    async def end_user_sessions(self, user: str) -> int:
+        members = await self._call(self.client.smembers(user_key(user)))
+        if not members:
+            return 0
+        keys = [KEY_PREFIX + member.decode() for member in members]
+        ended = await self._call(self.client.delete(*keys))  # split per slot by the cluster client
+        await self._call(self.client.delete(user_key(user)))
+        return int(ended)
+
+    def _index(self, pipe: aioredis.client.Pipeline, session_id: str, user: str | None) -> None:
+        """Keep the user's index alive longer than any of its sessions (each lives idle_timeout after a read)."""
+        if user is not None:
+            pipe.sadd(user_key(user), session_id)
+            pipe.expire(user_key(user), 2 * self.idle_timeout)
 
     async def delete(self, session_id: str) -> None:
         await self._call(self.client.delete(KEY_PREFIX + session_id))
