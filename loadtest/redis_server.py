@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import random
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtest.processes import ManagedProcess, StartupError, free_port
+from loadtest.processes import ManagedProcess, StartupError, free_port, port_in_use, wait_until
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,77 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+CLUSTER_SLOTS = 16384
+
+
+class RedisClusterServers:
+    """A local Redis Cluster of `masters` redis-server processes (no replicas), for the cluster store.
+
+    Slots are assigned with CLUSTER ADDSLOTS and the nodes joined with CLUSTER MEET, so no redis-cli is
+    needed. `cluster-require-full-coverage no` keeps the surviving masters serving their slots when one
+    master dies, as the lab's fault runs expect.
+    """
+
+    def __init__(self, masters: int = 3, *, host: str = "127.0.0.1", binary: RedisBinary | None = None) -> None:
+        binary = binary or find_redis_server()
+        args = (
+            "--cluster-enabled", "yes",
+            "--cluster-node-timeout", "2000",
+            "--cluster-require-full-coverage", "no",
+        )  # fmt: skip
+        # A cluster node also listens on its port + 10000 (the cluster bus), so pick ports with that one free too.
+        ports = [cluster_port(host) for _ in range(masters)]
+        self.servers = [RedisServer(port, host=host, binary=binary, extra_args=args) for port in ports]
+
+    @property
+    def url(self) -> str:
+        """The URL a node uses: the redis+cluster scheme marks a cluster; any node bootstraps the client."""
+        first = self.servers[0]
+        return f"redis+cluster://{first.host}:{first.port}"
+
+    def start(self, timeout: float = 20.0) -> RedisClusterServers:
+        import redis
+
+        for server in self.servers:
+            server.start()
+        clients = [redis.Redis(host=s.host, port=s.port) for s in self.servers]
+        try:
+            per_node = CLUSTER_SLOTS // len(self.servers)
+            for index, client in enumerate(clients):
+                last = CLUSTER_SLOTS if index == len(clients) - 1 else (index + 1) * per_node
+                client.execute_command("CLUSTER ADDSLOTS", *range(index * per_node, last))
+            for client in clients[1:]:
+                client.execute_command("CLUSTER MEET", self.servers[0].host, self.servers[0].port)
+            ready = wait_until(lambda: all(_cluster_ok(client, len(clients)) for client in clients), timeout)
+            if not ready:
+                raise StartupError(f"the local Redis Cluster did not reach cluster_state:ok in {timeout:.0f}s")
+        finally:
+            for client in clients:
+                client.close()
+        return self
+
+    def cleanup(self) -> None:
+        for server in self.servers:
+            server.cleanup()
+
+    def __enter__(self) -> RedisClusterServers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+def cluster_port(host: str = "127.0.0.1") -> int:
+    """A free port whose cluster-bus twin (port + 10000) is free too."""
+    for _ in range(200):
+        port = random.randint(20000, 55535)
+        if not port_in_use(port, host) and not port_in_use(port + 10000, host):
+            return port
+    raise StartupError("no free port pair (p, p+10000) for a Redis Cluster node")
+
+
+def _cluster_ok(client: object, masters: int) -> bool:
+    info = client.execute_command("CLUSTER INFO")  # type: ignore[attr-defined]  # redis-py parses it to a dict
+    return info.get("cluster_state") == "ok" and int(info.get("cluster_known_nodes", 0)) == masters

@@ -38,6 +38,7 @@ class NodeSettings:
     memory_max: int
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
     consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
+    redis_cluster: bool  # REDIS_URL names one node of a Redis Cluster
     cookie_name: str = "SL_SESSION"
     token_header: str = "X-Session-Token"
     access_log: bool = False
@@ -53,7 +54,9 @@ class NodeSettings:
             host=env.str("NODE_HOST", "127.0.0.1"),
             port=port,
             store=store,
-            redis_url=Secret(env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, "a redis:// URL")),
+            redis_url=Secret(
+                env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, "a redis:// or redis+cluster:// URL")
+            ),
             secrets=secrets,
             using_dev_secret=using_dev,
             max_age=env.int("SESSION_MAX_AGE", 1800, minimum=1),
@@ -61,6 +64,7 @@ class NodeSettings:
             memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
             redis_timeout=env.float("REDIS_TIMEOUT", 0.5, minimum=0.01, maximum=60),
             consistency=_consistency(env, store),
+            redis_cluster=env.bool("REDIS_CLUSTER", False) or env.str("REDIS_URL", "").startswith("redis+cluster://"),
             cookie_name=env.parsed("SESSION_COOKIE_NAME", "SL_SESSION", _token_name, "a cookie name of [A-Za-z0-9_-]"),
             access_log=env.bool("NODE_ACCESS_LOG", False),
         )
@@ -104,7 +108,7 @@ def _fernet_keys(env: Env) -> tuple[tuple[Secret, ...], bool]:
 
 def _redis_url(value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+    if parts.scheme not in ("redis", "rediss", "unix", "redis+cluster") or not (parts.hostname or parts.path):
         raise ValueError("")
     return value
 

@@ -21,7 +21,7 @@ def _cookie(settings: NodeSettings, transport: Transport) -> SessionStore:
 
 
 def _redis(settings: NodeSettings, transport: Transport) -> SessionStore:
-    client = connect(settings.redis_url.reveal(), settings.redis_timeout)
+    client = connect(settings.redis_url.reveal(), settings.redis_timeout, settings.redis_cluster)
     return RedisStore(transport, settings.max_age, client, settings.consistency)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -39,8 +40,25 @@ OUTCOMES = {1: WriteOutcome.STORED, 0: WriteOutcome.CONFLICT, -1: WriteOutcome.G
 T = TypeVar("T")
 
 
-def connect(url: str, timeout: float) -> aioredis.Redis:
-    """A pooled client with short timeouts; one immediate retry covers a connection broken by a Redis restart."""
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def connect(url: str, timeout: float, cluster: bool = False) -> aioredis.Redis:
+    """A pooled client with short timeouts; one immediate retry covers a connection broken by a Redis restart.
+
+    A `redis+cluster://host:port` URL (or `cluster=True`) gives redis.asyncio's Redis Cluster client, which
+    finds every shard from that one node and routes each key to the shard that owns its slot.
+    """
+    if url.startswith(CLUSTER_SCHEME) or cluster:
+        plain = "redis://" + url.removeprefix(CLUSTER_SCHEME).removeprefix("redis://")
+        return RedisCluster.from_url(  # type: ignore[return-value]  # same command API as a single Redis
+            plain,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            retry=Retry(NoBackoff(), retries=1),
+            decode_responses=False,
+            max_connections=256,
+        )
     return aioredis.Redis.from_url(
         url,
         socket_connect_timeout=timeout,
