@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -50,7 +51,7 @@ class NodeSettings:
         secrets, using_dev = _fernet_keys(env)
         store = env.choice("SESSION_STORE", "memory", STORES)
         return cls(
-            node_id=env.str("NODE_ID", f"node-{port}"),
+            node_id=env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand"),
             host=env.str("NODE_HOST", "127.0.0.1"),
             port=port,
             store=store,
@@ -104,6 +105,21 @@ def _fernet_keys(env: Env) -> tuple[tuple[Secret, ...], bool]:
     if not keys:
         raise SettingsError(f"SESSION_SECRET is empty: expected {FERNET_KEY_HELP}")
     return tuple(Secret(key) for key in keys), False
+
+
+def _node_id(port: int) -> Callable[[str], str]:
+    """NODE_ID may say `{hostname}` (and `{port}`): replicas scaled from one template get distinct ids."""
+
+    def expand(value: str) -> str:
+        try:
+            expanded = value.format(hostname=socket.gethostname(), port=port)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("unknown placeholder or stray brace") from None
+        if not expanded.isprintable() or len(expanded) > 64:
+            raise ValueError("at most 64 printable characters")
+        return expanded
+
+    return expand
 
 
 def _redis_url(value: str) -> str:

@@ -72,3 +72,12 @@ def test_the_node_process_stops_with_one_line_and_no_traceback(env: dict[str, st
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_node_id_can_name_the_host_for_scaled_replicas() -> None:
+    import socket
+
+    settings = NodeSettings.from_env({"NODE_ID": "node-{hostname}-{port}", "NODE_PORT": "8081"})
+    assert settings.node_id == f"node-{socket.gethostname()}-8081"
+    with pytest.raises(SettingsError, match="NODE_ID='node-{host}' is invalid"):
+        NodeSettings.from_env({"NODE_ID": "node-{host}"})
