@@ -1,0 +1,72 @@
+"""`python -m balancer` / `sessionlab balancer`: run the reverse proxy with settings from BALANCER_* env vars."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from balancer.app import create_app
+from balancer.settings import BalancerSettings
+from nodes.envconfig import SettingsError, exit_with_settings_error
+
+log = logging.getLogger("balancer")
+
+DESCRIPTION = (
+    "Run the reverse proxy in front of the nodes. Settings come from the environment: BALANCER_UPSTREAMS "
+    "(required, comma-separated node URLs), BALANCER_ROUTING (random|round_robin|sticky|hash), BALANCER_HOST, "
+    "BALANCER_PORT, BALANCER_HEALTH_INTERVAL, BALANCER_STICKY_COOKIE, BALANCER_ROUTE_SECRET and more (see README). "
+    "Own endpoints: GET /_balancer/status (JSON) and GET /_balancer/metrics (Prometheus)."
+)
+DEV_SECRET_WARNING = (
+    "\n" + "!" * 78 + "\n"
+    "!! BALANCER_ROUTE_SECRET is not set: affinity cookies are signed with the PUBLIC development\n"
+    "!! default, so anyone can forge them. Set BALANCER_ROUTE_SECRET (16+ random characters).\n" + "!" * 78
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sessionlab balancer", description=DESCRIPTION)
+    parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = BalancerSettings.from_env()
+    except SettingsError as error:
+        exit_with_settings_error("balancer", error)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.using_dev_secret and settings.routing == "sticky":
+        log.warning(DEV_SECRET_WARNING)
+    log.info(
+        "balancer listening on http://%s:%d, routing=%s, %d upstream(s): %s",
+        settings.host, settings.port, settings.routing, len(settings.upstreams), ", ".join(settings.upstreams),
+    )  # fmt: skip
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.shutdown_timeout,
+            access_log=logging.getLogger("balancer.access") if settings.access_log else None,
+            print=None,
+            loop=_event_loop(),
+        )
+    except OSError as error:  # typically the port is taken: one line, not a traceback
+        print(f"balancer: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    log.info("balancer stopped")
+    return 0
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (a faster loop for a proxy), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

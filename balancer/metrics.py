@@ -1,0 +1,81 @@
+"""What the balancer reports about itself: a JSON status document and the same figures for Prometheus.
+
+Both are read from the registry's counters at request time, so the data path pays nothing per request beyond
+the integer updates it already does. Prometheus uses a private CollectorRegistry: several balancers (as in the
+tests) can live in one process without clashing in the global one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+
+from balancer.routing import Router
+
+__all__ = ["CONTENT_TYPE_LATEST", "metrics_registry", "render_metrics", "status_document"]
+
+
+def status_document(router: Router) -> dict[str, Any]:
+    """GET /_balancer/status: the routing mode, the redispatch count, and each node's state and counters."""
+    members = router.registry.members
+    return {
+        "routing": router.mode,
+        "redispatches": router.redispatches,
+        "healthy": sum(1 for upstream in members if upstream.healthy),
+        "upstreams": [
+            {
+                "url": upstream.url,
+                "healthy": upstream.healthy,
+                "in_flight": upstream.in_flight,
+                "served": upstream.served,
+                "failures": upstream.failures,
+            }
+            for upstream in members
+        ],
+    }
+
+
+class BalancerCollector:
+    """A prometheus-client collector that reads the router's live counters on each scrape."""
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
+
+    def describe(self) -> list[Metric]:
+        return []  # the label sets change with membership: nothing to declare up front
+
+    def collect(self) -> Iterator[Metric]:
+        router = self._router
+        info = InfoMetricFamily("balancer_routing", "The routing mode (BALANCER_ROUTING).", value={"mode": router.mode})
+        redispatches = CounterMetricFamily(
+            "balancer_redispatches", "Requests whose pinned node was down and that went to another node."
+        )
+        redispatches.add_metric([], router.redispatches)
+        healthy = GaugeMetricFamily("balancer_upstream_healthy", "1 if routing may pick the node.", labels=["upstream"])
+        in_flight = GaugeMetricFamily("balancer_upstream_in_flight", "Requests in progress.", labels=["upstream"])
+        served = CounterMetricFamily("balancer_upstream_requests", "Responses received.", labels=["upstream"])
+        failures = CounterMetricFamily(
+            "balancer_upstream_failures", "Connection failures, timeouts and failed checks.", labels=["upstream"]
+        )
+        for upstream in router.registry.members:
+            labels = [upstream.url]
+            healthy.add_metric(labels, 1 if upstream.healthy else 0)
+            in_flight.add_metric(labels, upstream.in_flight)
+            served.add_metric(labels, upstream.served)
+            failures.add_metric(labels, upstream.failures)
+        yield from (info, redispatches, healthy, in_flight, served, failures)
+
+
+def metrics_registry(router: Router) -> CollectorRegistry:
+    """A private Prometheus registry holding only this balancer's collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(BalancerCollector(router))  # type: ignore[arg-type]
+    return registry
+
+
+def render_metrics(registry: CollectorRegistry) -> bytes:
+    """GET /_balancer/metrics: the Prometheus text exposition format."""
+    return generate_latest(registry)

@@ -1,0 +1,48 @@
+"""Routing: one small policy interface, one module per policy, and the router the data path calls."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from balancer.routing import hash, random, round_robin, sticky  # noqa: F401 - importing registers them
+from balancer.routing.base import POLICIES, Route, RouteRequest, RoutingPolicy
+from balancer.upstreams import Upstream, UpstreamRegistry
+
+if TYPE_CHECKING:
+    from balancer.settings import BalancerSettings
+
+ROUTING_MODES = tuple(POLICIES)
+
+__all__ = ["ROUTING_MODES", "NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
+
+
+class NoHealthyUpstream(Exception):
+    """Every node is down (or excluded): the data path answers 503."""
+
+
+def create_policy(settings: BalancerSettings) -> RoutingPolicy:
+    """The policy BALANCER_ROUTING names, built from the settings it needs."""
+    return POLICIES[settings.routing].from_settings(settings)
+
+
+class Router:
+    """Routes a request through the policy over the current pool; the one place that counts redispatches."""
+
+    def __init__(self, policy: RoutingPolicy, registry: UpstreamRegistry) -> None:
+        self.policy = policy
+        self.registry = registry
+        self.redispatches = 0
+
+    @property
+    def mode(self) -> str:
+        return self.policy.name
+
+    def route(self, request: RouteRequest, exclude: Upstream | None = None) -> Route:
+        """Pick a healthy node (never `exclude`, the one that just failed); raise NoHealthyUpstream if none."""
+        pool = self.registry.pool if exclude is None else self.registry.pool.without(exclude)
+        if not pool.healthy:
+            raise NoHealthyUpstream
+        route = self.policy.choose(request, pool)
+        if route.redispatched:
+            self.redispatches += 1
+        return route

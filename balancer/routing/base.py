@@ -1,0 +1,57 @@
+"""The routing interface: a policy picks one healthy upstream for a request it sees only through a tiny view.
+
+Policies never see the web framework's request object, so the data path can change (aiohttp today, a leaner
+protocol-level forwarder later) without touching them. Each policy is one class in its own module, registered
+under the value `BALANCER_ROUTING` takes to select it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Self
+
+from balancer.upstreams import Pool, Upstream
+
+if TYPE_CHECKING:
+    from balancer.settings import BalancerSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest:
+    """What routing may know about a request: its Cookie header(s) and its session-token header."""
+
+    cookie: str = ""  # every Cookie header of the request, joined with "; "
+    session_token: str | None = None  # the X-Session-Token header (BALANCER_SESSION_HEADER), if sent
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A routing decision: the node, and what the response must tell the client about it."""
+
+    upstream: Upstream
+    set_cookie: str | None = None  # a Set-Cookie value to add to the response (sticky's affinity cookie)
+    redispatched: bool = False  # the client was pinned to a node that can no longer serve it
+
+
+class RoutingPolicy(ABC):
+    """Pick a node for one request among the pool's healthy ones (never empty when `choose` is called)."""
+
+    name: ClassVar[str]
+    affinity_cookie: str | None = None  # a cookie of the balancer's own, hidden from the nodes
+
+    @classmethod
+    def from_settings(cls, settings: BalancerSettings) -> Self:
+        return cls()
+
+    @abstractmethod
+    def choose(self, request: RouteRequest, pool: Pool) -> Route: ...
+
+
+POLICIES: dict[str, type[RoutingPolicy]] = {}
+
+
+def register(policy: type[RoutingPolicy]) -> type[RoutingPolicy]:
+    """Class decorator: make a policy selectable by its `name` in BALANCER_ROUTING."""
+    POLICIES[policy.name] = policy
+    return policy

@@ -1,0 +1,74 @@
+"""`hash`: consistent hashing on the session id, so a session stays on one node without any balancer cookie.
+
+The id is the node's session cookie or, for app clients, the session-token header. Adding or removing one of
+N nodes moves only about 1/N of the sessions. Requests without a session id are routed at random.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Self
+
+from balancer.cookies import cookie_value
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.random import RandomPolicy
+from balancer.upstreams import Pool, Upstream
+
+if TYPE_CHECKING:
+    from balancer.settings import BalancerSettings
+
+
+def hash64(data: str) -> int:
+    """A stable 64-bit hash (Python's hash() is salted per process, and the ring must survive restarts)."""
+    return int.from_bytes(hashlib.blake2b(data.encode(), digest_size=8).digest(), "big")
+
+
+class HashRing:
+    """A consistent-hash ring of node names, each placed at `vnodes` points to even out the shares."""
+
+    def __init__(self, names: Iterable[str], vnodes: int = 160) -> None:
+        points = sorted((hash64(f"{name}#{index}"), name) for name in names for index in range(vnodes))
+        if not points:
+            raise ValueError("a hash ring needs at least one node")
+        self._hashes = [point for point, _ in points]
+        self._names = [name for _, name in points]
+
+    def lookup(self, key: str) -> str:
+        """The node owning `key`: the first point clockwise from the key's hash."""
+        index = bisect.bisect(self._hashes, hash64(key))
+        return self._names[index % len(self._names)]
+
+
+@register
+class HashPolicy(RoutingPolicy):
+    """Session id → node on a ring built over the healthy nodes (rebuilt only when that set changes)."""
+
+    name = "hash"
+
+    def __init__(self, session_cookie: str, vnodes: int = 160) -> None:
+        self._session_cookie = session_cookie
+        self._vnodes = vnodes
+        self._fallback = RandomPolicy()
+        self._rings: dict[tuple[Upstream, ...], tuple[HashRing, dict[str, Upstream]]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: BalancerSettings) -> Self:
+        return cls(settings.session_cookie, settings.hash_vnodes)
+
+    def choose(self, request: RouteRequest, pool: Pool) -> Route:
+        session_id = cookie_value(request.cookie, self._session_cookie) or request.session_token
+        if not session_id:
+            return self._fallback.choose(request, pool)
+        ring, by_url = self._ring(pool.healthy)
+        return Route(by_url[ring.lookup(session_id)])
+
+    def _ring(self, healthy: tuple[Upstream, ...]) -> tuple[HashRing, dict[str, Upstream]]:
+        cached = self._rings.get(healthy)
+        if cached is None:
+            if len(self._rings) >= 16:  # health flaps and membership changes: keep only recent sets
+                self._rings.clear()
+            cached = (HashRing((u.url for u in healthy), self._vnodes), {u.url: u for u in healthy})
+            self._rings[healthy] = cached
+        return cached

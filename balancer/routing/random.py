@@ -1,0 +1,21 @@
+"""`random`: each request goes to a node drawn uniformly from the healthy ones."""
+
+from __future__ import annotations
+
+import random
+
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.upstreams import Pool
+
+
+@register
+class RandomPolicy(RoutingPolicy):
+    """Uniform over healthy nodes: no state, no affinity; the baseline that shared session stores need."""
+
+    name = "random"
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._choice = (rng or random.Random()).choice
+
+    def choose(self, request: RouteRequest, pool: Pool) -> Route:
+        return Route(self._choice(pool.healthy))

@@ -1,0 +1,22 @@
+"""`round_robin`: strict rotation over the healthy nodes."""
+
+from __future__ import annotations
+
+import itertools
+
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.upstreams import Pool
+
+
+@register
+class RoundRobinPolicy(RoutingPolicy):
+    """Each request goes to the next healthy node in membership order."""
+
+    name = "round_robin"
+
+    def __init__(self) -> None:
+        self._counter = itertools.count()
+
+    def choose(self, request: RouteRequest, pool: Pool) -> Route:
+        healthy = pool.healthy
+        return Route(healthy[next(self._counter) % len(healthy)])

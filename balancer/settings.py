@@ -1,0 +1,127 @@
+"""The balancer's settings: read once from BALANCER_* env vars at start-up, validated there, then passed down."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from yarl import URL
+
+from balancer.routing import ROUTING_MODES
+from nodes.envconfig import Env, Secret, SettingsError
+
+# Public on purpose: anyone can compute affinity cookies with it. Start-up warns loudly when it is in use.
+DEV_ROUTE_SECRET = "sessionlab-development-route-secret-not-a-secret"
+MIN_SECRET_LENGTH = 16
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token: valid cookie and header names
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True, slots=True)
+class BalancerSettings:
+    """Everything the balancer needs: where it listens, where the nodes are, how it routes and how long it waits."""
+
+    upstreams: tuple[str, ...]  # normalized origins, e.g. "http://127.0.0.1:8081"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    routing: str = "random"
+    health_interval: float = 1.0
+    health_timeout: float = 1.0
+    health_path: str = "/healthz"
+    sticky_cookie: str = "SL_ROUTE"
+    session_cookie: str = "SL_SESSION"
+    session_header: str = "X-Session-Token"
+    route_secret: Secret = Secret(DEV_ROUTE_SECRET)
+    hash_vnodes: int = 160
+    max_connections: int = 1000
+    connect_timeout: float = 2.0
+    read_timeout: float = 30.0
+    shutdown_timeout: float = 10.0
+    access_log: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def using_dev_secret(self) -> bool:
+        return self.route_secret == Secret(DEV_ROUTE_SECRET)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BalancerSettings:
+        env = Env(environ)
+        return cls(
+            upstreams=parse_upstreams(env.required("BALANCER_UPSTREAMS", _UPSTREAMS_HELP)),
+            host=env.str("BALANCER_HOST", "127.0.0.1"),
+            port=env.int("BALANCER_PORT", 8080, minimum=1, maximum=65535),
+            routing=env.choice("BALANCER_ROUTING", "random", ROUTING_MODES),
+            health_interval=env.float("BALANCER_HEALTH_INTERVAL", 1.0, minimum=0.01, maximum=3600),
+            health_timeout=env.float("BALANCER_HEALTH_TIMEOUT", 1.0, minimum=0.01, maximum=60),
+            health_path=env.parsed("BALANCER_HEALTH_PATH", "/healthz", _path, "a path starting with /"),
+            sticky_cookie=env.parsed("BALANCER_STICKY_COOKIE", "SL_ROUTE", _token, "a cookie name"),
+            session_cookie=env.parsed("BALANCER_SESSION_COOKIE", "SL_SESSION", _token, "a cookie name"),
+            session_header=env.parsed("BALANCER_SESSION_HEADER", "X-Session-Token", _token, "a header name"),
+            route_secret=_route_secret(env),
+            hash_vnodes=env.int("BALANCER_HASH_VNODES", 160, minimum=1, maximum=10_000),
+            max_connections=env.int("BALANCER_MAX_CONNECTIONS", 1000, minimum=0),
+            connect_timeout=env.float("BALANCER_CONNECT_TIMEOUT", 2.0, minimum=0.01, maximum=600),
+            read_timeout=env.float("BALANCER_READ_TIMEOUT", 30.0, minimum=0.01, maximum=3600),
+            shutdown_timeout=env.float("BALANCER_SHUTDOWN_TIMEOUT", 10.0, minimum=0, maximum=3600),
+            access_log=env.bool("BALANCER_ACCESS_LOG", False),
+            log_level=env.choice("BALANCER_LOG_LEVEL", "INFO", LOG_LEVELS),
+        )
+
+
+_UPSTREAMS_HELP = "comma-separated node base URLs such as http://127.0.0.1:8081,http://127.0.0.1:8082"
+
+
+def parse_upstreams(value: str) -> tuple[str, ...]:
+    """Comma-separated base URLs → normalized origins; every mistake names the offending item."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise SettingsError(f"BALANCER_UPSTREAMS is empty: expected {_UPSTREAMS_HELP}")
+    origins: list[str] = []
+    for item in items:
+        origin = _origin(item)
+        if origin in origins:
+            raise SettingsError(f"BALANCER_UPSTREAMS lists {origin} twice: expected each node once")
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _origin(item: str) -> str:
+    try:
+        url = URL(item)
+        port = url.port  # raises on a malformed port
+    except ValueError:
+        url, port = None, None
+    if "@" in item:  # checked first, so that no message below can echo a password
+        raise SettingsError("BALANCER_UPSTREAMS items must not carry credentials: expected http://host:port")
+    if url is None or url.scheme not in ("http", "https") or not url.host or port is None:
+        raise SettingsError(f"BALANCER_UPSTREAMS item {item!r} is invalid: expected http://host:port")
+    if url.path not in ("", "/") or url.query_string or url.fragment:
+        raise SettingsError(f"BALANCER_UPSTREAMS item {item!r} has a path or query: expected http://host:port")
+    return str(URL.build(scheme=url.scheme, host=url.host, port=port))
+
+
+def _route_secret(env: Env) -> Secret:
+    value = env.raw("BALANCER_ROUTE_SECRET")
+    if value is None:
+        return Secret(DEV_ROUTE_SECRET)
+    if len(value) < MIN_SECRET_LENGTH:
+        # Never echo a secret, not even a wrong one: say what is wrong with it.
+        raise SettingsError(
+            f"BALANCER_ROUTE_SECRET is too short ({len(value)} characters): expected at least {MIN_SECRET_LENGTH}"
+        )
+    return Secret(value)
+
+
+def _token(value: str) -> str:
+    if not _TOKEN.match(value):
+        raise ValueError("only letters, digits and !#$%&'*+-.^_`|~")
+    return value
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/") or any(ch.isspace() for ch in value):
+        raise ValueError("no spaces")
+    return value

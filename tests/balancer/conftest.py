@@ -1,0 +1,113 @@
+"""Balancer fixtures: real upstream servers and a real balancer on loopback ports, real HTTP clients."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from balancer.app import REGISTRY, ROUTER, create_app
+from balancer.metrics import status_document
+from balancer.settings import BalancerSettings, parse_upstreams
+from tests.balancer.support import FakeNode, HangUpServer
+
+
+@dataclasses.dataclass
+class Balancer:
+    """An in-process balancer under test."""
+
+    server: TestServer
+    app: web.Application
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def port(self) -> int:
+        assert self.server.port is not None
+        return self.server.port
+
+    def status(self) -> dict[str, Any]:
+        return status_document(self.app[ROUTER])
+
+    def upstream(self, url: str) -> dict[str, Any]:
+        return next(item for item in self.status()["upstreams"] if item["url"] == url)
+
+    def set_upstreams(self, urls: Sequence[str]) -> None:
+        self.app[REGISTRY].set_urls(parse_upstreams(",".join(urls)))
+
+
+NodesFactory = Callable[..., Awaitable[list[FakeNode]]]
+BalancerFactory = Callable[..., Awaitable[Balancer]]
+
+
+@pytest.fixture
+async def start_nodes(aiohttp_server) -> NodesFactory:  # type: ignore[no-untyped-def]
+    """Start `count` FakeNodes (ids n0, n1, ...), each with the given extra routes."""
+
+    async def start(count: int, routes: Sequence[web.RouteDef] = (), prefix: str = "n") -> list[FakeNode]:
+        nodes = [FakeNode(f"{prefix}{index}", routes) for index in range(count)]
+        for node in nodes:
+            await node.start(aiohttp_server)
+        return nodes
+
+    return start
+
+
+class RunAppLikeServer(TestServer):
+    """A TestServer that, like `web.run_app`, does not cancel a handler when its client disconnects
+    (TestServer's default does), so the proxy is tested the way it runs."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        kwargs["handler_cancellation"] = False
+        return await super()._make_runner(**kwargs)
+
+
+@pytest.fixture
+async def start_balancer() -> AsyncIterator[BalancerFactory]:
+    """Start a balancer in front of `upstreams` (FakeNodes or URLs) with settings overrides."""
+    servers: list[TestServer] = []
+
+    async def start(upstreams: Sequence[FakeNode | str], **overrides: Any) -> Balancer:
+        urls = [item.url if isinstance(item, FakeNode) else item for item in upstreams]
+        overrides.setdefault("health_interval", 0.1)
+        overrides.setdefault("health_timeout", 0.5)
+        settings = BalancerSettings(upstreams=parse_upstreams(",".join(urls)), **overrides)
+        app = create_app(settings)
+        server = RunAppLikeServer(app)
+        await server.start_server()
+        servers.append(server)
+        return Balancer(server, app)
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Callable[..., aiohttp.ClientSession]]:
+    """Real HTTP clients: like a browser (keeps cookies, also for IP hosts) or like an app (keeps none)."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    def make(*, cookies: bool = True, **kwargs: Any) -> aiohttp.ClientSession:
+        jar: aiohttp.abc.AbstractCookieJar = aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
+        session = aiohttp.ClientSession(cookie_jar=jar, **kwargs)
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        await session.close()
+
+
+@pytest.fixture
+async def hang_up_server() -> AsyncIterator[HangUpServer]:
+    server = await HangUpServer().start()
+    yield server
+    await server.close()
