@@ -104,7 +104,11 @@ class RedisServer:
             *self.extra_args,
         ]  # fmt: skip
         self._process = ManagedProcess(f"redis-server :{self.port}", argv, log_path=self._log_path).start()
-        self._process.wait_ready(self.ping, timeout)
+        try:
+            self._process.wait_ready(self.ping, timeout)
+        except BaseException:
+            self._process.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def ping(self) -> bool:
@@ -173,6 +177,14 @@ class RedisClusterServers:
         return f"redis+cluster://{first.host}:{first.port}"
 
     def start(self, timeout: float = 20.0) -> RedisClusterServers:
+        try:
+            self._form(timeout)
+        except BaseException:
+            self.cleanup()  # never leave a half-formed cluster behind
+            raise
+        return self
+
+    def _form(self, timeout: float) -> None:
         import redis
 
         for server in self.servers:
@@ -191,7 +203,6 @@ class RedisClusterServers:
         finally:
             for client in clients:
                 client.close()
-        return self
 
     def cleanup(self) -> None:
         for server in self.servers:
