@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
+from balancer.discovery import DnsTarget
 from balancer.routing import ROUTING_MODES
 from nodes.envconfig import Env, Secret, SettingsError
 
@@ -23,7 +24,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 class BalancerSettings:
     """Everything the balancer needs: where it listens, where the nodes are, how it routes and how long it waits."""
 
-    upstreams: tuple[str, ...]  # normalized origins, e.g. "http://127.0.0.1:8081"
+    upstreams: tuple[str, ...]  # static normalized origins, e.g. "http://127.0.0.1:8081"
     host: str = "127.0.0.1"
     port: int = 8080
     routing: str = "random"
@@ -41,6 +42,8 @@ class BalancerSettings:
     shutdown_timeout: float = 10.0
     access_log: bool = False
     log_level: str = "INFO"
+    discover: tuple[DnsTarget, ...] = ()  # dns://name:port items, resolved and re-resolved at run time
+    dns_interval: float = 2.0
 
     @property
     def using_dev_secret(self) -> bool:
@@ -49,8 +52,11 @@ class BalancerSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BalancerSettings:
         env = Env(environ)
+        static, discover = split_upstreams(env.required("BALANCER_UPSTREAMS", _UPSTREAMS_HELP))
         return cls(
-            upstreams=parse_upstreams(env.required("BALANCER_UPSTREAMS", _UPSTREAMS_HELP)),
+            upstreams=static,
+            discover=discover,
+            dns_interval=env.float("BALANCER_DNS_INTERVAL", 2.0, minimum=0.1, maximum=3600),
             host=env.str("BALANCER_HOST", "127.0.0.1"),
             port=env.int("BALANCER_PORT", 8080, minimum=1, maximum=65535),
             routing=env.choice("BALANCER_ROUTING", "random", ROUTING_MODES),
@@ -71,21 +77,47 @@ class BalancerSettings:
         )
 
 
-_UPSTREAMS_HELP = "comma-separated node base URLs such as http://127.0.0.1:8081,http://127.0.0.1:8082"
+_UPSTREAMS_HELP = (
+    "comma-separated node base URLs such as http://127.0.0.1:8081,http://127.0.0.1:8082, "
+    "or dns://name:port for every address a name resolves to"
+)
 
 
 def parse_upstreams(value: str) -> tuple[str, ...]:
-    """Comma-separated base URLs → normalized origins; every mistake names the offending item."""
+    """Comma-separated base URLs → normalized origins (static items only)."""
+    return split_upstreams(value)[0]
+
+
+def split_upstreams(value: str) -> tuple[tuple[str, ...], tuple[DnsTarget, ...]]:
+    """Comma-separated items → (static normalized origins, DNS targets); every mistake names the offending item."""
     items = [item.strip() for item in value.split(",") if item.strip()]
     if not items:
         raise SettingsError(f"BALANCER_UPSTREAMS is empty: expected {_UPSTREAMS_HELP}")
     origins: list[str] = []
+    targets: list[DnsTarget] = []
     for item in items:
+        if item.lower().startswith("dns://"):
+            target = _dns_target(item)
+            if target in targets:
+                raise SettingsError(f"BALANCER_UPSTREAMS lists {target} twice: expected each name once")
+            targets.append(target)
+            continue
         origin = _origin(item)
         if origin in origins:
             raise SettingsError(f"BALANCER_UPSTREAMS lists {origin} twice: expected each node once")
         origins.append(origin)
-    return tuple(origins)
+    return tuple(origins), tuple(targets)
+
+
+def _dns_target(item: str) -> DnsTarget:
+    try:
+        url = URL(item)
+        port = url.explicit_port
+    except ValueError:
+        url, port = None, None
+    if url is None or not url.host or port is None or url.path not in ("", "/") or "@" in item:
+        raise SettingsError(f"BALANCER_UPSTREAMS item {item!r} is invalid: expected dns://name:port")
+    return DnsTarget(url.host, port)
 
 
 def _origin(item: str) -> str:

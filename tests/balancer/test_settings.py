@@ -74,7 +74,9 @@ def test_every_setting_is_read() -> None:
     [
         ("BALANCER_UPSTREAMS", ","),
         ("BALANCER_UPSTREAMS", "127.0.0.1:8081"),
-        ("BALANCER_UPSTREAMS", "dns://node:8081"),
+        ("BALANCER_UPSTREAMS", "dns://node"),
+        ("BALANCER_UPSTREAMS", "dns://node:8081/path"),
+        ("BALANCER_UPSTREAMS", "dns://node:1,dns://node:1"),
         ("BALANCER_UPSTREAMS", "http://node:8081/api"),
         ("BALANCER_UPSTREAMS", "http://node:99999"),
         ("BALANCER_UPSTREAMS", "http://node:1,http://node:1/"),
