@@ -1,0 +1,339 @@
+"""The locust suite: browser and app users that check every answer for a session miss.
+
+Run it on its own (`locust -f loadtest/locustfile.py`, defaults in pyproject's [tool.locust]) or through
+`sessionlab compare`. Each user logs in, then reads and changes its session; every authenticated answer is
+judged (loadtest/misses.py). A miss is reported as its own request event, type "SESSION", name
+"miss: <kind>", marked failed with the reason, response time 0 — so it shows in locust's UI, CSV and
+totals and adds up across workers — while the HTTP request that revealed it is marked a success (the
+server answered correctly for what it saw). Reports must leave SESSION rows out of latency and error
+figures. After a miss the user logs in again at once ("/login [after miss]").
+
+Counts locust does not keep (session requests, misses and logins per user kind, requests per node, all per
+second) go to a Tally; workers send theirs to the master with each stats report. The master (or the single
+local process) writes them to `--sessionlab-stats FILE` as JSON and prints a summary at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from locust import between, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.runners import MasterRunner, WorkerRunner
+
+try:
+    from loadtest import tally as T
+    from loadtest.misses import Expected, judge, learn
+except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from loadtest import tally as T
+    from loadtest.misses import Expected, judge, learn
+
+TOKEN_HEADER = "X-Session-Token"
+NODE_HEADER = "X-Node-Id"
+SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
+STATS_FORMAT = 1
+REPORT_KEY = "sessionlab"  # key of our increments in a worker's stats report
+
+TALLY = T.Tally()
+RUN: dict[str, Any] = {"test_start": None, "test_stop": None, "workers": 0}
+
+
+class SessionMiss(Exception):
+    """Handed to locust's request event, never raised: its message says what proved the miss."""
+
+
+class SessionUser(FastHttpUser):
+    """A user with a session: logs in, then mixes reads and writes and checks every answer."""
+
+    abstract = True
+    kind = "abstract"
+    wait_time = between(0.05, 0.5)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = Expected(user=f"{self.kind}-{uuid.uuid4().hex[:12]}")
+        self.has_session = False
+        self.after_miss = False
+
+    def on_start(self) -> None:
+        TALLY.count(T.USERS, self.kind)
+        self.login()
+
+    # -- the session reference: cookies for browsers, a header for apps --------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def login_headers(self) -> dict[str, str]:
+        return {}
+
+    def remember_reference(self, headers: Any) -> None:
+        """Keep the session reference an answer hands back (the cookie jar does it for browsers)."""
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    def login(self) -> bool:
+        name = "/login [after miss]" if self.after_miss else "/login"
+        with self.client.post(
+            "/login", json={"user": self.expected.user}, headers=self.login_headers(), name=name, catch_response=True
+        ) as resp:
+            self.served(resp)
+            if resp.status_code != 200:
+                self.error(resp, f"login answered {resp.status_code or 'no response'}")
+                return False
+            self.remember_reference(resp.headers)
+        TALLY.count(T.LOGINS, self.kind)
+        if self.after_miss:
+            TALLY.count(T.RELOGINS, self.kind)
+        self.expected.reset()
+        self.has_session, self.after_miss = True, False
+        return True
+
+    def call(
+        self, method: str, path: str, *, json_body: Any = None, increments: bool = False, clears: bool = False
+    ) -> None:
+        """One authenticated call, judged: a hit updates what the user expects, a miss is reported."""
+        if not self.has_session and not self.login():
+            return
+        floor = self.expected.counter + 1 if increments else None
+        min_cart: dict[str, int] | None = {} if clears else None
+        name = path if method in ("GET", "POST") else f"{method} {path}"
+        with self.client.request(
+            method, path, json=json_body, headers=self.auth_headers(), name=name, catch_response=True
+        ) as resp:
+            self.served(resp)
+            body = _json_or_none(resp)
+            reason = judge(resp.status_code, body, self.expected, min_counter=floor, min_cart=min_cart)
+            if reason is not None:
+                resp.success()  # the node answered correctly for what it saw; the miss is reported on its own
+            elif resp.status_code != 200:
+                self.error(resp, f"{method} {path} answered {resp.status_code or 'no response'}")
+                return
+            else:
+                self.remember_reference(resp.headers)
+                learn(body, self.expected)
+        TALLY.count(T.SESSION_REQUESTS, self.kind)
+        if reason is not None:
+            self.miss(f"{reason} on {name}")
+
+    def served(self, resp: Any) -> None:
+        """Count who answered and how fast (a request without an HTTP answer has neither)."""
+        if not resp.status_code:
+            return
+        TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
+        TALLY.count(T.LATENCY, T.latency_bucket(resp.request_meta["response_time"]))
+
+    def error(self, resp: Any, text: str) -> None:
+        resp.failure(text)
+        TALLY.count(T.ERRORS, self.kind)
+
+    def miss(self, reason: str) -> None:
+        TALLY.count(T.MISSES, self.kind)
+        TALLY.count(T.REASON, reason)
+        self.environment.events.request.fire(
+            request_type="SESSION",
+            name=f"miss: {self.kind}",
+            response_time=0,
+            response_length=0,
+            exception=SessionMiss(reason),
+            context={},
+        )
+        self.has_session, self.after_miss = False, True
+        self.login()  # as a real user would have to
+
+    # -- what users do, with weights ----------------------------------------------------------------
+
+    @task(5)
+    def me(self) -> None:
+        self.call("GET", "/me")
+
+    @task(3)
+    def counter(self) -> None:
+        self.call("POST", "/counter", increments=True)
+
+    @task(2)
+    def view_cart(self) -> None:
+        self.call("GET", "/cart")
+
+    @task(2)
+    def add_to_cart(self) -> None:
+        self.call("POST", "/cart/items", json_body={"sku": random.choice(SKUS), "qty": random.randint(1, 3)})
+
+    @task(1)
+    def clear_cart(self) -> None:
+        self.call("DELETE", "/cart", clears=True)
+
+
+class BrowserUser(SessionUser):
+    """A browser: the session (and the balancer's SL_ROUTE affinity) travel in cookies."""
+
+    kind = "browser"
+    weight = 2
+
+
+class AppUser(SessionUser):
+    """A mobile or mini-program client without cookie support: its session travels in X-Session-Token only."""
+
+    kind = "app"
+    weight = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client.cookiejar = None  # type: ignore[assignment] # no jar: no SL_SESSION, no SL_ROUTE affinity
+        self.client.client.cookiejar = None
+        self.token = ""
+
+    def auth_headers(self) -> dict[str, str]:
+        return {TOKEN_HEADER: self.token}
+
+    def login_headers(self) -> dict[str, str]:
+        return {TOKEN_HEADER: ""}  # an empty token says "app client, no session yet"
+
+    def remember_reference(self, headers: Any) -> None:
+        token = headers.get(TOKEN_HEADER) if headers else None
+        if token:
+            self.token = token
+
+
+def _json_or_none(resp: Any) -> Any:
+    try:
+        return json.loads(resp.content or b"null")
+    except (ValueError, TypeError):
+        return None
+
+
+# -- collecting and writing the counts ----------------------------------------------------------------
+# Only the master (or the single local process) writes; workers send their increments with each report.
+# Everything is written at `quit`, after the workers' last reports and before anything resets locust's
+# stats (its --json-file output resets them, and its --csv files lag up to a second behind the end).
+
+_ENV: dict[str, Any] = {}
+
+
+@events.init.add_listener
+def _remember_environment(environment: Any, **_: Any) -> None:
+    _ENV["environment"] = environment
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--sessionlab-stats",
+        default="",
+        env_var="LOCUST_SESSIONLAB_STATS",
+        include_in_web_ui=False,
+        help="write session counts (misses, logins, requests per node, per second) and final locust stats "
+        "with response-time histograms to this JSON file",
+    )
+    parser.add_argument(
+        "--sessionlab-csv",
+        default="",
+        env_var="LOCUST_SESSIONLAB_CSV",
+        include_in_web_ui=False,
+        help="write locust's final PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv at the end",
+    )
+
+
+@events.report_to_master.add_listener
+def _send_increments(client_id: str, data: dict[str, Any]) -> None:
+    data[REPORT_KEY] = TALLY.drain()
+
+
+@events.worker_report.add_listener
+def _merge_increments(client_id: str, data: dict[str, Any]) -> None:
+    TALLY.merge(data.get(REPORT_KEY) or {})
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        RUN["test_start"], RUN["test_stop"] = time.time(), None
+        _write_stats(environment, final=False)  # lets a runner see when the load started
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        RUN["test_stop"] = time.time()
+
+
+@events.quit.add_listener
+def _on_quit(exit_code: int, **_: Any) -> None:
+    environment = _ENV.get("environment")
+    if environment is None or environment.runner is None or isinstance(environment.runner, WorkerRunner):
+        return
+    _write_stats(environment, final=True)
+    _write_csv(environment)
+    print(summary(TALLY.totals()), flush=True)
+
+
+def _option(environment: Any, name: str) -> str:
+    return str(getattr(environment.parsed_options, name, "") or "") if environment.parsed_options else ""
+
+
+def _write_stats(environment: Any, *, final: bool) -> None:
+    path = _option(environment, "sessionlab_stats")
+    if not path:
+        return
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        RUN["workers"] = max(RUN["workers"], runner.worker_count)
+    document = {
+        "sessionlab_stats": STATS_FORMAT,
+        "final": final,
+        "test_start": RUN["test_start"],
+        "test_stop": RUN["test_stop"],
+        "written": time.time(),
+        "workers": RUN["workers"],
+        "user_kinds": {cls.kind: cls.weight for cls in (BrowserUser, AppUser)},
+        "per_second": TALLY.to_dict(),
+        "entries": [entry.serialize() for entry in runner.stats.entries.values()] if final else [],
+        "locust_errors": [error.serialize() for error in runner.stats.errors.values()] if final else [],
+    }
+    _atomic_write(Path(path), json.dumps(document))
+
+
+def _write_csv(environment: Any) -> None:
+    prefix = _option(environment, "sessionlab_csv")
+    if not prefix:
+        return
+    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    for suffix, write in (("stats", writer.requests_csv), ("failures", writer.failures_csv),
+                          ("exceptions", writer.exceptions_csv)):  # fmt: skip
+        buffer = io.StringIO()
+        write(csv.writer(buffer))
+        _atomic_write(Path(f"{prefix}_{suffix}.csv"), buffer.getvalue())
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    """Write via a temporary file, so a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".tmp")
+    partial.write_text(text)
+    partial.replace(target)
+
+
+def summary(totals: Any) -> str:
+    """A few lines for the console: miss rate per user kind and who served what."""
+    lines = ["sessionlab: session misses (miss rate = misses / authenticated calls answered 200 or 401)"]
+    for kind in ("browser", "app"):
+        checked = totals.get(T.key(T.SESSION_REQUESTS, kind), 0)
+        missed = totals.get(T.key(T.MISSES, kind), 0)
+        rate = missed / checked if checked else 0.0
+        relogins = totals.get(T.key(T.RELOGINS, kind), 0)
+        lines.append(f"  {kind:<8} {missed:>7} of {checked:>7} ({rate:6.1%}), re-logins {relogins}")
+    nodes = T.labels(totals, T.NODE)
+    served = sum(nodes.values()) or 1
+    lines.append("  served by: " + ", ".join(f"{node} {n / served:.0%}" for node, n in sorted(nodes.items())))
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""What the miss rate of each routing x store cell should be, so a report can say when a run disagrees.
+
+Expectations are miss COUNTS computed from the run's own exposure (users started and session requests
+before and after the kill, per user kind), with a variance, so the tolerance shrinks as a run grows.
+The model, for N nodes (N-1 left after a kill):
+
+- cookie, redis: every node sees every session, so 0 misses, also when a node dies.
+- memory, session requests spread over the nodes (random, round_robin; sticky for app users, which
+  keep no cookies and so never get the SL_ROUTE affinity): a request finds its session only on the node
+  that created it, so each misses with p = (N-1)/N, and (N-2)/(N-1) after the kill; plus, at the kill,
+  the ~users/N sessions living on the dead node all miss once for sure instead of with (N-2)/(N-1).
+- memory + sticky, browser users: pinned, so 0; the kill costs each user pinned to the dead node one
+  miss (~browser users/N).
+- memory + hash: a login lands on some node A, the new session id then hashes to node B; it works
+  only when B = A, with p = 1/N per login, so each user misses a geometric number of times, N-1 on
+  average, then never again. After the kill the ~users/N whose session hashed to the dead node miss once,
+  then N-2 more times on average (1/(N-1) per login) on a consistent-hash ring of N-1 nodes; the other
+  users keep their node, as a consistent hash moves only the dead node's keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ROUTINGS = ("random", "round_robin", "sticky", "hash")
+STORES = ("memory", "cookie", "redis")
+SCENARIOS = ("steady", "node-failure")
+KINDS = ("browser", "app")
+
+SIGMAS = 3.0  # tolerance: this many standard deviations of the expected count ...
+FLOOR = 0.01  # ... plus this much miss rate for what the model leaves out (round robin is not random, ...)
+FLOOR_AFTER_KILL = 0.02  # ... or this much when a node died (the health check takes a moment to notice)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What a run exposed to misses, per user kind: users started, session requests before/after the kill."""
+
+    nodes: int
+    users: Mapping[str, int]
+    before: Mapping[str, int]
+    after: Mapping[str, int] = field(default_factory=dict)
+    killed: bool = False
+
+    @property
+    def session_requests(self) -> int:
+        return sum(self.before.values()) + sum(self.after.values())
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Expected misses with their variance; `rate_before`/`rate_after` are the steady rates (for plots)."""
+
+    misses: float
+    variance: float
+    session_requests: int
+    rate_before: float
+    rate_after: float | None
+    explanation: str
+    exact_zero: bool = False  # theory allows no miss at all: a single one is a finding
+
+    @property
+    def rate(self) -> float:
+        return self.misses / self.session_requests if self.session_requests else 0.0
+
+    def tolerance(self, killed: bool = False) -> float:
+        """How far the measured miss rate may stray from `rate` before the cell is flagged."""
+        if self.exact_zero or not self.session_requests:
+            return 0.0
+        floor = FLOOR_AFTER_KILL if killed else FLOOR
+        return SIGMAS * math.sqrt(self.variance) / self.session_requests + floor
+
+    def agrees(self, measured_rate: float, killed: bool = False) -> bool:
+        return abs(measured_rate - self.rate) <= self.tolerance(killed) + 1e-12
+
+
+@dataclass(frozen=True)
+class _Part:
+    misses: float = 0.0
+    variance: float = 0.0
+    rate_before: float = 0.0
+    rate_after: float = 0.0
+
+
+def pinning(routing: str, kind: str) -> str:
+    """How the balancer places this kind's requests: "spread", "cookie" (sticky) or "hash"."""
+    if routing == "hash":
+        return "hash"
+    if routing == "sticky" and kind == "browser":
+        return "cookie"
+    return "spread"
+
+
+def expect(routing: str, store: str, exposure: Exposure) -> Expectation:
+    """The expected misses of one cell, given what the run exposed."""
+    _check(routing, store, exposure.nodes)
+    n = exposure.session_requests
+    if store != "memory" or exposure.nodes == 1:
+        return Expectation(0.0, 0.0, n, 0.0, 0.0 if exposure.killed else None, _why_zero(store), exact_zero=True)
+    parts = {kind: _memory_part(pinning(routing, kind), kind, exposure) for kind in _kinds(exposure)}
+    misses = sum(p.misses for p in parts.values())
+    variance = sum(p.variance for p in parts.values())
+    before = _weighted(parts, exposure.before, "rate_before")
+    after = _weighted(parts, exposure.after, "rate_after") if exposure.killed else None
+    exact = misses == 0 and variance == 0
+    return Expectation(misses, variance, n, before, after, _why_memory(routing, exposure.nodes), exact_zero=exact)
+
+
+def _memory_part(mode: str, kind: str, exposure: Exposure) -> _Part:
+    nodes, users = exposure.nodes, exposure.users.get(kind, 0)
+    before, after = exposure.before.get(kind, 0), exposure.after.get(kind, 0)
+    if mode == "spread":
+        return _spread(nodes, users, before, after, exposure.killed)
+    if mode == "cookie":
+        return _sticky_cookie(nodes, users, exposure.killed)
+    return _hash(nodes, users, exposure.killed)
+
+
+def _spread(nodes: int, users: int, before: int, after: int, killed: bool) -> _Part:
+    p = (nodes - 1) / nodes
+    misses, variance = before * p, before * p * (1 - p)
+    q = (nodes - 2) / (nodes - 1)
+    if killed:
+        stranded = users / nodes  # sessions living on the dead node: certain misses instead of q
+        misses += after * q + stranded * (1 - q)
+        variance += after * q * (1 - q) + stranded * (1 - q)
+    return _Part(misses, variance, p, q if killed else 0.0)
+
+
+def _sticky_cookie(nodes: int, users: int, killed: bool) -> _Part:
+    if not killed:
+        return _Part()
+    share = 1 / nodes
+    return _Part(users * share, users * share * (1 - share), 0.0, 0.0)
+
+
+def _hash(nodes: int, users: int, killed: bool) -> _Part:
+    p = 1 / nodes  # a new session id hashes to the node that created it
+    misses, variance = users * (1 - p) / p, users * (1 - p) / p**2  # geometric failures before a success
+    if killed:
+        share = 1 / nodes
+        per_user = float(nodes - 1)  # the first miss, then geometric with 1/(N-1): N-2 more on average
+        per_user_var = float((nodes - 2) * (nodes - 1))
+        misses += users * share * per_user
+        variance += users * share * per_user_var + users * share * (1 - share) * per_user**2
+    return _Part(misses, variance, 0.0, 0.0)
+
+
+def _weighted(parts: Mapping[str, _Part], weights: Mapping[str, int], attribute: str) -> float:
+    total = sum(weights.get(kind, 0) for kind in parts)
+    if not total:
+        return 0.0
+    return sum(getattr(part, attribute) * weights.get(kind, 0) for kind, part in parts.items()) / total
+
+
+def _kinds(exposure: Exposure) -> list[str]:
+    return sorted(set(exposure.users) | set(exposure.before) | set(exposure.after))
+
+
+def _check(routing: str, store: str, nodes: int) -> None:
+    if routing not in ROUTINGS:
+        raise ValueError(f"unknown routing {routing!r}: expected one of {', '.join(ROUTINGS)}")
+    if store not in STORES:
+        raise ValueError(f"unknown store {store!r}: expected one of {', '.join(STORES)}")
+    if nodes < 1:
+        raise ValueError(f"a cluster needs at least one node, got {nodes}")
+
+
+def _why_zero(store: str) -> str:
+    if store == "memory":
+        return "a single node holds every session"
+    where = "the client's encrypted cookie" if store == "cookie" else "Redis, shared by all nodes"
+    return f"every node reads the session from {where}: no misses, with or without a node failure"
+
+
+def _why_memory(routing: str, nodes: int) -> str:
+    spread = f"(N-1)/N = {(nodes - 1) / nodes:.0%} of session requests miss, (N-2)/(N-1) after a kill"
+    if routing in ("random", "round_robin"):
+        return f"sessions live on one node of {nodes} and requests go anywhere: {spread}"
+    if routing == "sticky":
+        return (
+            "browser users are pinned by the SL_ROUTE cookie (0 misses; one each for the dead node's users "
+            f"after a kill); app users keep no cookies, so they are not pinned: {spread}"
+        )
+    return (
+        f"each login retries until its new session id hashes to the node that made it: about N-1 = {nodes - 1} "
+        "misses per user, then none; a kill costs the dead node's users N-1 more each"
+    )

@@ -1,0 +1,74 @@
+"""Helpers for the tests that run the real thing: `sessionlab` as a subprocess, and PIDs that must be gone."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from loadtest import proctree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sessionlab(*args: str, timeout: float = 120.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `sessionlab ARGS` to its end; on a timeout stop it so that it stops its children too."""
+    with spawn(*args, env=env) as run:
+        try:
+            stdout, stderr = run.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_tree(run)
+            raise
+    return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
+
+
+def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "loadtest.cli", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env,
+    )  # fmt: skip
+
+
+def stop_tree(run: subprocess.Popen, pids_file: Path | None = None) -> None:
+    """A failing test's cleanup: ask a still-running command to stop (it stops its children), then kill by PID
+    whatever of ours is left. A bare SIGKILL of the command would orphan the cluster it started."""
+    if run.poll() is not None:
+        return
+    ours = {pid: "child" for pid in proctree.descendants(run.pid)}
+    run.send_signal(signal.SIGTERM)
+    try:
+        run.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.wait()
+    if pids_file is not None and pids_file.exists():
+        ours.update(recorded_pids(pids_file))
+    proctree.kill_all(list(living(ours)))
+
+
+def recorded_pids(pids_file: Path) -> dict[int, str]:
+    lines = [line.split() for line in pids_file.read_text().splitlines() if line.strip()]
+    return {int(pid): name for name, pid in lines}
+
+
+def living(pids: dict[int, str]) -> dict[int, str]:
+    """The given processes still running, by PID -> command line (checked, in case a PID was reused)."""
+    left = {}
+    for pid in pids:
+        if proctree.alive(pid):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if any(word in cmdline for word in ("nodes", "balancer", "locust", "redis-server")):
+                left[pid] = cmdline
+    return left
+
+
+def survivors(pids: dict[int, str]) -> list[str]:
+    """What survived a run, readable in an assertion message."""
+    return [f"{pids[pid]} (pid {pid}): {cmdline}" for pid, cmdline in living(pids).items()]
+
+
+def results(out: Path) -> dict[str, Any]:
+    return json.loads((out / "results.json").read_text())
