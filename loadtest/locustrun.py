@@ -48,8 +48,14 @@ class LocustRun:
             argv += ["--processes", str(spec.workers)]
         return argv + [USER_CLASSES[kind] for kind in self.kinds]
 
-    def start(self) -> ManagedProcess:
+    def clear_previous(self) -> None:
+        """Remove what an earlier run in the same --out folder left: its stats would pass for this run's."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in (self.stats_path, *self.folder.glob("locust_*.csv")):
+            stale.unlink(missing_ok=True)
+
+    def start(self) -> ManagedProcess:
+        self.clear_previous()
         # cwd = the cell's folder: no locust.conf or pyproject.toml from elsewhere changes the run
         process = ManagedProcess("locust", self.argv(), log_path=self.folder / "locust.log", cwd=self.folder).start()
         self.on_pid("locust", int(process.pid or 0))
