@@ -6,6 +6,7 @@ launcher, the matrix runner and the tests share one way of leaving nothing behin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -93,7 +94,13 @@ class ManagedProcess:
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         output = self._log if self._log is not None else subprocess.DEVNULL
         self._process = subprocess.Popen(  # noqa: S603 - argv built by the lab itself
-            self.argv, env=self.env, cwd=self.cwd, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         return self
 
@@ -152,6 +159,16 @@ class ManagedProcess:
                 return
             time.sleep(0.05)
         raise StartupError(f"{self.name} was not ready after {timeout:.0f}s\n{self.log_tail()}")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when the parent dies, even by SIGKILL, so no child of
+    a killed runner lives on."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def python_module(module: str, *args: str) -> list[str]:
