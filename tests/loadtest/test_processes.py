@@ -31,7 +31,8 @@ def alive(pid: int) -> bool:
 def test_a_child_dies_when_its_runner_is_killed() -> None:
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
+    with parent.stdout:
+        child = int(parent.stdout.readline())
     try:
         assert alive(child)
         parent.kill()
