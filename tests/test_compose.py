@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -123,6 +124,25 @@ def test_locust_variables_are_options_locust_knows() -> None:
     known = locust_env_vars()
     for service in ("locust-master", "locust-worker"):
         assert set(environment(service)) <= known, service
+
+
+PARSE_LOCUST_OPTIONS = """
+import json, sys
+from locust.argument_parser import parse_options
+options = parse_options(sys.argv[1:])
+print(json.dumps({"master": options.master, "worker": options.worker, "headless": options.headless}))
+"""
+
+
+@pytest.mark.parametrize("service", ["locust-master", "locust-worker"])
+def test_locust_accepts_the_command_and_the_default_environment(service: str) -> None:
+    env = {**os.environ, **with_defaults(environment(service))}
+    argv = [sys.executable, "-c", PARSE_LOCUST_OPTIONS, *SERVICES[service]["command"][1:]]
+    result = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    options = json.loads(result.stdout.strip().splitlines()[-1])
+    assert options[service.removeprefix("locust-")] is True
+    assert options["headless"] is False  # the web UI unless LOCUST_HEADLESS=true
 
 
 def test_services_agree_on_names_and_ports() -> None:
