@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
+from collections.abc import Callable
 
-from aiohttp import web
-
-from balancer.app import create_app
+from balancer.app import Balancer
 from balancer.settings import BalancerSettings
 from nodes.envconfig import SettingsError, exit_with_settings_error
 
@@ -38,20 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.using_dev_secret and settings.routing == "sticky":
         log.warning(DEV_SECRET_WARNING)
-    log.info(
-        "balancer listening on http://%s:%d, routing=%s, %d upstream(s): %s",
-        settings.host, settings.port, settings.routing, len(settings.upstreams), ", ".join(settings.upstreams),
-    )  # fmt: skip
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=settings.shutdown_timeout,
-            access_log=logging.getLogger("balancer.access") if settings.access_log else None,
-            print=None,
-            loop=_event_loop(),
-        )
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve(settings))
     except OSError as error:  # typically the port is taken: one line, not a traceback
         print(f"balancer: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}", file=sys.stderr)
         return 1
@@ -59,13 +48,34 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
+async def serve(settings: BalancerSettings) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully: no new connections, answers in progress finish."""
+    balancer = Balancer(settings)
+    try:
+        await balancer.start()
+    except OSError:
+        await balancer.close()
+        raise
+    log.info(
+        "balancer listening on http://%s:%d, routing=%s, %d upstream(s): %s",
+        settings.host, balancer.port, settings.routing, len(settings.upstreams), ", ".join(settings.upstreams),
+    )  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("stopping: letting requests in progress finish (up to %g s)", settings.shutdown_timeout)
+    await balancer.close(settings.shutdown_timeout)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     """uvloop when installed (a faster loop for a proxy), else asyncio's own."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":

@@ -1,82 +1,114 @@
-"""The balancer as an aiohttp application: its own /_balancer/ endpoints, and the proxy for everything else."""
+"""The balancer assembled: settings → upstream registry (static, plus DNS discovery) → routing policy → proxy, with
+health checks, its own /_balancer/ endpoints, housekeeping, and a graceful stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
 
-from aiohttp import web
-
+from balancer.discovery import DnsDiscovery
+from balancer.errors import NOT_FOUND
 from balancer.health import HealthChecker
+from balancer.http1 import Headers
 from balancer.metrics import CONTENT_TYPE_LATEST, metrics_registry, render_metrics, status_document
+from balancer.pool import ConnectionPool
 from balancer.proxy import Proxy
 from balancer.routing import Router, create_policy
 from balancer.settings import BalancerSettings
 from balancer.upstreams import UpstreamRegistry
 
-OWN_PREFIX = "/_balancer/"  # never proxied
-
-SETTINGS = web.AppKey("settings", BalancerSettings)
-REGISTRY = web.AppKey("registry", UpstreamRegistry)
-ROUTER = web.AppKey("router", Router)
-PROXY = web.AppKey("proxy", Proxy)
-HEALTH = web.AppKey("health", HealthChecker)
+HOUSEKEEPING_INTERVAL = 5.0  # how often idle client and node connections are looked at
+_JSON = (b"Content-Type", b"application/json; charset=utf-8")
 
 
-def create_app(settings: BalancerSettings) -> web.Application:
-    """Wire settings → upstream registry → routing policy → proxy, health checks and reporting."""
-    registry = UpstreamRegistry(settings.upstreams)
-    router = Router(create_policy(settings), registry)
-    proxy = Proxy(settings, router)
-    app = web.Application()
-    app[SETTINGS], app[REGISTRY], app[ROUTER], app[PROXY] = settings, registry, router, proxy
-    app[HEALTH] = HealthChecker(registry, settings)
-    app.cleanup_ctx.append(_proxy_client)
-    app.cleanup_ctx.append(_health_checks)
-    app.router.add_get(OWN_PREFIX + "status", _status)
-    app.router.add_get(OWN_PREFIX + "metrics", _metrics_handler(router))
-    app.router.add_route("*", OWN_PREFIX + "{tail:.*}", _not_found)
-    app.router.add_route("*", "/{tail:.*}", proxy.handle)
-    return app
+class Balancer:
+    """One balancer: listens, forwards, checks the nodes' health; `start()` it, later `close()` it."""
 
+    def __init__(self, settings: BalancerSettings) -> None:
+        self.settings = settings
+        self.registry = UpstreamRegistry(settings.upstreams)
+        self.router = Router(create_policy(settings), self.registry)
+        self._metrics = metrics_registry(self.router)
+        self._health = HealthChecker(self.registry, settings)
+        self._discovery = (
+            DnsDiscovery(self.registry, settings.upstreams, settings.discover, settings.dns_interval)
+            if settings.discover
+            else None
+        )
+        self._proxy: Proxy | None = None
+        self._server: asyncio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
-async def _proxy_client(app: web.Application) -> AsyncIterator[None]:
-    """The proxy's connection pool to the nodes lives as long as the app (closed after in-flight requests)."""
-    await app[PROXY].start()
-    yield
-    await app[PROXY].close()
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "Balancer.start() was not awaited"
+        return int(self._server.sockets[0].getsockname()[1])
 
+    async def start(self, host: str | None = None, port: int | None = None) -> None:
+        """Listen on host:port (the settings' by default; port 0: a free one), then start the health checks."""
+        loop = asyncio.get_running_loop()
+        pool = ConnectionPool(connect_timeout=self.settings.connect_timeout, limit=self.settings.max_connections)
+        self._proxy = Proxy(self.settings, self.router, pool, self.own_endpoint)
+        if self._discovery is not None:  # dns:// upstreams: the first answer before the first request
+            await self._discovery.refresh()
+        self._server = await loop.create_server(
+            self._proxy.connection,
+            self.settings.host if host is None else host,
+            self.settings.port if port is None else port,
+            reuse_address=True,
+            backlog=1024,
+        )
+        await self._health.__aenter__()
+        self._tasks = [
+            asyncio.create_task(self._health.run(), name="balancer-health-checks"),
+            asyncio.create_task(self._housekeeping(), name="balancer-housekeeping"),
+            asyncio.create_task(self._read_timeouts(), name="balancer-read-timeouts"),
+        ]
+        if self._discovery is not None:
+            self._tasks.append(asyncio.create_task(self._discovery.run(), name="balancer-dns-discovery"))
 
-async def _health_checks(app: web.Application) -> AsyncIterator[None]:
-    """Active health checks run in the background from start-up (the first round at once) until shutdown."""
-    async with app[HEALTH] as checker:
-        task = asyncio.create_task(checker.run(), name="balancer-health-checks")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop accepting; let answers in progress finish for up to `grace` seconds; then close everything."""
+        if self._server is not None:
+            self._server.close()
+        proxy = self._proxy
+        if proxy is not None:
+            proxy.shutdown()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proxy.drained.wait(), grace)
+            for conn in list(proxy.connections):
+                conn.abort()
+            proxy.pool.close()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self._health.__aexit__(None, None, None)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
 
+    def own_endpoint(self, method: bytes, path: bytes) -> tuple[int, Headers, bytes]:
+        """GET /_balancer/status (JSON) and /_balancer/metrics (Prometheus text); 404 for the rest of /_balancer/."""
+        if method in (b"GET", b"HEAD"):
+            if path == b"/_balancer/status":
+                return 200, [_JSON], json.dumps(status_document(self.router)).encode()
+            if path == b"/_balancer/metrics":
+                return 200, [(b"Content-Type", CONTENT_TYPE_LATEST.encode())], render_metrics(self._metrics)
+        return NOT_FOUND.parts()
 
-async def _status(request: web.Request) -> web.Response:
-    return web.json_response(status_document(request.app[ROUTER]))
+    async def _read_timeouts(self) -> None:
+        assert self._proxy is not None
+        while True:
+            await asyncio.sleep(self._proxy.read_check_interval)
+            self._proxy.expire_reads()
 
-
-def _metrics_handler(router: Router) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /_balancer/metrics, reading this app's private Prometheus registry."""
-    registry = metrics_registry(router)
-
-    async def metrics(request: web.Request) -> web.Response:
-        response = web.Response(body=render_metrics(registry))
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
-
-    return metrics
-
-
-async def _not_found(request: web.Request) -> web.Response:
-    return web.json_response(
-        {"error": "not_found", "detail": f"the balancer has no endpoint {request.path}"},
-        status=404,
-        headers={"X-Balancer-Error": "not_found"},
-    )
+    async def _housekeeping(self) -> None:
+        """Close idle client connections past the keep-alive timeout, and node connections idle too long."""
+        assert self._proxy is not None
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            self._proxy.sweep()
+            self._proxy.pool.sweep({upstream.url for upstream in self.registry.members})

@@ -1,255 +1,592 @@
-"""The data path, top to bottom: pick a node → rewrite headers → stream the request → stream the response →
-map upstream failures to small JSON errors.
+"""The data path, top to bottom: parse a client's request → pick a node → forward the rewritten head and stream
+the body → stream the node's answer back → map failures to small JSON errors.
 
-Modelled on Go's httputil.ReverseProxy. Everything about *which* node lives in `balancer.routing`; this module
-is the only one (with app.py) that knows aiohttp's server objects, so it can be swapped for a leaner forwarder.
+One `ClientConnection` per client connection, driven by asyncio protocol callbacks (no task per request). Requests
+on one connection are answered in order; a pipelined request waits, with reading paused, until the one before it
+is answered. Bodies stream both ways: while one side's write buffer is full, reading from the other side pauses.
+Which node is the router's business (`balancer.routing`); node connections are `balancer.pool`'s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
 
-import aiohttp
-from aiohttp import hdrs, web
-from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
+import httptools
 
-from balancer.cookies import without_cookie
+from balancer.errors import (
+    BAD_REQUEST,
+    DISCONNECTED,
+    HEAD_TOO_LARGE,
+    NO_HEALTHY,
+    TIMEOUT,
+    UPLOAD_ABORTED,
+    Failure,
+    UpstreamError,
+)
+from balancer.http1 import (
+    CHUNK_END,
+    CONTINUE,
+    IDEMPOTENT,
+    NO_BODY_STATUSES,
+    Body,
+    ForwardedRequest,
+    Headers,
+    chunk,
+    forward_request,
+    message,
+    origin_form,
+    response_head,
+    with_host,
+)
+from balancer.pool import ConnectionPool, UpstreamConnection, log_if_bug
 from balancer.routing import NoHealthyUpstream, Route, Router, RouteRequest
 from balancer.settings import BalancerSettings
 from balancer.upstreams import Upstream
 
 log = logging.getLogger("balancer.proxy")
+access_log = logging.getLogger("balancer.access")
 
-# RFC 9110 §7.6.1: meaningful for one connection only, never forwarded (plus whatever `Connection` names).
-HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te")
-    + ("trailer", "transfer-encoding", "upgrade")
-)
-# What a client says about where it came from is not trusted: the balancer sets these itself.
-CLIENT_FORWARDING = frozenset(("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"))
-# The balancer's server has already answered `Expect: 100-continue`; the node must not wait for it again.
-ANSWERED_HERE = frozenset(("expect",))
-IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
-# Never add headers the client did not send (aiohttp's client would add these).
-SKIP_AUTO_HEADERS = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CONTENT_TYPE)
+OWN_PREFIX = b"/_balancer/"  # never proxied: the balancer answers these itself
+MAX_HEAD = 64 * 1024  # request line and headers
+KEEPALIVE_TIMEOUT = 75.0  # an idle client connection is closed after this long (as aiohttp's server does)
+LINGER = 2.0  # after an answer that leaves input unread, how long the client's further bytes are read and dropped
 
+# Why reading from the client is paused (it resumes when no reason is left).
+PIPELINED = "a request is waiting for the one before it"
+CONNECTING = "the node connection is being opened"
+UPSTREAM_FULL = "the node is not taking the body as fast as it comes"
+REJECTED = "the request was malformed; nothing more is read"
 
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """One kind of upstream failure, as the client sees it."""
-
-    status: int
-    reason: str  # also the X-Balancer-Error header value
-    detail: str
-
-
-NO_HEALTHY = Failure(503, "no_healthy_upstream", "no healthy node is available")
-UNREACHABLE = Failure(502, "upstream_unreachable", "the node refused the connection or could not be reached")
-CONNECT_TIMEOUT = Failure(504, "upstream_connect_timeout", "the node did not accept the connection in time")
-DISCONNECTED = Failure(502, "upstream_disconnected", "the node closed or reset the connection before answering")
-TIMEOUT = Failure(504, "upstream_timeout", "the node did not answer in time")
-BAD_RESPONSE = Failure(502, "upstream_bad_response", "the node sent a response that is not valid HTTP")
-UPLOAD_ABORTED = Failure(400, "client_upload_aborted", "the request body ended before it was complete")
-
-
-class UpstreamFailed(Exception):
-    """Forwarding to a node failed before any of its response reached the client."""
-
-    def __init__(self, failure: Failure, *, retryable: bool) -> None:
-        super().__init__(failure.reason)
-        self.failure = failure
-        self.retryable = retryable
+OwnEndpoints = Callable[[bytes, bytes], tuple[int, Headers, bytes]]  # (method, path) -> status, headers, body
 
 
 class Proxy:
-    """Forwards every request that is not the balancer's own to the node the router picks."""
+    """What every client connection shares: settings, the router, the node connection pool, and the connections."""
 
-    def __init__(self, settings: BalancerSettings, router: Router) -> None:
-        self._settings = settings
-        self._router = router
-        self._session_header = settings.session_header
-        self._hidden_cookie = router.policy.affinity_cookie
-        self._client: aiohttp.ClientSession | None = None
+    def __init__(self, settings: BalancerSettings, router: Router, pool: ConnectionPool, own: OwnEndpoints) -> None:
+        self.router = router
+        self.pool = pool
+        self.own = own
+        self.read_timeout = settings.read_timeout
+        self.read_check_interval = min(1.0, settings.read_timeout / 4)
+        self.hidden_cookie = router.policy.affinity_cookie
+        self.session_header = settings.session_header.lower().encode()
+        self.access_log = settings.access_log
+        self.clock = pool.clock
+        self.connections: set[ClientConnection] = set()
+        self.shutting_down = False
+        self.drained = asyncio.Event()  # set once shutting down and the last client connection has closed
 
-    async def start(self) -> None:
-        self._client = upstream_client(self._settings)
+    def connection(self) -> ClientConnection:
+        """The protocol factory for the listening server."""
+        return ClientConnection(self)
 
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+    def shutdown(self) -> None:
+        """Stop keeping connections alive: idle ones close now, busy ones once their current answer is sent."""
+        self.shutting_down = True
+        for conn in list(self.connections):
+            conn.close_when_idle()
+        if not self.connections:
+            self.drained.set()
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Route, forward, and retry once on another node when the first could not have seen the request."""
-        cookie = "; ".join(request.headers.getall(hdrs.COOKIE, ()))
-        view = RouteRequest(cookie, request.headers.get(self._session_header))
-        headers = upstream_request_headers(request, self._hidden_cookie)
-        body = request.content if request.body_exists else None
-        failure, failed = NO_HEALTHY, None
-        for _attempt in range(2):
-            try:
-                route = self._router.route(view, exclude=failed)
-            except NoHealthyUpstream:
-                break
-            try:
-                return await self._forward(request, route, headers, body)
-            except UpstreamFailed as exc:
-                failure, failed = exc.failure, route.upstream
-                if not exc.retryable:
-                    break
-        return error_response(failure)
+    def expire_reads(self) -> None:
+        """Answer 504 where a node has been silent for longer than the read timeout (checked every
+        `read_check_interval` seconds: cheaper than a timer per request, and precise enough)."""
+        now = self.clock()
+        for conn in list(self.connections):
+            conn.expire(now)
 
-    async def _forward(
-        self, request: web.Request, route: Route, headers: CIMultiDict[str], body: aiohttp.StreamReader | None
-    ) -> web.StreamResponse:
-        upstream = route.upstream
-        assert self._client is not None, "Proxy.start() was not awaited"
-        url = URL(upstream.url + request_target(request), encoded=True)  # encoded: the path goes out as sent
-        upstream.in_flight += 1
+    def sweep(self) -> None:
+        """Close client connections idle longer than the keep-alive timeout."""
+        deadline = self.clock() - KEEPALIVE_TIMEOUT
+        for conn in list(self.connections):
+            if conn.idle_since is not None and conn.idle_since < deadline:
+                conn.close_when_idle()
+
+
+class Exchange:
+    """One request and its answer, from the request's first byte to the answer's last."""
+
+    __slots__ = (
+        "target", "headers", "method", "http11", "keep_alive", "forwarded", "local", "request_done", "pending",
+        "discard", "route", "upstream", "excluded", "conn", "attempts", "failure", "body", "response_started",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.target = b""
+        self.headers: Headers = []
+        self.method = b""
+        self.http11 = self.keep_alive = True
+        self.forwarded: ForwardedRequest | None = None  # the rewritten head and what routing reads
+        self.local = False  # one of the balancer's own endpoints
+        self.request_done = False
+        self.pending: list[bytes] = []  # request bytes not yet written to the node (head first, then body)
+        self.discard = False  # the rest of the request body is read and dropped (the answer came early)
+        self.route: Route | None = None
+        self.upstream: Upstream | None = None  # the node this exchange counts as in flight on
+        self.excluded: Upstream | None = None  # the node that failed the first attempt
+        self.conn: UpstreamConnection | None = None
+        self.attempts = 0
+        self.failure: Failure | None = None  # why the previous attempt failed
+        self.body = Body.NONE  # how the answer's body is framed for the client
+        self.response_started = False
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client connection: parses its requests, forwards each to a node, and relays the answers in order."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self._proxy = proxy
+        self._transport: asyncio.Transport | None = None
+        self._client_ip = b""
+        self._parser = httptools.HttpRequestParser(self)
+        self._parsing: Exchange | None = None  # the request whose bytes are being parsed
+        self._in_head = False
+        self._head_bytes = 0  # the current head's completed fields
+        self._head_read = 0  # bytes of reads made entirely inside the current head (bounds an unfinished line)
+        self._active: Exchange | None = None  # the request being answered
+        self._queue: deque[Exchange] = deque()  # pipelined requests waiting for their turn
+        self._paused: set[str] = set()
+        self._client_full = False  # our write buffer to the client is above its high-water mark
+        self._closing = False  # close once the active exchange ends
+        self._rejected: Failure | None = None  # a malformed request: answered with this once the active one ends
+        self._unread_input = False  # the client may still be sending what will never be read
+        self._lingering = False
+        self._feeding = False
+        self._connecting: asyncio.Future[None] | None = None
+        self._out: list[bytes] = []  # answer bytes gathered during one read from the node
+        self.idle_since: float | None = None
+
+    # asyncio.Protocol: the client side
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self._client_ip = str(peer[0]).encode() if isinstance(peer, tuple) else b""
+        self.idle_since = self._proxy.clock()
+        self._proxy.connections.add(self)
+        if self._proxy.shutting_down:
+            self.close_when_idle()
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
+        head_before = self._parsing if self._in_head else None
+        self._feeding = True
         try:
-            try:
-                upstream_response = await self._client.request(
-                    request.method, url, headers=headers, data=body, allow_redirects=False
-                )
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise self._failed(upstream, exc, request.method, body) from None
-            upstream.served += 1
-            async with upstream_response:
-                return await self._relay(request, upstream_response, route)
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # what follows the request is another protocol: not supported
+            self._pause(REJECTED)
+            self.close_when_idle()
+        except httptools.HttpParserError as exc:
+            log_if_bug(exc)
+            log.debug("malformed request from %s: %s", self._client_ip.decode(), type(exc).__name__)
+            self._reject(BAD_REQUEST)
         finally:
-            upstream.in_flight -= 1
+            self._feeding = False
+        ex = self._active
+        if ex is not None and ex.pending and ex.conn is not None:
+            self._send(ex)
+        if self._in_head:
+            if self._parsing is head_before:  # the whole read belongs to an unfinished head
+                self._head_read += len(data)
+            if max(self._head_bytes, self._head_read) > MAX_HEAD:
+                self._reject(HEAD_TOO_LARGE)
 
-    async def _relay(
-        self, request: web.Request, upstream_response: aiohttp.ClientResponse, route: Route
-    ) -> web.StreamResponse:
-        """Send the node's status, headers and body to the client as they arrive."""
-        response = web.StreamResponse(
-            status=upstream_response.status,
-            reason=upstream_response.reason,
-            headers=client_response_headers(upstream_response.headers),
-        )
-        if route.set_cookie is not None:
-            add_affinity_cookie(response.headers, route.set_cookie)
-        content = upstream_response.content
+    def eof_received(self) -> bool:
+        if self._lingering:
+            return False
+        parsing = self._parsing
+        if parsing is not None and parsing is self._active and not self._in_head:
+            self._client_left_mid_upload(parsing)
+            return True
+        self._closing = True
+        self._parsing = None
+        self._queue.clear()
+        return self._active is not None  # half-closed: the answer in progress still goes out, then it closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        connections = self._proxy.connections
+        connections.discard(self)
+        if self._proxy.shutting_down and not connections:
+            self._proxy.drained.set()
+        self._closing = True
+        self._queue.clear()
+        ex, self._active = self._active, None
+        if ex is not None:
+            if not ex.request_done:
+                log.debug("client %s broke off its upload", self._client_ip.decode())
+            elif ex.upstream is not None:
+                log.debug("client %s went away before its answer was complete", self._client_ip.decode())
+            self._leave_node(ex, reusable=False)
+
+    def pause_writing(self) -> None:
+        self._client_full = True
+        ex = self._active
+        if ex is not None and ex.conn is not None:
+            ex.conn.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._client_full = False
+        ex = self._active
+        if ex is not None and ex.conn is not None:
+            ex.conn.last_read = self._proxy.clock()  # the read timeout counts from now
+            ex.conn.resume_reading()
+
+    def abort(self) -> None:
+        """Close at once, whatever is in progress (the end of a graceful stop)."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    def close_when_idle(self) -> None:
+        """Close now if nothing is being answered, else right after the current answer (with Connection: close)."""
+        self._closing = True
+        if self._active is None:
+            self._close()
+
+    # httptools callbacks: the client's requests
+
+    def on_message_begin(self) -> None:
+        self._parsing = Exchange()
+        self._in_head = True
+        self._head_bytes = self._head_read = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._parsing.target += url  # type: ignore[union-attr]
+        self._head_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_head:  # afterwards: trailer fields of a chunked body, dropped (hop-by-hop)
+            self._parsing.headers.append((name, value))  # type: ignore[union-attr]
+            self._head_bytes += len(name) + len(value) + 4
+
+    def on_headers_complete(self) -> None:
+        ex = self._parsing
+        assert ex is not None
+        self._in_head = False
+        self.idle_since = None
+        parser = self._parser
+        ex.method = parser.get_method()
+        ex.http11 = parser.get_http_version() == "1.1"
+        ex.keep_alive = parser.should_keep_alive()
+        target = origin_form(ex.target)
+        if target is None:
+            raise httptools.HttpParserError("invalid request target")
+        ex.target = target
+        if target.startswith(OWN_PREFIX):
+            ex.local = True
+        else:
+            ex.forwarded = forward_request(
+                ex.method, target, ex.headers, client_ip=self._client_ip,
+                hidden_cookie=self._proxy.hidden_cookie, session_header=self._proxy.session_header,
+            )  # fmt: skip
+        if self._active is None:
+            self._active = ex
+            self._start(ex)
+        else:
+            self._queue.append(ex)
+            self._pause(PIPELINED)
+
+    def on_body(self, data: bytes) -> None:
+        ex = self._parsing
+        if ex is not None and not ex.local and not ex.discard:
+            ex.pending.append(chunk(data) if ex.forwarded.chunked else data)  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        ex, self._parsing = self._parsing, None
+        assert ex is not None
+        ex.request_done = True
+        if ex.forwarded is not None and ex.forwarded.chunked and not ex.discard:
+            ex.pending.append(CHUNK_END)
+        if ex is not self._active:
+            return
+        if ex.local:
+            self._answer_locally(ex)
+        elif ex.discard:  # answered before the body was complete (by the node, or with an error)
+            self._exchange_done(ex)
+        elif ex.conn is not None:
+            ex.conn.last_read = self._proxy.clock()  # the read timeout counts from the request's end
+
+    # Forwarding a request
+
+    def _start(self, ex: Exchange) -> None:
+        """The exchange's turn has come: answer it here, or send it to a node."""
+        if ex.local:
+            if ex.request_done:
+                self._answer_locally(ex)
+            return
+        if ex.forwarded.expect_continue and not ex.request_done:  # type: ignore[union-attr]
+            self._write(CONTINUE)
+        self._dispatch(ex)
+
+    def _dispatch(self, ex: Exchange) -> None:
+        """Pick a node (never the one that just failed) and send the request on a kept-alive or new connection."""
+        forwarded = ex.forwarded
+        assert forwarded is not None
         try:
-            await response.prepare(request)
-            while True:
-                try:
-                    chunk = await content.readany()
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    self._broken_mid_body(request, route.upstream, exc)
-                    return response
-                if not chunk:
-                    break
-                await response.write(chunk)
-            await response.write_eof()
-        except ConnectionResetError:  # the client went away; aiohttp closes its side, we drop the node's
-            log.debug("client %s went away during the response", request.remote)
-        return response
+            route = self._proxy.router.route(
+                RouteRequest(forwarded.cookie, forwarded.session_token), exclude=ex.excluded
+            )
+        except NoHealthyUpstream:
+            self._answer_error(ex, ex.failure or NO_HEALTHY)
+            return
+        upstream = route.upstream
+        ex.route, ex.upstream = route, upstream
+        ex.attempts += 1
+        upstream.in_flight += 1
+        head = forwarded.head
+        if not forwarded.has_host:
+            head = with_host(head, self._proxy.pool.address(upstream.url)[3])
+        ex.pending.insert(0, head)
+        conn = self._proxy.pool.idle(upstream.url)
+        if conn is not None:
+            self._bind(ex, conn)
+        else:
+            self._pause(CONNECTING)
+            self._connecting = asyncio.ensure_future(self._connect(ex, upstream))  # referenced while it runs
 
-    def _failed(
-        self, upstream: Upstream, exc: BaseException, method: str, body: aiohttp.StreamReader | None
-    ) -> UpstreamFailed:
-        """Classify a failure to get a response; eject the node if it could not even be connected to."""
-        if isinstance(exc, aiohttp.UploadAbortedError) or (body is not None and body.exception() is not None):
-            log.debug("client broke off its upload to %s", upstream.url)  # not the node's fault
-            return UpstreamFailed(UPLOAD_ABORTED, retryable=False)
-        failure, unreachable = classify(exc)
+    async def _connect(self, ex: Exchange, upstream: Upstream) -> None:
+        try:
+            conn = await self._proxy.pool.connect(upstream.url)
+        except UpstreamError as error:
+            self._connecting = None
+            if ex.upstream is upstream and ex is self._active:
+                self._resume(CONNECTING)
+                self.upstream_failed(error)
+            return
+        self._connecting = None
+        if ex.upstream is not upstream or ex is not self._active:  # the client left meanwhile
+            self._proxy.pool.release(conn)
+            return
+        self._resume(CONNECTING)
+        self._bind(ex, conn)
+
+    def _bind(self, ex: Exchange, conn: UpstreamConnection) -> None:
+        ex.conn = conn
+        conn.listener = self
+        conn.expect_answer(head_request=ex.method == b"HEAD")
+        if self._client_full:
+            conn.pause_reading()
+        if not self._feeding:  # else data_received sends head and body together once the parser is done
+            self._send(ex)
+
+    def _send(self, ex: Exchange) -> None:
+        pending = ex.pending
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        ex.conn.send(data)  # type: ignore[union-attr]
+
+    def expire(self, now: float) -> None:
+        """The read timeout: once the request is sent, each wait for the node's next bytes may last read_timeout
+        (not counted while the client is too slow to take them)."""
+        ex = self._active
+        if ex is None or not ex.request_done or ex.conn is None or ex.conn.reading_paused:
+            return
+        if now - ex.conn.last_read > self._proxy.read_timeout:
+            self.upstream_failed(UpstreamError(TIMEOUT))
+
+    # pool.Listener: the node's answer
+
+    def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
+        ex = self._active
+        assert ex is not None and ex.route is not None and ex.upstream is not None
+        ex.upstream.served += 1
+        ex.response_started = True
+        no_body = ex.method == b"HEAD" or status in NO_BODY_STATUSES
+        client_keep_alive = ex.keep_alive and not self._closing
+        head, ex.body = response_head(
+            status, reason, headers, no_body=no_body, client_http11=ex.http11,
+            keep_alive=client_keep_alive, set_cookie=ex.route.set_cookie,
+        )  # fmt: skip
+        if ex.body is Body.UNTIL_CLOSE or not client_keep_alive:
+            self._closing = True
+        self._out.append(head)
+        if self._proxy.access_log:
+            self._log_access(ex, status)
+
+    def response_body(self, data: bytes) -> None:
+        body = self._active.body  # type: ignore[union-attr]
+        if body is Body.CHUNKED:
+            self._out.append(chunk(data))
+        elif body is not Body.NONE:
+            self._out.append(data)
+
+    def response_flush(self, ended: bool) -> None:
+        ex = self._active
+        assert ex is not None
+        out = self._out
+        if ended and ex.body is Body.CHUNKED:
+            out.append(CHUNK_END)
+        if out:
+            self._write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        if ended:
+            self._response_ended(ex)
+
+    def upstream_failed(self, error: UpstreamError) -> None:
+        """The node could not give a (complete) answer: retry, answer with an error, or cut the client off."""
+        ex = self._active
+        assert ex is not None and ex.upstream is not None
+        upstream = ex.upstream
+        self._out.clear()
+        self._leave_node(ex, reusable=False)
         upstream.failures += 1
-        log.warning("upstream %s: %s (%s)", upstream.url, failure.reason, type(exc).__name__)
-        if unreachable:
-            self._router.registry.mark_down(upstream, failure.reason)
+        failure = error.failure
+        if ex.response_started:  # the head went out: the client must not take a truncated body for a whole one
+            log.warning("upstream %s failed mid-response: %s", upstream.url, failure.reason)
+            self._closing = True
+            self._close()
+            return
+        log.warning("upstream %s: %s", upstream.url, failure.reason)
+        if error.unreachable:
+            self._proxy.router.registry.mark_down(upstream, failure.reason)
+        forwarded = ex.forwarded
+        assert forwarded is not None
         # Nothing reached a node that could not be connected to; a body-less idempotent request can be replayed.
-        replayable = failure is DISCONNECTED and method in IDEMPOTENT and body is None
-        return UpstreamFailed(failure, retryable=unreachable or replayable)
+        replayable = error.unreachable or (
+            failure is DISCONNECTED and ex.method in IDEMPOTENT and not forwarded.has_body
+        )
+        if replayable and ex.attempts < 2:
+            ex.failure, ex.excluded = failure, upstream
+            if error.unreachable:
+                ex.pending.pop(0)  # the head: written again for the next node
+            else:
+                ex.pending.clear()
+            self._dispatch(ex)
+            return
+        self._answer_error(ex, failure)
 
-    def _broken_mid_body(self, request: web.Request, upstream: Upstream, exc: BaseException) -> None:
-        """The node failed after its headers went out: cut the client's connection so it cannot take a
-        truncated body for a complete one."""
-        upstream.failures += 1
-        log.warning("upstream %s failed mid-response: %s", upstream.url, type(exc).__name__)
-        if request.transport is not None:
-            request.transport.close()
+    def upstream_writable(self, writable: bool) -> None:
+        if writable:
+            self._resume(UPSTREAM_FULL)
+        else:
+            self._pause(UPSTREAM_FULL)
 
+    # Ending an exchange
 
-def classify(exc: BaseException) -> tuple[Failure, bool]:
-    """(what the client is told, whether the node was unreachable) for an exception from the aiohttp client."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return CONNECT_TIMEOUT, True
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return UNREACHABLE, True
-    if isinstance(exc, TimeoutError):
-        return TIMEOUT, False
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return BAD_RESPONSE, False
-    return DISCONNECTED, False
+    def _response_ended(self, ex: Exchange) -> None:
+        self._leave_node(ex, reusable=ex.request_done)  # an early answer: the node did not get the whole body
+        self._answered(ex)
 
+    def _answered(self, ex: Exchange) -> None:
+        """The answer is out: end the exchange now, or once the rest of the request body has been read and dropped
+        (so the connection stays usable)."""
+        if ex.request_done:
+            self._exchange_done(ex)
+        else:
+            ex.discard = True
+            ex.pending.clear()
 
-def upstream_client(settings: BalancerSettings) -> aiohttp.ClientSession:
-    """The pooled client to the nodes, configured to change nothing on the way through."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=settings.max_connections, limit_per_host=0),
-        cookie_jar=aiohttp.DummyCookieJar(),  # a real jar would hand one client's session cookie to the next
-        auto_decompress=False,  # bytes pass untouched, so Content-Encoding stays true
-        skip_auto_headers=SKIP_AUTO_HEADERS,
-        timeout=aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
-        ),
-    )
+    def _leave_node(self, ex: Exchange, *, reusable: bool) -> None:
+        """Stop using the node: return or drop the connection, and count it out of in-flight."""
+        conn, ex.conn = ex.conn, None
+        if conn is not None:
+            if reusable:
+                self._proxy.pool.release(conn)
+            else:
+                conn.close()
+        self._resume(UPSTREAM_FULL)
+        if ex.upstream is not None:
+            ex.upstream.in_flight -= 1
+            ex.upstream = None
 
+    def _exchange_done(self, ex: Exchange) -> None:
+        """The answer is out: close if asked to, else go on with the next pipelined request."""
+        self._active = None
+        if self._rejected is not None:
+            self._write(self._rejected.response(close=True))
+            self._closing = True
+        if self._closing or not ex.keep_alive:
+            self._close()
+            return
+        if self._queue:
+            nxt = self._queue.popleft()
+            if not self._queue:
+                self._resume(PIPELINED)
+            self._active = nxt
+            self._start(nxt)
+        elif self._parsing is None or self._in_head:
+            self.idle_since = self._proxy.clock()
 
-def hop_by_hop(headers: CIMultiDictProxy[str]) -> frozenset[str]:
-    """The fixed hop-by-hop names plus every header that this message's `Connection` names (lower case)."""
-    named = headers.getall(hdrs.CONNECTION, ())
-    if not named:
-        return HOP_BY_HOP
-    return HOP_BY_HOP | {token.strip().lower() for value in named for token in value.split(",")}
+    def _answer_locally(self, ex: Exchange) -> None:
+        status, headers, body = self._proxy.own(ex.method, ex.target.partition(b"?")[0])
+        close = self._closing or not ex.keep_alive
+        self._write(message(status, headers, body, close=close, head_only=ex.method == b"HEAD"))
+        if self._proxy.access_log:
+            self._log_access(ex, status)
+        self._exchange_done(ex)
 
+    def _answer_error(self, ex: Exchange, failure: Failure) -> None:
+        self._write(failure.response(close=self._closing or not ex.keep_alive))
+        if self._proxy.access_log:
+            self._log_access(ex, failure.status)
+        self._answered(ex)
 
-def upstream_request_headers(request: web.Request, hidden_cookie: str | None) -> CIMultiDict[str]:
-    """The client's end-to-end headers (every repeat kept, in order) plus the balancer's X-Forwarded-*."""
-    incoming = request.headers
-    dropped = hop_by_hop(incoming) | CLIENT_FORWARDING | ANSWERED_HERE
-    headers = CIMultiDict((name, value) for name, value in incoming.items() if name.lower() not in dropped)
-    if hidden_cookie is not None and hdrs.COOKIE in headers:
-        cookie = without_cookie("; ".join(headers.popall(hdrs.COOKIE)), hidden_cookie)
-        if cookie:
-            headers[hdrs.COOKIE] = cookie
-    forwarded_for = [*incoming.getall(hdrs.X_FORWARDED_FOR, ()), *([request.remote] if request.remote else [])]
-    if forwarded_for:
-        headers[hdrs.X_FORWARDED_FOR] = ", ".join(forwarded_for)
-    headers[hdrs.X_FORWARDED_PROTO] = request.scheme
-    if hdrs.HOST in incoming:
-        headers[hdrs.X_FORWARDED_HOST] = incoming[hdrs.HOST]
-    return headers
+    def _client_left_mid_upload(self, ex: Exchange) -> None:
+        """The client stopped sending (half-closed) before its body was complete: not the node's fault."""
+        log.debug("client %s broke off its upload", self._client_ip.decode())
+        self._parsing = None
+        self._leave_node(ex, reusable=False)
+        self._active = None
+        self._closing = True
+        if not ex.response_started:
+            self._write(UPLOAD_ABORTED.response(close=True))
+        self._close()
 
+    def _reject(self, failure: Failure) -> None:
+        """A malformed request (or one too large to parse): answer 4xx once the requests before it are answered."""
+        parsing, self._parsing = self._parsing, None
+        self._in_head = False
+        self._rejected = failure
+        self._unread_input = True
+        self._queue.clear()
+        self._pause(REJECTED)
+        if parsing is not None and parsing is self._active:  # broken mid-body: the node never gets the rest
+            self._leave_node(parsing, reusable=False)
+            if not parsing.response_started:
+                self._write(failure.response(close=True))
+            self._active = None
+            self._close()
+        elif self._active is None:
+            self._write(failure.response(close=True))
+            self._close()
 
-def request_target(request: web.Request) -> str:
-    """Path and query exactly as the client sent them (origin form; an absolute-form target is reduced)."""
-    raw = request.raw_path
-    return raw if raw.startswith("/") else request.rel_url.raw_path_qs
+    def _close(self) -> None:
+        """Close once what was written is sent. If the client may still be sending, first read and drop its bytes
+        for a moment (a lingering close): closing on unread input makes the kernel reset the connection, and the
+        client could lose the answer it was about to read."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if not self._unread_input or not transport.can_write_eof():
+            transport.close()
+            return
+        self._lingering = True
+        transport.write_eof()
+        self._paused.clear()
+        transport.resume_reading()
+        asyncio.get_running_loop().call_later(LINGER, transport.close)
 
+    # Small helpers
 
-def client_response_headers(upstream_headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    """The node's end-to-end headers, every repeat kept (several Set-Cookie are normal)."""
-    dropped = hop_by_hop(upstream_headers)
-    return CIMultiDict((name, value) for name, value in upstream_headers.items() if name.lower() not in dropped)
+    def _write(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
 
+    def _pause(self, reason: str) -> None:
+        if not self._paused and self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+        self._paused.add(reason)
 
-def add_affinity_cookie(headers: CIMultiDict[str], set_cookie: str) -> None:
-    """Add the affinity cookie and, like HAProxy's `nocache`, keep shared caches from handing it to others."""
-    headers.add(hdrs.SET_COOKIE, set_cookie)
-    cache_control = ",".join(headers.getall(hdrs.CACHE_CONTROL, ())).lower()
-    if not any(directive in cache_control for directive in ("private", "no-store", "no-cache")):
-        headers.add(hdrs.CACHE_CONTROL, "private")
+    def _resume(self, reason: str) -> None:
+        if reason in self._paused:
+            self._paused.discard(reason)
+            if not self._paused and self._transport is not None and not self._transport.is_closing():
+                self._transport.resume_reading()
 
-
-def error_response(failure: Failure) -> web.Response:
-    """A small JSON error that says why, with `X-Balancer-Error` for scripts; never a traceback."""
-    return web.json_response(
-        {"error": failure.reason, "detail": failure.detail},
-        status=failure.status,
-        headers={"X-Balancer-Error": failure.reason},
-    )
+    def _log_access(self, ex: Exchange, status: int) -> None:
+        access_log.info('%s "%s %s" %d', self._client_ip.decode(), ex.method.decode(), ex.target.decode(), status)

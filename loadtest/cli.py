@@ -11,6 +11,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "balancer": ("balancer.__main__", "run the reverse proxy (settings from BALANCER_* env vars)"),
     "cluster": ("loadtest.cluster", "run a local cluster: N nodes + balancer + redis, in the foreground"),
     "compare": ("loadtest.compare", "the main job: run the routing x store x scenario matrix and write a report"),
+    "bench": ("loadtest.bench", "measure the balancer against nginx and HAProxy, and the session stores, side by side"),
 }
 
 

@@ -6,6 +6,7 @@ a bad value becomes a `SettingsError` whose message names the variable, the valu
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -44,33 +45,47 @@ class Secret:
 class Env:
     """Typed access to environment variables; every failure names the variable and what it accepts."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[builtins.str, builtins.str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
 
-    def raw(self, name: str) -> str | None:
+    def raw(self, name: builtins.str) -> builtins.str | None:
         value = self._environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
-    def is_set(self, name: str) -> bool:
+    def is_set(self, name: builtins.str) -> builtins.bool:
         return self.raw(name) is not None
 
-    def str(self, name: str, default: str) -> str:
+    def str(self, name: builtins.str, default: builtins.str) -> builtins.str:
         value = self.raw(name)
         return default if value is None else value
 
-    def required(self, name: str, allowed: str) -> str:
+    def required(self, name: builtins.str, allowed: builtins.str) -> builtins.str:
         value = self.raw(name)
         if value is None:
             raise SettingsError(f"{name} is required but not set: expected {allowed}")
         return value
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(
+        self,
+        name: builtins.str,
+        default: builtins.int,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         return self._number(name, default, int, "an integer", minimum, maximum)
 
-    def float(self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+    def float(
+        self,
+        name: builtins.str,
+        default: builtins.float,
+        *,
+        minimum: builtins.float | None = None,
+        maximum: builtins.float | None = None,
+    ) -> builtins.float:
         return self._number(name, default, float, "a number", minimum, maximum)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -81,19 +96,19 @@ class Env:
             return False
         raise SettingsError(f"{name}={value!r} is invalid: expected 0 or 1")
 
-    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+    def choice(self, name: builtins.str, default: builtins.str, choices: Sequence[builtins.str]) -> builtins.str:
         value = self.str(name, default)
         if value not in choices:
             raise SettingsError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
         return value
 
-    def list(self, name: str, default: Sequence[str] = ()) -> list[str]:
+    def list(self, name: builtins.str, default: Sequence[builtins.str] = ()) -> builtins.list[builtins.str]:
         value = self.raw(name)
         if value is None:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def parsed(self, name: str, default: T, parse: Callable[[str], T], allowed: str) -> T:
+    def parsed(self, name: builtins.str, default: T, parse: Callable[[builtins.str], T], allowed: builtins.str) -> T:
         """Apply `parse` to the value; any ValueError it raises becomes a SettingsError naming `allowed`."""
         value = self.raw(name)
         if value is None:
@@ -106,12 +121,12 @@ class Env:
 
     def _number(
         self,
-        name: str,
+        name: builtins.str,
         default: T,
-        cast: Callable[[str], T],
-        kind: str,
-        minimum: float | None,
-        maximum: float | None,
+        cast: Callable[[builtins.str], T],
+        kind: builtins.str,
+        minimum: builtins.float | None,
+        maximum: builtins.float | None,
     ) -> T:
         value = self.raw(name)
         if value is None:

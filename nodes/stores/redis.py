@@ -85,9 +85,13 @@ class RedisStore(ServerSideStore):
         self._down = False
 
     async def read(self, session_id: str) -> bytes | None:
-        return await self._call(self.client.getex(KEY_PREFIX + session_id, ex=self.idle_timeout))
+        raw = await self._call(self.client.getex(KEY_PREFIX + session_id, ex=self.idle_timeout))
+        return raw if raw is None or isinstance(raw, bytes) else raw.encode()  # bytes: decode_responses=False
 
     async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
+        if user is None:
+            await self._call(self.client.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout))
+            return
         pipe = self.client.pipeline(transaction=False)
         pipe.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout)
         self._index(pipe, session_id, user)
@@ -96,7 +100,8 @@ class RedisStore(ServerSideStore):
     async def compare_and_set(
         self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
     ) -> WriteOutcome:
-        keys, args = [KEY_PREFIX + session_id], [str(expected_version), payload, self.idle_timeout]
+        keys = [KEY_PREFIX + session_id]
+        args: list[bytes | str | int] = [str(expected_version), payload, self.idle_timeout]
         outcome = OUTCOMES[int(await self._call(self._compare_and_set(keys=keys, args=args)))]
         if outcome is WriteOutcome.STORED and user is not None:
             pipe = self.client.pipeline(transaction=False)
@@ -108,7 +113,7 @@ class RedisStore(ServerSideStore):
         members = await self._call(self.client.smembers(user_key(user)))
         if not members:
             return 0
-        keys = [KEY_PREFIX + member.decode() for member in members]
+        keys = [KEY_PREFIX + (member.decode() if isinstance(member, bytes) else member) for member in members]
         ended = await self._call(self.client.delete(*keys))  # split per slot by the cluster client
         await self._call(self.client.delete(user_key(user)))
         return int(ended)

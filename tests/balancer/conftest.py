@@ -9,9 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from balancer.app import REGISTRY, ROUTER, create_app
+from balancer.app import Balancer as BalancerApp
 from balancer.metrics import status_document
 from balancer.settings import BalancerSettings, parse_upstreams
 from tests.balancer.support import FakeNode, HangUpServer
@@ -21,26 +20,24 @@ from tests.balancer.support import FakeNode, HangUpServer
 class Balancer:
     """An in-process balancer under test."""
 
-    server: TestServer
-    app: web.Application
+    app: BalancerApp
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def port(self) -> int:
-        assert self.server.port is not None
-        return self.server.port
+        return self.app.port
 
     def status(self) -> dict[str, Any]:
-        return status_document(self.app[ROUTER])
+        return status_document(self.app.router)
 
     def upstream(self, url: str) -> dict[str, Any]:
         return next(item for item in self.status()["upstreams"] if item["url"] == url)
 
     def set_upstreams(self, urls: Sequence[str]) -> None:
-        self.app[REGISTRY].set_urls(parse_upstreams(",".join(urls)))
+        self.app.registry.set_urls(parse_upstreams(",".join(urls)))
 
 
 NodesFactory = Callable[..., Awaitable[list[FakeNode]]]
@@ -60,34 +57,24 @@ async def start_nodes(aiohttp_server) -> NodesFactory:  # type: ignore[no-untype
     return start
 
 
-class RunAppLikeServer(TestServer):
-    """A TestServer that, like `web.run_app`, does not cancel a handler when its client disconnects
-    (TestServer's default does), so the proxy is tested the way it runs."""
-
-    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
-        kwargs["handler_cancellation"] = False
-        return await super()._make_runner(**kwargs)
-
-
 @pytest.fixture
 async def start_balancer() -> AsyncIterator[BalancerFactory]:
-    """Start a balancer in front of `upstreams` (FakeNodes or URLs) with settings overrides."""
-    servers: list[TestServer] = []
+    """Start a balancer in front of `upstreams` (FakeNodes or URLs) with settings overrides, on a free port."""
+    started: list[BalancerApp] = []
 
     async def start(upstreams: Sequence[FakeNode | str], **overrides: Any) -> Balancer:
         urls = [item.url if isinstance(item, FakeNode) else item for item in upstreams]
         overrides.setdefault("health_interval", 0.1)
         overrides.setdefault("health_timeout", 0.5)
-        settings = BalancerSettings(upstreams=parse_upstreams(",".join(urls)), **overrides)
-        app = create_app(settings)
-        server = RunAppLikeServer(app)
-        await server.start_server()
-        servers.append(server)
-        return Balancer(server, app)
+        settings = BalancerSettings(upstreams=parse_upstreams(",".join(urls)) if urls else (), **overrides)
+        app = BalancerApp(settings)
+        await app.start(port=0)
+        started.append(app)
+        return Balancer(app)
 
     yield start
-    for server in servers:
-        await server.close()
+    for app in started:
+        await app.close()
 
 
 @pytest.fixture

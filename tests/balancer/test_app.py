@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from balancer.discovery import DnsTarget
+
 
 async def test_status_reports_mode_nodes_and_counters(start_nodes, start_balancer, client) -> None:
     nodes = await start_nodes(2)
@@ -56,3 +58,12 @@ async def test_the_balancer_paths_are_never_proxied(start_nodes, start_balancer,
             assert response.status == 404
             assert response.headers["X-Balancer-Error"] == "not_found"
     assert nodes[0].seen == []
+
+
+async def test_dns_upstreams_are_resolved_before_the_first_request(start_nodes, start_balancer, client) -> None:
+    nodes = await start_nodes(1)
+    port = int(nodes[0].url.rsplit(":", 1)[1])
+    balancer = await start_balancer([], discover=(DnsTarget("localhost", port),))  # localhost: 127.0.0.1 (and ::1)
+    assert nodes[0].url in [upstream["url"] for upstream in balancer.status()["upstreams"]]
+    async with client().get(balancer.url + "/found") as response:
+        assert response.status == 200 and response.headers["X-Node-Id"] == "n0"

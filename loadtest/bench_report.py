@@ -1,0 +1,171 @@
+"""What `sessionlab bench` reports: the machine, medians and ratios per row, the issue's targets, as JSON and as
+Markdown tables (the README shows the latest)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+from typing import Any
+
+Row = dict[str, Any]
+NOISY = 1.3  # a row whose fastest run beats its slowest by more than this is flagged: the machine was busy
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, OS and Python: what a reader needs to compare these numbers with their own."""
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+def tool_version(argv: list[str]) -> str:
+    """First line a tool prints about its version (nginx prints to stderr)."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
+    except OSError:
+        return "unknown"
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+def summarize(name: str, group: str, label: str, runs: list[dict[str, float]]) -> Row:
+    """A row's medians over its runs (the runs are kept too)."""
+    row: Row = {"name": name, "group": group, "label": label, "runs": runs}
+    for key in ("rps", "p50_ms", "p99_ms"):
+        row[key] = statistics.median(run[key] for run in runs) if runs else None
+    rates = [run["rps"] for run in runs if run["rps"] > 0]
+    row["spread"] = max(rates) / min(rates) if rates else None
+    row["non2xx"] = sum(int(run.get("non2xx", 0)) for run in runs)
+    row["socket_errors"] = sum(int(run.get("socket_errors", 0)) for run in runs)
+    return row
+
+
+def add_ratios(rows: list[Row]) -> None:
+    """Proxies against nginx (round robin) and the node direct; stores against the cookie store and no session."""
+    by_name = {row["name"]: row for row in rows if row.get("rps")}
+    nginx, direct, none = by_name.get("nginx-round_robin"), by_name.get("direct"), by_name.get("store-none")
+    for row in rows:
+        if not row.get("rps"):
+            continue
+        if row["group"] == "proxy":
+            row["vs_nginx"] = _ratio(row["rps"], nginx, "rps")
+            row["p99_vs_nginx"] = _ratio(row["p99_ms"], nginx, "p99_ms")
+            row["vs_direct"] = _ratio(row["rps"], direct, "rps")
+        elif row["name"].startswith("store-"):
+            kind = row["name"].rsplit("-", 1)[-1]
+            row["vs_cookie"] = _ratio(row["rps"], by_name.get(f"store-cookie-{kind}"), "rps")
+            row["vs_none"] = _ratio(row["rps"], none, "rps")
+
+
+def _ratio(value: float, reference: Row | None, key: str) -> float | None:
+    return None if reference is None or not reference.get(key) else value / reference[key]
+
+
+def targets(rows: list[Row], memory: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and whether it is met (None: not measured)."""
+    by_name = {row["name"]: row for row in rows if row.get("rps")}
+    found: list[dict[str, Any]] = []
+
+    def check(text: str, value: float | None, ok: bool | None, shown: str) -> None:
+        found.append({"target": text, "value": value, "ok": ok, "shown": shown})
+
+    for mode in ("random", "round_robin", "sticky", "hash"):
+        row = by_name.get(f"balancer-{mode}")
+        if row is None or row.get("vs_nginx") is None:
+            continue
+        check(f"balancer {mode} ≥ 0.5 × nginx req/s", row["vs_nginx"], row["vs_nginx"] >= 0.5, f"{row['vs_nginx']:.2f}")
+        p99 = row["p99_vs_nginx"]
+        check(f"balancer {mode} p99 ≤ 2 × nginx p99", p99, p99 <= 2, f"{p99:.2f}")
+    random_row = by_name.get("balancer-random")
+    for mode in ("sticky", "hash"):
+        row = by_name.get(f"balancer-{mode}")
+        if row and random_row:
+            ratio = row["rps"] / random_row["rps"]
+            check(f"balancer {mode} within 5% of random", ratio, ratio >= 0.95, f"{ratio:.2f}")
+    for kind, floor in (("read", 0.8), ("write", 0.6)):
+        redis, cookie = by_name.get(f"store-redis-{kind}"), by_name.get(f"store-cookie-{kind}")
+        if redis and cookie:
+            ratio = redis["rps"] / cookie["rps"]
+            check(f"redis store ≥ {floor} × cookie store ({kind}s)", ratio, ratio >= floor, f"{ratio:.2f}")
+    if memory:
+        per = memory["mb_per_100k"]
+        check("memory store: 100,000 sessions ≤ 100 MB", per, per <= 100, f"{per:.1f} MB")
+    return found
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The tables and targets, as the README shows them."""
+    m, s = report["machine"], report["settings"]
+    lines = [
+        f"### `sessionlab bench` — {report['date']}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['os']}, Python {m['python']}. {s['placement']}. "
+        f"wrk, {s['connections']} connections, {s['seconds']} s per run, {s['repeats']} runs per row alternated "
+        f"(A/B/A/B), medians; rows whose runs differ by more than {NOISY}× are marked noisy.",
+        "",
+        "Proxies: two nodes behind each, `GET /healthz` (no session work), every client keeps its cookies.",
+        "",
+        "| row | req/s | p50 ms | p99 ms | ÷ nginx | p99 ÷ nginx | ÷ direct |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        _cells(row, row.get("vs_nginx"), row.get("p99_vs_nginx"), row.get("vs_direct"))
+        for row in report["rows"]
+        if row["group"] == "proxy"
+    ]
+    lines += [
+        "",
+        "Session stores: one node each, one session per client (`GET /me` reads, `POST /counter` writes).",
+        "",
+        "| row | req/s | p50 ms | p99 ms | ÷ cookie | ÷ no session |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        _cells(row, row.get("vs_cookie"), row.get("vs_none")) for row in report["rows"] if row["group"] == "store"
+    ]
+    memory = report.get("memory")
+    if memory:
+        lines += [
+            "",
+            f"Memory store: {memory['sessions']:,} logins: RSS {memory['rss_before_mb']:.1f} → "
+            f"{memory['rss_after_mb']:.1f} MB, **{memory['mb_per_100k']:.1f} MB per 100,000 sessions**"
+            + (f" ({memory['failed']} logins failed)" if memory.get("failed") else "")
+            + ".",
+        ]
+    if report.get("skipped"):
+        lines += ["", *(f"Skipped {item['name']}: {item['reason']}" for item in report["skipped"])]
+    if report.get("targets"):
+        lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+        lines += [
+            f"| {t['target']} | {t['shown']} | {'yes' if t['ok'] else 'no' if t['ok'] is False else '–'} |"
+            for t in report["targets"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _cells(row: Row, *ratios: float | None) -> str:
+    if not row.get("rps"):
+        return f"| {row['label']} | – | – | – |" + " – |" * len(ratios)
+    flag = ""
+    if row.get("spread") and row["spread"] > NOISY:
+        rates = [run["rps"] for run in row["runs"]]
+        flag += f" (noisy: runs {min(rates):,.0f}–{max(rates):,.0f})"
+    if row["non2xx"] or row["socket_errors"]:
+        flag += f" ⚠ {row['non2xx']} non-2xx, {row['socket_errors']} socket errors"
+    figures = f"{row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f}"
+    return f"| {row['label']}{flag} | {figures} | " + " | ".join(_fmt(r) for r in ratios) + " |"
+
+
+def _fmt(ratio: float | None) -> str:
+    return "–" if ratio is None else f"{ratio:.2f}"
