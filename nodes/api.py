@@ -7,6 +7,8 @@ request landed and whether that node saw its session.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +48,20 @@ async def current_session(request: web.Request) -> Session | None:
     return None if session.new or "user" not in session else session
 
 
+SessionHandler = Callable[[web.Request, Session], Awaitable[web.Response]]
+
+
+def needs_session(handler: SessionHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Run `handler` with the caller's session, or answer 401 `missing` when this node does not see one."""
+
+    @functools.wraps(handler)
+    async def with_session(request: web.Request) -> web.Response:
+        session = await current_session(request)
+        return missing(request) if session is None else await handler(request, session)
+
+    return with_session
+
+
 @routes.post("/login")
 async def login(request: web.Request) -> web.Response:
     user = read_login(await _json(request))
@@ -57,45 +73,35 @@ async def login(request: web.Request) -> web.Response:
 
 
 @routes.get("/me")
-async def me(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return missing(request)
+@needs_session
+async def me(request: web.Request, session: Session) -> web.Response:
     return reply(request, user=session["user"], counter=session["counter"], session="found")
 
 
 @routes.post("/counter")
-async def counter(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return missing(request)
+@needs_session
+async def counter(request: web.Request, session: Session) -> web.Response:
     apply(request, session, increment_counter)
     return from_session(request, session, show_counter)
 
 
 @routes.get("/cart")
-async def get_cart(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return missing(request)
+@needs_session
+async def get_cart(request: web.Request, session: Session) -> web.Response:
     return from_session(request, session, show_cart)
 
 
 @routes.post("/cart/items")
-async def add_cart_item(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return missing(request)
+@needs_session
+async def add_cart_item(request: web.Request, session: Session) -> web.Response:
     sku, qty = read_cart_item(await _json(request))
     apply(request, session, add_to_cart(sku, qty))
     return from_session(request, session, show_cart)
 
 
 @routes.delete("/cart")
-async def empty_cart(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return missing(request)
+@needs_session
+async def empty_cart(request: web.Request, session: Session) -> web.Response:
     apply(request, session, clear_cart)
     return from_session(request, session, show_cart)
 
@@ -109,10 +115,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @routes.post("/logout-all")
-async def logout_all(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return missing(request)
+@needs_session
+async def logout_all(request: web.Request, session: Session) -> web.Response:
     store = request.app[STORE]
     ended = await store.end_user_sessions(session["user"])
     user = session["user"]

@@ -133,14 +133,14 @@ class RawHttp:
         await self.writer.wait_closed()
 
 
-class HangUpServer:
-    """An upstream that reads a request and closes the connection without answering (except on /healthz)."""
+class RawUpstream:
+    """A bare asyncio upstream that answers /healthz itself and hands every other request head to `handle`."""
 
     def __init__(self) -> None:
-        self.requests = 0
+        self.connections = 0
         self._server: asyncio.Server | None = None
 
-    async def start(self) -> HangUpServer:
+    async def start(self) -> Any:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
 
@@ -149,15 +149,19 @@ class HangUpServer:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
+    async def handle(self, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request head; False closes the connection."""
+        raise NotImplementedError
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 if head.split(b" ")[1].startswith(b"/healthz"):
                     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                     await writer.drain()
-                    continue
-                self.requests += 1
-                break
+                elif not await self.handle(head, writer):
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         writer.close()
@@ -166,6 +170,18 @@ class HangUpServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+class HangUpServer(RawUpstream):
+    """An upstream that reads a request and closes the connection without answering (except on /healthz)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+
+    async def handle(self, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        self.requests += 1
+        return False
 
 
 def node_ids(responses: Sequence[Any]) -> list[str]:

@@ -12,51 +12,25 @@ import pytest
 from aiohttp import web
 
 from loadtest.processes import free_port
-from tests.balancer.support import RawHttp, RawResponse, eventually
+from tests.balancer.support import RawHttp, RawResponse, RawUpstream, eventually
 
 MARKER = "zq-echo-marker-7319"  # must never appear in what the balancer answers or logs
 
 
-class ScriptedNode:
+class ScriptedNode(RawUpstream):
     """A bare upstream that answers each request with bytes of our choosing (what aiohttp would not send)."""
 
     def __init__(self, answer: Callable[[bytes], bytes], *, close_after: bool = False) -> None:
+        super().__init__()
         self.answer = answer
         self.close_after = close_after
         self.heads: list[bytes] = []
-        self.connections = 0
-        self._server: asyncio.Server | None = None
 
-    async def start(self) -> ScriptedNode:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                if head.startswith(b"GET /healthz "):
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                    await writer.drain()
-                    continue
-                self.heads.append(head)
-                writer.write(self.answer(head))
-                await writer.drain()
-                if self.close_after:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        writer.close()
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+    async def handle(self, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        self.heads.append(head)
+        writer.write(self.answer(head))
+        await writer.drain()
+        return not self.close_after
 
 
 @pytest.fixture
