@@ -2,8 +2,8 @@
 
 Input is what the locustfile wrote (`--sessionlab-stats`: per-second tally plus locust's final entries)
 and what the runner knows (the cell, when it killed which node). Latency comes from the tally's own
-histogram of HTTP answers, so SESSION miss events (response time 0) never dilute it; errors are
-locust's failures outside the SESSION rows. Pure functions, no locust import.
+histogram of HTTP answers, so SESSION events (misses, lost updates; response time 0) never dilute it;
+errors are locust's failures outside the SESSION rows. Pure functions, no locust import.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest import tally as T
-from loadtest.theory import KINDS, Exposure, expect
+from loadtest.theory import CONCURRENT, KINDS, Exposure, default_consistency, expect, expect_lost_updates
 
-MISS_TYPE = "SESSION"  # request_type of the locustfile's miss events
+MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,17 @@ class CellSpec:
     users: int
     duration: float
     workers: int = 0
+    consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
+    revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
 
     @property
     def label(self) -> str:
-        return f"{self.routing} / {self.store} / {self.scenario}"
+        mode = f" / {self.consistency}" if self.consistency else ""
+        return f"{self.routing} / {self.store} / {self.scenario}{mode}"
+
+    @property
+    def effective_consistency(self) -> str:
+        return self.consistency or default_consistency(self.store)
 
 
 @dataclass(frozen=True)
@@ -110,14 +117,17 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
     expectation = expect(spec.routing, spec.store, exposure)
     miss_rate = misses / session_requests if session_requests else 0.0
     tolerance = expectation.tolerance(killed=kill is not None)
-    agrees = expectation.agrees(miss_rate, killed=kill is not None)
+    miss_agrees = expectation.agrees(miss_rate, killed=kill is not None)
+    lost = lost_updates(spec, totals) if spec.scenario == CONCURRENT else {}
+    agrees = miss_agrees and lost.get("lost_update_agrees") is not False
     return {
         "routing": spec.routing,
         "store": spec.store,
         "scenario": spec.scenario,
+        "consistency": spec.effective_consistency,
         "nodes": spec.nodes,
         "users": spec.users,
-        "workers": max(spec.workers, int(stats.get("workers") or 0)),
+        **load_sources(spec, stats, totals),
         "duration": spec.duration,
         "elapsed_s": round(seconds, 3),
         "requests": requests,
@@ -134,6 +144,7 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
         "expected_rate_before_kill": expectation.rate_before,
         "expected_rate_after_kill": expectation.rate_after,
         "tolerance": tolerance,
+        "miss_agrees_with_theory": miss_agrees,
         "agrees_with_theory": agrees,
         "verdict": "ok" if agrees else "DISAGREES WITH THEORY",
         "theory": expectation.explanation,
@@ -148,7 +159,36 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
         "killed_node": kill.node if kill else None,
         "kill_at_s": round(kill.at_s, 3) if kill else None,
         "ejected_at_s": round(kill.ejected_at_s, 3) if kill and kill.ejected_at_s is not None else None,
+        **lost,
         "timeline": rows,
+    }
+
+
+def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+    """How many locust workers produced the load: the master's count, and the processes whose requests arrived."""
+    by_process = T.labels(totals, T.PROCESS)
+    return {
+        "workers": int(stats.get("workers") or 0),  # workers connected to the master (0: one local process)
+        "workers_requested": spec.workers,
+        "load_processes": len(by_process),  # locust processes that sent requests (the master sends none)
+        "requests_by_process": by_process,
+    }
+
+
+def lost_updates(spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
+    """The concurrent scenario's record: acknowledged increments, those lost, and what theory says of them."""
+    acked, lost = T.measure_total(totals, T.ACKED), T.measure_total(totals, T.LOST)
+    theory = expect_lost_updates(spec.store, spec.effective_consistency)
+    return {
+        "bursts": T.measure_total(totals, T.BURSTS),
+        "bursts_unverified": T.measure_total(totals, T.UNVERIFIED),
+        "increments_acked": acked,
+        "increments_lost": lost,
+        "conflicts_409": T.measure_total(totals, T.CONFLICTS),
+        "lost_update_rate": lost / acked if acked else None,
+        "lost_update_expected": theory.expected,  # 0 (cas) or None: measured, not predicted
+        "lost_update_agrees": theory.agrees(lost) if acked else None,
+        "lost_update_theory": theory.explanation,
     }
 
 
@@ -174,8 +214,10 @@ def failed_cell(spec: CellSpec, reason: str) -> dict[str, Any]:
         "store": spec.store,
         "scenario": spec.scenario,
         "nodes": spec.nodes,
+        "consistency": spec.effective_consistency,
         "users": spec.users,
-        "workers": spec.workers,
+        "workers": 0,
+        "workers_requested": spec.workers,
         "duration": spec.duration,
         "verdict": "DID NOT RUN",
         "failure": reason,

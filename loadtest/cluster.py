@@ -1,8 +1,9 @@
 """`sessionlab cluster`: a local cluster in the foreground, for locust's web UI or a curl session.
 
 N nodes, the balancer and (for the redis store, unless REDIS_URL is set) a private redis-server on a free
-port. Prints the balancer URL and the locust command to point at it; Ctrl-C or SIGTERM stops everything.
-A failed start stops whatever had started and exits 1 with a one-line reason.
+port, or with --redis-cluster a local 3-master Redis Cluster. Prints the balancer URL and the locust commands
+to point at it (one process, or a master with workers); Ctrl-C or SIGTERM stops everything. A failed start
+stops whatever had started and exits 1 with a one-line reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from loadtest.localcluster import STATUS_PATH, ClusterConfig, LocalCluster
+from loadtest.localcluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
 from loadtest.locustrun import LOCUSTFILE
 from loadtest.processes import StartupError
 from loadtest.theory import ROUTINGS, STORES
@@ -35,8 +36,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
     parser.add_argument("--routing", choices=ROUTINGS, default=_env_default("BALANCER_ROUTING", "random", ROUTINGS),
                         help="balancer routing (default: $BALANCER_ROUTING or random)")  # fmt: skip
-    parser.add_argument("--store", choices=STORES, default=_env_default("SESSION_STORE", "memory", STORES),
-                        help="session store (default: $SESSION_STORE or memory)")  # fmt: skip
+    parser.add_argument("--store", choices=STORES, help="session store (default: $SESSION_STORE or memory)")
+    parser.add_argument("--redis-cluster", action="store_true",
+                        help=f"start a local {CLUSTER_MASTERS}-master Redis Cluster and point the nodes at it "
+                             "(redis+cluster:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address everything binds to (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"balancer port (default {DEFAULT_PORT}; 0 picks a free one)")  # fmt: skip
@@ -44,6 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.nodes < 1:
         parser.error("--nodes must be at least 1")
+    if args.redis_cluster and args.store not in (None, "redis"):
+        parser.error(f"--redis-cluster is a session store for --store redis, not --store {args.store}")
+    args.store = "redis" if args.redis_cluster else args.store or _env_default("SESSION_STORE", "memory", STORES)
     return args
 
 
@@ -64,13 +70,21 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
     lines += [f"  {m.name:<9} {m.url}   pid {m.process.pid}" for m in cluster.nodes]
     if cluster.redis is not None:
         lines.append(f"  redis     {cluster.redis.url}   pid {cluster.redis.pid}")
+    elif cluster.redis_cluster is not None:
+        pids = ", ".join(str(server.pid) for server in cluster.redis_cluster.servers)
+        lines.append(f"  redis     {cluster.redis_cluster.url}   Redis Cluster, {CLUSTER_MASTERS} masters, pids {pids}")
     elif config.store == "redis":
         lines.append("  redis     (REDIS_URL from the environment)")
+    locustfile = _shown(LOCUSTFILE)
     lines += [
         f"  logs      {logs}",
         "",
         "Point locust's web UI at it (then open http://localhost:8089):",
-        f"  locust -f {_shown(LOCUSTFILE)} -H {cluster.url}",
+        f"  locust -f {locustfile} -H {cluster.url}",
+        "Or spread the load over a master and workers (start one worker per core; add --master-host HOST to run",
+        "workers on other machines; add ConcurrentUser to both commands for the lost-update scenario):",
+        f"  locust -f {locustfile} -H {cluster.url} --master",
+        f"  locust -f {locustfile} --worker",
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
@@ -86,8 +100,9 @@ def _shown(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logs = args.logs or Path(tempfile.mkdtemp(prefix="sessionlab-cluster-"))
+    redis_url = None if args.redis_cluster else os.environ.get("REDIS_URL") or None
     config = ClusterConfig(nodes=args.nodes, routing=args.routing, store=args.store, host=args.host, port=args.port,
-                           redis_url=os.environ.get("REDIS_URL") or None, log_dir=logs)  # fmt: skip
+                           redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs)  # fmt: skip
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

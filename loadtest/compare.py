@@ -1,7 +1,9 @@
 """`sessionlab compare`: the routing x store x scenario matrix, one fresh local cluster per cell, and a report.
 
 For each cell: start the cluster, run the locustfile headless as its own process for a bounded time (in
-the node-failure scenario SIGKILL one node at the run's midpoint), read what it counted, stop everything.
+the node-failure scenario SIGKILL one node at the run's midpoint; in the concurrent scenario only users that
+fire parallel increments, with the nodes in one SESSION_CONSISTENCY mode), read what it counted, then (once
+per store and routing) measure how long a session stays usable after /logout-all, and stop everything.
 Then write results.json, report.md, report.html and the raw locust CSVs under --out. Every PID started is
 appended to <out>/pids.txt, and every one is stopped before this command returns, even on Ctrl-C.
 """
@@ -19,17 +21,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest import locustrun, report
+from loadtest import locustrun, report, revocation
 from loadtest.cells import CellSpec, Kill, build_cell, failed_cell
 from loadtest.localcluster import ClusterConfig, LocalCluster
 from loadtest.processes import StartupError
 from loadtest.report import write_results
-from loadtest.theory import ROUTINGS, SCENARIOS, STORES
+from loadtest.theory import CONCURRENT, CONSISTENCY_MODES, ROUTINGS, SCENARIOS, STORES, consistency_modes
 
 DEFAULT_USERS = 40
 DEFAULT_DURATION = 14.0
+DEFAULT_SCENARIOS = SCENARIOS  # steady, node-failure, concurrent
+# Concurrent cells pin their (browser) users, so memory sessions stay reachable and what differs is consistency.
+CONCURRENT_ROUTINGS = ("sticky",)
+DEFAULT_REVOCATION_BOUND = 5.0
+NODE_MAX_AGE = 1800  # the nodes' default SESSION_MAX_AGE (the lab does not set it): when cookie sessions expire
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
          "scenario": ("node-failure",)}  # fmt: skip
+QUICK_REVOCATION_BOUND = 2.0
 EXIT_OK, EXIT_STARTUP, EXIT_USAGE, EXIT_DISAGREES, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -72,13 +80,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--routing", type=_choices(ROUTINGS), help=f"comma-separated subset of {','.join(ROUTINGS)}")
     parser.add_argument("--store", type=_choices(STORES), help=f"comma-separated subset of {','.join(STORES)}")
-    parser.add_argument("--scenario", type=_choices(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--scenario", type=_choices(SCENARIOS),
+                        help=f"comma-separated subset of {','.join(SCENARIOS)}; concurrent cells run users that fire "
+                             f"parallel increments on one session, with {','.join(CONCURRENT_ROUTINGS)} routing "
+                             "unless --routing is given")  # fmt: skip
+    parser.add_argument("--consistency", type=_choices(CONSISTENCY_MODES), default=CONSISTENCY_MODES,
+                        help="SESSION_CONSISTENCY modes of the concurrent cells (default both: cas,last_write_wins); "
+                             "the cookie store only has last_write_wins")  # fmt: skip
+    parser.add_argument("--revocation-bound", type=float,
+                        help="seconds to keep polling a session after /logout-all (default "
+                             f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
+                             "0 skips the measurement)")  # fmt: skip
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
     parser.add_argument("--nodes", type=int, default=3, help="nodes per cluster (default 3)")
     parser.add_argument("--workers", type=int, default=0, help="locust worker processes (0: one local process)")
     parser.add_argument("--user-kinds", type=_choices(tuple(locustrun.USER_CLASSES)), default=("browser", "app"),
-                        help="which users to run: browser,app (default both)")  # fmt: skip
+                        help="users to run: browser,app (default both; concurrent cells run their own)")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
                         help="a short smoke run: fewer users, 7 s cells, and (unless chosen) "
                              "random,sticky,hash x every store x node-failure")  # fmt: skip
@@ -89,6 +107,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):
         parser.error("--workers must be >= 0 and --users >= 1")
+    if args.revocation_bound is not None and args.revocation_bound < 0:
+        parser.error("--revocation-bound must be >= 0")
     return args
 
 
@@ -104,27 +124,53 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
 
 
 def plan(args: argparse.Namespace) -> list[CellSpec]:
-    """The cells to run, in matrix order (store, then routing, then scenario)."""
+    """The cells to run, in matrix order: per store, routing x scenario, then the concurrent cells per mode."""
     quick: dict[str, Any] = QUICK if args.quick else {}
     routings = args.routing or quick.get("routing", ROUTINGS)
     stores = args.store or quick.get("store", STORES)
-    scenarios = args.scenario or quick.get("scenario", SCENARIOS)
+    scenarios = args.scenario or quick.get("scenario", DEFAULT_SCENARIOS)
     users = args.users or quick.get("users", DEFAULT_USERS)
     duration = args.duration or quick.get("duration", DEFAULT_DURATION)
-    return [
-        CellSpec(routing, store, scenario, args.nodes, users, duration, args.workers)
-        for store in stores
-        for routing in routings
-        for scenario in scenarios
-    ]
+    cells = []
+    for store in stores:
+        for routing in routings:
+            cells += [CellSpec(routing, store, scenario, args.nodes, users, duration, args.workers)
+                      for scenario in scenarios if scenario != CONCURRENT]  # fmt: skip
+        if CONCURRENT in scenarios:
+            modes = [mode for mode in consistency_modes(store) if mode in args.consistency] or ["last_write_wins"]
+            cells += [CellSpec(routing, store, CONCURRENT, args.nodes, users, duration, args.workers, mode)
+                      for routing in args.routing or CONCURRENT_ROUTINGS for mode in modes]  # fmt: skip
+    return with_revocation(cells, _revocation_bound(args))
+
+
+def _revocation_bound(args: argparse.Namespace) -> float:
+    if args.revocation_bound is not None:
+        return float(args.revocation_bound)
+    return QUICK_REVOCATION_BOUND if args.quick else DEFAULT_REVOCATION_BOUND
+
+
+def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
+    """Mark the first cell of each store x routing to measure logout-all afterwards (once is enough: it is cheap
+    for redis and cookie, and up to `bound` seconds for memory)."""
+    if bound <= 0:
+        return cells
+    seen: set[tuple[str, str]] = set()
+    marked = []
+    for spec in cells:
+        first = (spec.store, spec.routing) not in seen
+        seen.add((spec.store, spec.routing))
+        marked.append(replace(spec, revocation_bound=bound) if first else spec)
+    return marked
 
 
 def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> dict[str, Any]:
     """Fresh cluster, bounded locust run (a node killed at the midpoint if asked), stop all, the cell's record."""
-    config = ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store, log_dir=folder / "logs")
+    config = ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store, log_dir=folder / "logs",
+                           consistency=spec.consistency)  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
-        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users "
+        who = f"{spec.users} {'concurrent ' if spec.scenario == CONCURRENT else ''}users"
+        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {who} "
                      f"for {spec.duration:g}s" + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
         process = run.start()
         try:
@@ -134,10 +180,18 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
             stats = run.final_stats(process)
         finally:
             locustrun.stop(process)
+        revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if not kill or name != kill.node]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return build_cell(spec, stats, kill)
+    return {**build_cell(spec, stats, kill), **revoked}
+
+
+def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
+    """After the load: how long the other client's session stays usable once the user logged out everywhere."""
+    measured = revocation.measure(url, spec.store, bound=spec.revocation_bound, max_age=NODE_MAX_AGE)
+    progress.say(f"  logout-all: {measured['revocation']['explanation']}")
+    return measured
 
 
 def _kill_midway(cluster: LocalCluster, spec: CellSpec, start: float, progress: Progress) -> Kill:
@@ -153,11 +207,17 @@ def _kill_midway(cluster: LocalCluster, spec: CellSpec, start: float, progress: 
 
 def summary_line(cell: dict[str, Any]) -> str:
     flag = "ok" if cell.get("agrees_with_theory") else "<<< DISAGREES WITH THEORY >>>"
-    return (
+    line = (
         f"  miss {cell['miss_rate']:.1%} (theory {cell['expected_miss_rate']:.1%} ±{cell['tolerance']:.1%}) {flag}"
         f" | p50 {_ms(cell['p50_ms'])} p95 {_ms(cell['p95_ms'])} p99 {_ms(cell['p99_ms'])} ms"
         f" | {cell['rps']:.0f} rps | errors {cell['errors']} | relogins {cell['relogins']}"
     )
+    if "lost_update_rate" in cell:
+        line += (f" | lost updates {cell['increments_lost']} of {cell['increments_acked']}"
+                 f" ({report.pct(cell['lost_update_rate'])}), 409s {cell['conflicts_409']}")  # fmt: skip
+    if cell.get("workers_requested"):
+        line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
+    return line
 
 
 def _ms(value: float | None) -> str:
@@ -237,10 +297,13 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "duration": first.duration,
         "workers": args.workers,
         "user_kinds": list(args.user_kinds),
+        "consistency": list(args.consistency),
+        "revocation_bound_s": _revocation_bound(args),
         "quick": bool(args.quick),
         "cells": len(cells),
     }
 
 
 def _slug(spec: CellSpec) -> str:
-    return f"{spec.store}-{spec.routing}-{spec.scenario}"
+    mode = f"-{spec.consistency}" if spec.consistency else ""
+    return f"{spec.store}-{spec.routing}-{spec.scenario}{mode}"

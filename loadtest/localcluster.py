@@ -1,5 +1,7 @@
 """A local cluster (N nodes, a balancer, Redis when the store needs it) that starts fast and leaves nothing.
 
+Redis is one private redis-server, or with `redis_cluster` a 3-master Redis Cluster of redis-server processes.
+
 Every process starts at once and readiness is then polled in parallel, so a 3-node cluster is up in about
 the time one Python process takes to import aiohttp. `stop()` stops every process this object started,
 by PID, whatever state the start reached; a failed start raises StartupError after stopping the rest.
@@ -21,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.processes import ManagedProcess, StartupError, http_status, port_in_use, python_module, wait_until
-from loadtest.redis_server import RedisServer
+from loadtest.redis_server import RedisClusterServers, RedisServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STATUS_PATH = "/_balancer/status"
 
 PidHook = Callable[[str, int], None]
+CLUSTER_MASTERS = 3
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class ClusterConfig:
     host: str = "127.0.0.1"
     port: int = 0  # balancer port; 0 = a free one
     redis_url: str | None = None  # an external Redis; None = start our own when the store needs one
+    redis_cluster: bool = False  # our own Redis is a 3-master Redis Cluster (redis+cluster:// URL)
+    consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = each store's default
     log_dir: Path = field(default_factory=lambda: Path("."))
     health_interval: float | None = None  # None = the balancer's default
     extra_env: tuple[tuple[str, str], ...] = ()
@@ -78,6 +83,7 @@ class LocalCluster:
         self.nodes: list[Member] = []
         self.balancer: Member | None = None
         self.redis: RedisServer | None = None
+        self.redis_cluster: RedisClusterServers | None = None
         self.redis_url = config.redis_url
         self.started_in: float | None = None
 
@@ -104,17 +110,14 @@ class LocalCluster:
         if config.port and port_in_use(port, config.host):
             raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
         if config.store == "redis" and not self.redis_url:
-            self.redis = RedisServer(host=config.host, log_dir=config.log_dir)
-            self.redis.start()  # fast (milliseconds); the nodes' readiness needs it
-            self.on_pid(f"redis-server:{self.redis.port}", int(self.redis.pid or 0))
-            self.redis_url = self.redis.url
+            self.redis_url = self._start_redis()
         secret = fernet_key()
         node_ports = _free_ports(config.nodes, config.host, avoid={port})
         for index, node_port in enumerate(node_ports, start=1):
             node_id = f"node-{index}"
             env = self._env(NODE_ID=node_id, NODE_HOST=config.host, NODE_PORT=str(node_port),
                             SESSION_STORE=config.store, SESSION_SECRET=secret,
-                            REDIS_URL=self.redis_url or "")  # fmt: skip
+                            SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
             self.nodes.append(self._spawn(node_id, f"http://{config.host}:{node_port}", python_module("nodes"), env))
         upstreams = ",".join(member.url for member in self.nodes)
         env = self._env(BALANCER_HOST=config.host, BALANCER_PORT=str(port), BALANCER_UPSTREAMS=upstreams,
@@ -123,9 +126,24 @@ class LocalCluster:
             env["BALANCER_HEALTH_INTERVAL"] = str(config.health_interval)
         self.balancer = self._spawn("balancer", f"http://{config.host}:{port}", python_module("balancer"), env)
 
+    def _start_redis(self) -> str:
+        """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""
+        config = self.config
+        if config.redis_cluster:
+            self.redis_cluster = RedisClusterServers(masters=CLUSTER_MASTERS, host=config.host)
+            self.redis_cluster.start()
+            for server in self.redis_cluster.servers:
+                self.on_pid(f"redis-server:{server.port}", int(server.pid or 0))
+            return self.redis_cluster.url
+        self.redis = RedisServer(host=config.host, log_dir=config.log_dir)
+        self.redis.start()
+        self.on_pid(f"redis-server:{self.redis.port}", int(self.redis.pid or 0))
+        return self.redis.url
+
     def _env(self, **values: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "BALANCER_", "SESSION_"))}
         env.pop("REDIS_URL", None)
+        env.pop("REDIS_CLUSTER", None)  # the URL's scheme says whether our Redis is a cluster
         env.update(PYTHONUNBUFFERED="1", **dict(self.config.extra_env))
         env.update({k: v for k, v in values.items() if v})
         return env
@@ -193,6 +211,8 @@ class LocalCluster:
             _quietly(process.stop)
         if self.redis is not None:
             _quietly(self.redis.cleanup)
+        if self.redis_cluster is not None:
+            _quietly(self.redis_cluster.cleanup)
 
     def __enter__(self) -> LocalCluster:
         return self.start()

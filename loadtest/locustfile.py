@@ -8,6 +8,11 @@ totals and adds up across workers — while the HTTP request that revealed it is
 server answered correctly for what it saw). Reports must leave SESSION rows out of latency and error
 figures. After a miss the user logs in again at once ("/login [after miss]").
 
+`ConcurrentUser` (the concurrent scenario; off unless named: `locust -f loadtest/locustfile.py
+ConcurrentUser`) fires bursts of parallel increments on one session and reads the counter back: increments
+answered 200 but missing from the stored counter are lost updates, reported as SESSION "lost update: <kind>"
+events and counted in the tally.
+
 Counts locust does not keep (session requests, misses and logins per user kind, requests per node, all per
 second) go to a Tally; workers send theirs to the master with each stats report. The master (or the single
 local process) writes them to `--sessionlab-stats FILE` as JSON and prints a summary at the end.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import sys
 import time
@@ -25,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from gevent.pool import Group
 from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
@@ -41,6 +48,8 @@ TOKEN_HEADER = "X-Session-Token"
 NODE_HEADER = "X-Node-Id"
 SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
 STATS_FORMAT = 1
+BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
+PROCESS_ID = str(os.getpid())  # a worker's own PID (read again after a fork, see _remember_environment)
 REPORT_KEY = "sessionlab"  # key of our increments in a worker's stats report
 
 TALLY = T.Tally()
@@ -51,8 +60,12 @@ class SessionMiss(Exception):
     """Handed to locust's request event, never raised: its message says what proved the miss."""
 
 
-class SessionUser(FastHttpUser):
-    """A user with a session: logs in, then mixes reads and writes and checks every answer."""
+class LostUpdate(Exception):
+    """Handed to locust's request event, never raised: acknowledged increments were missing afterwards."""
+
+
+class SessionClient(FastHttpUser):
+    """A user with a session: logs in and judges every authenticated answer (what it does is up to subclasses)."""
 
     abstract = True
     kind = "abstract"
@@ -131,24 +144,31 @@ class SessionUser(FastHttpUser):
             return
         TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
         TALLY.count(T.LATENCY, T.latency_bucket(resp.request_meta["response_time"]))
+        TALLY.count(T.PROCESS, PROCESS_ID)
 
     def error(self, resp: Any, text: str) -> None:
         resp.failure(text)
         TALLY.count(T.ERRORS, self.kind)
 
-    def miss(self, reason: str) -> None:
+    def miss(self, reason: str, *, relogin: bool = True) -> None:
         TALLY.count(T.MISSES, self.kind)
         TALLY.count(T.REASON, reason)
-        self.environment.events.request.fire(
-            request_type="SESSION",
-            name=f"miss: {self.kind}",
-            response_time=0,
-            response_length=0,
-            exception=SessionMiss(reason),
-            context={},
-        )
+        self.session_event(f"miss: {self.kind}", SessionMiss(reason))
         self.has_session, self.after_miss = False, True
-        self.login()  # as a real user would have to
+        if relogin:
+            self.login()  # as a real user would have to
+
+    def session_event(self, name: str, exception: Exception) -> None:
+        """A SESSION row in locust's stats (response time 0): counted, shown and summed across workers."""
+        self.environment.events.request.fire(
+            request_type="SESSION", name=name, response_time=0, response_length=0, exception=exception, context={}
+        )
+
+
+class SessionUser(SessionClient):
+    """A user that mixes reads and writes of its session, one request at a time."""
+
+    abstract = True
 
     # -- what users do, with weights ----------------------------------------------------------------
 
@@ -204,6 +224,97 @@ class AppUser(SessionUser):
             self.token = token
 
 
+def _named_on_command_line(user_class: str) -> bool:
+    """Whether locust was asked for this class by name. Read before locust parses its options, because it drops
+    weight-0 classes when it builds its environment, named or not."""
+    return user_class in sys.argv[1:] or user_class in os.environ.get("LOCUST_USER_CLASSES", "").split()
+
+
+class ConcurrentUser(SessionClient):
+    """A browser page that fires parallel writes: bursts of POST /counter on one session, then reads what was kept.
+
+    Each burst: GET /me (the counter before), BURST increments in flight at once, GET /me again. Increments
+    answered 200 but missing from the counter read back are lost updates (last write wins); 409s are refusals,
+    counted apart. Weight 0, so plain `locust -f loadtest/locustfile.py` never starts it; naming it on the
+    command line (as `sessionlab compare --scenario concurrent` does; workers too) switches it on.
+    """
+
+    kind = "browser"  # it keeps cookies: routing pins it, and theory predicts its misses, as a browser's
+    weight = 1 if _named_on_command_line("ConcurrentUser") else 0
+    concurrency = BURST
+
+    @task
+    def burst(self) -> None:
+        if not self.has_session and not self.login():
+            return
+        before = self.read_counter("/me", floor=self.expected.counter)
+        if before is None:
+            return
+        group = Group()
+        try:
+            outcomes = group.map(lambda _: self.increment(before), range(BURST))
+        finally:
+            group.kill(block=False)  # only matters when locust stops this user mid-burst
+        acked = outcomes.count("ok")
+        stored = self.read_counter("/me [after burst]", floor=before + (1 if acked else 0))
+        if stored is None or "error" in outcomes:  # a failed increment may or may not have been stored
+            TALLY.count(T.UNVERIFIED, self.kind)
+        else:
+            self.settle(before, acked, stored)
+        if stored is not None:
+            self.expected.counter = stored  # the server's value is the truth from here on, lost updates included
+        if "miss" in outcomes and stored is not None:
+            self.has_session, self.after_miss = False, True
+            self.login()
+
+    def settle(self, before: int, acked: int, stored: int) -> None:
+        """Count a verified burst: acknowledged increments, and those the stored counter does not show."""
+        lost = max(before + acked - stored, 0)
+        TALLY.count(T.BURSTS, self.kind)
+        TALLY.count(T.ACKED, self.kind, acked)
+        if lost:
+            TALLY.count(T.LOST, self.kind, lost)
+            self.session_event(f"lost update: {self.kind}", LostUpdate("acknowledged increments lost"))
+
+    def read_counter(self, name: str, *, floor: int) -> int | None:
+        """GET /me, judged with `floor` as the lowest counter that can still be this session; None on a miss."""
+        with self.client.get("/me", name=name, catch_response=True) as resp:
+            self.served(resp)
+            body = _json_or_none(resp)
+            reason = judge(resp.status_code, body, self.expected, min_counter=floor)
+            if reason is not None:
+                resp.success()
+            elif resp.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("counter"), int):
+                self.error(resp, f"GET /me answered {resp.status_code or 'no response'}")
+                return None
+        TALLY.count(T.SESSION_REQUESTS, self.kind)
+        if reason is not None:
+            self.miss(f"{reason} on {name}")
+            return None
+        return int(body["counter"])
+
+    def increment(self, before: int) -> str:
+        """One increment of a burst: "ok", "conflict" (409), "miss" or "error"."""
+        with self.client.post("/counter", name="/counter [burst]", catch_response=True) as resp:
+            self.served(resp)
+            if resp.status_code == 409:
+                resp.success()  # a refusal the client is told about: nothing acknowledged, nothing lost
+                TALLY.count(T.CONFLICTS, self.kind)
+                return "conflict"
+            # each answer saw at least the counter before the burst plus its own increment, whoever else wrote
+            reason = judge(resp.status_code, _json_or_none(resp), self.expected, min_counter=before + 1)
+            if reason is not None:
+                resp.success()
+            elif resp.status_code != 200:
+                self.error(resp, f"POST /counter answered {resp.status_code or 'no response'}")
+                return "error"
+        TALLY.count(T.SESSION_REQUESTS, self.kind)
+        if reason is not None:
+            self.miss(f"{reason} on /counter [burst]", relogin=False)  # one login after the burst, not one per miss
+            return "miss"
+        return "ok"
+
+
 def _json_or_none(resp: Any) -> Any:
     try:
         return json.loads(resp.content or b"null")
@@ -221,6 +332,8 @@ _ENV: dict[str, Any] = {}
 
 @events.init.add_listener
 def _remember_environment(environment: Any, **_: Any) -> None:
+    global PROCESS_ID
+    PROCESS_ID = str(os.getpid())  # `--processes` forks workers after this module was imported
     _ENV["environment"] = environment
 
 
@@ -295,6 +408,7 @@ def _write_stats(environment: Any, *, final: bool) -> None:
         "written": time.time(),
         "workers": RUN["workers"],
         "user_kinds": {cls.kind: cls.weight for cls in (BrowserUser, AppUser)},
+        "user_classes": sorted(cls.__name__ for cls in environment.user_classes if cls.weight),
         "per_second": TALLY.to_dict(),
         "entries": [entry.serialize() for entry in runner.stats.entries.values()] if final else [],
         "locust_errors": [error.serialize() for error in runner.stats.errors.values()] if final else [],
@@ -336,4 +450,9 @@ def summary(totals: Any) -> str:
     nodes = T.labels(totals, T.NODE)
     served = sum(nodes.values()) or 1
     lines.append("  served by: " + ", ".join(f"{node} {n / served:.0%}" for node, n in sorted(nodes.items())))
+    acked, lost = T.measure_total(totals, T.ACKED), T.measure_total(totals, T.LOST)
+    if T.measure_total(totals, T.BURSTS):
+        rate = lost / acked if acked else 0.0
+        lines.append(f"  lost updates: {lost} of {acked} acknowledged increments ({rate:.1%}), "
+                     f"409 conflicts {T.measure_total(totals, T.CONFLICTS)}")  # fmt: skip
     return "\n".join(lines)

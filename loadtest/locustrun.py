@@ -16,9 +16,11 @@ from typing import Any
 from loadtest import proctree
 from loadtest.cells import CellSpec
 from loadtest.processes import ManagedProcess, StartupError, python_module, wait_until
+from loadtest.theory import CONCURRENT
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
+CONCURRENT_CLASS = "ConcurrentUser"  # the only users of a concurrent-scenario cell
 STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
 
 
@@ -46,7 +48,13 @@ class LocustRun:
         )  # fmt: skip
         if spec.workers > 0:
             argv += ["--processes", str(spec.workers)]
-        return argv + [USER_CLASSES[kind] for kind in self.kinds]
+        return argv + self.user_classes()
+
+    def user_classes(self) -> list[str]:
+        """The locustfile's user classes this cell runs: the concurrent scenario has its own."""
+        if self.spec.scenario == CONCURRENT:
+            return [CONCURRENT_CLASS]
+        return [USER_CLASSES[kind] for kind in self.kinds]
 
     def clear_previous(self) -> None:
         """Remove what an earlier run in the same --out folder left: its stats would pass for this run's."""

@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.figure import Figure  # noqa: E402
 
+from loadtest.report import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
+
 Cell = dict[str, Any]
 OK_COLOR, BAD_COLOR, KILL_COLOR = "#4477aa", "#cc3311", "#cc3311"
 KIND_STYLES = {
@@ -23,14 +25,6 @@ KIND_STYLES = {
     "app": {"color": "#ee7733", "marker": "x", "markersize": 4, "linewidth": 1, "linestyle": "dotted"},
 }
 PERCENTILE_COLORS = {"p50_ms": "#88ccee", "p95_ms": "#4477aa", "p99_ms": "#332288"}
-
-
-def label(cell: Cell) -> str:
-    return f"{cell['store']} / {cell['routing']} / {cell['scenario']}"
-
-
-def ran(cells: Sequence[Cell]) -> list[Cell]:
-    return [c for c in cells if "miss_rate" in c]
 
 
 def _png(figure: Figure) -> bytes:
@@ -54,7 +48,7 @@ def latency(cells: Sequence[Cell]) -> bytes | None:
     for offset, (key, color) in enumerate(PERCENTILE_COLORS.items()):
         ys = [i + (offset - 1) * bar for i in range(len(cells))]
         axes.barh(ys, [c.get(key) or 0 for c in cells], height=bar, color=color, label=key.replace("_ms", ""))
-    axes.set_yticks(range(len(cells)), [label(c) for c in cells])
+    axes.set_yticks(range(len(cells)), [cell_name(c) for c in cells])
     axes.invert_yaxis()
     axes.set_xscale("log")
     axes.set_xlabel("response time, ms (log scale; session-miss events excluded)")
@@ -75,7 +69,7 @@ def misses(cells: Sequence[Cell]) -> bytes | None:
     axes.barh(ys, [100 * c["miss_rate"] for c in cells], color=colors, height=0.6, label="measured")
     axes.errorbar([100 * c["expected_miss_rate"] for c in cells], ys, xerr=[100 * c["tolerance"] for c in cells],
                   fmt="D", color="black", markersize=4, capsize=3, label="theory ± tolerance")  # fmt: skip
-    axes.set_yticks(ys, [label(c) + ("" if c.get("agrees_with_theory") else "  (!)") for c in cells])
+    axes.set_yticks(ys, [cell_name(c) + ("" if c.get("agrees_with_theory") else "  (!)") for c in cells])
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
     axes.set_xlabel("session misses, % of authenticated requests (red: disagrees with theory)")
@@ -140,7 +134,7 @@ def shares(cells: Sequence[Cell]) -> bytes | None:
         widths = [100 * c["node_share"].get(node, 0.0) for c in cells]
         axes.barh(range(len(cells)), widths, left=left, color=palette(index % 10), height=0.6, label=node)
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    axes.set_yticks(range(len(cells)), [label(c) for c in cells])
+    axes.set_yticks(range(len(cells)), [cell_name(c) for c in cells])
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
     axes.set_xlabel("% of requests served (X-Node-Id)")
@@ -149,8 +143,32 @@ def shares(cells: Sequence[Cell]) -> bytes | None:
     return _png(figure)
 
 
+def lost_updates(cells: Sequence[Cell]) -> bytes | None:
+    """Lost-update rate per concurrent cell; cas in blue (theory: 0), last_write_wins in orange (measured only)."""
+    cells = [c for c in ran(cells) if c.get("lost_update_rate") is not None]
+    if not cells:
+        return None
+    figure, axes = plt.subplots(figsize=(9, _height(len(cells))))
+    colors = [OK_COLOR if c["consistency"] == "cas" else "#ee7733" for c in cells]
+    colors = [
+        BAD_COLOR if c.get("lost_update_agrees") is False else color for c, color in zip(cells, colors, strict=True)
+    ]
+    axes.barh(range(len(cells)), [100 * c["lost_update_rate"] for c in cells], color=colors, height=0.6)
+    for y, cell in enumerate(cells):
+        text = f" {cell['increments_lost']:,} of {cell['increments_acked']:,}"
+        axes.annotate(text, (100 * cell["lost_update_rate"], y), va="center", fontsize=8)
+    axes.set_yticks(range(len(cells)), [cell_name(c) for c in cells])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("acknowledged increments lost, % (blue: cas, theory 0; orange: last_write_wins; red: disagrees)")
+    axes.set_title("Lost updates under concurrent writes to one session")
+    axes.grid(axis="x", alpha=0.3)
+    return _png(figure)
+
+
 FIGURES = {
     "misses": ("Session-miss rate: measured vs theory", misses),
+    "lost_updates": ("Lost updates: cas vs last_write_wins", lost_updates),
     "timelines": ("Miss rate over time with a node killed", timelines),
     "latency": ("Latency percentiles", latency),
     "shares": ("Per-node load share", shares),

@@ -1,8 +1,8 @@
 """Turning results.json into report.md and a self-contained report.html (plots inlined, nothing fetched).
 
 Also the console summary `sessionlab compare` prints, and the plain-language verdict per store. Columns
-come from one table (COLUMNS); optional ones appear only when some cell has the value, so later
-measurements (lost updates, log-out-everywhere) add a line there, not a new report.
+come from one table (COLUMNS); optional ones appear only when some cell has the value (lost updates from
+concurrent cells, time usable after logout-all from the cells that measured it), and so do their sections.
 Regenerate a report from a results.json with `python -m loadtest.report DIR`.
 """
 
@@ -42,6 +42,32 @@ def num(value: Any) -> str:
     return "-" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
 
 
+def cell_name(cell: Cell) -> str:
+    """store / routing / scenario, plus the consistency mode for concurrent cells (two cells differ only by it)."""
+    mode = f" / {cell['consistency']}" if "lost_update_rate" in cell else ""
+    return f"{cell['store']} / {cell['routing']} / {cell['scenario']}{mode}"
+
+
+def lost_text(cell: Cell) -> str:
+    if cell.get("lost_update_rate") is None:
+        return "-"
+    counts = f" ({cell['increments_lost']:,}/{cell['increments_acked']:,})" if "increments_acked" in cell else ""
+    return pct(cell["lost_update_rate"]) + counts
+
+
+def revoked_text(cell: Cell) -> str:
+    """How long the other session stayed usable after logout-all, in words a table can hold."""
+    details = cell.get("revocation") or {}
+    until, usable = details.get("until"), cell.get("revoked_usable_s")
+    if until == "expiry":
+        return f"until expiry ({details.get('max_age_s', usable)} s idle)"
+    if until == "bound":
+        return f"≥ {usable:g} s (not revoked)"
+    if until == "revoked":
+        return f"{usable:g} s"
+    return "unclear" if until else "-"
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the comparison table: the header, how to show a cell's value, shown only if present?"""
@@ -77,13 +103,11 @@ COLUMNS: list[Column] = [
     Column("errors", lambda c: num(c.get("errors"))),
     Column("node share", lambda c: " / ".join(f"{100 * v:.0f}" for v in c.get("node_share", {}).values()) or "-"),
     Column("killed", lambda c: f"{c['killed_node']} at {c['kill_at_s']:.1f}s" if c.get("killed_node") else "-"),
-    # issue 7 adds these measurements; the columns appear as soon as a cell carries them
-    Column("lost updates", lambda c: pct(c.get("lost_update_rate")), optional_key="lost_update_rate"),
-    Column(
-        "usable after logout-all",
-        lambda c: f"{c['revoked_usable_s']:g}s" if c.get("revoked_usable_s") is not None else "-",
-        optional_key="revoked_usable_s",
-    ),
+    # the concurrent scenario and the logout-all measurement: shown as soon as a cell carries them
+    Column("consistency", lambda c: c["consistency"] if "lost_update_rate" in c else "-", "lost_update_rate"),
+    Column("lost updates", lost_text, optional_key="lost_update_rate"),
+    Column("409s", lambda c: num(c.get("conflicts_409")), optional_key="lost_update_rate"),
+    Column("usable after logout-all", revoked_text, optional_key="revoked_usable_s"),
 ]
 
 
@@ -107,8 +131,28 @@ def store_verdicts(cells: Sequence[Cell]) -> dict[str, str]:
     verdicts: dict[str, str] = {}
     for store in dict.fromkeys(c["store"] for c in ran(cells)):
         mine = [c for c in ran(cells) if c["store"] == store]
-        verdicts[store] = _memory_verdict(mine) if any(c["misses"] for c in mine) else _clean_verdict(store, mine)
+        verdict = _memory_verdict(mine) if any(c["misses"] for c in mine) else _clean_verdict(store, mine)
+        verdicts[store] = verdict + _consistency_text(mine) + _revocation_text(mine)
     return verdicts
+
+
+def _consistency_text(cells: Sequence[Cell]) -> str:
+    """What parallel writes to one session cost in this store, per consistency mode."""
+    concurrent = [c for c in cells if c.get("lost_update_rate") is not None]
+    if not concurrent:
+        return ""
+    several = len({c["routing"] for c in concurrent}) > 1  # then say which routing each figure comes from
+    modes = [f"{c['consistency']} ({c['routing']})" if several else c["consistency"] for c in concurrent]
+    parts = [f"{mode} lost {lost_text(c)}" for mode, c in zip(modes, concurrent, strict=True)]
+    return " Parallel writes to one session: " + ", ".join(parts) + " of acknowledged increments."
+
+
+def _revocation_text(cells: Sequence[Cell]) -> str:
+    """How long the user's other session outlived /logout-all in this store."""
+    outcomes = list(dict.fromkeys(revoked_text(c) for c in cells if c.get("revocation")))
+    if not outcomes:
+        return ""
+    return f" After /logout-all the user's other session stayed usable: {' / '.join(outcomes)}."
 
 
 def _latency_text(cells: Sequence[Cell]) -> str:
@@ -189,40 +233,130 @@ def table_rows(cells: Sequence[Cell]) -> tuple[list[str], list[list[str]]]:
 def warning_lines(cells: Sequence[Cell]) -> list[str]:
     lines = []
     for cell in disagreements(cells):
-        name = f"{cell['store']} / {cell['routing']} / {cell['scenario']}"
         if "miss_rate" not in cell:
-            lines.append(f"{name}: did not run ({cell.get('failure', 'unknown reason')})")
-        else:
+            lines.append(f"{cell_name(cell)}: did not run ({cell.get('failure', 'unknown reason')})")
+            continue
+        if not cell.get("miss_agrees_with_theory", False):  # (results from before lost updates lack the key)
             lines.append(
-                f"{name}: measured miss rate {pct(cell['miss_rate'])}, theory {pct(cell['expected_miss_rate'])} "
-                f"± {pct(cell['tolerance'])} ({cell['misses']} misses, {cell['expected_misses']:g} expected)"
+                f"{cell_name(cell)}: measured miss rate {pct(cell['miss_rate'])}, "
+                f"theory {pct(cell['expected_miss_rate'])} ± {pct(cell['tolerance'])} "
+                f"({cell['misses']} misses, {cell['expected_misses']:g} expected)"
+            )
+        if cell.get("lost_update_agrees") is False:
+            lines.append(
+                f"{cell_name(cell)}: {cell['increments_lost']:,} of {cell['increments_acked']:,} acknowledged "
+                f"increments lost; theory: exactly {cell['lost_update_expected']} with {cell['consistency']}"
             )
     return lines
+
+
+def load_warnings(cells: Sequence[Cell]) -> list[str]:
+    """Cells whose load did not come from as many locust workers as asked for."""
+    return [
+        f"{cell_name(c)}: {c.get('load_processes', 0)} locust process(es) sent requests, "
+        f"{c['workers_requested']} workers were asked for ({c.get('workers', 0)} connected)"
+        for c in ran(cells)
+        if c.get("workers_requested") and c.get("load_processes") != c["workers_requested"]
+    ]
+
+
+# -- lost updates and logout-all ------------------------------------------------------------------------
+
+
+def lost_update_lines(cells: Sequence[Cell]) -> list[str]:
+    """One line per concurrent cell: what was acknowledged, what was lost, what theory says."""
+    lines = []
+    for cell in (c for c in ran(cells) if "lost_update_rate" in c):
+        expected = "theory: exactly 0" if cell.get("lost_update_expected") == 0 else "reported, not predicted"
+        lines.append(
+            f"{cell_name(cell)}: {lost_text(cell)} of acknowledged increments lost in {cell['bursts']:,} bursts "
+            f"({cell['conflicts_409']:,} answered 409, {cell['bursts_unverified']:,} bursts not verifiable); "
+            f"{expected}. Why: {cell['lost_update_theory']}."
+        )
+    return lines
+
+
+LOST_UPDATE_INTRO = (
+    "Each concurrent user fires bursts of parallel POST /counter on one session, then reads the counter back. "
+    "An increment answered 200 that the stored counter does not show is a lost update; the rate is lost / "
+    "acknowledged. 409s are refusals the client was told about, counted apart."
+)
+
+
+def revocation_lines(cells: Sequence[Cell]) -> list[str]:
+    """Per store: how long the other client's session stayed usable after /logout-all, and why."""
+    lines = []
+    for store in dict.fromkeys(c["store"] for c in ran(cells)):
+        outcomes: dict[str, list[Cell]] = {}  # routings with the same outcome share one line
+        for cell in (c for c in ran(cells) if c["store"] == store and c.get("revocation")):
+            outcomes.setdefault(revoked_text(cell), []).append(cell)
+        for text, same in outcomes.items():
+            routings = ", ".join(c["routing"] for c in same)
+            explanations = [c["revocation"]["explanation"] for c in same]
+            example = "" if len(set(explanations)) == 1 else "e.g. "
+            lines.append(f"{store} ({routings} routing): {text} — {example}{explanations[0]}.")
+    return lines
+
+
+REVOCATION_INTRO = (
+    "Two clients log in as the same user, one calls POST /logout-all, and the other polls GET /me through the "
+    "balancer: revoked once it is refused 20 times in a row, still usable if it keeps being served. "
+    "**Encrypted-cookie sessions cannot be revoked before they expire**: the client holds the whole session, so "
+    "logout-all ends only the calling client's copy, and any other copy keeps working until it has gone unused "
+    "for SESSION_MAX_AGE (each use re-issues it). Redis sessions end everywhere at once; memory sessions only on "
+    "the node that served the logout-all."
+)
 
 
 def render_markdown(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> str:
     cells, meta = results["cells"], results.get("meta", {})
     headers, rows = table_rows(cells)
-    out = ["# sessionlab: sticky sessions or shared sessions?", "", _setup_text(meta), ""]
+    out = ["# sessionlab: sticky sessions or shared sessions?", "", _setup_text(meta, cells), ""]
     warnings = warning_lines(cells)
     if warnings:
         out += [f"**WARNING: {len(warnings)} cell(s) disagree with theory:**", ""]
         out += [f"- **{w}**" for w in warnings] + [""]
+    out += [f"**WARNING: {w}**" for w in load_warnings(cells)]
     out += ["## Verdict per store", ""]
     out += [f"- **{store}**: {text}" for store, text in store_verdicts(cells).items()] + [""]
     out += ["## Comparison", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(row) + " |" for row in rows] + [""]
+    if lost := lost_update_lines(cells):
+        out += ["## Lost updates (concurrent writes to one session)", "", LOST_UPDATE_INTRO, ""]
+        out += [f"- {line}" for line in lost] + [""]
+    if revoked := revocation_lines(cells):
+        out += ["## Log out everywhere: how long a revoked session stays usable", "", REVOCATION_INTRO, ""]
+        out += [f"- {line}" for line in revoked] + [""]
     out += ["## Figures", ""] + [f"![{title}](plots/{name}.png)" for name, (title, _) in figures.items()] + [""]
     out += ["## How to read this report", "", *_reading_guide(), ""]
     return "\n".join(out)
 
 
-def _setup_text(meta: dict[str, Any]) -> str:
+def _load_text(meta: dict[str, Any], cells: Sequence[Cell]) -> str:
+    """Who produced the load, as measured: the locust processes whose requests arrived in each cell."""
     workers = meta.get("workers") or 0
-    load = f"locust master + {workers} workers" if workers else "one locust process"
+    if not workers:
+        return "one locust process"
+    seen = sorted({c.get("load_processes", 0) for c in ran(cells)})
+    counted = " or ".join(str(n) for n in seen) if seen else "?"
+    return f"locust master + {workers} workers ({counted} worker processes sent requests in each cell)"
+
+
+def _users_text(meta: dict[str, Any], cells: Sequence[Cell]) -> str:
+    kinds = ", ".join(meta.get("user_kinds", []))
+    scenarios = {c.get("scenario") for c in cells}
+    if "concurrent" not in scenarios:
+        return kinds
+    if scenarios == {"concurrent"}:
+        return "concurrent users: bursts of parallel increments"
+    return f"{kinds}; in concurrent cells, users firing bursts of parallel increments"
+
+
+def _setup_text(meta: dict[str, Any], cells: Sequence[Cell] = ()) -> str:
+    load = _load_text(meta, cells)
     return (
         f"{meta.get('cells', '?')} cells, {meta.get('nodes', '?')} nodes per fresh cluster, "
-        f"{meta.get('users', '?')} users ({', '.join(meta.get('user_kinds', []))}) for {meta.get('duration', '?')} s "
+        f"{meta.get('users', '?')} users ({_users_text(meta, cells)}) for {meta.get('duration', '?')} s "
         f"per cell, load from {load}; started {meta.get('started', '?')}"
         + (f", {meta['wall_s']:.0f} s wall" if meta.get("wall_s") else "")
         + "."
@@ -242,6 +376,13 @@ def _reading_guide() -> list[str]:
         "- **browser** users keep cookies (session cookie and the balancer's SL_ROUTE affinity); **app** users "
         "have no cookie jar and send their session in the X-Session-Token header.",
         "- **node-failure**: one node is SIGKILLed at the run's midpoint; the balancer's health check ejects it.",
+        "- **concurrent** cells run only users that fire bursts of parallel increments on one session, with the "
+        "nodes in one SESSION_CONSISTENCY mode. **lost updates** = acknowledged increments missing from the counter "
+        "read back / acknowledged increments: with cas theory says exactly 0 and any loss is flagged; with "
+        "last_write_wins (the cookie store's only mode) the loss is reported, not predicted.",
+        "- **usable after logout-all**: how long another client's session of the same user still worked after "
+        'POST /logout-all (polled through the balancer once per store and routing, after the load); "≥ N s" means '
+        'it was still served when polling stopped, "until expiry" that a cookie session cannot be revoked.',
     ]
 
 
@@ -255,13 +396,14 @@ def render_html(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) 
         "<title>sessionlab report</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>sessionlab: sticky sessions or shared sessions?</h1>",
-        f"<p>{esc(_setup_text(meta))}</p>",
+        f"<p>{esc(_setup_text(meta, cells))}</p>",
     ]
     warnings = warning_lines(cells)
     if warnings:
         items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
         heading = f"<strong>{len(warnings)} cell(s) disagree with theory</strong>"
         parts.append(f'<div class="alarm">{heading}<ul>{items}</ul></div>')
+    parts += [f'<div class="alarm">{esc(w)}</div>' for w in load_warnings(cells)]
     parts.append("<h2>Verdict per store</h2><dl>")
     parts += [f"<dt>{esc(store)}</dt><dd>{esc(text)}</dd>" for store, text in store_verdicts(cells).items()]
     parts.append("</dl><h2>Comparison</h2><table><thead><tr>")
@@ -270,7 +412,15 @@ def render_html(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) 
     for cell, row in zip(ran(cells), rows, strict=True):
         css = "" if cell.get("verdict") == "ok" else ' class="bad"'
         parts.append(f"<tr{css}>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>")
-    parts.append("</tbody></table><h2>Figures</h2>")
+    parts.append("</tbody></table>")
+    if lost := lost_update_lines(cells):
+        parts.append(f"<h2>Lost updates (concurrent writes to one session)</h2><p>{esc(LOST_UPDATE_INTRO)}</p><ul>")
+        parts += [f"<li>{esc(line)}</li>" for line in lost] + ["</ul>"]
+    if revoked := revocation_lines(cells):
+        intro = esc(REVOCATION_INTRO).replace("**", "<strong>", 1).replace("**", "</strong>", 1)
+        parts.append(f"<h2>Log out everywhere: how long a revoked session stays usable</h2><p>{intro}</p><ul>")
+        parts += [f"<li>{esc(line)}</li>" for line in revoked] + ["</ul>"]
+    parts.append("<h2>Figures</h2>")
     for title, png in figures.values():
         data = base64.b64encode(png).decode()
         parts.append(f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{data}"><figcaption>{esc(title)}'
@@ -303,6 +453,7 @@ def console_summary(cells: Sequence[Cell]) -> str:
     if warnings:
         lines += ["", "!" * 78, f"!! {len(warnings)} cell(s) DISAGREE WITH THEORY:"]
         lines += [f"!!   {w}" for w in warnings] + ["!" * 78]
+    lines += [f"WARNING: {w}" for w in load_warnings(cells)]
     return "\n".join(lines)
 
 

@@ -21,6 +21,13 @@ ERRORS = "errors"  # 5xx, connection errors, unexpected statuses: real failures,
 NODE = "node"  # requests served, by X-Node-Id
 REASON = "reason"  # misses by what proved them
 LATENCY = "latency"  # HTTP response times (ms, 2 significant digits), misses excluded by construction
+PROCESS = "process"  # requests answered, by the locust process (PID) that sent them: proves which workers loaded
+# The concurrent scenario (parallel increments on one session), labelled by user kind:
+BURSTS = "bursts"  # bursts whose result was read back (verified)
+ACKED = "increments_acked"  # increments answered 200 in verified bursts
+LOST = "increments_lost"  # acknowledged increments missing from the counter read back after the burst
+CONFLICTS = "conflicts"  # increments answered 409 (refused, so neither acknowledged nor lost)
+UNVERIFIED = "bursts_unverified"  # read-back missed or failed, or an increment failed: not counted either way
 
 
 def key(measure: str, label: str) -> str:

@@ -16,6 +16,11 @@ The model, for N nodes (N-1 left after a kill):
   average, then never again. After the kill the ~users/N whose session hashed to the dead node miss once,
   then N-2 more times on average (1/(N-1) per login) on a consistent-hash ring of N-1 nodes; the other
   users keep their node, as a consistent hash moves only the dead node's keys.
+
+The concurrent scenario's users are browsers (cookies), so the same model gives their misses. Its lost
+updates are predicted only where a guarantee exists: with `cas` every acknowledged increment is kept, so
+exactly 0 are lost; with `last_write_wins` (the cookie store's only mode) the loss depends on timing and
+load, so it is measured and reported, not predicted.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from dataclasses import dataclass, field
 
 ROUTINGS = ("random", "round_robin", "sticky", "hash")
 STORES = ("memory", "cookie", "redis")
-SCENARIOS = ("steady", "node-failure")
+CONCURRENT = "concurrent"  # parallel increments on one session: the lost-update scenario
+SCENARIOS = ("steady", "node-failure", CONCURRENT)
+CONSISTENCY_MODES = ("cas", "last_write_wins")
 KINDS = ("browser", "app")
 
 SIGMAS = 3.0  # tolerance: this many standard deviations of the expected count ...
@@ -188,3 +195,46 @@ def _why_memory(routing: str, nodes: int) -> str:
         f"each login retries until its new session id hashes to the node that made it: about N-1 = {nodes - 1} "
         "misses per user, then none; a kill costs the dead node's users N-1 more each"
     )
+
+
+# -- lost updates (the concurrent scenario) ------------------------------------------------------------
+
+
+def consistency_modes(store: str) -> tuple[str, ...]:
+    """The SESSION_CONSISTENCY modes a store can run: the client holds cookie sessions, so never cas there."""
+    return ("last_write_wins",) if store == "cookie" else CONSISTENCY_MODES
+
+
+def default_consistency(store: str) -> str:
+    """What a node runs without SESSION_CONSISTENCY."""
+    return consistency_modes(store)[0]
+
+
+@dataclass(frozen=True)
+class LostUpdates:
+    """What theory says about lost increments: `expected` is 0 where guaranteed, None where only measured."""
+
+    expected: int | None
+    explanation: str
+
+    def agrees(self, lost: int) -> bool | None:
+        return None if self.expected is None else lost == self.expected
+
+
+def expect_lost_updates(store: str, consistency: str) -> LostUpdates:
+    """Theory for the concurrent scenario's lost increments."""
+    if consistency not in consistency_modes(store):
+        raise ValueError(f"SESSION_CONSISTENCY={consistency!r} is not possible with the {store} store")
+    if consistency == "cas":
+        return LostUpdates(0, "cas: a save succeeds only on the version it read, else the increment is re-applied "
+                           "to the fresh copy, so exactly 0 acknowledged increments may be lost")  # fmt: skip
+    if store == "cookie":
+        why = ("the client holds the session: parallel requests each change their own copy and the cookie that "
+               "arrives last wins; cas is impossible")  # fmt: skip
+    elif store == "memory":
+        why = ("a node runs a request's read-modify-write of its own memory without yielding, so one node loses "
+               "nothing; a multi-threaded server would")  # fmt: skip
+    else:
+        why = "parallel read-modify-write cycles overwrite each other in Redis"
+    return LostUpdates(None, f"last_write_wins: {why}; how many depends on timing and load, so it is reported, "
+                       "not predicted")  # fmt: skip

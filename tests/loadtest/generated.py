@@ -55,6 +55,16 @@ def cell(routing: str, store: str, scenario: str, miss_p: float, after_p: float 
     return build_cell(spec, stats, Kill("node-3", 5.0, 5.4) if killed else None)
 
 
+def concurrent_cell(store: str, consistency: str, *, acked: int, lost: int, conflicts: int = 0) -> dict[str, Any]:
+    """A concurrent-scenario cell: bursts whose acknowledged and lost increments are given."""
+    stats = stats_doc(0.0)
+    bursts = {T.key(T.BURSTS, "browser"): acked // 10, T.key(T.ACKED, "browser"): acked,
+              T.key(T.LOST, "browser"): lost, T.key(T.CONFLICTS, "browser"): conflicts}  # fmt: skip
+    stats["per_second"][str(int(START))].update({k: v for k, v in bursts.items() if v})
+    spec = CellSpec("sticky", store, "concurrent", nodes=3, users=30, duration=10.0, consistency=consistency)
+    return build_cell(spec, stats)
+
+
 def matrix() -> list[dict[str, Any]]:
     """A small results list: shared stores clean, memory missing as theory says, one cell that disagrees."""
     return [

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,24 @@ def sessionlab(*args: str, timeout: float = 120.0, env: dict[str, str] | None = 
             stop_tree(run)
             raise
     return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
+
+
+def together(*commands: tuple[str, ...], timeout: float = 120.0) -> list[subprocess.CompletedProcess]:
+    """Run several `sessionlab` commands at once, each to its end (independent runs overlap: the suite stays short)."""
+    runs = [spawn(*args) for args in commands]
+    deadline = time.monotonic() + timeout
+    try:
+        outputs = [run.communicate(timeout=max(deadline - time.monotonic(), 1.0)) for run in runs]
+    finally:
+        for run in runs:
+            stop_tree(run)
+            for stream in (run.stdout, run.stderr):
+                if stream is not None:
+                    stream.close()
+    return [
+        subprocess.CompletedProcess(run.args, run.returncode, *output)
+        for run, output in zip(runs, outputs, strict=True)
+    ]
 
 
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -6,12 +6,13 @@ import pytest
 
 from loadtest.cells import CellSpec, Kill, build_cell, failed_cell, split_at_kill, timeline
 
-from .generated import START, cell, stats_doc
+from .generated import START, cell, concurrent_cell, stats_doc
 
 REQUIRED = {
     "routing", "store", "scenario", "requests", "rps", "p50_ms", "p95_ms", "p99_ms", "miss_rate",
     "expected_miss_rate", "relogins", "errors", "node_share", "nodes", "users", "duration", "session_requests",
-    "misses", "tolerance", "verdict", "kill_at_s", "timeline", "workers",
+    "misses", "tolerance", "verdict", "kill_at_s", "timeline", "workers", "workers_requested", "load_processes",
+    "consistency",
 }  # fmt: skip
 
 
@@ -55,3 +56,35 @@ def test_kill_is_optional() -> None:
     record = build_cell(CellSpec("random", "cookie", "steady", 3, 30, 10.0), stats_doc(0.0), None)
     assert record["kill_at_s"] is None and record["expected_rate_after_kill"] is None
     assert isinstance(Kill("node-1", 1.0).ejected_at_s, type(None))
+
+
+def test_a_concurrent_cell_reports_lost_updates_with_raw_counts() -> None:
+    record = concurrent_cell("redis", "last_write_wins", acked=400, lost=120, conflicts=3)
+    assert record["lost_update_rate"] == pytest.approx(0.3)
+    assert (record["increments_acked"], record["increments_lost"], record["conflicts_409"]) == (400, 120, 3)
+    assert record["bursts"] == 40 and record["consistency"] == "last_write_wins"
+    assert record["lost_update_expected"] is None and record["lost_update_agrees"] is None
+    assert record["verdict"] == "ok"  # last write wins: reported, not predicted
+
+
+def test_a_single_lost_update_under_cas_disagrees_with_theory() -> None:
+    clean = concurrent_cell("redis", "cas", acked=400, lost=0)
+    assert clean["lost_update_expected"] == 0 and clean["lost_update_agrees"] and clean["verdict"] == "ok"
+    lossy = concurrent_cell("redis", "cas", acked=400, lost=1)
+    assert lossy["lost_update_agrees"] is False and lossy["miss_agrees_with_theory"]
+    assert lossy["verdict"] == "DISAGREES WITH THEORY"
+
+
+def test_other_scenarios_carry_no_lost_update_fields_but_say_their_consistency() -> None:
+    record = cell("random", "redis", "steady", 0.0)
+    assert "lost_update_rate" not in record and record["consistency"] == "cas"
+    assert cell("random", "cookie", "steady", 0.0)["consistency"] == "last_write_wins"
+
+
+def test_load_sources_count_the_processes_whose_requests_arrived() -> None:
+    stats = stats_doc(0.0)
+    stats["workers"] = 2
+    stats["per_second"][str(int(START))].update({"process:4001": 300, "process:4002": 290})
+    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0, workers=2), stats)
+    assert (record["workers"], record["workers_requested"], record["load_processes"]) == (2, 2, 2)
+    assert record["requests_by_process"] == {"4001": 300, "4002": 290}

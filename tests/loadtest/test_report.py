@@ -9,7 +9,7 @@ from typing import Any
 
 from loadtest import report
 
-from .generated import matrix
+from .generated import concurrent_cell, matrix
 
 # a URL with a host, a src/href that is not inline data or a fragment, a CSS import or url(): all fetch something
 NETWORK = re.compile(
@@ -73,3 +73,54 @@ def test_optional_columns_appear_only_with_data() -> None:
     cells[0]["lost_update_rate"] = 0.25
     headers, rows = report.table_rows(cells)
     assert "lost updates" in headers and "25.0%" in rows[0]
+
+
+def concurrent_results() -> dict[str, Any]:
+    cells = [
+        concurrent_cell("redis", "cas", acked=500, lost=0),
+        concurrent_cell("redis", "last_write_wins", acked=500, lost=410),
+        concurrent_cell("cookie", "last_write_wins", acked=500, lost=450),
+    ]
+    cells[0].update(revoked_usable_s=0.0, revocation={"until": "revoked", "explanation": "revoked at once"})
+    cells[2].update(revoked_usable_s=1800, revocation={"until": "expiry", "max_age_s": 1800, "explanation": "holds it"})
+    meta = {"cells": 3, "nodes": 3, "users": 30, "duration": 10.0, "user_kinds": ["browser", "app"], "workers": 2}
+    return {"meta": meta, "cells": cells}
+
+
+def test_lost_updates_and_logout_all_get_columns_and_sections(tmp_path: Path) -> None:
+    results = concurrent_results()
+    headers, rows = report.table_rows(results["cells"])
+    assert {"consistency", "lost updates", "409s", "usable after logout-all"} <= set(headers)
+    column = dict(zip(headers, zip(*rows, strict=True), strict=True))
+    assert column["lost updates"] == ("0.0% (0/500)", "82.0% (410/500)", "90.0% (450/500)")
+    assert column["usable after logout-all"] == ("0 s", "-", "until expiry (1800 s idle)")
+    report.write_results(tmp_path, results["meta"], results["cells"])
+    report.write_report(tmp_path, results)
+    md, page = (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
+    for text in (md, page):
+        assert "Lost updates" in text and "reported, not predicted" in text and "theory: exactly 0" in text
+        assert "cannot be revoked before they expire" in text
+    assert (tmp_path / "plots" / "lost_updates.png").stat().st_size > 0
+    verdicts = report.store_verdicts(results["cells"])
+    assert "last_write_wins lost 90.0% (450/500)" in verdicts["cookie"] and "until expiry" in verdicts["cookie"]
+    assert "cas lost 0.0% (0/500), last_write_wins lost 82.0% (410/500)" in verdicts["redis"]
+
+
+def test_a_lost_update_under_cas_is_loud() -> None:
+    cells = [concurrent_cell("redis", "cas", acked=500, lost=2)]
+    lines = report.warning_lines(cells)
+    assert lines == ["redis / sticky / concurrent / cas: 2 of 500 acknowledged increments lost; theory: exactly 0 "
+                     "with cas"]  # fmt: skip
+    assert "DISAGREE WITH THEORY" in report.console_summary(cells)
+
+
+def test_the_report_says_how_many_workers_produced_the_load() -> None:
+    results = concurrent_results()
+    for cell in results["cells"]:
+        cell.update(workers_requested=2, load_processes=2)
+    md = report.render_markdown(results, {})
+    assert "locust master + 2 workers (2 worker processes sent requests in each cell)" in md
+    assert "WARNING" not in md
+    results["cells"][1]["load_processes"] = 1
+    md = report.render_markdown(results, {})
+    assert "1 locust process(es) sent requests, 2 workers were asked for" in md

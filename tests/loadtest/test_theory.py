@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from loadtest.theory import Exposure, expect, pinning
+from loadtest.theory import Exposure, consistency_modes, default_consistency, expect, expect_lost_updates, pinning
 
 
 def exposure(before: int = 900, after: int = 0, users: int = 30, nodes: int = 3, kinds: tuple[str, ...] = ("browser",)):
@@ -120,3 +120,22 @@ def test_simulated_hash_agrees_with_theory(nodes: int) -> None:
     result = expect("hash", "memory", Exposure(nodes, {"app": users}, {"app": requests // 2}, {"app": requests // 2},
                                                killed=True))  # fmt: skip
     assert abs(measured - result.misses) <= 3 * result.variance**0.5
+
+
+# -- lost updates -----------------------------------------------------------------------------------------
+
+
+def test_cas_must_lose_exactly_nothing_and_last_write_wins_is_only_measured() -> None:
+    cas = expect_lost_updates("redis", "cas")
+    assert cas.expected == 0 and cas.agrees(0) and not cas.agrees(1)
+    for store in ("memory", "redis", "cookie"):
+        lww = expect_lost_updates(store, "last_write_wins")
+        assert lww.expected is None and lww.agrees(500) is None
+        assert "reported, not predicted" in lww.explanation
+
+
+def test_the_cookie_store_has_no_cas() -> None:
+    assert consistency_modes("cookie") == ("last_write_wins",)
+    assert default_consistency("cookie") == "last_write_wins" and default_consistency("redis") == "cas"
+    with pytest.raises(ValueError, match="not possible with the cookie store"):
+        expect_lost_updates("cookie", "cas")
