@@ -1,27 +1,31 @@
 """The node application: its settings, its session store and the API, wired in one factory.
 
-Request path: `answer_errors` (outermost: X-Node-Id on every answer, store errors to 503/413, never a
-traceback) → aiohttp-session's middleware (loads the session lazily, saves it if changed) → handler.
+Request path: `answer_errors` (outermost: X-Node-Id on every answer, store errors to 503/413/409, never a
+traceback) → `one_writer_per_session` (cas stores: same-session writes on this node queue instead of racing)
+→ aiohttp-session's middleware (loads the session lazily, saves it if changed) → handler.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import session_middleware
 
 from nodes.api import routes
 from nodes.keys import NODE_ID, SETTINGS, STORE
 from nodes.settings import NodeSettings
-from nodes.stores import SessionConflict, SessionGone, SessionTooLarge, StoreUnavailable, build_store
+from nodes.stores import SessionConflict, SessionGone, SessionStore, SessionTooLarge, StoreUnavailable, build_store
+from nodes.stores.base import ServerSideStore
 from nodes.validation import BadRequest
 
 log = logging.getLogger("nodes")
 
 RETRY_AFTER_SECONDS = "1"
+READ_ONLY = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 def error_middleware(node_id: str):  # type: ignore[no-untyped-def]
@@ -64,9 +68,39 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
     return {"Allow": allow} if allow else None
 
 
+def one_writer_per_session(store: SessionStore) -> Middleware:
+    """Within this node, let one changing request per session run at a time.
+
+    Compare-and-set keeps concurrent writes correct across nodes; queueing same-session writes here makes them
+    cheap too: without it, a burst of parallel writes on one node loses most CAS races and retries with backoff.
+    """
+    locks: dict[str, asyncio.Lock] = {}
+    holders: dict[str, int] = {}
+
+    @web.middleware
+    async def serialize(request: web.Request, handler: Handler) -> web.StreamResponse:
+        reference = None if request.method in READ_ONLY else store.transport.read(request)
+        if reference is None:
+            return await handler(request)
+        lock = locks.setdefault(reference, asyncio.Lock())
+        holders[reference] = holders.get(reference, 0) + 1
+        try:
+            async with lock:
+                return await handler(request)
+        finally:
+            holders[reference] -= 1
+            if not holders[reference]:  # only live requests keep an entry: the maps stay small
+                del holders[reference], locks[reference]
+
+    return serialize
+
+
 def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
-    app = web.Application(middlewares=[error_middleware(settings.node_id), session_middleware(store)])
+    middlewares = [error_middleware(settings.node_id)]
+    if isinstance(store, ServerSideStore) and store.consistency == "cas":
+        middlewares.append(one_writer_per_session(store))
+    app = web.Application(middlewares=[*middlewares, session_middleware(store)])
     app[SETTINGS] = settings
     app[NODE_ID] = settings.node_id
     app[STORE] = store

@@ -139,6 +139,7 @@ class ServerSideStore(SessionStore):
     def __init__(self, transport: Transport, max_age: int, consistency: str = "cas") -> None:
         super().__init__(transport, max_age)
         self.consistency = consistency
+        self.conflicts = 0  # compare-and-set saves that lost a race and re-applied their change
 
     async def new_session(self) -> Session:
         return VersionedSession(None, None, 0)
@@ -201,6 +202,7 @@ class ServerSideStore(SessionStore):
                 if attempt and isinstance(response, SessionReply):
                     response.rerender(session)
                 return
+            self.conflicts += 1
             fresh = None if outcome is WriteOutcome.GONE else await self._load(session_id)
             if fresh is None:
                 raise SessionGone()

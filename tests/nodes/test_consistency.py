@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
+from nodes.app import create_app
 from nodes.envconfig import SettingsError
+from nodes.keys import STORE
 from nodes.settings import NodeSettings
 from tests.nodes.calls import login, me
 
@@ -58,3 +60,14 @@ def test_cas_is_refused_for_the_cookie_store() -> None:
         NodeSettings.from_env({"SESSION_STORE": "cookie", "SESSION_CONSISTENCY": "cas"})
     assert NodeSettings.from_env({"SESSION_STORE": "redis"}).consistency == "cas"
     assert NodeSettings.from_env({"SESSION_STORE": "cookie"}).consistency == "last_write_wins"
+
+
+async def test_same_node_writes_queue_instead_of_racing(aiohttp_server, client, redis_url):  # type: ignore[no-untyped-def]
+    """One node, a burst of writes on one session: no compare-and-set race is lost, so none is retried."""
+    app = create_app(NodeSettings.from_env({"SESSION_STORE": "redis", "REDIS_URL": redis_url}))
+    node = str((await aiohttp_server(app)).make_url("")).rstrip("/")
+    browser = client(cookies=False)
+    token = (await login(browser, node, headers={"X-Session-Token": "new"})).headers["X-Session-Token"]
+    answers = await increment_concurrently(browser, [node], token)
+    assert sorted(answers) == list(range(1, CONCURRENT + 1))
+    assert app[STORE].conflicts == 0  # type: ignore[attr-defined]
