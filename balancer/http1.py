@@ -19,6 +19,7 @@ HOP_BY_HOP = frozenset(
     (b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"proxy-connection", b"te")
     + (b"trailer", b"transfer-encoding", b"upgrade")
 )
+NEVER_HOP_BY_HOP = frozenset((b"content-length", b"host"))
 IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
 NO_BODY_STATUSES = frozenset((204, 304))
 
@@ -73,7 +74,29 @@ def hop_by_hop(lowered: list[bytes], headers: Headers) -> frozenset[bytes]:
         if name == b"connection"
         for token in value.split(b",")
     ]
-    return HOP_BY_HOP.union(named)
+    # A `Connection` header never removes message framing or the Host: dropping Content-Length while the body is
+    # still forwarded would let the body pass as the next request on a pooled node connection (smuggling).
+    return HOP_BY_HOP.union(named).difference(NEVER_HOP_BY_HOP)
+
+
+# The nodes are aiohttp servers: their parser refuses a line over 8,190 bytes, more than 128 headers and a second
+# Host with a text/plain 400 that echoes the input (session ids included) and a traceback in their log. The balancer
+# refuses such heads itself, with its own JSON error, so they never reach a node.
+NODE_MAX_LINE = 8190
+NODE_MAX_HEADERS = 128
+
+
+def head_refusal(method: bytes, target: bytes, headers: Headers, head_bytes: int, max_head: int) -> str | None:
+    """Why a parsed request head must not be forwarded: "too_large" (431), "invalid" (400), or None."""
+    if head_bytes > max_head or len(headers) > NODE_MAX_HEADERS or len(target) + 16 > NODE_MAX_LINE:
+        return "too_large"
+    if any(len(name) + 2 + len(value) > NODE_MAX_LINE for name, value in headers):
+        return "too_large"
+    if target == b"*" and method != b"OPTIONS":  # RFC 9112 3.2.4: the asterisk form is for OPTIONS only
+        return "invalid"
+    if sum(1 for name, _ in headers if name.lower() == b"host") > 1:  # RFC 9112 3.2: exactly one Host
+        return "invalid"
+    return None
 
 
 def origin_form(target: bytes) -> bytes | None:

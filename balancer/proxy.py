@@ -36,6 +36,7 @@ from balancer.http1 import (
     Headers,
     chunk,
     forward_request,
+    head_refusal,
     message,
     origin_form,
     response_head,
@@ -156,6 +157,9 @@ class ClientConnection(asyncio.Protocol):
         self._unread_input = False  # the client may still be sending what will never be read
         self._lingering = False
         self._feeding = False
+        self._completed = 0  # requests parsed to their end on this connection
+        self._refusal: Failure | None = None  # why on_headers_complete stopped the parser, if it did
+        self._no_more_requests = False  # a request said `Connection: close`: nothing after it is a request
         self._connecting: asyncio.Future[None] | None = None
         self._out: list[bytes] = []  # answer bytes gathered during one read from the node
         self.idle_since: float | None = None
@@ -172,9 +176,10 @@ class ClientConnection(asyncio.Protocol):
             self.close_when_idle()
 
     def data_received(self, data: bytes) -> None:
-        if self._lingering:
+        if self._lingering or self._no_more_requests:
             return
         head_before = self._parsing if self._in_head else None
+        completed_before = self._completed
         self._feeding = True
         try:
             self._parser.feed_data(data)
@@ -182,16 +187,22 @@ class ClientConnection(asyncio.Protocol):
             self._pause(REJECTED)
             self.close_when_idle()
         except httptools.HttpParserError as exc:
-            log_if_bug(exc)
-            log.debug("malformed request from %s: %s", self._client_ip.decode(), type(exc).__name__)
-            self._reject(BAD_REQUEST)
+            if self._no_more_requests:  # bytes after a `Connection: close` request are never processed
+                self._unread_input = True
+            else:
+                refusal, self._refusal = self._refusal, None
+                if refusal is None:
+                    log_if_bug(exc)
+                log.debug("malformed request from %s: %s", self._client_ip.decode(), type(exc).__name__)
+                self._reject(refusal or BAD_REQUEST)
         finally:
             self._feeding = False
         ex = self._active
         if ex is not None and ex.pending and ex.conn is not None:
             self._send(ex)
         if self._in_head:
-            if self._parsing is head_before:  # the whole read belongs to an unfinished head
+            # Count the whole read when it all belongs to the unfinished head, or the head began in it after no other.
+            if self._parsing is head_before or self._completed == completed_before:
                 self._head_read += len(data)
             if max(self._head_bytes, self._head_read) > MAX_HEAD:
                 self._reject(HEAD_TOO_LARGE)
@@ -250,6 +261,8 @@ class ClientConnection(asyncio.Protocol):
     # httptools callbacks: the client's requests
 
     def on_message_begin(self) -> None:
+        if self._no_more_requests:
+            raise httptools.HttpParserError("a request after Connection: close")
         self._parsing = Exchange()
         self._in_head = True
         self._head_bytes = self._head_read = 0
@@ -272,6 +285,10 @@ class ClientConnection(asyncio.Protocol):
         ex.method = parser.get_method()
         ex.http11 = parser.get_http_version() == "1.1"
         ex.keep_alive = parser.should_keep_alive()
+        refusal = head_refusal(ex.method, ex.target, ex.headers, self._head_bytes, MAX_HEAD)
+        if refusal is not None:
+            self._refusal = HEAD_TOO_LARGE if refusal == "too_large" else BAD_REQUEST
+            raise httptools.HttpParserError(f"request head refused: {refusal}")
         target = origin_form(ex.target)
         if target is None:
             raise httptools.HttpParserError("invalid request target")
@@ -299,6 +316,9 @@ class ClientConnection(asyncio.Protocol):
         ex, self._parsing = self._parsing, None
         assert ex is not None
         ex.request_done = True
+        self._completed += 1
+        if not ex.keep_alive:
+            self._no_more_requests = True  # RFC 9112 9.6: no further request on this connection is processed
         if ex.forwarded is not None and ex.forwarded.chunked and not ex.discard:
             ex.pending.append(CHUNK_END)
         if ex is not self._active:

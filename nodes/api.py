@@ -137,7 +137,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _json(request: web.Request) -> Any:
+    """The body as JSON; anything a client can send that is not usable JSON is a 400, never a 500."""
     try:
         return await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than ~1,000 levels
         raise BadRequest("the body must be a JSON object") from None
+    except LookupError:  # Content-Type names a charset Python cannot decode with (e.g. charset=foo)
+        raise BadRequest("the body's charset is not one this node can decode") from None
+    except ConnectionResetError:  # the client broke off its upload: nobody is left to read the answer
+        raise BadRequest("the request body was cut off") from None

@@ -354,9 +354,8 @@ def _is_own_me(answer: Response, identity: Identity) -> bool:
     )
 
 
-# Known bug (test_known_bugs::test_nothing_follows_an_answer_that_closes): after an answer that says
-# `Connection: close`, the balancer still answers the bytes that followed the request, with its own 400.
-AFTER_CLOSE_KNOWN = ("bad_request", "request_head_too_large")
+# After an answer that says `Connection: close`, nothing else may come (RFC 9112 9.6).
+AFTER_CLOSE_KNOWN: tuple[str, ...] = ()
 
 
 def assert_clean(cluster: FuzzCluster, sent: bytes, answers: list[Response]) -> None:

@@ -1,6 +1,7 @@
-"""Bugs the bad-input suite found, each as a failing test of the documented behaviour (strict xfail: fixing the bug
-makes the test pass, and then the marker must go). The fuzz modules keep clear of these inputs so that they stay
-green; each constant that keeps them clear names the test here.
+"""Bugs the bad-input suite found, kept as regression tests of the documented behaviour (each was a strict xfail
+until it was fixed): request smuggling through `Connection: Content-Length`, 500s on deep JSON and unknown
+charsets, the 64 KiB head limit, heads the nodes' parser would refuse (and echo), `GET *`, bytes after
+`Connection: close`, a traceback for a cut-off upload.
 
 One node (memory store) behind one balancer, so a request's node connection is always the one the next request
 gets, and the node's log shows what each request did to it.
@@ -67,11 +68,6 @@ def assert_json_error(answer: Response) -> None:
     assert "error" in answer.json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node bug: nodes/api.py _json() catches ValueError and UnicodeDecodeError but not RecursionError, so a JSON "
-    "body nested deeper than Python's recursion limit (~1,000 levels) is a 500 with a traceback in the node log",
-)
 @pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"user":' * 50_000 + b"1" + b"}" * 50_000])
 def test_deeply_nested_json_is_a_400(cluster: LocalCluster, body: bytes) -> None:
     answers, logged = send_watching_the_log(cluster, request("POST", "/login", [], body))
@@ -80,11 +76,6 @@ def test_deeply_nested_json_is_a_400(cluster: LocalCluster, body: bytes) -> None
     assert "Traceback" not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node bug: aiohttp's request.json() decodes with the Content-Type charset; an unknown or non-text codec "
-    "raises LookupError, which nodes/api.py _json() does not catch: a 500 and a traceback in the node log",
-)
 @pytest.mark.parametrize("charset", [b"foo", b"hex", b"rot13"])
 def test_a_charset_that_cannot_decode_is_a_4xx(cluster: LocalCluster, charset: bytes) -> None:
     content_type = (b"Content-Type", b"application/json; charset=" + charset)
@@ -94,13 +85,6 @@ def test_a_charset_that_cannot_decode_is_a_4xx(cluster: LocalCluster, charset: b
     assert "Traceback" not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="balancer bug (request smuggling): `Connection: Content-Length` makes balancer/http1.py forward_request "
-    "drop the Content-Length header as hop-by-hop while the body is still forwarded; the node reads the body as "
-    "the start of the next request on that pooled connection, so the next user's request runs as whatever the "
-    "attacker wrote (here POST /logout-all with the victim's cookie)",
-)
 def test_a_connection_header_cannot_hide_the_content_length(cluster: LocalCluster) -> None:
     victim = log_in(cluster, "smuggling-victim")
     prefix = b"POST /logout-all HTTP/1.1\r\nX-Pad: "
@@ -126,14 +110,6 @@ def big_head(size: int, *, complete: bool) -> bytes:
     return head + b"\r\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="balancer bug: balancer/proxy.py checks the 64 KiB head limit (README: 431 request_head_too_large) only "
-    "when a read leaves the head unfinished, and counts an unfinished field's bytes only from reads after the one "
-    "that began the request: a head completed within a read is forwarded at any size up to a socket read "
-    "(~256 KiB), and an unfinished field that came in the first read escapes the count (EOF then closes the "
-    "connection without an answer)",
-)
 @pytest.mark.parametrize("complete", [True, False], ids=["complete", "unfinished"])
 def test_a_head_over_64_kib_is_refused_with_431(cluster: LocalCluster, complete: bool) -> None:
     answers = exchange(port(cluster), big_head(MAX_HEAD + 4000, complete=complete))
@@ -148,12 +124,6 @@ NODE_PARSER_REFUSES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="balancer/node mismatch: the balancer forwards heads that aiohttp's parser refuses (a header line over "
-    "8,190 bytes, over 128 headers, two Host headers); the node answers a text/plain 400 without X-Node-Id, echoing "
-    "up to 100 bytes of the offending input, and aiohttp logs it at ERROR with a traceback",
-)
 @pytest.mark.parametrize("case", sorted(NODE_PARSER_REFUSES))
 def test_heads_the_node_refuses_get_a_json_400_and_no_log_traceback(cluster: LocalCluster, case: str) -> None:
     answers, logged = send_watching_the_log(cluster, request("GET", "/me", NODE_PARSER_REFUSES[case]))
@@ -163,12 +133,6 @@ def test_heads_the_node_refuses_get_a_json_400_and_no_log_traceback(cluster: Loc
     assert "Traceback" not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="balancer/node mismatch: a Cookie line over 8,190 bytes reaches the node, whose aiohttp parser refuses "
-    "it and writes its first 100 bytes - the session id - into the answer and into the node log (README: logs never "
-    "contain session ids)",
-)
 def test_a_long_cookie_line_never_puts_the_session_id_in_a_log(cluster: LocalCluster) -> None:
     session = log_in(cluster, "long-cookie")
     cookie = (b"Cookie", b"SL_SESSION=" + session.encode() + b"; pad=" + PADDING)
@@ -179,11 +143,6 @@ def test_a_long_cookie_line_never_puts_the_session_id_in_a_log(cluster: LocalClu
     assert_json_error(answer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="balancer bug: the asterisk target `*` is forwarded for every method, not only OPTIONS; the node's "
-    "parser refuses `GET *` with a text/plain 400 that echoes the target and an ERROR traceback in its log",
-)
 def test_an_asterisk_target_is_only_for_options(cluster: LocalCluster) -> None:
     answers, logged = send_watching_the_log(cluster, request("GET", "*"))
     [answer] = answers
@@ -191,12 +150,6 @@ def test_an_asterisk_target_is_only_for_options(cluster: LocalCluster) -> None:
     assert "Traceback" not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="balancer bug (RFC 9112 9.6: after `close`, no further request is processed): after an answer that says "
-    "`Connection: close`, the balancer still parses the bytes that followed the request (llhttp refuses data after "
-    "a close) and writes its own 400 bad_request behind the answer, on a connection it said it would close",
-)
 @pytest.mark.parametrize(
     "after",
     [b"GARBAGE GARBAGE\r\n\r\n", b"GET /me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"],
@@ -214,12 +167,6 @@ def test_nothing_follows_an_answer_that_closes(cluster: LocalCluster, after: byt
     assert rest == b'{"node": "node-1", "status": "ok"}', f"bytes after the closing answer: {rest!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node bug: a request whose body is cut off (the client broke off its upload; the balancer answered it "
-    "400 client_upload_aborted and closed the node connection) raises ConnectionResetError('Connection lost') in "
-    "request.json(); nodes/app.py answer_errors logs it as an 'unhandled error' at ERROR with a traceback",
-)
 def test_a_broken_off_upload_logs_no_traceback(cluster: LocalCluster) -> None:
     log_in(cluster, "warm-the-pool")  # a kept-alive node connection: the head reaches the node before the break
     head = request("POST", "/login", [(b"Content-Type", b"application/json"), (b"Content-Length", b"100")], close=False)
