@@ -90,11 +90,15 @@ def head_refusal(method: bytes, target: bytes, headers: Headers, head_bytes: int
     """Why a parsed request head must not be forwarded: "too_large" (431), "invalid" (400), or None."""
     if head_bytes > max_head or len(headers) > NODE_MAX_HEADERS or len(target) + 16 > NODE_MAX_LINE:
         return "too_large"
-    if any(len(name) + 2 + len(value) > NODE_MAX_LINE for name, value in headers):
-        return "too_large"
-    if target == b"*" and method != b"OPTIONS":  # RFC 9112 3.2.4: the asterisk form is for OPTIONS only
+    hosts = 0
+    for name, value in headers:  # one pass: this runs for every request
+        if len(name) + 2 + len(value) > NODE_MAX_LINE:
+            return "too_large"
+        if len(name) == 4 and name.lower() == b"host":
+            hosts += 1
+    if hosts > 1:  # RFC 9112 3.2: exactly one Host
         return "invalid"
-    if sum(1 for name, _ in headers if name.lower() == b"host") > 1:  # RFC 9112 3.2: exactly one Host
+    if target == b"*" and method != b"OPTIONS":  # RFC 9112 3.2.4: the asterisk form is for OPTIONS only
         return "invalid"
     return None
 

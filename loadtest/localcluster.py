@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from loadtest.processes import ManagedProcess, StartupError, http_status, port_in_use, python_module, wait_until
+from loadtest.processes import (
+    ManagedProcess,
+    StartupError,
+    free_ports,
+    http_status,
+    port_in_use,
+    python_module,
+    wait_until,
+)
 from loadtest.redis_server import RedisClusterServers, RedisServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -106,13 +113,13 @@ class LocalCluster:
 
     def _start_all(self) -> None:
         config = self.config
-        port = config.port or _free_ports(1, config.host)[0]
+        port = config.port or free_ports(1, config.host)[0]
         if config.port and port_in_use(port, config.host):
             raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
         if config.store == "redis" and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
-        node_ports = _free_ports(config.nodes, config.host, avoid={port})
+        node_ports = free_ports(config.nodes, config.host, avoid={port})
         for index, node_port in enumerate(node_ports, start=1):
             node_id = f"node-{index}"
             env = self._env(NODE_ID=node_id, NODE_HOST=config.host, NODE_PORT=str(node_port),
@@ -227,24 +234,6 @@ def _answers_200(url: str) -> bool:
 
 def _same_origin(url: str, urls: set[str]) -> bool:
     return url.rstrip("/") in {u.rstrip("/") for u in urls}
-
-
-def _free_ports(count: int, host: str, avoid: set[int] | None = None) -> list[int]:
-    """`count` distinct free ports (held open together while picking, so none is picked twice)."""
-    sockets: list[socket.socket] = []
-    ports: list[int] = []
-    try:
-        while len(ports) < count:
-            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-            sock.bind((host, 0))
-            sockets.append(sock)
-            port = int(sock.getsockname()[1])
-            if port not in (avoid or set()):
-                ports.append(port)
-    finally:
-        for sock in sockets:
-            sock.close()
-    return ports
 
 
 def _quietly(action: Callable[[], object]) -> None:

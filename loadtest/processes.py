@@ -26,9 +26,26 @@ class StartupError(RuntimeError):
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free a moment ago (the OS picks it; the caller binds it soon after)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1", avoid: set[int] | None = None) -> list[int]:
+    """`count` distinct free ports, none in `avoid` (held open together while picking, so none comes up twice)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            sock = socket.socket(family)
+            sockets.append(sock)
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+            if port not in (avoid or set()):
+                ports.append(port)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

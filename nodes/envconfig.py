@@ -52,9 +52,6 @@ class Env:
         value = self._environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
-    def is_set(self, name: builtins.str) -> builtins.bool:
-        return self.raw(name) is not None
-
     def str(self, name: builtins.str, default: builtins.str) -> builtins.str:
         value = self.raw(name)
         return default if value is None else value
@@ -101,12 +98,6 @@ class Env:
         if value not in choices:
             raise SettingsError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
         return value
-
-    def list(self, name: builtins.str, default: Sequence[builtins.str] = ()) -> builtins.list[builtins.str]:
-        value = self.raw(name)
-        if value is None:
-            return list(default)
-        return [item.strip() for item in value.split(",") if item.strip()]
 
     def parsed(self, name: builtins.str, default: T, parse: Callable[[builtins.str], T], allowed: builtins.str) -> T:
         """Apply `parse` to the value; any ValueError it raises becomes a SettingsError naming `allowed`."""

@@ -76,9 +76,6 @@ class SessionStore(AbstractStorage):
         self.transport = transport
         self.idle_timeout = max_age
 
-    def load_cookie(self, request: web.Request) -> str | None:
-        return self.transport.read(request)
-
     def session_id_from(self, request: web.Request) -> str | None:
         """A well-formed server-side session id from the client, or None (garbage is logged, never trusted)."""
         value = self.transport.read(request)

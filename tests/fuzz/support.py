@@ -23,7 +23,7 @@ from typing import Any
 import httptools
 from cryptography.fernet import Fernet
 
-from loadtest.processes import ManagedProcess, http_status, python_module, wait_until
+from loadtest.processes import ManagedProcess, free_ports, http_status, python_module, wait_until
 from loadtest.redis_server import RedisServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -239,7 +239,7 @@ class FuzzCluster:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "BALANCER_", "SESSION_", "REDIS_"))}
         base["PYTHONUNBUFFERED"] = "1"
         key = Fernet.generate_key().decode()
-        ports = free_ports(len(STORES) + len(ROUTINGS))
+        ports = free_ports(len(STORES) + len(ROUTINGS), HOST)
         for index, store in enumerate(STORES, start=1):
             name, port = f"node-{index}", ports.pop()
             env = {**base, "NODE_ID": name, "NODE_HOST": HOST, "NODE_PORT": str(port), "SESSION_STORE": store,
@@ -325,18 +325,6 @@ class FuzzCluster:
         raw = request("GET", "/cart", [victim.cookies()])
         [answer] = exchange(self.nodes[victim.node].port, raw, half_close=False)
         return answer.status, answer.json()
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports, held open together while picking so that none comes up twice."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _answers_200(url: str) -> bool:
