@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from balancer.app import Balancer
 from balancer.settings import BalancerSettings
-from nodes.envconfig import SettingsError, exit_with_settings_error
+from nodes.contract.envconfig import SettingsError, exit_with_settings_error
 
 log = logging.getLogger("balancer")
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from yarl import URL
 
 from balancer.discovery import DnsTarget
-from balancer.routing import ROUTING_MODES
-from nodes.envconfig import Env, Secret, SettingsError
+from nodes.contract.envconfig import Env, Secret, SettingsError
+from nodes.contract.names import AFFINITY_COOKIE, DEFAULT_ROUTING, ROUTING_MODES, SESSION_COOKIE, TOKEN_HEADER
 
 # Public on purpose: anyone can compute affinity cookies with it. Start-up warns loudly when it is in use.
 DEV_ROUTE_SECRET = "sessionlab-development-route-secret-not-a-secret"
@@ -27,13 +27,13 @@ class BalancerSettings:
     upstreams: tuple[str, ...]  # static normalized origins, e.g. "http://127.0.0.1:8081"
     host: str = "127.0.0.1"
     port: int = 8080
-    routing: str = "random"
+    routing: str = DEFAULT_ROUTING
     health_interval: float = 1.0
     health_timeout: float = 1.0
     health_path: str = "/healthz"
-    sticky_cookie: str = "SL_ROUTE"
-    session_cookie: str = "SL_SESSION"
-    session_header: str = "X-Session-Token"
+    sticky_cookie: str = AFFINITY_COOKIE
+    session_cookie: str = SESSION_COOKIE
+    session_header: str = TOKEN_HEADER
     route_secret: Secret = Secret(DEV_ROUTE_SECRET)
     hash_vnodes: int = 160
     max_connections: int = 1000
@@ -59,13 +59,13 @@ class BalancerSettings:
             dns_interval=env.float("BALANCER_DNS_INTERVAL", 2.0, minimum=0.1, maximum=3600),
             host=env.str("BALANCER_HOST", "127.0.0.1"),
             port=env.int("BALANCER_PORT", 8080, minimum=1, maximum=65535),
-            routing=env.choice("BALANCER_ROUTING", "random", ROUTING_MODES),
+            routing=env.choice("BALANCER_ROUTING", DEFAULT_ROUTING, ROUTING_MODES),
             health_interval=env.float("BALANCER_HEALTH_INTERVAL", 1.0, minimum=0.01, maximum=3600),
             health_timeout=env.float("BALANCER_HEALTH_TIMEOUT", 1.0, minimum=0.01, maximum=60),
             health_path=env.parsed("BALANCER_HEALTH_PATH", "/healthz", _path, "a path starting with /"),
-            sticky_cookie=env.parsed("BALANCER_STICKY_COOKIE", "SL_ROUTE", _token, "a cookie name"),
-            session_cookie=env.parsed("BALANCER_SESSION_COOKIE", "SL_SESSION", _token, "a cookie name"),
-            session_header=env.parsed("BALANCER_SESSION_HEADER", "X-Session-Token", _token, "a header name"),
+            sticky_cookie=env.parsed("BALANCER_STICKY_COOKIE", AFFINITY_COOKIE, _token, "a cookie name"),
+            session_cookie=env.parsed("BALANCER_SESSION_COOKIE", SESSION_COOKIE, _token, "a cookie name"),
+            session_header=env.parsed("BALANCER_SESSION_HEADER", TOKEN_HEADER, _token, "a header name"),
             route_secret=_route_secret(env),
             hash_vnodes=env.int("BALANCER_HASH_VNODES", 160, minimum=1, maximum=10_000),
             max_connections=env.int("BALANCER_MAX_CONNECTIONS", 1000, minimum=0),

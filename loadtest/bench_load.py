@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-SESSION_COOKIE = "SL_SESSION"
+from nodes.contract.names import SESSION_COOKIE
 
 _LUA = """-- written by `sessionlab bench`: one pre-formatted request per client session, sent in turn
 local cookies = {%(cookies)s}

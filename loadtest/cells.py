@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest import tally as T
-from loadtest.theory import CONCURRENT, KINDS, Exposure, default_consistency, expect, expect_lost_updates
+from loadtest.theory import CONCURRENT, KINDS, Exposure, expect, expect_lost_updates
+from nodes.contract.names import default_consistency
 
 MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from loadtest.localcluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
 from loadtest.locustrun import LOCUSTFILE
 from loadtest.processes import StartupError
-from loadtest.theory import ROUTINGS, STORES
+from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, ROUTING_MODES, STORES
 
 DEFAULT_PORT = 8080  # what [tool.locust] host points at
 
@@ -34,7 +34,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Run N nodes + the balancer (+ redis-server) locally in the foreground; Ctrl-C stops all.",
     )
     parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
-    parser.add_argument("--routing", choices=ROUTINGS, default=_env_default("BALANCER_ROUTING", "random", ROUTINGS),
+    parser.add_argument("--routing", choices=ROUTING_MODES,
+                        default=_env_default("BALANCER_ROUTING", DEFAULT_ROUTING, ROUTING_MODES),
                         help="balancer routing (default: $BALANCER_ROUTING or random)")  # fmt: skip
     parser.add_argument("--store", choices=STORES, help="session store (default: $SESSION_STORE or memory)")
     parser.add_argument("--redis-cluster", action="store_true",
@@ -49,7 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--nodes must be at least 1")
     if args.redis_cluster and args.store not in (None, "redis"):
         parser.error(f"--redis-cluster is a session store for --store redis, not --store {args.store}")
-    args.store = "redis" if args.redis_cluster else args.store or _env_default("SESSION_STORE", "memory", STORES)
+    args.store = "redis" if args.redis_cluster else args.store or _env_default("SESSION_STORE", DEFAULT_STORE, STORES)
     return args
 
 

@@ -26,7 +26,8 @@ from loadtest.cells import CellSpec, Kill, build_cell, failed_cell
 from loadtest.localcluster import ClusterConfig, LocalCluster
 from loadtest.processes import StartupError
 from loadtest.report import write_results
-from loadtest.theory import CONCURRENT, CONSISTENCY_MODES, ROUTINGS, SCENARIOS, STORES, consistency_modes
+from loadtest.theory import CONCURRENT, SCENARIOS
+from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES, consistency_modes
 
 DEFAULT_USERS = 40
 DEFAULT_DURATION = 14.0
@@ -34,7 +35,6 @@ DEFAULT_SCENARIOS = SCENARIOS  # steady, node-failure, concurrent
 # Concurrent cells pin their (browser) users, so memory sessions stay reachable and what differs is consistency.
 CONCURRENT_ROUTINGS = ("sticky",)
 DEFAULT_REVOCATION_BOUND = 5.0
-NODE_MAX_AGE = 1800  # the nodes' default SESSION_MAX_AGE (the lab does not set it): when cookie sessions expire
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
          "scenario": ("node-failure",)}  # fmt: skip
 QUICK_REVOCATION_BOUND = 2.0
@@ -78,7 +78,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Run the routing x store x scenario matrix against fresh local clusters and write a report "
         "(results.json, report.md, report.html, raw locust CSVs).",
     )
-    parser.add_argument("--routing", type=_choices(ROUTINGS), help=f"comma-separated subset of {','.join(ROUTINGS)}")
+    parser.add_argument(
+        "--routing", type=_choices(ROUTING_MODES), help=f"comma-separated subset of {','.join(ROUTING_MODES)}"
+    )
     parser.add_argument("--store", type=_choices(STORES), help=f"comma-separated subset of {','.join(STORES)}")
     parser.add_argument("--scenario", type=_choices(SCENARIOS),
                         help=f"comma-separated subset of {','.join(SCENARIOS)}; concurrent cells run users that fire "
@@ -126,7 +128,7 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
 def plan(args: argparse.Namespace) -> list[CellSpec]:
     """The cells to run, in matrix order: per store, routing x scenario, then the concurrent cells per mode."""
     quick: dict[str, Any] = QUICK if args.quick else {}
-    routings = args.routing or quick.get("routing", ROUTINGS)
+    routings = args.routing or quick.get("routing", ROUTING_MODES)
     stores = args.store or quick.get("store", STORES)
     scenarios = args.scenario or quick.get("scenario", DEFAULT_SCENARIOS)
     users = args.users or quick.get("users", DEFAULT_USERS)
@@ -189,7 +191,9 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
     """After the load: how long the other client's session stays usable once the user logged out everywhere."""
-    measured = revocation.measure(url, spec.store, bound=spec.revocation_bound, max_age=NODE_MAX_AGE)
+    measured = revocation.measure(
+        url, spec.store, bound=spec.revocation_bound, max_age=DEFAULT_MAX_AGE
+    )  # the lab leaves SESSION_MAX_AGE at its default
     progress.say(f"  logout-all: {measured['revocation']['explanation']}")
     return measured
 

@@ -31,9 +31,10 @@ from loadtest.processes import (
     wait_until,
 )
 from loadtest.redis_server import RedisClusterServers, RedisServer
+from nodes.contract.names import BALANCER_STATUS_PATH
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-STATUS_PATH = "/_balancer/status"
+STATUS_PATH = BALANCER_STATUS_PATH
 
 PidHook = Callable[[str, int], None]
 CLUSTER_MASTERS = 3

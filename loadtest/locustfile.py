@@ -39,13 +39,15 @@ from locust.runners import MasterRunner, WorkerRunner
 try:
     from loadtest import tally as T
     from loadtest.misses import Expected, judge, learn
+    from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
+    from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from loadtest import tally as T
     from loadtest.misses import Expected, judge, learn
+    from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
+    from nodes.contract.names import TOKEN_HEADER
 
-TOKEN_HEADER = "X-Session-Token"
-NODE_HEADER = "X-Node-Id"
 SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
 STATS_FORMAT = 1
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)

@@ -29,11 +29,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-ROUTINGS = ("random", "round_robin", "sticky", "hash")
-STORES = ("memory", "cookie", "redis")
+from nodes.contract.names import ROUTING_MODES, STORES, consistency_modes
+
 CONCURRENT = "concurrent"  # parallel increments on one session: the lost-update scenario
 SCENARIOS = ("steady", "node-failure", CONCURRENT)
-CONSISTENCY_MODES = ("cas", "last_write_wins")
 KINDS = ("browser", "app")
 
 SIGMAS = 3.0  # tolerance: this many standard deviations of the expected count ...
@@ -167,8 +166,8 @@ def _kinds(exposure: Exposure) -> list[str]:
 
 
 def _check(routing: str, store: str, nodes: int) -> None:
-    if routing not in ROUTINGS:
-        raise ValueError(f"unknown routing {routing!r}: expected one of {', '.join(ROUTINGS)}")
+    if routing not in ROUTING_MODES:
+        raise ValueError(f"unknown routing {routing!r}: expected one of {', '.join(ROUTING_MODES)}")
     if store not in STORES:
         raise ValueError(f"unknown store {store!r}: expected one of {', '.join(STORES)}")
     if nodes < 1:
@@ -198,16 +197,6 @@ def _why_memory(routing: str, nodes: int) -> str:
 
 
 # -- lost updates (the concurrent scenario) ------------------------------------------------------------
-
-
-def consistency_modes(store: str) -> tuple[str, ...]:
-    """The SESSION_CONSISTENCY modes a store can run: the client holds cookie sessions, so never cas there."""
-    return ("last_write_wins",) if store == "cookie" else CONSISTENCY_MODES
-
-
-def default_consistency(store: str) -> str:
-    """What a node runs without SESSION_CONSISTENCY."""
-    return consistency_modes(store)[0]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sys
 from aiohttp import web
 
 from nodes.app import create_app
-from nodes.envconfig import SettingsError, exit_with_settings_error
+from nodes.contract.envconfig import SettingsError, exit_with_settings_error
 from nodes.settings import NodeSettings
 
 log = logging.getLogger("nodes")

@@ -16,6 +16,7 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import session_middleware
 
 from nodes.api import routes
+from nodes.contract.names import NODE_ID_HEADER
 from nodes.keys import NODE_ID, SETTINGS, STORE
 from nodes.settings import NodeSettings
 from nodes.stores import SessionConflict, SessionGone, SessionStore, SessionTooLarge, StoreUnavailable, build_store
@@ -53,7 +54,7 @@ def error_middleware(node_id: str):  # type: ignore[no-untyped-def]
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             response = _error(500, "internal error")
-        response.headers["X-Node-Id"] = node_id
+        response.headers[NODE_ID_HEADER] = node_id
         return response
 
     return answer_errors

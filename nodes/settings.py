@@ -9,10 +9,17 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-from nodes.envconfig import Env, Secret, SettingsError
-
-STORES = ("memory", "cookie", "redis")
-CONSISTENCY_MODES = ("cas", "last_write_wins")
+from nodes.contract.envconfig import Env, Secret, SettingsError
+from nodes.contract.names import (
+    CAS_INCAPABLE_STORES,
+    CONSISTENCY_MODES,
+    DEFAULT_MAX_AGE,
+    DEFAULT_STORE,
+    SESSION_COOKIE,
+    STORES,
+    TOKEN_HEADER,
+    default_consistency,
+)
 
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
@@ -40,8 +47,8 @@ class NodeSettings:
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
     consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
     redis_cluster: bool  # REDIS_URL names one node of a Redis Cluster
-    cookie_name: str = "SL_SESSION"
-    token_header: str = "X-Session-Token"
+    cookie_name: str = SESSION_COOKIE
+    token_header: str = TOKEN_HEADER
     access_log: bool = False
 
     @classmethod
@@ -49,7 +56,7 @@ class NodeSettings:
         env = Env(environ)
         port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
         secrets, using_dev = _fernet_keys(env)
-        store = env.choice("SESSION_STORE", "memory", STORES)
+        store = env.choice("SESSION_STORE", DEFAULT_STORE, STORES)
         return cls(
             node_id=env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand"),
             host=env.str("NODE_HOST", "127.0.0.1"),
@@ -60,13 +67,15 @@ class NodeSettings:
             ),
             secrets=secrets,
             using_dev_secret=using_dev,
-            max_age=env.int("SESSION_MAX_AGE", 1800, minimum=1),
+            max_age=env.int("SESSION_MAX_AGE", DEFAULT_MAX_AGE, minimum=1),
             cookie_secure=env.bool("SESSION_COOKIE_SECURE", False),
             memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
             redis_timeout=env.float("REDIS_TIMEOUT", 0.5, minimum=0.01, maximum=60),
             consistency=_consistency(env, store),
             redis_cluster=env.bool("REDIS_CLUSTER", False) or env.str("REDIS_URL", "").startswith("redis+cluster://"),
-            cookie_name=env.parsed("SESSION_COOKIE_NAME", "SL_SESSION", _token_name, "a cookie name of [A-Za-z0-9_-]"),
+            cookie_name=env.parsed(
+                "SESSION_COOKIE_NAME", SESSION_COOKIE, _token_name, "a cookie name of [A-Za-z0-9_-]"
+            ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
         )
 
@@ -77,10 +86,8 @@ class NodeSettings:
 
 
 def _consistency(env: Env, store: str) -> str:
-    if store != "cookie":
-        return env.choice("SESSION_CONSISTENCY", "cas", CONSISTENCY_MODES)
-    mode = env.choice("SESSION_CONSISTENCY", "last_write_wins", CONSISTENCY_MODES)
-    if mode == "cas":
+    mode = env.choice("SESSION_CONSISTENCY", default_consistency(store), CONSISTENCY_MODES)
+    if mode == "cas" and store in CAS_INCAPABLE_STORES:
         raise SettingsError(
             "SESSION_CONSISTENCY='cas' is invalid with SESSION_STORE='cookie': the client holds cookie sessions, so "
             "concurrent writes cannot be detected; expected last_write_wins, or a memory or redis store"

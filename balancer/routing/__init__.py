@@ -11,9 +11,7 @@ from balancer.upstreams import Upstream, UpstreamRegistry
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
 
-ROUTING_MODES = tuple(POLICIES)
-
-__all__ = ["ROUTING_MODES", "NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
+__all__ = ["NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
 
 
 class NoHealthyUpstream(Exception):

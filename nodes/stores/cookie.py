@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp_session import Session
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from nodes.envconfig import Secret
+from nodes.contract.envconfig import Secret
 from nodes.stores.base import SessionStore, SessionTooLarge, decode, empty_session, encode
 from nodes.transport import Transport
 

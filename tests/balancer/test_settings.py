@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from balancer.settings import BalancerSettings
-from nodes.envconfig import Secret, SettingsError
+from nodes.contract.envconfig import Secret, SettingsError
 
 UPSTREAMS = {"BALANCER_UPSTREAMS": "http://127.0.0.1:8081,http://127.0.0.1:8082"}
 

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from loadtest.theory import Exposure, consistency_modes, default_consistency, expect, expect_lost_updates, pinning
+from loadtest.theory import Exposure, expect, expect_lost_updates, pinning
+from nodes.contract.names import consistency_modes, default_consistency
 
 
 def exposure(before: int = 900, after: int = 0, users: int = 30, nodes: int = 3, kinds: tuple[str, ...] = ("browser",)):

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from nodes.app import create_app
-from nodes.envconfig import SettingsError
+from nodes.contract.envconfig import SettingsError
 from nodes.keys import STORE
 from nodes.settings import NodeSettings
 from tests.nodes.calls import login, me

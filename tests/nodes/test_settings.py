@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from nodes.envconfig import SettingsError
+from nodes.contract.envconfig import SettingsError
 from nodes.settings import DEV_SECRET, NodeSettings
 
 

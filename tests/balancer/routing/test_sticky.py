@@ -9,7 +9,7 @@ import pytest
 from balancer.routing.base import RouteRequest
 from balancer.routing.sticky import StickyPolicy
 from balancer.upstreams import UpstreamRegistry
-from nodes.envconfig import Secret
+from nodes.contract.envconfig import Secret
 from tests.balancer.support import eventually
 
 SECRET = "test-route-secret-0123456789"

@@ -1,0 +1,48 @@
+"""Every name two parts of sessionlab must agree on, defined once.
+
+A routing mode, a store or a header named anywhere else is a copy of what stands here; the contract test
+checks these tuples against the balancer's routing registry, the nodes' store registry and the settings.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Routing policies the balancer offers (BALANCER_ROUTING); order is the report's order.
+ROUTING_MODES: Final = ("random", "round_robin", "sticky", "hash")
+DEFAULT_ROUTING: Final = "random"
+
+# Session stores a node offers (SESSION_STORE); order is the report's order.
+STORES: Final = ("memory", "cookie", "redis")
+DEFAULT_STORE: Final = "memory"
+
+# SESSION_CONSISTENCY: "cas" versions each session and re-applies a change on conflict (no lost updates);
+# "last_write_wins" is aiohttp-session's own behaviour. The client holds cookie sessions, so cookie can't do cas.
+CONSISTENCY_MODES: Final = ("cas", "last_write_wins")
+CAS_INCAPABLE_STORES: Final = frozenset({"cookie"})
+
+# How a session reference travels: a cookie for browsers, a header for app clients (mobile, mini-programs, SPAs).
+SESSION_COOKIE: Final = "SL_SESSION"
+TOKEN_HEADER: Final = "X-Session-Token"
+# The balancer's own affinity cookie for sticky routing.
+AFFINITY_COOKIE: Final = "SL_ROUTE"
+# Every node answer, errors included, names the node that made it.
+NODE_ID_HEADER: Final = "X-Node-Id"
+
+# The idle timeout of a session, in seconds, sliding on use (SESSION_MAX_AGE).
+DEFAULT_MAX_AGE: Final = 1800
+
+# The balancer's own endpoints: never proxied to a node.
+BALANCER_PREFIX: Final = "/_balancer/"
+BALANCER_STATUS_PATH: Final = "/_balancer/status"
+BALANCER_METRICS_PATH: Final = "/_balancer/metrics"
+
+
+def consistency_modes(store: str) -> tuple[str, ...]:
+    """The SESSION_CONSISTENCY values a store supports."""
+    return ("last_write_wins",) if store in CAS_INCAPABLE_STORES else CONSISTENCY_MODES
+
+
+def default_consistency(store: str) -> str:
+    """cas wherever the store can do it: lost updates are a bug users do not ask for."""
+    return consistency_modes(store)[0]
