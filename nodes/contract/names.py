@@ -28,6 +28,9 @@ TOKEN_HEADER: Final = "X-Session-Token"
 AFFINITY_COOKIE: Final = "SL_ROUTE"
 # Every node answer, errors included, names the node that made it.
 NODE_ID_HEADER: Final = "X-Node-Id"
+# Route-tagged references (Tomcat's jvmRoute): "<reference>.<node id>" when a node runs with SESSION_ROUTE_TAG.
+# Session ids and Fernet tokens are url-safe base64, which never holds a ".", so the first "." splits.
+ROUTE_SEPARATOR: Final = "."
 
 # The idle timeout of a session, in seconds, sliding on use (SESSION_MAX_AGE).
 DEFAULT_MAX_AGE: Final = 1800
