@@ -39,6 +39,8 @@ DEFAULT_MAX_AGE: Final = 1800
 BALANCER_PREFIX: Final = "/_balancer/"
 BALANCER_STATUS_PATH: Final = "/_balancer/status"
 BALANCER_METRICS_PATH: Final = "/_balancer/metrics"
+# Node-to-node session replication (SESSION_STORE=replicated): authenticated, and refused by the balancer.
+REPLICATION_PREFIX: Final = "/_replication/"
 
 
 def consistency_modes(store: str) -> tuple[str, ...]:
