@@ -26,6 +26,7 @@ from typing import Any
 from loadtest.bench_load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
 from loadtest.bench_report import add_ratios, machine, markdown, summarize, targets, tool_version
 from loadtest.bench_servers import INSTALL_HINTS, Placement, Servers, find_tool
+from loadtest.paths import absolute, report_dir
 from loadtest.processes import StartupError, python_module
 from loadtest.redis_server import RedisServer
 
@@ -64,9 +65,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=50, help="wrk connections = clients (default 50)")
     parser.add_argument("--memory-sessions", type=int, help="logins for the memory figure (100000; --quick 10000)")
     parser.add_argument("--only", help="comma-separated row names or patterns (e.g. 'balancer-*,nginx-*') to run")
-    parser.add_argument("--out", type=Path, help="where bench.json and bench.md go (default reports/bench-<time>/)")
+    parser.add_argument("--out", type=absolute, help="where bench.json and bench.md go (default reports/bench-<time>/)")
     parser.add_argument(
-        "--baseline", type=Path, metavar="CHECKOUT",
+        "--baseline", type=absolute, metavar="CHECKOUT",
         help="also run the balancer of another source tree (e.g. a `git worktree` of main) to measure a change",
     )  # fmt: skip
     args = parser.parse_args(argv)
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sessionlab bench: wrk is required: {INSTALL_HINTS['wrk']}", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
-    out: Path = args.out or Path("reports") / f"bench-{started:%Y%m%d-%H%M%S}"
+    out: Path = args.out or report_dir("bench-")
     out.mkdir(parents=True, exist_ok=True)
     placement = Placement.detect()
     servers = Servers(out / "logs")

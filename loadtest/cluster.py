@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loadtest.localcluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
 from loadtest.locustrun import LOCUSTFILE
+from loadtest.paths import absolute
 from loadtest.processes import StartupError
 from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, ROUTING_MODES, STORES
 
@@ -44,7 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address everything binds to (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"balancer port (default {DEFAULT_PORT}; 0 picks a free one)")  # fmt: skip
-    parser.add_argument("--logs", type=Path, help="folder for the processes' logs (default: a temporary folder)")
+    parser.add_argument("--logs", type=absolute, help="folder for the processes' logs (default: a temporary folder)")
     args = parser.parse_args(argv)
     if args.nodes < 1:
         parser.error("--nodes must be at least 1")
@@ -71,9 +72,11 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
     lines += [f"  {m.name:<9} {m.url}   pid {m.process.pid}" for m in cluster.nodes]
     if cluster.redis is not None:
         lines.append(f"  redis     {cluster.redis.url}   pid {cluster.redis.pid}")
+        lines.append(f"            {cluster.redis.binary.describe()}")
     elif cluster.redis_cluster is not None:
         pids = ", ".join(str(server.pid) for server in cluster.redis_cluster.servers)
         lines.append(f"  redis     {cluster.redis_cluster.url}   Redis Cluster, {CLUSTER_MASTERS} masters, pids {pids}")
+        lines.append(f"            {cluster.redis_cluster.servers[0].binary.describe()}")
     elif config.store == "redis":
         lines.append("  redis     (REDIS_URL from the environment)")
     locustfile = _shown(LOCUSTFILE)

@@ -24,8 +24,10 @@ from typing import Any
 from loadtest import locustrun, report, revocation
 from loadtest.cells import CellSpec, Kill, build_cell, failed_cell
 from loadtest.localcluster import ClusterConfig, LocalCluster
+from loadtest.paths import absolute, report_dir
 from loadtest.processes import StartupError
 from loadtest.report import write_results
+from loadtest.server_binary import find_server
 from loadtest.theory import CONCURRENT, SCENARIOS
 from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES, consistency_modes
 
@@ -102,7 +104,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a short smoke run: fewer users, 7 s cells, and (unless chosen) "
                              "random,sticky,hash x every store x node-failure")  # fmt: skip
-    parser.add_argument("--out", type=Path, help="output folder (default reports/<timestamp>/)")
+    parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
     args = parser.parse_args(argv)
     if args.nodes < 2:
@@ -248,7 +250,7 @@ def signals_interrupt() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     cells_to_run = plan(args)
-    out = args.out or Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or report_dir()
     out.mkdir(parents=True, exist_ok=True)
     pids = PidLog(out / "pids.txt")
     progress = Progress(total=len(cells_to_run))
@@ -256,6 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     cells: list[dict[str, Any]] = []
     print(f"sessionlab compare: {len(cells_to_run)} cells, {meta['users']} users x {meta['duration']:g}s each, "
           f"{args.nodes} nodes; writing to {out}/", flush=True)  # fmt: skip
+    if any(spec.store == "redis" for spec in cells_to_run):
+        try:
+            meta["redis_server"] = find_server().describe()
+        except StartupError as error:
+            write_results(out, {**meta, "aborted": str(error)}, cells)
+            print(f"sessionlab compare: {error}", file=sys.stderr)
+            return EXIT_STARTUP
+        print(f"sessionlab compare: Redis store cells use {meta['redis_server']}", flush=True)
     with signals_interrupt():
         try:
             for index, spec in enumerate(cells_to_run, start=1):

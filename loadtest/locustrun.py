@@ -34,6 +34,10 @@ class LocustRun:
     kinds: tuple[str, ...] = ("browser", "app")
     on_pid: Callable[[str, int], None] = lambda name, pid: None
 
+    def __post_init__(self) -> None:
+        # locust runs with `folder` as its working directory: a relative folder would be doubled there
+        self.folder = self.folder.resolve()
+
     @property
     def stats_path(self) -> Path:
         return self.folder / "sessionlab-stats.json"

@@ -95,8 +95,9 @@ class ManagedProcess:
         self.name = name
         self.argv = list(argv)
         self.env = dict(os.environ if env is None else env)
-        self.log_path = log_path
-        self.cwd = cwd
+        # absolute before the child starts: the child runs in `cwd`, where a relative path means something else
+        self.log_path = None if log_path is None else log_path.resolve()
+        self.cwd = None if cwd is None else cwd.resolve()
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 

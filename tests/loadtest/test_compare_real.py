@@ -193,5 +193,7 @@ def test_missing_redis_server_fails_clearly_and_leaves_nothing(tmp_path: Path) -
     done = sessionlab("compare", "--routing", "random", "--store", "redis", "--scenario", "steady",
                       "--duration", "3", "--out", str(tmp_path), env=env, timeout=60)  # fmt: skip
     assert done.returncode == 1
-    assert "could not start" in done.stderr and "SESSIONLAB_REDIS_SERVER" in done.stderr
-    assert survivors(recorded_pids(tmp_path / "pids.txt")) == []
+    assert done.stderr.count("\n") == 1 and "SESSIONLAB_REDIS_SERVER" in done.stderr  # one line, before any cell
+    written = results(tmp_path)
+    assert written["cells"] == [] and "SESSIONLAB_REDIS_SERVER" in written["meta"]["aborted"]
+    assert not (tmp_path / "pids.txt").exists() or survivors(recorded_pids(tmp_path / "pids.txt")) == []
