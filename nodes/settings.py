@@ -21,6 +21,8 @@ from nodes.contract.names import (
     default_consistency,
 )
 
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
 
@@ -47,6 +49,7 @@ class NodeSettings:
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
     consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
     redis_cluster: bool  # REDIS_URL names one node of a Redis Cluster
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT  # SIGTERM: seconds in-flight requests get to finish
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
@@ -77,6 +80,7 @@ class NodeSettings:
                 "SESSION_COOKIE_NAME", SESSION_COOKIE, _token_name, "a cookie name of [A-Za-z0-9_-]"
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
+            shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
         )
 
     def redis_location(self) -> str:
