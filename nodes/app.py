@@ -4,7 +4,8 @@ Request path: `track` (outermost: counts in-flight requests for a graceful SIGTE
 (X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
 (cas stores: same-session writes on this node queue instead of racing) → `merge_on_conflict` (cas stores:
 a stale save re-applies the request's changes to a fresh copy) → aiohttp-session's middleware (loads the
-session lazily, saves it if changed) → handler.
+session lazily, saves it if changed) → `retag` (SESSION_ROUTE_TAG: a found session's reference is re-issued
+with this node's route) → handler.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import NODE_ID_HEADER
 from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, SETTINGS, STORE
+from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
 from nodes.settings import NodeSettings
 from nodes.stores import SessionStore, build_store
@@ -77,6 +79,8 @@ def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
     conflicts, in_flight = ConflictCount(), InFlight()
     middlewares = [in_flight.middleware(), *_middlewares(settings, store, conflicts), session_middleware(store)]
+    if store.transport.route is not None:
+        middlewares.append(reissue_with_own_route(store.transport))
     app = web.Application(middlewares=middlewares)
     app[SETTINGS] = settings
     app[NODE_ID] = settings.node_id
