@@ -21,6 +21,7 @@ from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import NODE_ID_HEADER
 from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, SETTINGS, STORE
+from nodes.page import page_routes
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
 from nodes.settings import NodeSettings
@@ -88,6 +89,7 @@ def create_app(settings: NodeSettings) -> web.Application:
     app[CONFLICTS] = conflicts
     app[IN_FLIGHT] = in_flight
     app.add_routes(routes)
+    app.add_routes(page_routes)
     app.cleanup_ctx.append(_store_lifecycle)
     return app
 
