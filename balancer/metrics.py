@@ -72,7 +72,7 @@ class BalancerCollector:
 def metrics_registry(router: Router) -> CollectorRegistry:
     """A private Prometheus registry holding only this balancer's collector."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BalancerCollector(router))  # type: ignore[arg-type]
+    registry.register(BalancerCollector(router))
     return registry
 
 
