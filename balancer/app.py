@@ -14,6 +14,7 @@ from balancer.http1 import Headers
 from balancer.metrics import CONTENT_TYPE_LATEST, metrics_registry, render_metrics, status_document
 from balancer.pool import ConnectionPool
 from balancer.proxy import Proxy
+from balancer.reader import LocalRequest
 from balancer.routing import Router, create_policy
 from balancer.settings import BalancerSettings
 from balancer.upstreams import UpstreamRegistry
@@ -48,7 +49,10 @@ class Balancer:
     async def start(self, host: str | None = None, port: int | None = None) -> None:
         """Listen on host:port (the settings' by default; port 0: a free one), then start the health checks."""
         loop = asyncio.get_running_loop()
-        pool = ConnectionPool(connect_timeout=self.settings.connect_timeout, limit=self.settings.max_connections)
+        settings = self.settings
+        pool = ConnectionPool(
+            connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout, limit=settings.max_connections
+        )
         self._proxy = Proxy(self.settings, self.router, pool, self.own_endpoint)
         if self._discovery is not None:  # dns:// upstreams: the first answer before the first request
             await self._discovery.refresh()
@@ -90,8 +94,9 @@ class Balancer:
             await self._server.wait_closed()
             self._server = None
 
-    def own_endpoint(self, method: bytes, path: bytes) -> tuple[int, Headers, bytes]:
+    def own_endpoint(self, request: LocalRequest) -> tuple[int, Headers, bytes]:
         """GET /_balancer/status (JSON) and /_balancer/metrics (Prometheus text); 404 for the rest of /_balancer/."""
+        method, path = request.method, request.path
         if method in (b"GET", b"HEAD"):
             if path == b"/_balancer/status":
                 return 200, [_JSON], json.dumps(status_document(self.router)).encode()
@@ -101,9 +106,10 @@ class Balancer:
 
     async def _read_timeouts(self) -> None:
         assert self._proxy is not None
+        pool = self._proxy.pool
         while True:
-            await asyncio.sleep(self._proxy.read_check_interval)
-            self._proxy.expire_reads()
+            await asyncio.sleep(pool.read_check_interval)
+            pool.expire_reads()
 
     async def _housekeeping(self) -> None:
         """Close idle client connections past the keep-alive timeout, and node connections idle too long."""

@@ -5,12 +5,15 @@ body is framed. Bytes in, bytes out: the data path never decodes what it only fo
 from __future__ import annotations
 
 import enum
+import logging
 from http import HTTPStatus
 from typing import NamedTuple
 
 import httptools
 
 from balancer.cookies import without_cookie
+
+log = logging.getLogger("balancer.http1")
 
 Headers = list[tuple[bytes, bytes]]  # as received: original case, every repeat, in order
 
@@ -251,3 +254,10 @@ def message(status: int, headers: Headers, body: bytes, *, close: bool, head_onl
     if not head_only:
         lines.append(body)
     return b"".join(lines)
+
+
+def log_if_bug(exc: httptools.HttpParserError) -> None:
+    """A parser error raised from inside one of our own callbacks is a bug in the balancer, not bad input: say so."""
+    cause = exc.__context__
+    if isinstance(exc, httptools.HttpParserCallbackError) and not isinstance(cause, httptools.HttpParserError):
+        log.error("internal error while handling a message", exc_info=cause)

@@ -1,7 +1,7 @@
 """The upstream set: which nodes exist, which are healthy, and what each has done, shared by every other module.
 
 Membership is dynamic (`set_urls`), so discovery can add and remove nodes while requests are in flight; routing
-reads an immutable `Pool` snapshot that is rebuilt only when membership or health changes.
+reads an immutable `Membership` snapshot that is rebuilt only when membership or health changes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ log = logging.getLogger("balancer.upstreams")
 
 @dataclass(eq=False, slots=True)
 class Upstream:
-    """One node: where it is, whether routing may pick it, and the counters that status and metrics report."""
+    """One node: where it is, whether routing may pick it, and the counters that status and metrics report.
+
+    The counters are written only by the methods below, which the data path calls at each step of an exchange.
+    """
 
     url: str  # origin, e.g. "http://127.0.0.1:8081": the node's stable identity (hash ring, affinity cookie)
     healthy: bool = True  # optimistic at start: passive ejection and the first check correct it at once
@@ -23,17 +26,29 @@ class Upstream:
     served: int = 0  # responses received from the node, any status
     failures: int = 0  # proxied requests that failed: connection refused or reset, disconnect, timeout
 
+    def request_started(self) -> None:
+        self.in_flight += 1
+
+    def request_ended(self) -> None:
+        self.in_flight -= 1
+
+    def answered(self) -> None:
+        self.served += 1
+
+    def failed(self) -> None:
+        self.failures += 1
+
 
 @dataclass(frozen=True, slots=True)
-class Pool:
+class Membership:
     """An immutable view of the upstream set for one routing decision."""
 
     members: tuple[Upstream, ...]
     healthy: tuple[Upstream, ...]
 
-    def without(self, upstream: Upstream) -> Pool:
-        """The same pool minus one upstream (used to retry a failed request on another node)."""
-        return Pool(self.members, tuple(u for u in self.healthy if u is not upstream))
+    def without(self, upstream: Upstream) -> Membership:
+        """The same view minus one upstream (used to retry a failed request on another node)."""
+        return Membership(self.members, tuple(u for u in self.healthy if u is not upstream))
 
 
 class UpstreamRegistry:
@@ -41,16 +56,16 @@ class UpstreamRegistry:
 
     def __init__(self, urls: Iterable[str]) -> None:
         self._members: dict[str, Upstream] = {}
-        self._pool = Pool((), ())
+        self._view = Membership((), ())
         self.set_urls(urls)
 
     @property
-    def pool(self) -> Pool:
-        return self._pool
+    def view(self) -> Membership:
+        return self._view
 
     @property
     def members(self) -> tuple[Upstream, ...]:
-        return self._pool.members
+        return self._view.members
 
     def get(self, url: str) -> Upstream | None:
         return self._members.get(url)
@@ -84,4 +99,4 @@ class UpstreamRegistry:
 
     def _rebuild(self) -> None:
         members = tuple(self._members.values())
-        self._pool = Pool(members, tuple(u for u in members if u.healthy))
+        self._view = Membership(members, tuple(u for u in members if u.healthy))

@@ -24,7 +24,7 @@ def create_policy(settings: BalancerSettings) -> RoutingPolicy:
 
 
 class Router:
-    """Routes a request through the policy over the current pool; the one place that counts redispatches."""
+    """Routes a request through the policy over the current view; the one place that counts redispatches."""
 
     def __init__(self, policy: RoutingPolicy, registry: UpstreamRegistry) -> None:
         self.policy = policy
@@ -37,10 +37,10 @@ class Router:
 
     def route(self, request: RouteRequest, exclude: Upstream | None = None) -> Route:
         """Pick a healthy node (never `exclude`, the one that just failed); raise NoHealthyUpstream if none."""
-        pool = self.registry.pool if exclude is None else self.registry.pool.without(exclude)
-        if not pool.healthy:
+        view = self.registry.view if exclude is None else self.registry.view.without(exclude)
+        if not view.healthy:
             raise NoHealthyUpstream
-        route = self.policy.choose(request, pool)
+        route = self.policy.choose(request, view)
         if route.redispatched:
             self.redispatches += 1
         return route

@@ -1,7 +1,7 @@
 """The routing interface: a policy picks one healthy upstream for a request it sees only through a tiny view.
 
-Policies never see the web framework's request object, so the data path can change (aiohttp today, a leaner
-protocol-level forwarder later) without touching them. Each policy is one class in its own module, registered
+Policies see neither the parser nor the connections, only a `RouteRequest` and a `Membership` snapshot, so the
+data path and the policies change independently. Each policy is one class in its own module, registered
 under the value `BALANCER_ROUTING` takes to select it.
 """
 
@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Self
 
-from balancer.upstreams import Pool, Upstream
+from balancer.upstreams import Membership, Upstream
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -35,7 +35,7 @@ class Route:
 
 
 class RoutingPolicy(ABC):
-    """Pick a node for one request among the pool's healthy ones (never empty when `choose` is called)."""
+    """Pick a node for one request among the view's healthy ones (never empty when `choose` is called)."""
 
     name: ClassVar[str]
     affinity_cookie: str | None = None  # a cookie of the balancer's own, hidden from the nodes
@@ -45,7 +45,7 @@ class RoutingPolicy(ABC):
         return cls()
 
     @abstractmethod
-    def choose(self, request: RouteRequest, pool: Pool) -> Route: ...
+    def choose(self, request: RouteRequest, view: Membership) -> Route: ...
 
 
 POLICIES: dict[str, type[RoutingPolicy]] = {}

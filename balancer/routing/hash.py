@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Self
 from balancer.cookies import cookie_value
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
 from balancer.routing.random import RandomPolicy
-from balancer.upstreams import Pool, Upstream
+from balancer.upstreams import Membership, Upstream
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -57,11 +57,11 @@ class HashPolicy(RoutingPolicy):
     def from_settings(cls, settings: BalancerSettings) -> Self:
         return cls(settings.session_cookie, settings.hash_vnodes)
 
-    def choose(self, request: RouteRequest, pool: Pool) -> Route:
+    def choose(self, request: RouteRequest, view: Membership) -> Route:
         session_id = cookie_value(request.cookie, self._session_cookie) or request.session_token
         if not session_id:
-            return self._fallback.choose(request, pool)
-        ring, by_url = self._ring(pool.healthy)
+            return self._fallback.choose(request, view)
+        ring, by_url = self._ring(view.healthy)
         return Route(by_url[ring.lookup(session_id)])
 
     def _ring(self, healthy: tuple[Upstream, ...]) -> tuple[HashRing, dict[str, Upstream]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
-from balancer.upstreams import Pool
+from balancer.upstreams import Membership
 
 
 @register
@@ -17,5 +17,5 @@ class RandomPolicy(RoutingPolicy):
     def __init__(self, rng: random.Random | None = None) -> None:
         self._choice = (rng or random.Random()).choice
 
-    def choose(self, request: RouteRequest, pool: Pool) -> Route:
-        return Route(self._choice(pool.healthy))
+    def choose(self, request: RouteRequest, view: Membership) -> Route:
+        return Route(self._choice(view.healthy))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
-from balancer.upstreams import Pool
+from balancer.upstreams import Membership
 
 
 @register
@@ -17,6 +17,6 @@ class RoundRobinPolicy(RoutingPolicy):
     def __init__(self) -> None:
         self._counter = itertools.count()
 
-    def choose(self, request: RouteRequest, pool: Pool) -> Route:
-        healthy = pool.healthy
+    def choose(self, request: RouteRequest, view: Membership) -> Route:
+        healthy = view.healthy
         return Route(healthy[next(self._counter) % len(healthy)])

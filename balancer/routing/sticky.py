@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Self
 from balancer.cookies import affinity_set_cookie, cookie_value
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
 from balancer.routing.round_robin import RoundRobinPolicy
-from balancer.upstreams import Pool
+from balancer.upstreams import Membership
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -50,22 +50,22 @@ class StickyPolicy(RoutingPolicy):
             self._url_by_token[token] = url
         return token
 
-    def choose(self, request: RouteRequest, pool: Pool) -> Route:
+    def choose(self, request: RouteRequest, view: Membership) -> Route:
         value = cookie_value(request.cookie, self._cookie)
-        pinned = self._pinned_url(value, pool) if value else None
+        pinned = self._pinned_url(value, view) if value else None
         if pinned is not None:
-            for upstream in pool.healthy:
+            for upstream in view.healthy:
                 if upstream.url == pinned:
                     return Route(upstream)
-        upstream = self._first_pick.choose(request, pool).upstream
+        upstream = self._first_pick.choose(request, view).upstream
         set_cookie = affinity_set_cookie(self._cookie, self.token(upstream.url))
         return Route(upstream, set_cookie, redispatched=pinned is not None)
 
-    def _pinned_url(self, value: str, pool: Pool) -> str | None:
+    def _pinned_url(self, value: str, view: Membership) -> str | None:
         """The node a cookie value names, or None for anything forged, unknown or garbage."""
         url = self._url_by_token.get(value)
         if url is None and len(value) == TOKEN_LENGTH:
-            for member in pool.members:  # a node seen for the first time (new member, or down since start-up)
+            for member in view.members:  # a node seen for the first time (new member, or down since start-up)
                 self.token(member.url)
             url = self._url_by_token.get(value)
         return url

@@ -34,10 +34,10 @@ def test_virtual_nodes_keep_the_shares_even() -> None:
 def test_the_session_cookie_wins_over_the_header_and_no_id_means_random() -> None:
     registry = UpstreamRegistry(NODES)
     policy = HashPolicy("SL_SESSION")
-    by_cookie = policy.choose(RouteRequest(cookie="a=1; SL_SESSION=abc", session_token="zzz"), registry.pool)
+    by_cookie = policy.choose(RouteRequest(cookie="a=1; SL_SESSION=abc", session_token="zzz"), registry.view)
     assert by_cookie.upstream.url == HashRing(NODES).lookup("abc")
-    assert policy.choose(RouteRequest(session_token="abc"), registry.pool).upstream is by_cookie.upstream
-    anonymous = Counter(policy.choose(RouteRequest(session_token=""), registry.pool).upstream for _ in range(500))
+    assert policy.choose(RouteRequest(session_token="abc"), registry.view).upstream is by_cookie.upstream
+    anonymous = Counter(policy.choose(RouteRequest(session_token=""), registry.view).upstream for _ in range(500))
     assert len(anonymous) == 5  # all five nodes; a fixed node would be a bug (P(miss one) < 1e-40)
 
 

@@ -23,7 +23,7 @@ def test_picks_are_uniform_over_healthy_nodes() -> None:
     registry = UpstreamRegistry(["http://a:1", "http://b:1", "http://c:1", "http://d:1"])
     registry.mark_down(registry.members[3], "test")
     policy, n = RandomPolicy(), 30_000
-    counts = Counter(policy.choose(RouteRequest(), registry.pool).upstream.url for _ in range(n))
+    counts = Counter(policy.choose(RouteRequest(), registry.view).upstream.url for _ in range(n))
     assert set(counts) == {"http://a:1", "http://b:1", "http://c:1"}  # never the down node
     for url, count in counts.items():
         assert abs(count - n / 3) <= tolerance(n, 1 / 3), (url, count)  # ±450 around 10,000

@@ -10,10 +10,10 @@ from balancer.upstreams import UpstreamRegistry
 def test_rotates_exactly_and_skips_down_nodes() -> None:
     registry = UpstreamRegistry(["http://a:1", "http://b:1", "http://c:1"])
     policy = RoundRobinPolicy()
-    picks = [policy.choose(RouteRequest(), registry.pool).upstream.url[7] for _ in range(9)]
+    picks = [policy.choose(RouteRequest(), registry.view).upstream.url[7] for _ in range(9)]
     assert "".join(picks) == "abcabcabc"
     registry.mark_down(registry.members[1], "test")
-    picks = [policy.choose(RouteRequest(), registry.pool).upstream.url[7] for _ in range(6)]
+    picks = [policy.choose(RouteRequest(), registry.view).upstream.url[7] for _ in range(6)]
     assert sorted(picks) == list("aaaccc") and all(x != y for x, y in zip(picks, picks[1:], strict=False))
 
 

@@ -27,13 +27,13 @@ def route_cookie(response: aiohttp.ClientResponse) -> str | None:
 def test_a_cookie_names_a_node_only_through_a_keyed_hash() -> None:
     registry = UpstreamRegistry(["http://10.0.0.1:8081", "http://10.0.0.2:8081"])
     policy = StickyPolicy("SL_ROUTE", SECRET.encode())
-    first = policy.choose(RouteRequest(), registry.pool)
+    first = policy.choose(RouteRequest(), registry.view)
     assert first.set_cookie is not None and not first.redispatched
     value = first.set_cookie.split(";")[0].removeprefix("SL_ROUTE=")
     assert len(value) == 22 and "10.0.0" not in value and "8081" not in value
     assert value == StickyPolicy("SL_ROUTE", SECRET.encode()).token(first.upstream.url)  # stable: survives restarts
     assert value != StickyPolicy("SL_ROUTE", b"another-secret-of-some-length").token(first.upstream.url)
-    again = policy.choose(RouteRequest(cookie=f"theme=dark; SL_ROUTE={value}"), registry.pool)
+    again = policy.choose(RouteRequest(cookie=f"theme=dark; SL_ROUTE={value}"), registry.view)
     assert (again.upstream, again.set_cookie, again.redispatched) == (first.upstream, None, False)
 
 
@@ -44,7 +44,7 @@ def test_a_pinned_node_that_is_down_means_redispatch_and_a_new_pin() -> None:
     registry.mark_down(pinned, "test")
     fresh = StickyPolicy("SL_ROUTE", SECRET.encode())  # a restarted balancer that never routed to the down node
     for each in (policy, fresh):
-        route = each.choose(RouteRequest(cookie=f"SL_ROUTE={each.token(pinned.url)}"), registry.pool)
+        route = each.choose(RouteRequest(cookie=f"SL_ROUTE={each.token(pinned.url)}"), registry.view)
         assert route.redispatched and route.upstream is registry.members[1]
         assert route.set_cookie is not None and each.token(registry.members[1].url) in route.set_cookie
 

@@ -1,0 +1,298 @@
+"""One request and its answer, from the moment its turn comes to the answer's last byte.
+
+An exchange is in exactly one `State` at a time. It asks the router for a node, takes a kept-alive or new node
+connection, sends the request (the head, then the body as it arrives), relays the answer to its client, and
+gives the connection back. Every failure of the node goes through `upstream_failed`: retry once elsewhere when
+nothing reached a node (or a body-less idempotent request was cut off), else answer with a JSON error, or cut the
+client off when part of the answer is already out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from typing import TYPE_CHECKING
+
+from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
+from balancer.http1 import (
+    CHUNK_END,
+    CONTINUE,
+    IDEMPOTENT,
+    NO_BODY_STATUSES,
+    Body,
+    Headers,
+    chunk,
+    message,
+    response_head,
+    with_host,
+)
+from balancer.reader import MAX_OWN_BODY, LocalRequest, Request
+from balancer.routing import NoHealthyUpstream, Route, RouteRequest
+from balancer.upstream_connection import UpstreamConnection
+from balancer.upstreams import Upstream
+
+if TYPE_CHECKING:
+    from balancer.client import ClientConnection
+
+log = logging.getLogger("balancer.proxy")
+
+# Why an exchange has the client connection stop reading (see ClientConnection.pause_reading).
+OPENING = "a node connection is being opened"
+NODE_FULL = "the node is not taking the body as fast as it comes"
+
+
+class State(enum.Enum):
+    WAITING = "waiting for the requests before it to be answered"
+    ROUTING = "choosing a node"
+    CONNECTING = "opening a node connection"
+    SENDING = "sending the request; no answer yet"
+    RELAYING = "relaying the answer to the client"
+    DRAINING = "answered; the rest of the request body is read and dropped"
+    DONE = "over"
+
+
+class Exchange:
+    """One request forwarded to a node (or answered by the balancer) and its answer relayed."""
+
+    __slots__ = ("client", "request", "state", "route", "upstream", "excluded", "conn", "attempts", "failure",
+                 "body", "_out", "_connecting", "_head_due")  # fmt: skip
+
+    def __init__(self, client: ClientConnection, request: Request) -> None:
+        self.client = client
+        self.request = request
+        self.state = State.WAITING
+        self.route: Route | None = None
+        self.upstream: Upstream | None = None  # the node this exchange counts as in flight on
+        self.excluded: Upstream | None = None  # the node that failed the first attempt
+        self.conn: UpstreamConnection | None = None
+        self.attempts = 0
+        self.failure: Failure | None = None  # why the previous attempt failed
+        self.body = Body.NONE  # how the answer's body is framed for the client
+        self._out: list[bytes] = []  # answer bytes gathered during one read from the node
+        self._connecting: asyncio.Future[None] | None = None
+        self._head_due = False  # the connection is new to this request: the head goes first
+
+    def start(self) -> None:
+        """Its turn has come: answer it here, or send it to a node."""
+        request = self.request
+        if request.local:
+            self.state = State.SENDING
+            self.request_progress()
+            return
+        if request.forwarded.expect_continue and not request.done:  # type: ignore[union-attr]
+            self.client.write(CONTINUE)
+        self._route()
+
+    def request_progress(self) -> None:
+        """More of the request was read: pass it on (or, once it is complete, finish what waited for that)."""
+        request, state = self.request, self.state
+        if state is State.DRAINING:
+            if request.done:
+                self._done()
+        elif state is State.SENDING or state is State.RELAYING:
+            if request.local:
+                if request.done:
+                    self._answer_locally()
+            elif self.conn is not None:
+                self._send()
+
+    @property
+    def answer_begun(self) -> bool:
+        """Some of the answer (the node's, or an error) has gone to the client."""
+        return self.state is State.RELAYING or self.state is State.DRAINING
+
+    def abandon(self) -> None:
+        """The client is gone or broke its request: stop, without an answer."""
+        self._leave_node(reusable=False)
+        self.state = State.DONE
+
+    # Routing and connecting
+
+    def _route(self) -> None:
+        """Pick a node (never the one that just failed) and send the request on a kept-alive or new connection."""
+        self.state = State.ROUTING
+        forwarded = self.request.forwarded
+        assert forwarded is not None
+        client = self.client
+        try:
+            route = client.proxy.router.route(RouteRequest(forwarded.cookie, forwarded.session_token), self.excluded)
+        except NoHealthyUpstream:
+            self._answer_error(self.failure or NO_HEALTHY)
+            return
+        upstream = route.upstream
+        self.route, self.upstream = route, upstream
+        self.attempts += 1
+        upstream.request_started()
+        pool = client.proxy.pool
+        conn = pool.idle(upstream.url)
+        if conn is not None:
+            self._bind(conn)
+        else:
+            self.state = State.CONNECTING
+            client.pause_reading(OPENING)
+            self._connecting = asyncio.ensure_future(self._connect(upstream))  # referenced while it runs
+
+    async def _connect(self, upstream: Upstream) -> None:
+        pool = self.client.proxy.pool
+        try:
+            conn = await pool.connect(upstream.url)
+        except UpstreamError as error:
+            if self._still_connecting(upstream):
+                self.upstream_failed(error)
+            return
+        if self._still_connecting(upstream):
+            self._bind(conn)
+        else:
+            pool.release(conn)
+
+    def _still_connecting(self, upstream: Upstream) -> bool:
+        """Whether the connection to `upstream` is still wanted (the client may have left meanwhile)."""
+        self._connecting = None
+        if self.state is not State.CONNECTING or self.upstream is not upstream:
+            return False
+        self.client.resume_reading(OPENING)
+        return True
+
+    def _bind(self, conn: UpstreamConnection) -> None:
+        self.conn = conn
+        self.state = State.SENDING
+        self._head_due = True
+        conn.attach(self, head_request=self.request.method == b"HEAD")
+        if self.client.full:
+            conn.pause_reading()
+        self._send()
+
+    def _send(self) -> None:
+        """Write what is pending of the request (the head first); once it is all out, the read deadline runs."""
+        request, conn = self.request, self.conn
+        assert conn is not None
+        data = request.take() if request.pending else b""
+        if self._head_due:
+            self._head_due = False
+            data = self._head() + data
+        if data:
+            conn.send(data)
+        if request.done:
+            conn.request_sent()
+
+    def _head(self) -> bytes:
+        forwarded = self.request.forwarded
+        assert forwarded is not None and self.upstream is not None
+        if forwarded.has_host:
+            return forwarded.head
+        return with_host(forwarded.head, self.client.proxy.pool.address(self.upstream.url)[3])
+
+    # upstream_connection.ResponseSink: the node's answer
+
+    def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
+        assert self.route is not None and self.upstream is not None
+        self.upstream.answered()
+        self.state = State.RELAYING
+        client, request = self.client, self.request
+        no_body = request.method == b"HEAD" or status in NO_BODY_STATUSES
+        client_keep_alive = request.keep_alive and not client.closing
+        head, self.body = response_head(
+            status, reason, headers, no_body=no_body, client_http11=request.http11,
+            keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
+        )  # fmt: skip
+        if self.body is Body.UNTIL_CLOSE or not client_keep_alive:
+            client.closing = True
+        self._out.append(head)
+        client.log_access(request, status)
+
+    def response_body(self, data: bytes) -> None:
+        body = self.body
+        if body is Body.CHUNKED:
+            self._out.append(chunk(data))
+        elif body is not Body.NONE:
+            self._out.append(data)
+
+    def response_flush(self, ended: bool) -> None:
+        out = self._out
+        if ended and self.body is Body.CHUNKED:
+            out.append(CHUNK_END)
+        if out:
+            self.client.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        if ended:
+            self._leave_node(reusable=self.request.done)  # an early answer: the node did not get the whole body
+            self._answered()
+
+    def upstream_writable(self, writable: bool) -> None:
+        if writable:
+            self.client.resume_reading(NODE_FULL)
+        else:
+            self.client.pause_reading(NODE_FULL)
+
+    def upstream_failed(self, error: UpstreamError) -> None:
+        """The node could not give a (complete) answer: retry, answer with an error, or cut the client off."""
+        upstream = self.upstream
+        assert upstream is not None
+        self._out.clear()
+        self._leave_node(reusable=False)
+        upstream.failed()
+        failure = error.failure
+        if self.state is State.RELAYING:  # the head went out: a truncated body must not pass for a whole one
+            log.warning("upstream %s failed mid-response: %s", upstream.url, failure.reason)
+            self.state = State.DONE
+            self.client.cut_off()
+            return
+        log.warning("upstream %s: %s", upstream.url, failure.reason)
+        if error.unreachable:
+            self.client.proxy.router.registry.mark_down(upstream, failure.reason)
+        if self._replayable(error) and self.attempts < 2:
+            self.failure, self.excluded = failure, upstream
+            self._route()
+        else:
+            self._answer_error(failure)
+
+    def _replayable(self, error: UpstreamError) -> bool:
+        """Nothing reached a node that could not be connected to; a body-less idempotent request can be replayed."""
+        request = self.request
+        if error.unreachable:
+            return True
+        has_body = request.forwarded is not None and request.forwarded.has_body
+        return error.failure is DISCONNECTED and request.method in IDEMPOTENT and not has_body
+
+    # Ending
+
+    def _leave_node(self, *, reusable: bool) -> None:
+        """Stop using the node: return or drop the connection, and count the request out of in-flight."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            if reusable:
+                self.client.proxy.pool.release(conn)
+            else:
+                conn.close()
+            self.client.resume_reading(NODE_FULL)
+        upstream, self.upstream = self.upstream, None
+        if upstream is not None:
+            upstream.request_ended()
+
+    def _answered(self) -> None:
+        """The answer is out: end now, or once the rest of the request body has been read and dropped (so the
+        connection stays usable)."""
+        if self.request.done:
+            self._done()
+        else:
+            self.state = State.DRAINING
+            self.request.drop_body()
+
+    def _done(self) -> None:
+        self.state = State.DONE
+        self.client.exchange_done(self)
+
+    def _answer_locally(self) -> None:
+        request, client = self.request, self.client
+        body = request.take() if request.body_size <= MAX_OWN_BODY else None
+        status, headers, body = client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
+        client.write(message(status, headers, body, close=client.closing or not request.keep_alive,
+                             head_only=request.method == b"HEAD"))  # fmt: skip
+        client.log_access(request, status)
+        self._done()
+
+    def _answer_error(self, failure: Failure) -> None:
+        self.client.send_error(failure, close=not self.request.keep_alive)
+        self.client.log_access(self.request, failure.status)
+        self._answered()

@@ -1,0 +1,204 @@
+"""Reading a client's requests: the httptools parser, the head limits, and the forwarded head for each request.
+
+`RequestReader.feed` takes the bytes of one read and returns what they completed: the requests whose head
+arrived (their body pieces keep arriving into them) and, when the input cannot be read any further, the refusal
+to answer with. The reader decides nothing else: what to do with a request is the client connection's business.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import httptools
+
+from balancer.errors import BAD_REQUEST, HEAD_TOO_LARGE, Failure
+from balancer.http1 import CHUNK_END, ForwardedRequest, Headers, chunk, forward_request, head_refusal, origin_form
+from balancer.http1 import log_if_bug as _log_if_bug
+
+OWN_PREFIX = b"/_balancer/"  # never proxied: the balancer answers these itself
+MAX_HEAD = 64 * 1024  # request line and headers
+MAX_OWN_BODY = 64 * 1024  # the balancer's own endpoints take small JSON bodies only
+
+
+class Request:
+    """One parsed request: its head, and the body bytes not yet taken by whoever handles it."""
+
+    __slots__ = ("target", "headers", "method", "http11", "keep_alive", "forwarded", "local", "pending", "done",
+                 "discard", "body_size")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.target = b""
+        self.headers: Headers = []
+        self.method = b""
+        self.http11 = self.keep_alive = True
+        self.forwarded: ForwardedRequest | None = None  # the rewritten head (None for the balancer's own paths)
+        self.local = False  # one of the balancer's own endpoints
+        self.pending: list[bytes] = []  # body bytes (re-framed if chunked) not yet taken
+        self.done = False  # the whole request has been read
+        self.discard = False  # the rest of the body is read and dropped (it was answered early)
+        self.body_size = 0
+
+    def take(self) -> bytes:
+        """The body bytes read since the last call."""
+        pending = self.pending
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        return data
+
+    def drop_body(self) -> None:
+        """Read what is left of the body, but drop it (the request was answered before its end)."""
+        self.discard = True
+        self.pending.clear()
+
+
+class LocalRequest(NamedTuple):
+    """A request for one of the balancer's own endpoints, read whole."""
+
+    method: bytes
+    target: bytes  # path and query
+    headers: Headers
+    body: bytes | None  # None: over MAX_OWN_BODY
+
+    @property
+    def path(self) -> bytes:
+        return self.target.partition(b"?")[0]
+
+
+class Fed(NamedTuple):
+    """What one read completed."""
+
+    heads: list[Request]  # requests whose head is complete, in order
+    refusal: Failure | None  # the input cannot be read further: answer this, then close
+
+
+class Refused(httptools.HttpParserError):
+    """Raised from a parser callback to stop parsing: the head must not be forwarded."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+class RequestReader:
+    """Parses one client connection's byte stream into `Request`s, enforcing the head limits."""
+
+    def __init__(self, client_ip: bytes, hidden_cookie: str | None, session_header: bytes) -> None:
+        self._client_ip = client_ip
+        self._hidden_cookie = hidden_cookie
+        self._session_header = session_header
+        self._parser = httptools.HttpRequestParser(self)
+        self.current: Request | None = None  # the request whose bytes are being read
+        self.in_head = False
+        self.finished = False  # no further request is read: after `Connection: close`, a refusal or an upgrade
+        self.unread_input = False  # the client may still be sending bytes that will never be read
+        self._heads: list[Request] = []
+        self._head_bytes = 0  # the current head's completed fields
+        self._head_read = 0  # bytes of reads made entirely inside the current head (bounds an unfinished line)
+        self._completed = 0  # requests read to their end
+
+    @property
+    def between_requests(self) -> bool:
+        """No request is partly read (the connection is idle once every answer is out)."""
+        return self.current is None or self.in_head
+
+    def feed(self, data: bytes) -> Fed:
+        """Parse one read."""
+        if self.finished:
+            return Fed([], None)
+        head_before = self.current if self.in_head else None
+        completed_before = self._completed
+        refusal = self._parse(data)
+        heads, self._heads = self._heads, []
+        if refusal is None and self.in_head:
+            # Count the whole read when it all belongs to the unfinished head, or the head began in it after no other.
+            if self.current is head_before or self._completed == completed_before:
+                self._head_read += len(data)
+            if max(self._head_bytes, self._head_read) > MAX_HEAD:
+                refusal = HEAD_TOO_LARGE
+        if refusal is not None:
+            self._stop()
+        return Fed(heads, refusal)
+
+    def _parse(self, data: bytes) -> Failure | None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # what follows the request is another protocol: not supported
+            self.finished = self.unread_input = True
+        except httptools.HttpParserError as exc:
+            if self.finished:  # bytes after a `Connection: close` request are never processed
+                self.unread_input = True
+                return None
+            cause = exc if isinstance(exc, Refused) else exc.__context__
+            if isinstance(cause, Refused):
+                return cause.failure
+            _log_if_bug(exc)
+            return BAD_REQUEST
+        return None
+
+    def _stop(self) -> None:
+        """Read nothing more: the request being read is dropped (it is not complete)."""
+        self.finished = self.unread_input = True
+        self.current = None
+        self.in_head = False
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        if self.finished:
+            raise httptools.HttpParserError("a request after Connection: close")
+        self.current = Request()
+        self.in_head = True
+        self._head_bytes = self._head_read = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.current.target += url  # type: ignore[union-attr]
+        self._head_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_head:  # afterwards: trailer fields of a chunked body, dropped (hop-by-hop)
+            self.current.headers.append((name, value))  # type: ignore[union-attr]
+            self._head_bytes += len(name) + len(value) + 4
+
+    def on_headers_complete(self) -> None:
+        request = self.current
+        assert request is not None
+        self.in_head = False
+        parser = self._parser
+        request.method = parser.get_method()
+        request.http11 = parser.get_http_version() == "1.1"
+        request.keep_alive = parser.should_keep_alive()
+        refusal = head_refusal(request.method, request.target, request.headers, self._head_bytes, MAX_HEAD)
+        if refusal is not None:
+            raise Refused(HEAD_TOO_LARGE if refusal == "too_large" else BAD_REQUEST)
+        target = origin_form(request.target)
+        if target is None:
+            raise Refused(BAD_REQUEST)
+        request.target = target
+        if target.startswith(OWN_PREFIX):
+            request.local = True
+        else:
+            request.forwarded = forward_request(
+                request.method, target, request.headers, client_ip=self._client_ip,
+                hidden_cookie=self._hidden_cookie, session_header=self._session_header,
+            )  # fmt: skip
+        self._heads.append(request)
+
+    def on_body(self, data: bytes) -> None:
+        request = self.current
+        if request is None or request.discard:
+            return
+        if request.forwarded is not None:
+            request.pending.append(chunk(data) if request.forwarded.chunked else data)
+        elif request.body_size + len(data) <= MAX_OWN_BODY:  # an own endpoint's body: kept whole, up to a bound
+            request.pending.append(data)
+        request.body_size += len(data)
+
+    def on_message_complete(self) -> None:
+        request, self.current = self.current, None
+        assert request is not None
+        request.done = True
+        self._completed += 1
+        if not request.keep_alive:
+            self.finished = True  # RFC 9112 9.6: no further request on this connection is processed
+        if request.forwarded is not None and request.forwarded.chunked and not request.discard:
+            request.pending.append(CHUNK_END)

@@ -1,0 +1,191 @@
+"""One kept-alive connection to a node: it writes the request bytes it is given, parses the node's answer with
+httptools, hands the pieces to the exchange that holds it, and owns the answer's read deadline.
+
+The read deadline: once the request is sent in full, each wait for the node's next bytes may last `read_timeout`
+(not counted while reading is paused because the client is slow). The pool's sweep calls `check_deadline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import httptools
+
+from balancer.errors import BAD_RESPONSE, DISCONNECTED, TIMEOUT, UpstreamError
+from balancer.http1 import NO_BODY_STATUSES, Headers, log_if_bug
+
+if TYPE_CHECKING:
+    from balancer.pool import ConnectionPool
+
+_FRAMING = (b"content-length", b"transfer-encoding")
+
+
+class ResponseSink(Protocol):
+    """The exchange holding a connection: told about the answer as it is parsed, and about failures."""
+
+    def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None: ...
+    def response_body(self, data: bytes) -> None: ...
+    def response_flush(self, ended: bool) -> None: ...
+    def upstream_failed(self, error: UpstreamError) -> None: ...
+    def upstream_writable(self, writable: bool) -> None: ...
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """One connection to a node, used by one exchange at a time."""
+
+    __slots__ = (
+        "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_pool", "_clock",
+        "_armed", "_parser", "_status", "_reason", "_headers", "_in_head", "_no_body", "_ended", "_new_parser",
+    )  # fmt: skip
+
+    def __init__(self, pool: ConnectionPool, url: str, clock: Callable[[], float]) -> None:
+        self.url = url
+        self.transport: asyncio.Transport | None = None
+        self.sink: ResponseSink | None = None
+        self.reusable = True  # False once anything makes the next response's start uncertain
+        self.last_read = self.idle_since = 0.0
+        self.reading_paused = False
+        self._pool = pool
+        self._clock = clock
+        self._armed = False  # the read deadline runs (the request has been sent in full)
+        self._parser = httptools.HttpResponseParser(self)
+        self._status, self._reason = 0, b""
+        self._headers: Headers = []
+        self._in_head = self._no_body = self._ended = self._new_parser = False
+
+    @property
+    def open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def attach(self, sink: ResponseSink, *, head_request: bool) -> None:
+        """An exchange takes the connection; the answer to HEAD announces a length but has no body."""
+        self.sink = sink
+        self._no_body = head_request
+        self._status = 0
+        self._armed = False
+
+    def detach(self) -> None:
+        self.sink = None
+        self._armed = False
+
+    def send(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
+
+    def request_sent(self) -> None:
+        """The whole request is out: the read deadline starts now (once per request)."""
+        if not self._armed:
+            self._armed = True
+            self.last_read = self._clock()
+
+    def check_deadline(self, now: float, timeout: float) -> None:
+        """Fail the exchange with a 504 when the node has been silent too long while an answer is due."""
+        if self._armed and not self.reading_paused and self.sink is not None and now - self.last_read > timeout:
+            self.sink.upstream_failed(UpstreamError(TIMEOUT))
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read again; the read deadline counts from now (the wait was the client's, not the node's)."""
+        if self.reading_paused and self.transport is not None:
+            self.reading_paused = False
+            self.last_read = self._clock()
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        """Drop the connection (mid-message, or its state is unknown): the node sees it close."""
+        self.reusable = False
+        self.detach()
+        if self.transport is not None:
+            self.transport.abort()
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        sink = self.sink
+        if sink is None:  # nobody asked: the connection's state is unknown
+            self.close()
+            return
+        self.last_read = self._clock()
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            log_if_bug(exc)
+            self.reusable = False
+            sink.upstream_failed(UpstreamError(BAD_RESPONSE))
+            return
+        ended, self._ended = self._ended, False
+        if self._new_parser:  # a body-less answer ended at its head: the old parser would wait for a body
+            self._new_parser = False
+            self._parser = httptools.HttpResponseParser(self)
+        sink.response_flush(ended)
+
+    def eof_received(self) -> bool | None:
+        self.reusable = False
+        return None  # close; connection_lost tells the sink
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.reusable = False
+        self._pool.forget(self)
+        sink = self.sink
+        self.detach()
+        if sink is None:
+            return
+        if self._status and not self._in_head and self._until_close():
+            sink.response_flush(True)  # a body without length ends when the node closes
+        else:
+            sink.upstream_failed(UpstreamError(DISCONNECTED))
+
+    def pause_writing(self) -> None:
+        if self.sink is not None:
+            self.sink.upstream_writable(False)
+
+    def resume_writing(self) -> None:
+        if self.sink is not None:
+            self.sink.upstream_writable(True)
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._status, self._reason, self._headers, self._in_head = 0, b"", [], True
+
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_head:  # afterwards: trailer fields, dropped (hop-by-hop)
+            self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        status = self._status = self._parser.get_status_code()
+        sink = self.sink
+        if status < 200 or sink is None:  # an interim answer (100, 103): the real one follows
+            return
+        keep_alive = self._parser.should_keep_alive()
+        if not keep_alive:
+            self.reusable = False
+        sink.response_head(status, self._reason, self._headers, keep_alive)
+        if self._no_body or status in NO_BODY_STATUSES:
+            self._ended = self._new_parser = True
+
+    def on_body(self, data: bytes) -> None:
+        if self.sink is not None and not self._ended:
+            self.sink.response_body(data)
+
+    def on_message_complete(self) -> None:
+        if self._status >= 200 and not self._new_parser:
+            self._ended = True
+
+    def _until_close(self) -> bool:
+        """Whether the current answer's body is delimited by the connection closing (no length, not chunked)."""
+        if self._no_body or self._status < 200 or self._status in NO_BODY_STATUSES:
+            return False
+        return not any(name.lower() in _FRAMING for name, _ in self._headers)
