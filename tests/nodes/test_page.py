@@ -9,11 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from nodes.app import create_app
-from nodes.contract.names import ROUTE_SEPARATOR, SESSION_COOKIE, TOKEN_HEADER
+from nodes.contract.names import ROUTE_SEPARATOR, SESSION_COOKIE, STORES, TOKEN_HEADER
 from nodes.keys import STORE
 from nodes.settings import NodeSettings
 
-STORES = ["memory", "cookie", "redis"]
 # What Chromium sends when it navigates to a page.
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"}
 
