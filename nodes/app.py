@@ -18,9 +18,11 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.contract.names import NODE_ID_HEADER
 from nodes.keys import NODE_ID, SETTINGS, STORE
+from nodes.replication.build import wire_into
 from nodes.settings import NodeSettings
 from nodes.stores import SessionConflict, SessionGone, SessionStore, SessionTooLarge, StoreUnavailable, build_store
 from nodes.stores.base import ServerSideStore
+from nodes.stores.replicated import ReplicatedStore
 from nodes.validation import BadRequest
 
 log = logging.getLogger("nodes")
@@ -106,6 +108,8 @@ def create_app(settings: NodeSettings) -> web.Application:
     app[NODE_ID] = settings.node_id
     app[STORE] = store
     app.add_routes(routes)
+    if isinstance(store, ReplicatedStore):
+        wire_into(app, store.replicator, settings)
     app.cleanup_ctx.append(_store_lifecycle)
     return app
 

@@ -9,6 +9,7 @@ from nodes.stores.base import SessionConflict, SessionGone, SessionStore, Sessio
 from nodes.stores.cookie import CookieStore
 from nodes.stores.memory import MemoryStore
 from nodes.stores.redis import RedisStore, connect
+from nodes.stores.replicated import ReplicatedStore
 from nodes.transport import Transport
 
 
@@ -25,10 +26,17 @@ def _redis(settings: NodeSettings, transport: Transport) -> SessionStore:
     return RedisStore(transport, settings.max_age, client, settings.consistency)
 
 
+def _replicated(settings: NodeSettings, transport: Transport) -> SessionStore:
+    from nodes.replication.build import build_replicator
+
+    return ReplicatedStore(transport, settings.max_age, build_replicator(settings), settings.consistency)
+
+
 STORE_FACTORIES: dict[str, Callable[[NodeSettings, Transport], SessionStore]] = {
     "memory": _memory,
     "cookie": _cookie,
     "redis": _redis,
+    "replicated": _replicated,
 }
 
 
