@@ -24,7 +24,6 @@ from nodes.contract.names import (
     TOKEN_HEADER,
     default_consistency,
 )
-from nodes.replication.peers import parse_peer
 
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
@@ -140,6 +139,8 @@ def _no_peers() -> tuple[str, ...]:
 
 
 def _peer_list(value: str) -> tuple[str, ...]:
+    from nodes.stores.replication.peers import parse_peer  # here: nodes.stores imports these settings
+
     peers = tuple(item.strip() for item in value.split(",") if item.strip())
     for peer in peers:
         parse_peer(peer)

@@ -1,15 +1,20 @@
 """Sessions in every node's memory, copied to peers (Tomcat clustering): SESSION_STORE=replicated.
 
-Like `memory`, but each node's copies are kept in step with its peers' by nodes/replication: a node change or a
-crash loses nothing that reached a peer. The versioned `<version>:<json>` form is the same as the other stores';
-compare-and-set is decided by the session's primary, so `cas` holds across nodes (see replicator.py).
+Like `memory`, but each node's copies are kept in step with its peers' by nodes/stores/replication: a node
+change or a crash loses nothing that reached a peer. The versioned `<version>:<json>` form is the same as the
+other server-side stores'; compare-and-set is decided by the session's primary, so `cas` holds across nodes.
 """
 
 from __future__ import annotations
 
-from nodes.replication.replicator import Replicator
-from nodes.replication.table import CONFLICT, STORED
-from nodes.stores.base import ServerSideStore, WriteOutcome
+from typing import Self
+
+from nodes.settings import NodeSettings
+from nodes.stores.replication.build import build_replicator
+from nodes.stores.replication.replicator import Replicator
+from nodes.stores.replication.table import CONFLICT, STORED
+from nodes.stores.server_side import ServerSideStore
+from nodes.stores.versions import WriteOutcome
 from nodes.transport import Transport
 
 OUTCOMES = {STORED: WriteOutcome.STORED, CONFLICT: WriteOutcome.CONFLICT}
@@ -22,6 +27,10 @@ class ReplicatedStore(ServerSideStore):
     def __init__(self, transport: Transport, max_age: int, replicator: Replicator, consistency: str = "cas") -> None:
         super().__init__(transport, max_age, consistency)
         self.replicator = replicator
+
+    @classmethod
+    def from_settings(cls, settings: NodeSettings, transport: Transport) -> Self:
+        return cls(transport, settings.max_age, build_replicator(settings), settings.consistency)
 
     async def read(self, session_id: str) -> bytes | None:
         return await self.replicator.read(session_id)

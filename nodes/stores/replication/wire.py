@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nodes.replication.table import Entry, version_of
+from nodes.stores.replication.table import Entry, version_of
 
 TIMESTAMP_HEADER = "X-Replication-Timestamp"
 NONCE_HEADER = "X-Replication-Nonce"

@@ -17,14 +17,14 @@ import json
 import logging
 from typing import Any
 
-from nodes.replication.client import PeerClient
-from nodes.replication.delivery import Delivery
-from nodes.replication.peers import Membership, Peer, rank
-from nodes.replication.stats import ReplicationStats
-from nodes.replication.table import CONFLICT, GONE, STORED, Entry, ReplicaTable
-from nodes.replication.wire import Delete, EndUser, Op, Put, Refused, decode_entry, encode_op
+from nodes.stores.replication.client import PeerClient
+from nodes.stores.replication.delivery import Delivery
+from nodes.stores.replication.peers import Membership, Peer, rank
+from nodes.stores.replication.stats import ReplicationStats
+from nodes.stores.replication.table import CONFLICT, GONE, STORED, Entry, ReplicaTable
+from nodes.stores.replication.wire import Delete, EndUser, Op, Put, Refused, decode_entry, encode_op
 
-log = logging.getLogger("nodes.replication")
+log = logging.getLogger("nodes.stores.replication")
 
 MISSING = "missing"  # a forwarded write reached a primary that never had the session (it joined meanwhile)
 

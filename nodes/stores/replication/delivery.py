@@ -18,12 +18,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from nodes.replication.client import PeerClient
-from nodes.replication.peers import Peer
-from nodes.replication.stats import ReplicationStats
-from nodes.replication.wire import Op, encode_message
+from nodes.stores.replication.client import PeerClient
+from nodes.stores.replication.peers import Peer
+from nodes.stores.replication.stats import ReplicationStats
+from nodes.stores.replication.wire import Op, encode_message
 
-log = logging.getLogger("nodes.replication")
+log = logging.getLogger("nodes.stores.replication")
 
 MAX_BATCH = 500  # ops per async message
 MAX_QUEUE = 50_000  # ops per peer; beyond it the peer is treated as failed and re-synced later

@@ -16,9 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from nodes.contract.names import REPLICATION_PREFIX
-from nodes.replication.liveness import Liveness
-from nodes.replication.replicator import Replicator
-from nodes.replication.wire import (
+from nodes.stores.replication.liveness import Liveness
+from nodes.stores.replication.replicator import Replicator
+from nodes.stores.replication.wire import (
     MAX_BODY,
     Delete,
     Op,
@@ -33,7 +33,7 @@ from nodes.replication.wire import (
     user_name,
 )
 
-log = logging.getLogger("nodes.replication")
+log = logging.getLogger("nodes.stores.replication")
 
 REPLICATOR = web.AppKey("replicator", Replicator)
 LIVENESS = web.AppKey("liveness", Liveness)

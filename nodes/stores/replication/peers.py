@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-log = logging.getLogger("nodes.replication")
+log = logging.getLogger("nodes.stores.replication")
 
 DNS_SCHEME = "dns://"
 

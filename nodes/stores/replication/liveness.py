@@ -23,11 +23,11 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from nodes.replication.peers import Peer, rank
-from nodes.replication.replicator import Replicator
-from nodes.replication.wire import Delete, Op, Put, Refused, decode_ops, encode_message
+from nodes.stores.replication.peers import Peer, rank
+from nodes.stores.replication.replicator import Replicator
+from nodes.stores.replication.wire import Delete, Op, Put, Refused, decode_ops, encode_message
 
-log = logging.getLogger("nodes.replication")
+log = logging.getLogger("nodes.stores.replication")
 
 CHUNK = 1000  # ops per re-sync message
 

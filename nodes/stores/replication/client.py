@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 
 from nodes.contract.names import REPLICATION_PREFIX
-from nodes.replication.peers import Peer
-from nodes.replication.wire import sign
+from nodes.stores.replication.peers import Peer
+from nodes.stores.replication.wire import sign
 
-log = logging.getLogger("nodes.replication")
+log = logging.getLogger("nodes.stores.replication")
 
 
 class PeerClient:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nodes.replication.client import PeerClient
-from nodes.replication.liveness import Liveness
-from nodes.replication.peers import Membership
-from nodes.replication.replicator import Replicator
-from nodes.replication.server import install
-from nodes.replication.table import ReplicaTable
 from nodes.settings import NodeSettings
+from nodes.stores.replication.client import PeerClient
+from nodes.stores.replication.liveness import Liveness
+from nodes.stores.replication.peers import Membership
+from nodes.stores.replication.replicator import Replicator
+from nodes.stores.replication.server import install
+from nodes.stores.replication.table import ReplicaTable
 
 
 def build_replicator(settings: NodeSettings) -> Replicator:
