@@ -1,11 +1,14 @@
 """The peer HTTP client: one pooled aiohttp session per node, signed requests, bounded waits, never an exception.
 
-Every call returns the peer's JSON answer or None (refused, unreachable, timed out, garbled); the caller decides
-what a None means. Failures are logged once per peer state change by the membership, not here.
+`post` and `get` return the peer's JSON answer or None (refused, unreachable, timed out, garbled); the caller
+decides what a None means. `exchange` also says whether a failed request can have reached the peer: a refused
+or reset connection means a dead peer (the write may go elsewhere), a timeout a hung one that may still apply it
+(the write is not redone elsewhere).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 from typing import Any
@@ -17,6 +20,11 @@ from nodes.stores.replication.peers import Peer
 from nodes.stores.replication.wire import sign
 
 log = logging.getLogger("nodes.stores.replication")
+
+
+class Failure(enum.Enum):
+    UNREACHABLE = "unreachable"  # the request never reached the peer
+    NO_ANSWER = "no answer"  # sent, but no usable answer in time: the peer may have acted on it
 
 
 class PeerClient:
@@ -36,16 +44,19 @@ class PeerClient:
             await self._session.close()
 
     async def post(self, peer: Peer, name: str, body: bytes, within: float | None = None) -> dict[str, Any] | None:
-        return await self._call(peer, "POST", REPLICATION_PREFIX + name, body, within)
+        answer = await self.exchange(peer, "POST", name, body, within)
+        return None if isinstance(answer, Failure) else answer
 
     async def get(self, peer: Peer, name: str, within: float | None = None) -> dict[str, Any] | None:
-        return await self._call(peer, "GET", REPLICATION_PREFIX + name, b"", within)
+        answer = await self.exchange(peer, "GET", name, b"", within)
+        return None if isinstance(answer, Failure) else answer
 
-    async def _call(
-        self, peer: Peer, method: str, path: str, body: bytes, within: float | None
-    ) -> dict[str, Any] | None:
+    async def exchange(
+        self, peer: Peer, method: str, name: str, body: bytes, within: float | None = None
+    ) -> dict[str, Any] | Failure:
         if self._session is None:
-            return None
+            return Failure.UNREACHABLE
+        path = REPLICATION_PREFIX + name
         headers = {**sign(self._secret, method, path, body), "Content-Type": "application/json"}
         limit = aiohttp.ClientTimeout(total=within or self.timeout)
         try:
@@ -53,11 +64,13 @@ class PeerClient:
                 raw = await r.read()
                 if r.status != 200:
                     log.warning("peer %s answered %d to %s %s", peer.url, r.status, method, path)
-                    return None
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            return None
+                    return Failure.NO_ANSWER
+        except TimeoutError:
+            return Failure.NO_ANSWER  # a hung peer: it may still act on the request when it wakes up
+        except (aiohttp.ClientError, OSError):
+            return Failure.UNREACHABLE  # refused or reset: a dead peer (see README on the one ambiguous case)
         try:
             answer = json.loads(raw)
         except ValueError:
-            return None
-        return answer if isinstance(answer, dict) else None
+            return Failure.NO_ANSWER
+        return answer if isinstance(answer, dict) else Failure.NO_ANSWER

@@ -44,7 +44,7 @@ class Delivery:
         self.on_failure = on_failure
         self._queues: dict[str, PeerQueue] = {}
 
-    async def deliver(self, ops: list[Op], targets: list[Peer]) -> None:
+    async def deliver(self, ops: list[Op], targets: list[Peer], within: float | None = None) -> None:
         if not targets:
             return
         if self.mode == "async":
@@ -52,12 +52,12 @@ class Delivery:
                 self._queue(peer).put(ops)
             return
         body = encode_message(self.node_id, ops)
-        await asyncio.gather(*(self.send(peer, body) for peer in targets))
+        await asyncio.gather(*(self.send(peer, body, within) for peer in targets))
 
-    async def send(self, peer: Peer, body: bytes) -> bool:
+    async def send(self, peer: Peer, body: bytes, within: float | None = None) -> bool:
         """One signed apply message to `peer`; False (and the peer left out) when it did not acknowledge."""
         self.stats.sent(len(body))
-        if await self.client.post(peer, "apply", body) is not None:
+        if await self.client.post(peer, "apply", body, within) is not None:
             return True
         self.stats.failed_sends += 1
         self.on_failure(peer, "a replication send failed or timed out")

@@ -17,7 +17,8 @@ import json
 import logging
 from typing import Any
 
-from nodes.stores.replication.client import PeerClient
+from nodes.stores.errors import StoreUnavailable
+from nodes.stores.replication.client import Failure, PeerClient
 from nodes.stores.replication.delivery import Delivery
 from nodes.stores.replication.peers import Membership, Peer, rank
 from nodes.stores.replication.stats import ReplicationStats
@@ -58,8 +59,8 @@ class Replicator:
         if self.membership.failed(peer, reason) and peer.node_id:
             self.departures.append(peer.node_id)
 
-    async def replicate(self, ops: list[Op], targets: list[Peer]) -> None:
-        await self.delivery.deliver(ops, targets)
+    async def replicate(self, ops: list[Op], targets: list[Peer], within: float | None = None) -> None:
+        await self.delivery.deliver(ops, targets, within)
 
     # --- the store's side -------------------------------------------------------------------------------------
 
@@ -124,7 +125,9 @@ class Replicator:
         if outcome == STORED:
             entry = self.table.get(session_id, slide=False)
             assert entry is not None
-            await self.replicate([Put(session_id, entry)], self.targets(session_id, exclude=origin))
+            # A forwarded write answers its origin within the origin's timeout: its own copies get half of it.
+            within = None if origin is None else self.client.timeout / 2
+            await self.replicate([Put(session_id, entry)], self.targets(session_id, exclude=origin), within)
         return outcome
 
     def apply(self, ops: list[Op]) -> int:
@@ -144,21 +147,28 @@ class Replicator:
     async def _forward(
         self, peer: Peer, session_id: str, expected: int, payload: bytes, user: str | None
     ) -> str | None:
-        """The primary's outcome, or None when it did not answer (it is then left out and the write re-routed)."""
+        """The primary's outcome; None when it was unreachable (left out: the write goes to the next in line).
+
+        A primary that took the write but did not answer in time may have stored it: redoing it elsewhere could
+        apply the change twice, so the request fails with a 503 instead (as a Redis timeout does), and the
+        primary is left out for the next writes.
+        """
         self.stats.forwarded += 1
         request: dict[str, Any] = {"from": self.node_id, "id": session_id, "expected": expected,
                                    "payload": payload.decode(), "user": user}  # fmt: skip
         answer = await self._post_json(peer, "cas", request)
-        if answer is not None and answer.get("outcome") == MISSING:
+        if isinstance(answer, dict) and answer.get("outcome") == MISSING:
             base = self.table.get(session_id, slide=False)
             request["base"] = encode_op(Put(session_id, base)) if base else None
             answer = await self._post_json(peer, "cas", request)
-        if answer is None or answer.get("outcome") not in (STORED, CONFLICT, GONE):
-            self.stats.failed_sends += 1
-            self.left_out(peer, "a forwarded write failed or timed out")
+        if isinstance(answer, dict) and answer.get("outcome") in (STORED, CONFLICT, GONE):
+            self._keep_answer(session_id, answer)
+            return str(answer["outcome"])
+        self.stats.failed_sends += 1
+        self.left_out(peer, f"a forwarded write failed: {getattr(answer, 'value', 'a bad answer')}")
+        if answer is Failure.UNREACHABLE:
             return None
-        self._keep_answer(session_id, answer)
-        return str(answer["outcome"])
+        raise StoreUnavailable(f"the session's primary {peer.node_id} did not answer in time")
 
     def _keep_answer(self, session_id: str, answer: dict[str, Any]) -> None:
         """Keep the primary's copy (stored, or the newer one that won); forget ours when it is gone."""
@@ -191,7 +201,7 @@ class Replicator:
                     continue
         return MISSING if answered else None
 
-    async def _post_json(self, peer: Peer, name: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    async def _post_json(self, peer: Peer, name: str, request: dict[str, Any]) -> dict[str, Any] | Failure:
         body = json.dumps(request, separators=(",", ":")).encode()
         self.stats.sent(len(body))
-        return await self.client.post(peer, name, body)
+        return await self.client.exchange(peer, "POST", name, body)
