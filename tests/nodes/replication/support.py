@@ -58,8 +58,8 @@ class Cluster:
         index = len(self.nodes)
         port = self.ports[index]
         env = {key: value for key, value in os.environ.items() if not key.startswith(("NODE_", "SESSION_"))}
-        env.update(NODE_ID=f"node-{index + 1}", NODE_HOST="127.0.0.1", NODE_PORT=str(port), PYTHONUNBUFFERED="1",
-                   SESSION_STORE="replicated", SESSION_PEERS=self.peers, SESSION_PEER_SECRET=SECRET, **self.env)  # fmt: skip
+        env.update(NODE_ID=f"node-{index + 1}", NODE_HOST="127.0.0.1", NODE_PORT=str(port), PYTHONUNBUFFERED="1")
+        env.update(SESSION_STORE="replicated", SESSION_PEERS=self.peers, SESSION_PEER_SECRET=SECRET, **self.env)
         process = ManagedProcess(f"node-{index + 1}", python_module("nodes"), env=env,
                                  log_path=self.log_dir / f"node-{index + 1}.log").start()  # fmt: skip
         node = Node(index, port, process)
@@ -110,9 +110,9 @@ async def stats(client: aiohttp.ClientSession, node: Node) -> dict[str, Any]:
     return dict(await response.json())
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.02) -> bool:
-    """Poll an async condition until it holds or `timeout` seconds pass; returns its last answer."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float, interval: float = 0.02) -> bool:
+    """Poll an async condition until it holds or `within` seconds pass; returns its last answer."""
+    deadline = time.monotonic() + within
     while True:
         if await check():
             return True
@@ -121,7 +121,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, inter
         await asyncio.sleep(interval)
 
 
-async def connected(client: aiohttp.ClientSession, cluster: Cluster, timeout: float = 10.0) -> None:
+async def connected(client: aiohttp.ClientSession, cluster: Cluster, within: float = 10.0) -> None:
     """Wait until every running node sees every other one live (a fresh cluster finds itself within a beat)."""
     running = [node for node in cluster.nodes if node.process.running()]
 
@@ -129,4 +129,4 @@ async def connected(client: aiohttp.ClientSession, cluster: Cluster, timeout: fl
         answers = [await stats(client, node) for node in running]
         return all(answer["peers_live"] == len(running) - 1 for answer in answers)
 
-    assert await eventually(all_live, timeout), "the nodes never saw each other live"
+    assert await eventually(all_live, within), "the nodes never saw each other live"

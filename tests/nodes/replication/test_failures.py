@@ -83,7 +83,7 @@ async def test_a_stopped_peer_costs_a_sync_write_at_most_the_timeout(
         status, body = await me(http, frozen, token)
         return status == 200 and body["counter"] == statuses.count(200)
 
-    assert await eventually(caught_up, timeout=10.0)
+    assert await eventually(caught_up, within=10.0)
     assert (await stats(http, first))["peers_live"] == 2
 
 
