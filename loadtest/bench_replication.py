@@ -3,7 +3,7 @@
     python -m loadtest.bench_replication [--users 20] [--writes 600] [--concurrency 4]
 
 For each configuration it starts real node processes on free loopback ports (the node under test and, for
-the replicated ones, 2 peers), logs users in on the node under test, fills each cart with 5 items, then sends
+the replicated ones, `--peers` peers, default 2), logs users in on the node under test, fills each cart with 5 items, then sends
 `POST /counter` writes to that node (as sticky routing would) and prints write p50/p99, and the replication
 messages and body bytes per write summed over every node's GET /_replication/stats. It then compares the size
 and round-trip time of a whole-session message with a delta-sized one (only the changed key).
@@ -33,6 +33,7 @@ CONFIGS: dict[str, dict[str, str]] = {
     "all-async": {"SESSION_REPLICATION": "all", "SESSION_REPLICATION_MODE": "async"},
     "backup-sync": {"SESSION_REPLICATION": "backup", "SESSION_REPLICATION_MODE": "sync"},
     "all-sync-lww": {"SESSION_REPLICATION": "all", "SESSION_CONSISTENCY": "last_write_wins"},
+    "all-async-lww": {"SESSION_REPLICATION_MODE": "async", "SESSION_CONSISTENCY": "last_write_wins"},
 }
 
 
@@ -104,7 +105,7 @@ async def traffic(http: aiohttp.ClientSession, urls: list[str]) -> tuple[int, in
 
 async def bench(name: str, args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     config = CONFIGS[name]
-    nodes = start_nodes(config, 1 if name == "memory" else 3, log_dir / name)
+    nodes = start_nodes(config, 1 if name == "memory" else 1 + args.peers, log_dir / name)
     urls = [url for url, _ in nodes]
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--writes", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--peers", type=int, default=2, help="peers of the node under test")
+    parser.add_argument("--no-delta", action="store_true", help="skip the whole-vs-delta comparison")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-replication-") as tmp:
@@ -181,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             row = asyncio.run(bench(name, args, Path(tmp)))
             print(f"{name:<14}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['messages_per_write']:>12.2f}"
                   f"{row['bytes_per_write']:>13.0f}")  # fmt: skip
+        if args.no_delta:
+            return 0
         sizes = asyncio.run(delta_versus_whole(args, Path(tmp)))
     print(f"\nwhole-session put: {sizes['whole_body']} body bytes, round trip p50 {sizes['whole_ms']:.2f} ms")
     print(f"delta (counter only): {sizes['delta_body']} body bytes, round trip p50 {sizes['delta_ms']:.2f} ms")

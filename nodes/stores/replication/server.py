@@ -48,9 +48,7 @@ def authenticated(handler: PeerHandler) -> Callable[[web.Request], Awaitable[web
     async def checked(request: web.Request) -> web.Response:
         replicator = request.app[REPLICATOR]
         try:
-            body = await request.content.read(MAX_BODY + 1)
-            if len(body) > MAX_BODY:
-                raise Refused(400, "replication body too large")
+            body = await _body(request)
             request.app[VERIFIER].check(request.headers, request.method, request.path_qs, body)
             answer = await handler(request, body)
         except Refused as exc:
@@ -60,6 +58,18 @@ def authenticated(handler: PeerHandler) -> Callable[[web.Request], Awaitable[web
         return web.json_response({"node": replicator.node_id, **answer})
 
     return checked
+
+
+async def _body(request: web.Request) -> bytes:
+    """The whole body, refused past MAX_BODY before it is all buffered (authentication comes after)."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise Refused(400, "replication body too large")
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise Refused(400, "replication body too large")
+    return bytes(body)
 
 
 @authenticated

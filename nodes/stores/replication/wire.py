@@ -32,7 +32,7 @@ TIMESTAMP_HEADER = "X-Replication-Timestamp"
 NONCE_HEADER = "X-Replication-Nonce"
 SIGNATURE_HEADER = "X-Replication-Signature"
 MAX_SKEW = 30.0  # seconds a signed message stays acceptable (clocks of the nodes may differ this much)
-MAX_BODY = 64 * 1024 * 1024  # a full snapshot of 100k sessions fits
+MAX_BODY = 16 * 1024 * 1024  # a request body: a batch of 500 ops or a re-sync chunk of 1,000 (snapshots are answers)
 MAX_OPS = 100_000
 # Session ids are 128 random bits in url-safe base64 (the stores' own format); nothing else is ever applied.
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22}")
