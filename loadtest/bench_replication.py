@@ -4,8 +4,8 @@
 
 For each configuration it starts real node processes on free loopback ports (the node under test and, for the
 replicated ones, `--peers` peers, default 2), logs users in on the node under test, fills each cart with 5
-items, then sends `POST /counter` writes to that node (as sticky routing would) and prints write p50/p99, and the replication
-messages and body bytes per write summed over every node's GET /_replication/stats. It then compares the size
+items, then sends `POST /counter` writes to that node (as sticky routing would) and prints write p50/p99,
+and the replication messages and body bytes per write summed over every node's GET /_replication/stats. It then compares the size
 and round-trip time of a whole-session message with a delta-sized one (only the changed key).
 """
 
