@@ -1,12 +1,12 @@
 """Benchmark of the replicated store: write latency and replication traffic per write, against `memory`.
 
-    python -m loadtest.bench_replication [--users 20] [--writes 600] [--concurrency 4]
+    python -m loadtest.bench_replication [--users 20] [--writes 600] [--concurrency 4] [--peers 2]
 
-For each configuration it starts real node processes on free loopback ports (the node under test and, for the
-replicated ones, `--peers` peers, default 2), logs users in on the node under test, fills each cart with 5
-items, then sends `POST /counter` writes to that node (as sticky routing would) and prints write p50/p99,
-and the replication messages and body bytes per write summed over every node's GET /_replication/stats. It then compares the size
-and round-trip time of a whole-session message with a delta-sized one (only the changed key).
+For each configuration it starts real node processes on free loopback ports (the node under test and, for
+the replicated ones, `--peers` peers), logs users in on the node under test, fills each cart with 5 items,
+then sends `POST /counter` writes to that node (as sticky routing would). It prints write p50/p99 and the
+replication messages and body bytes per write, summed over every node's GET /_replication/stats; then the
+size and round-trip time of a whole-session message against a delta-sized one (only the changed key).
 """
 
 from __future__ import annotations
