@@ -63,7 +63,8 @@ class PeerClient:
             async with self._session.request(method, peer.url + path, data=body, headers=headers, timeout=limit) as r:
                 raw = await r.read()
                 if r.status != 200:
-                    log.warning("peer %s answered %d to %s %s", peer.url, r.status, method, path)
+                    if peer.failures < 3:  # a peer that refuses us (another secret?) says so a few times, not forever
+                        log.warning("peer %s answered %d to %s %s", peer.url, r.status, method, path)
                     return Failure.NO_ANSWER
         except TimeoutError:
             return Failure.NO_ANSWER  # a hung peer: it may still act on the request when it wakes up
