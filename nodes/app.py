@@ -1,9 +1,11 @@
 """The node application: its settings, its session store and the API, wired in one factory.
 
-Request path: `answer_errors` (outermost: X-Node-Id on every answer, store errors to 503/413/409, never a
-traceback) → `one_writer_per_session` (cas stores: same-session writes on this node queue instead of racing)
-→ `merge_on_conflict` (cas stores: a stale save re-applies the request's changes to a fresh copy) →
-aiohttp-session's middleware (loads the session lazily, saves it if changed) → handler.
+Request path: `track` (outermost: counts in-flight requests for a graceful SIGTERM) → `answer_errors`
+(X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
+(cas stores: same-session writes on this node queue instead of racing) → `merge_on_conflict` (cas stores:
+a stale save re-applies the request's changes to a fresh copy) → aiohttp-session's middleware (loads the
+session lazily, saves it if changed) → `retag` (SESSION_ROUTE_TAG: a found session's reference is re-issued
+with this node's route) → handler.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import NODE_ID_HEADER
-from nodes.keys import CONFLICTS, NODE_ID, SETTINGS, STORE
+from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, SETTINGS, STORE
+from nodes.page import page_routes
+from nodes.route_tag import reissue_with_own_route
+from nodes.serve import InFlight
 from nodes.settings import NodeSettings
 from nodes.stores import SessionStore, build_store
 from nodes.stores.errors import SessionGone, SessionTooLarge, StoreUnavailable
@@ -75,13 +80,18 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
 
 def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
-    conflicts = ConflictCount()
-    app = web.Application(middlewares=[*_middlewares(settings, store, conflicts), session_middleware(store)])
+    conflicts, in_flight = ConflictCount(), InFlight()
+    middlewares = [in_flight.middleware(), *_middlewares(settings, store, conflicts), session_middleware(store)]
+    if store.transport.route is not None:
+        middlewares.append(reissue_with_own_route(store.transport))
+    app = web.Application(middlewares=middlewares)
     app[SETTINGS] = settings
     app[NODE_ID] = settings.node_id
     app[STORE] = store
     app[CONFLICTS] = conflicts
+    app[IN_FLIGHT] = in_flight
     app.add_routes(routes)
+    app.add_routes(page_routes)
     if isinstance(store, ReplicatedStore):
         wire_into(app, store.replicator, settings)
     app.cleanup_ctx.append(_store_lifecycle)

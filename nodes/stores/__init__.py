@@ -27,7 +27,8 @@ STORE_FACTORIES: dict[str, StoreFactory] = {
 
 
 def build_store(settings: NodeSettings) -> SessionStore:
-    transport = Transport(settings.cookie_name, settings.token_header, settings.cookie_secure)
+    route = settings.node_id if settings.route_tag else None
+    transport = Transport(settings.cookie_name, settings.token_header, settings.cookie_secure, route)
     return STORE_FACTORIES[settings.store](settings, transport)
 
 
