@@ -1,8 +1,8 @@
 """Keeping the membership true and every copy complete: heartbeats, the start-up pull, re-syncs, rebalancing.
 
 - Heartbeat: every SESSION_HEARTBEAT_INTERVAL each peer is pinged (bounded by SESSION_REPLICATION_TIMEOUT). A
-  peer that does not answer, or fails a send, is left out of ownership and sends; one that answers again is
-  live again and gets a re-sync.
+  peer that misses two heartbeats in a row, or fails a send, is left out of ownership and sends; one that
+  answers again is live again and gets a re-sync.
 - Re-sync: when a peer (re)joins, each session it should hold is pushed to it by exactly one node, the first
   in hash order among the other members, with the ids deleted meanwhile (a peer that was SIGSTOPped comes back
   with old copies: newer versions replace them, tombstones end what was logged out).
@@ -30,6 +30,9 @@ from nodes.stores.replication.wire import Delete, Op, Put, Refused, decode_ops, 
 log = logging.getLogger("nodes.stores.replication")
 
 CHUNK = 1000  # ops per re-sync message
+# A live peer is left out after this many heartbeats in a row go unanswered (a failed send leaves it out at once):
+# one slow answer on a busy machine must not move every session's primary.
+MISSED_BEATS = 2
 
 
 class Liveness:
@@ -71,8 +74,11 @@ class Liveness:
         node = answer.get("node") if answer else None
         if not isinstance(node, str) or answer is None:
             replicator.stats.heartbeats_failed += peer.live
-            replicator.left_out(peer, "no heartbeat answer")
+            if not peer.live or peer.missed_beats >= MISSED_BEATS - 1:
+                replicator.left_out(peer, f"{MISSED_BEATS} heartbeats unanswered")
+            peer.missed_beats += 1
             return
+        peer.missed_beats = 0
         if replicator.membership.answered(peer, node, bool(answer.get("ready"))):
             self._spawn(self.resync(peer))
 

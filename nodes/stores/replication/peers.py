@@ -62,6 +62,7 @@ class Peer:
     ready: bool = False
     last_seen: float = 0.0
     failures: int = 0
+    missed_beats: int = 0
 
 
 class Membership:
