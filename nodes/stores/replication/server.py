@@ -28,9 +28,10 @@ from nodes.stores.replication.wire import (
     decode_entry,
     decode_message,
     encode_op,
+    optional_user,
     parse_json,
     session_id,
-    user_name,
+    stored_form,
 )
 
 log = logging.getLogger("nodes.stores.replication")
@@ -92,16 +93,13 @@ async def compare_and_set(request: web.Request, body: bytes) -> dict[str, Any]:
     replicator = request.app[REPLICATOR]
     data = parse_json(body)
     target, origin, expected = session_id(data.get("id")), data.get("from"), data.get("expected")
-    payload = data.get("payload")
-    user = data.get("user")
-    if not isinstance(origin, str) or not isinstance(payload, str) or isinstance(expected, bool):
-        raise Refused(400, "a forwarded write needs 'from', 'payload' and 'expected'")
-    if not isinstance(expected, int):
-        raise Refused(400, "a forwarded write needs an integer 'expected' version")
-    new = decode_entry({"payload": payload, "expires_at": 1e18, "user": None if user is None else user_name(user)})
+    payload, _ = stored_form(data.get("payload"))
+    user = optional_user(data.get("user"))
+    if not isinstance(origin, str) or isinstance(expected, bool) or not isinstance(expected, int):
+        raise Refused(400, "a forwarded write needs 'from' (string) and 'expected' (integer version)")
     if isinstance(data.get("base"), dict):
         replicator.table.apply(target, decode_entry(data["base"]))
-    outcome = await replicator.decide(target, expected, new.payload, new.user, origin=origin)
+    outcome = await replicator.decide(target, expected, payload, user, origin=origin)
     entry = replicator.table.get(target, slide=False)
     return {"outcome": outcome, "entry": encode_op(Put(target, entry)) if entry else None}
 

@@ -173,12 +173,21 @@ def decode_entry(raw: Mapping[str, Any]) -> Entry:
     payload, expires_at = raw.get("payload"), raw.get("expires_at")
     if not isinstance(payload, str) or isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
         raise Refused(400, "a put needs 'payload' (string) and 'expires_at' (number)")
-    encoded = payload.encode()
+    encoded, version = stored_form(payload)
+    return Entry(encoded, version, float(expires_at), optional_user(raw.get("user")))
+
+
+def stored_form(payload: Any) -> tuple[bytes, int]:
+    """A `<version>:<session JSON>` payload as bytes, with its version; Refused(400) for anything else."""
+    encoded = payload.encode() if isinstance(payload, str) else b""
     version = version_of(encoded)
     if version is None or not _is_session_json(encoded.partition(b":")[2]):
-        raise Refused(400, "a put's payload must be '<version>:<session JSON>'")
-    user = raw.get("user")
-    return Entry(encoded, version, float(expires_at), None if user is None else user_name(user))
+        raise Refused(400, "a payload must be '<version>:<session JSON>'")
+    return encoded, version
+
+
+def optional_user(value: Any) -> str | None:
+    return None if value is None else user_name(value)
 
 
 def _is_session_json(body: bytes) -> bool:

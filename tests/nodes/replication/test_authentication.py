@@ -103,3 +103,17 @@ def test_peer_lists_are_checked() -> None:
     assert repr(SECRET) not in repr(settings)
     with pytest.raises(SettingsError, match="SESSION_PEERS"):
         NodeSettings.from_env({**environ, "SESSION_PEERS": "ftp://x:1"})
+
+
+async def test_forged_or_malformed_forwarded_writes_change_nothing(
+    start_cluster: ClusterFactory, http: aiohttp.ClientSession
+):
+    cluster = start_cluster(1)
+    node = cluster.nodes[0]
+    token = await login(http, node)
+    evil = {"from": "x", "id": token, "expected": 1, "payload": '2:{"session":{"user":"mallory"}}', "user": None}
+    forged = await peer_call(http, node, "POST", "cas", json.dumps(evil).encode(), secret="guessed-secret-123456")
+    bad_version = await peer_call(http, node, "POST", "cas", json.dumps({**evil, "expected": "1"}).encode())
+    bad_payload = await peer_call(http, node, "POST", "cas", json.dumps({**evil, "payload": "2:[]"}).encode())
+    assert (forged.status, bad_version.status, bad_payload.status) == (401, 400, 400)
+    assert (await me(http, node, token))[1]["user"] == "ann"
