@@ -30,6 +30,9 @@ async def test_sessions_survive_a_killed_node(start_cluster: ClusterFactory, htt
         for node in survivors:
             status, body = await me(http, node, token)
             assert (status, body.get("counter")) == (200, 1), (scope, node.url, body)
+    for token in tokens:  # and writes go on: a dead primary refuses connections, the next in line decides
+        assert await increment(http, survivors[0], token) == 2
+        assert (await me(http, survivors[1], token))[1]["counter"] == 2
 
 
 async def test_a_new_node_sees_existing_sessions_once_ready(start_cluster: ClusterFactory, http: aiohttp.ClientSession):
