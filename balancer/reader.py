@@ -7,17 +7,32 @@ else: what to do with a request is the client connection's business.
 
 from __future__ import annotations
 
+import posixpath
 from typing import NamedTuple
+from urllib.parse import unquote_to_bytes
 
 import httptools
 
 from balancer.errors import BAD_REQUEST, HEAD_TOO_LARGE, Failure
 from balancer.http1 import CHUNK_END, ForwardedRequest, Headers, chunk, forward_request, head_refusal, origin_form
 from balancer.http1 import log_if_bug as _log_if_bug
+from nodes.contract.names import BALANCER_PREFIX, REPLICATION_PREFIX
 
-OWN_PREFIX = b"/_balancer/"  # never proxied: the balancer answers these itself
+OWN_PREFIX = BALANCER_PREFIX.encode()  # never proxied: the balancer answers these itself
+# Node-to-node replication: refused here (404 from the balancer's own endpoints), never proxied to a node.
+REFUSED_PREFIX = REPLICATION_PREFIX.encode()
 MAX_HEAD = 64 * 1024  # request line and headers
 MAX_OWN_BODY = 64 * 1024  # the balancer's own endpoints take small JSON bodies only
+
+
+def is_replication_path(target: bytes) -> bool:
+    """Does the node see this target as one of its /_replication/ endpoints? Nodes route on the decoded path, so
+    `/%5Freplication/`, `//_replication/` and `/x/../_replication/` count too (decoded only when they might)."""
+    path = target.partition(b"?")[0]
+    if b"%" in path or b"/." in path or b"//" in path:
+        path = posixpath.normpath(unquote_to_bytes(path)).lstrip(b"/")
+        path = b"/" + path + (b"/" if path else b"")
+    return path.startswith(REFUSED_PREFIX) or path == REFUSED_PREFIX[:-1]
 
 
 class Request:
@@ -169,7 +184,7 @@ class RequestReader:
         if target is None:
             raise Refused(BAD_REQUEST)
         request.target = target
-        if target.startswith(OWN_PREFIX):
+        if target.startswith(OWN_PREFIX) or is_replication_path(target):
             request.local = True
         else:
             request.forwarded = forward_request(

@@ -1,6 +1,8 @@
 """`hash`: consistent hashing on the session id, so a session stays on one node without any balancer cookie.
 
-The id is the node's session cookie or, for app clients, the session-token header. Adding or removing one of
+The id is the node's session cookie or, for app clients, the session-token header, up to its first ROUTE_SEPARATOR:
+a node with SESSION_ROUTE_TAG re-tags a reference (`<id>.<node id>`) when another node writes it, and the session
+must not move because its tag changed. Adding or removing one of
 N nodes moves only about 1/N of the sessions. Requests without a session id are routed at random. A draining
 node leaves the ring as a down one does: exactly the sessions it owned move, the others stay where they are.
 """
@@ -16,6 +18,7 @@ from balancer.cookies import cookie_value
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
 from balancer.routing.random import RandomPolicy
 from balancer.upstreams import Membership, Upstream
+from nodes.contract.names import ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -42,6 +45,11 @@ class HashRing:
         return self._names[index % len(self._names)]
 
 
+def session_key(reference: str) -> str:
+    """The part of a session reference that names the session: a route tag after it names only a node."""
+    return reference.partition(ROUTE_SEPARATOR)[0]
+
+
 @register
 class HashPolicy(RoutingPolicy):
     """Session id → node on a ring built over the healthy nodes (rebuilt only when that set changes)."""
@@ -62,7 +70,7 @@ class HashPolicy(RoutingPolicy):
         session_id = cookie_value(request.cookie, self._session_cookie) or request.session_token
         if not session_id:
             return self._fallback.choose(request, view)
-        return Route(self.owner(session_id, view))
+        return Route(self.owner(session_key(session_id), view))
 
     def owner(self, key: str, view: Membership) -> Upstream:
         """The available node that owns `key` on the ring."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from yarl import URL
 
 from balancer.discovery import DnsTarget
+from nodes.contract.names import REPLICATION_PREFIX
 
 
 async def test_status_reports_mode_nodes_and_counters(start_nodes, start_balancer, client) -> None:
@@ -70,6 +72,24 @@ async def test_the_balancer_paths_are_never_proxied(start_nodes, start_balancer,
             assert response.status == 404
             assert response.headers["X-Balancer-Error"] == "not_found"
     assert nodes[0].seen == []
+
+
+async def test_node_replication_paths_are_refused_with_a_404(start_nodes, start_balancer, client) -> None:
+    """Replication is node to node: a client reaching /_replication/ through the balancer gets a 404, also when the
+    path is spelled so that the node's router would still match it (percent-encoded, doubled slash, dot segments)."""
+    nodes = await start_nodes(1)
+    balancer = await start_balancer(nodes)
+    session = client()
+    name = REPLICATION_PREFIX.strip("/")
+    paths = [f"/{name}/put", f"/{name}", f"/%5F{name[1:]}/put", f"//{name}/pull", f"/a/../{name}/put?x=1"]
+    for method in ("GET", "POST"):
+        for path in paths:
+            async with session.request(method, URL(balancer.url + path, encoded=True)) as response:
+                assert response.status == 404, path
+                assert response.headers["X-Balancer-Error"] == "not_found"
+    async with session.get(balancer.url + f"/{name}x/put") as response:  # only the prefix itself is refused
+        assert response.status == 200
+    assert [seen.raw_path for seen in nodes[0].seen] == [f"/{name}x/put"]
 
 
 async def test_dns_upstreams_are_resolved_before_the_first_request(start_nodes, start_balancer, client) -> None:

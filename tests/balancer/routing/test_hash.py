@@ -7,6 +7,7 @@ from collections import Counter
 from balancer.routing.base import RouteRequest
 from balancer.routing.hash import HashPolicy, HashRing
 from balancer.upstreams import UpstreamRegistry
+from nodes.contract.names import ROUTE_SEPARATOR
 
 NODES = [f"http://10.0.0.{index}:8081" for index in range(1, 6)]
 KEYS = [f"session-{index}" for index in range(20_000)]
@@ -39,6 +40,20 @@ def test_the_session_cookie_wins_over_the_header_and_no_id_means_random() -> Non
     assert policy.choose(RouteRequest(session_token="abc"), registry.view).upstream is by_cookie.upstream
     anonymous = Counter(policy.choose(RouteRequest(session_token=""), registry.view).upstream for _ in range(500))
     assert len(anonymous) == 5  # all five nodes; a fixed node would be a bug (P(miss one) < 1e-40)
+
+
+def test_a_re_tagged_reference_stays_on_its_node() -> None:
+    """With SESSION_ROUTE_TAG a node writing the session re-tags it (`<id>.<node id>`): the session must not move."""
+    registry = UpstreamRegistry(NODES)
+    policy = HashPolicy("SL_SESSION")
+    for index in range(200):
+        reference = f"session-{index}"
+        owners = {
+            policy.choose(RouteRequest(session_token=f"{reference}{ROUTE_SEPARATOR}{tag}"), registry.view).upstream
+            for tag in ("n0", "n1", "n4", "n4.extra")
+        }
+        owners.add(policy.choose(RouteRequest(cookie=f"SL_SESSION={reference}.n2"), registry.view).upstream)
+        assert {upstream.url for upstream in owners} == {HashRing(NODES).lookup(reference)}
 
 
 async def test_a_header_token_client_sticks_and_a_new_node_takes_about_one_nth(
