@@ -36,6 +36,7 @@ try:
     from loadtest.users import stats
     from loadtest.users import tally as T
     from loadtest.users.misses import Expected, judge, learn
+    from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
     from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
@@ -43,6 +44,7 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
     from loadtest.users import stats
     from loadtest.users import tally as T
     from loadtest.users.misses import Expected, judge, learn
+    from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
     from nodes.contract.names import TOKEN_HEADER
 
@@ -64,7 +66,7 @@ class SessionClient(FastHttpUser):
 
     abstract = True
     kind = "abstract"
-    wait_time = between(0.05, 0.5)
+    wait_time = between(WAIT_MIN_S, WAIT_MAX_S)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,23 +170,23 @@ class SessionUser(SessionClient):
 
     # -- what users do, with weights ----------------------------------------------------------------
 
-    @task(5)
+    @task(READ_WEIGHTS["me"])
     def me(self) -> None:
         self.call("GET", "/me")
 
-    @task(3)
+    @task(WRITE_WEIGHTS["counter"])
     def counter(self) -> None:
         self.call("POST", "/counter", increments=True)
 
-    @task(2)
+    @task(READ_WEIGHTS["view_cart"])
     def view_cart(self) -> None:
         self.call("GET", "/cart")
 
-    @task(2)
+    @task(WRITE_WEIGHTS["add_to_cart"])
     def add_to_cart(self) -> None:
         self.call("POST", "/cart/items", json_body={"sku": random.choice(SKUS), "qty": random.randint(1, 3)})
 
-    @task(1)
+    @task(WRITE_WEIGHTS["clear_cart"])
     def clear_cart(self) -> None:
         self.call("DELETE", "/cart", clears=True)
 

@@ -37,11 +37,17 @@ class CellSpec:
     workers: int = 0
     consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
     revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
+    replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
+
+    @property
+    def store_label(self) -> str:
+        """The store as the report names it: `replicated all-sync` for the replicated store."""
+        return f"{self.store} {self.replication}" if self.replication else self.store
 
     @property
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
-        return f"{self.routing} / {self.store} / {self.scenario}{mode}"
+        return f"{self.routing} / {self.store_label} / {self.scenario}{mode} / {self.nodes} nodes"
 
     @property
     def effective_consistency(self) -> str:
@@ -106,16 +112,22 @@ def node_share(totals: Mapping[str, int]) -> dict[str, float]:
 
 
 def build_cell(
-    spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = None, events: Sequence[Mapping[str, Any]] = ()
+    spec: CellSpec,
+    stats: Mapping[str, Any],
+    kill: Kill | None = None,
+    events: Sequence[Mapping[str, Any]] = (),
+    replication: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results.json record of one cell; `events` are the timeline's records, `kill` the one that split it."""
+    """The results.json record of one cell; `events` are the timeline's records, `kill` the one that split it,
+    `replication` the replicated store's counters summed over the nodes (messages, bytes, lag)."""
     scenario = scenario_for(spec.scenario)
     start = float(stats.get("test_start") or 0.0)
     totals = T.sum_counts(stats.get("per_second", {}).values())
     rows = timeline(stats.get("per_second", {}), start)
     before, after = split_at_kill(rows, kill.at_s if kill else None)
     users = {kind: totals.get(T.key(T.USERS, kind), 0) for kind in KINDS}
-    exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None)
+    lag_ms = float(replication.get("lag_ms_max", 0.0)) if replication else 0.0
+    exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
     return {
         **identity(spec),
@@ -130,6 +142,7 @@ def build_cell(
         "by_kind": {kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
         "miss_reasons": T.labels(totals, T.REASON),
         **kill_fields(kill),
+        **({"replication_traffic": dict(replication)} if replication else {}),
         **extra,
         "events": [dict(record) for record in events],
         "timeline": rows,
@@ -142,6 +155,7 @@ def identity(spec: CellSpec) -> dict[str, Any]:
         "store": spec.store,
         "scenario": spec.scenario,
         "consistency": spec.effective_consistency,
+        "replication": spec.replication,
         "nodes": spec.nodes,
         "users": spec.users,
         "duration": spec.duration,
@@ -256,6 +270,7 @@ def failed_cell(spec: CellSpec, reason: str) -> dict[str, Any]:
         "scenario": spec.scenario,
         "nodes": spec.nodes,
         "consistency": spec.effective_consistency,
+        "replication": spec.replication,
         "users": spec.users,
         "workers": 0,
         "workers_requested": spec.workers,

@@ -29,8 +29,16 @@ from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError
+from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from loadtest.lab.server_binary import find_server
-from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES
+from nodes.contract.names import (
+    CONSISTENCY_MODES,
+    DEFAULT_MAX_AGE,
+    NODE_STORES,
+    REPLICATED_STORE,
+    ROUTING_MODES,
+    STORES,
+)
 
 DEFAULT_USERS = 40
 DEFAULT_DURATION = 14.0
@@ -81,7 +89,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--routing", type=_choices(ROUTING_MODES), help=f"comma-separated subset of {','.join(ROUTING_MODES)}"
     )
-    parser.add_argument("--store", type=_choices(STORES), help=f"comma-separated subset of {','.join(STORES)}")
+    parser.add_argument(
+        "--store",
+        type=_choices(NODE_STORES),
+        help=f"comma-separated subset of {','.join(NODE_STORES)} (default {','.join(STORES)})",
+    )
+    parser.add_argument("--replication", type=_choices(REPLICATIONS), default=(DEFAULT_REPLICATION,),
+                        help="the replicated store's modes, one cell each: comma-separated subset of "
+                             f"{','.join(REPLICATIONS)} (default {DEFAULT_REPLICATION})")  # fmt: skip
     parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
                              f"{','.join(default_scenarios())}): " + "; ".join(
@@ -96,7 +111,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "0 skips the measurement)")  # fmt: skip
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
-    parser.add_argument("--nodes", type=int, default=3, help="nodes per cluster (default 3)")
+    parser.add_argument(
+        "--nodes",
+        type=_counts,
+        default=(3,),
+        help="nodes per cluster; a comma-separated list (2,3,5) sweeps the node count (default 3)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="locust worker processes (0: one local process)")
     parser.add_argument("--user-kinds", type=_choices(tuple(locustrun.USER_CLASSES)), default=("browser", "app"),
                         help="users to run: browser,app (default both; concurrent cells run their own)")  # fmt: skip
@@ -106,7 +126,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
     args = parser.parse_args(argv)
-    if args.nodes < 2:
+    if min(args.nodes) < 2:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):
         parser.error("--workers must be >= 0 and --users >= 1")
@@ -126,6 +146,16 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+def _counts(value: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        counts = ()
+    if not counts:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a node count or a comma-separated list (2,3,5)")
+    return counts
+
+
 def default_scenarios() -> tuple[str, ...]:
     return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
 
@@ -136,17 +166,24 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     stores = args.store or quick.get("store", STORES)
     chosen = tuple(SCENARIOS) if args.all else args.scenario or quick.get("scenario", default_scenarios())
     scenarios = [scenario_for(name) for name in chosen]
-    load = {"nodes": args.nodes, "users": args.users or quick.get("users", DEFAULT_USERS),
+    load = {"users": args.users or quick.get("users", DEFAULT_USERS),
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers}  # fmt: skip
     cells = []
-    for store in stores:
-        for routing in _routings(args, quick, None):
-            cells += [_spec(routing, store, s, mode, load) for s in scenarios if s.interleaved
-                      for mode in s.variants(store, args.consistency)]  # fmt: skip
-        for scenario in (s for s in scenarios if not s.interleaved):
-            cells += [_spec(routing, store, scenario, mode, load) for routing in _routings(args, quick, scenario)
-                      for mode in scenario.variants(store, args.consistency)]  # fmt: skip
+    for nodes in args.nodes:
+        for store, replication in _stores(stores, args.replication):
+            at = {**load, "nodes": nodes, "replication": replication}
+            for routing in _routings(args, quick, None):
+                cells += [_spec(routing, store, s, mode, at) for s in scenarios if s.interleaved
+                          for mode in s.variants(store, args.consistency)]  # fmt: skip
+            for scenario in (s for s in scenarios if not s.interleaved):
+                cells += [_spec(routing, store, scenario, mode, at) for routing in _routings(args, quick, scenario)
+                          for mode in scenario.variants(store, args.consistency)]  # fmt: skip
     return with_revocation(cells, _revocation_bound(args))
+
+
+def _stores(stores: tuple[str, ...], replications: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """Each store once; the replicated store once per replication mode."""
+    return [(store, mode) for store in stores for mode in (replications if store == REPLICATED_STORE else (None,))]
 
 
 def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
@@ -173,8 +210,8 @@ def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
     seen: set[tuple[str, str]] = set()
     marked = []
     for spec in cells:
-        first = (spec.store, spec.routing) not in seen
-        seen.add((spec.store, spec.routing))
+        first = (spec.store_label, spec.routing) not in seen
+        seen.add((spec.store_label, spec.routing))
         marked.append(replace(spec, revocation_bound=bound) if first else spec)
     return marked
 
@@ -183,7 +220,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
     scenario = scenario_for(spec.scenario)
     config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
-                                            log_dir=folder / "logs", consistency=spec.consistency))  # fmt: skip
+                                            log_dir=folder / "logs", consistency=spec.consistency,
+                                            replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
         progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users "
@@ -197,11 +235,12 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
             stats = run.final_stats(process)
         finally:
             locustrun.stop(process)
+        replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return {**build_cell(spec, stats, scenario.disruption(records), records), **revoked}
+    return {**build_cell(spec, stats, scenario.disruption(records), records, replication), **revoked}
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -259,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = _meta(args, cells_to_run)
     cells: list[dict[str, Any]] = []
     print(f"sessionlab compare: {len(cells_to_run)} cells, {meta['users']} users x {meta['duration']:g}s each, "
-          f"{args.nodes} nodes; writing to {out}/", flush=True)  # fmt: skip
+          f"{','.join(map(str, args.nodes))} nodes; writing to {out}/", flush=True)  # fmt: skip
     if any(spec.store == "redis" for spec in cells_to_run):
         try:
             meta["redis_server"] = find_server().describe()
@@ -304,11 +343,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
-    first = cells[0] if cells else CellSpec("random", "memory", "steady", args.nodes, 0, 0.0)
+    first = cells[0] if cells else CellSpec("random", "memory", "steady", args.nodes[0], 0, 0.0)
     return {
         "tool": "sessionlab compare",
         "started": datetime.now().isoformat(timespec="seconds"),
-        "nodes": args.nodes,
+        "nodes": args.nodes[0] if len(args.nodes) == 1 else list(args.nodes),
         "users": first.users,
         "duration": first.duration,
         "workers": args.workers,
@@ -322,4 +361,5 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
 
 def _slug(spec: CellSpec) -> str:
     mode = f"-{spec.consistency}" if spec.consistency else ""
-    return f"{spec.store}-{spec.routing}-{spec.scenario}{mode}"
+    store = spec.store_label.replace(" ", "-")
+    return f"{store}-{spec.routing}-{spec.scenario}{mode}-n{spec.nodes}"

@@ -11,6 +11,9 @@ The model, for N nodes (N-1 left after a kill):
   the ~users/N sessions living on the dead node all miss once for sure instead of with (N-2)/(N-1).
 - memory + sticky, browser users: pinned, so 0; the kill costs each user pinned to the dead node one
   miss (~browser users/N).
+- memory + route: every node tags its references with its id (SESSION_ROUTE_TAG) and the balancer follows
+  the tag, for browser and app users alike: 0 misses; the kill costs each user of the dead node one miss.
+- replicated: see theory_replicated.py (0 for sync modes, a stale-read rate from the measured lag for async).
 - memory + hash: a login lands on some node A, the new session id then hashes to node B; it works
   only when B = A, with p = 1/N per login, so each user misses a geometric number of times, N-1 on
   average, then never again. After the kill the ~users/N whose session hashed to the dead node miss once,
@@ -29,7 +32,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nodes.contract.names import ROUTING_MODES, STORES, consistency_modes
+from nodes.contract.names import NODE_STORES, REPLICATED_STORE, ROUTING_MODES, consistency_modes
 
 KINDS = ("browser", "app")
 
@@ -47,6 +50,7 @@ class Exposure:
     before: Mapping[str, int]
     after: Mapping[str, int] = field(default_factory=dict)
     killed: bool = False
+    lag_ms: float = 0.0  # store=replicated, async: the worst copy lag the nodes measured
 
     @property
     def session_requests(self) -> int:
@@ -89,17 +93,23 @@ class _Part:
 
 
 def pinning(routing: str, kind: str) -> str:
-    """How the balancer places this kind's requests: "spread", "cookie" (sticky) or "hash"."""
+    """How the balancer places this kind's requests: "spread", "cookie" (sticky), "tag" (route) or "hash"."""
     if routing == "hash":
         return "hash"
+    if routing == "route":
+        return "tag"  # the node id in the reference, cookie or header alike
     if routing == "sticky" and kind == "browser":
         return "cookie"
     return "spread"
 
 
-def expect(routing: str, store: str, exposure: Exposure) -> Expectation:
-    """The expected misses of one cell, given what the run exposed."""
+def expect(routing: str, store: str, exposure: Exposure, replication: str | None = None) -> Expectation:
+    """The expected misses of one cell, given what the run exposed (`replication`: store=replicated's mode)."""
     _check(routing, store, exposure.nodes)
+    if store == REPLICATED_STORE:
+        from loadtest.compare.theory_replicated import expect_replicated
+
+        return expect_replicated(routing, replication or "all-sync", exposure)
     n = exposure.session_requests
     if store != "memory" or exposure.nodes == 1:
         return Expectation(0.0, 0.0, n, 0.0, 0.0 if exposure.killed else None, _why_zero(store), exact_zero=True)
@@ -117,7 +127,7 @@ def _memory_part(mode: str, kind: str, exposure: Exposure) -> _Part:
     before, after = exposure.before.get(kind, 0), exposure.after.get(kind, 0)
     if mode == "spread":
         return _spread(nodes, users, before, after, exposure.killed)
-    if mode == "cookie":
+    if mode in ("cookie", "tag"):  # pinned: the kill costs the dead node's users one miss each
         return _sticky_cookie(nodes, users, exposure.killed)
     return _hash(nodes, users, exposure.killed)
 
@@ -166,8 +176,8 @@ def _kinds(exposure: Exposure) -> list[str]:
 def _check(routing: str, store: str, nodes: int) -> None:
     if routing not in ROUTING_MODES:
         raise ValueError(f"unknown routing {routing!r}: expected one of {', '.join(ROUTING_MODES)}")
-    if store not in STORES:
-        raise ValueError(f"unknown store {store!r}: expected one of {', '.join(STORES)}")
+    if store not in NODE_STORES:
+        raise ValueError(f"unknown store {store!r}: expected one of {', '.join(NODE_STORES)}")
     if nodes < 1:
         raise ValueError(f"a cluster needs at least one node, got {nodes}")
 
@@ -183,6 +193,12 @@ def _why_memory(routing: str, nodes: int) -> str:
     spread = f"(N-1)/N = {(nodes - 1) / nodes:.0%} of session requests miss, (N-2)/(N-1) after a kill"
     if routing in ("random", "round_robin"):
         return f"sessions live on one node of {nodes} and requests go anywhere: {spread}"
+    if routing == "route":
+        return (
+            "every node tags the references it issues with its id (cookie and X-Session-Token alike), so browser "
+            "and app users are pinned to the node holding their session: 0 misses; a kill costs each user of "
+            "the dead node one miss (~users/N), then its redispatched login is tagged by a survivor"
+        )
     if routing == "sticky":
         return (
             "browser users are pinned by the SL_ROUTE cookie (0 misses; one each for the dead node's users "

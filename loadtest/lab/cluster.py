@@ -1,6 +1,8 @@
 """A local cluster (N nodes, a balancer, Redis when the store needs it) that starts fast and leaves nothing.
 
 Redis is one private redis-server, or with `redis_cluster` a 3-master Redis Cluster of redis-server processes.
+With store=replicated every node gets the whole node list as SESSION_PEERS and a fresh SESSION_PEER_SECRET; with
+routing=route every node tags its session references with its node id (SESSION_ROUTE_TAG).
 
 Every process starts at once and readiness is then polled in parallel, so a 3-node cluster is up in about
 the time one Python process takes to import aiohttp. `stop()` stops every process this object started,
@@ -28,7 +30,8 @@ from loadtest.lab.processes import (
     wait_until,
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
-from nodes.contract.names import BALANCER_STATUS_PATH
+from loadtest.lab.replication import DEFAULT_REPLICATION, cluster_traffic, node_stats, replication_env
+from nodes.contract.names import BALANCER_STATUS_PATH, REPLICATED_STORE
 
 STATUS_PATH = BALANCER_STATUS_PATH
 
@@ -49,6 +52,7 @@ class ClusterConfig:
     redis_url: str | None = None  # an external Redis; None = start our own when the store needs one
     redis_cluster: bool = False  # our own Redis is a 3-master Redis Cluster (redis+cluster:// URL)
     consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = each store's default
+    replication: str = DEFAULT_REPLICATION  # store=replicated: SESSION_REPLICATION-SESSION_REPLICATION_MODE
     log_dir: Path = field(default_factory=lambda: Path("."))
     health_interval: float | None = None  # None = the balancer's default
     extra_env: tuple[tuple[str, str], ...] = ()
@@ -83,6 +87,7 @@ class LocalCluster:
         self.redis_url = config.redis_url
         self.started_in: float | None = None
         self.admin_token = secrets.token_urlsafe(24)  # for the balancer's runtime API (drain, ready, add, remove)
+        self.peer_secret = secrets.token_urlsafe(24)  # store=replicated: SESSION_PEER_SECRET, fresh per cluster
 
     @property
     def url(self) -> str:
@@ -109,8 +114,9 @@ class LocalCluster:
         if config.store == "redis" and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
-        extra = dict(config.extra_env)
-        for index, node_port in enumerate(free_ports(config.nodes, config.host, avoid={port}), start=1):
+        node_ports = free_ports(config.nodes, config.host, avoid={port})
+        extra = {**self._node_settings([f"http://{config.host}:{p}" for p in node_ports]), **dict(config.extra_env)}
+        for index, node_port in enumerate(node_ports, start=1):
             env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
                             SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
             self._add(self.nodes, f"node-{index}", node_port, launch_node, env)
@@ -119,6 +125,19 @@ class LocalCluster:
                         BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token,
                         BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
         self.balancer = self._add([], "balancer", port, launch_balancer, env)
+
+    def _node_settings(self, node_urls: list[str]) -> dict[str, str]:
+        """Settings the choice under test needs on every node: route tags for `route`, peers for `replicated`."""
+        settings = {"SESSION_ROUTE_TAG": "true"} if self.config.routing == "route" else {}
+        if self.config.store == REPLICATED_STORE:
+            settings |= replication_env(self.config.replication, node_urls, self.peer_secret)
+        return settings
+
+    def replication_traffic(self) -> dict[str, Any] | None:
+        """store=replicated: messages and bytes per write and the async lag, summed over the live nodes."""
+        if self.config.store != REPLICATED_STORE:
+            return None
+        return cluster_traffic(node_stats(m.url, self.peer_secret) for m in self.nodes if m.process.running())
 
     def _start_redis(self) -> str:
         """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""
@@ -142,7 +161,8 @@ class LocalCluster:
 
     def node_ready(self, member: Member) -> bool:
         """The node answers its readiness check (/readyz when it needs Redis, else /healthz)."""
-        return http_status(member.url + ("/readyz" if self.config.store == "redis" else "/healthz")) == 200
+        needs_readyz = self.config.store in ("redis", REPLICATED_STORE)  # Redis reachable; start-up pull done
+        return http_status(member.url + ("/readyz" if needs_readyz else "/healthz")) == 200
 
     def _wait_ready(self, deadline: float) -> None:
         for member in self.nodes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from loadtest.compare.report import replication
 from loadtest.compare.report.table import ran, table_rows
 from loadtest.compare.report.text import (
     LOST_UPDATE_INTRO,
@@ -43,6 +44,7 @@ def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dic
         "rows": [{"cells": row, "ok": cell.get("verdict") == "ok"} for cell, row in zip(ran(cells), rows, strict=True)],
         "lost_updates": {"intro": LOST_UPDATE_INTRO, "lines": lost_update_lines(cells)},
         "revocation": {"intro": segments(REVOCATION_INTRO), "lines": revocation_lines(cells)},
+        "replication": replication.section(cells),
         "figures": [figure(name, title, png) for name, (title, png) in figures.items()],
         "guide": [segments(line.removeprefix("- ")) for line in reading_guide()],
     }

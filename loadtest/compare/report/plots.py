@@ -175,6 +175,16 @@ FIGURES = {
 }
 
 
+def _replication_cost(cells: Sequence[Cell]) -> bytes | None:
+    from loadtest.compare.report.replication_figure import replication_cost  # it imports this module
+
+    return replication_cost(cells)
+
+
+FIGURES["replication_cost"] = ("What replication costs: latency and messages per write against node count",
+                               _replication_cost)  # fmt: skip
+
+
 def render_all(cells: Sequence[Cell]) -> dict[str, tuple[str, bytes]]:
     """name -> (title, PNG bytes) for every figure that has data."""
     drawn = {}

@@ -16,6 +16,8 @@ STORE_NOTES = {
     "cookie": "the whole session travels, encrypted, in the client's cookie or token (4 KB at most, "
     "cannot be revoked before it expires)",
     "redis": "every node reads and writes sessions in one shared Redis (which must stay up)",
+    "replicated": "each node holds copies in memory and copies every write to its peers (Tomcat-style: all "
+    "nodes, or a primary and one backup; sync or async)",
 }
 
 
@@ -37,7 +39,12 @@ def num(value: Any) -> str:
 def cell_name(cell: Cell) -> str:
     """store / routing / scenario, plus the consistency mode for concurrent cells (two cells differ only by it)."""
     mode = f" / {cell['consistency']}" if "lost_update_rate" in cell else ""
-    return f"{cell['store']} / {cell['routing']} / {cell['scenario']}{mode}"
+    return f"{store_text(cell)} / {cell['routing']} / {cell['scenario']}{mode}"
+
+
+def store_text(cell: Cell) -> str:
+    """The store, with the replicated store's mode (`replicated all-sync`)."""
+    return f"{cell['store']} {cell['replication']}" if cell.get("replication") else str(cell["store"])
 
 
 def lost_text(cell: Cell) -> str:
@@ -67,6 +74,7 @@ class Column:
     header: str
     show: Callable[[Cell], str]
     optional_key: str | None = None
+    when_varies: bool = False  # shown only when the cells differ in it (the node count of a --nodes sweep)
 
 
 def _kind_rate(kind: str) -> Callable[[Cell], str]:
@@ -78,7 +86,8 @@ def _kind_rate(kind: str) -> Callable[[Cell], str]:
 
 
 COLUMNS: list[Column] = [
-    Column("store", lambda c: c["store"]),
+    Column("store", store_text),
+    Column("nodes", lambda c: str(c.get("nodes", "-")), when_varies=True),
     Column("routing", lambda c: c["routing"]),
     Column("scenario", lambda c: c["scenario"]),
     Column("requests", lambda c: num(c.get("requests"))),
@@ -104,7 +113,13 @@ COLUMNS: list[Column] = [
 
 
 def columns_for(cells: Sequence[Cell]) -> list[Column]:
-    return [c for c in COLUMNS if c.optional_key is None or any(c.optional_key in cell for cell in cells)]
+    return [c for c in COLUMNS if _shown(c, cells)]
+
+
+def _shown(column: Column, cells: Sequence[Cell]) -> bool:
+    if column.when_varies:
+        return len({column.show(cell) for cell in cells}) > 1
+    return column.optional_key is None or any(column.optional_key in cell for cell in cells)
 
 
 def ran(cells: Sequence[Cell]) -> list[Cell]:

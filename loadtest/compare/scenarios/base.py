@@ -71,7 +71,7 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
 
     def theory(self, spec: CellSpec, exposure: Exposure) -> Expectation:
         """Expected misses (with variance and an explanation) from what the run exposed."""
-        return expect(spec.routing, spec.store, exposure)
+        return expect(spec.routing, spec.store, exposure, spec.replication)
 
     def error_theory(self, spec: CellSpec) -> ErrorTheory:
         return ErrorTheory(0, "no process fails and nothing is changed under load: no request should fail")
