@@ -36,6 +36,7 @@ NGINX_MODES = ("round_robin", "hash")  # nginx (open source) has no cookie stick
 HAPROXY_MODES = ("round_robin", "sticky")
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
+REPLICATIONS = ("all-sync", "all-async", "backup-sync")  # a write row each: one node under test and two peers
 
 
 @dataclass
@@ -124,9 +125,13 @@ def start_servers(
     nodes = [servers.node(f"node-{index}", "memory") for index in range(2)]
     stores = {store: servers.node(f"node-{store}", store, redis.url) for store in ("memory", "cookie", "redis")}
     memory_url = servers.node("node-memory-size", "memory", memory_max=args.memory_sessions + 1000)
-    rows = selected([*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)], args.only)
+    modes = [mode for mode in REPLICATIONS if selected([replicated_row(mode, "")], args.only)]
+    groups = {mode: servers.replicated_nodes(f"node-replicated-{mode}", mode) for mode in modes}
+    rows = [*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)]
+    rows = selected([*rows, *(replicated_row(mode, urls[0]) for mode, urls in groups.items())], args.only)
     ready = {"node-0": nodes[0], "node-1": nodes[1], "node-memory-size": memory_url}
     ready |= {f"node-{store}": url for store, url in stores.items()}
+    ready |= {f"node-replicated-{mode}-{i}": url for mode, urls in groups.items() for i, url in enumerate(urls)}
     checks = {name: url + "/readyz" for name, url in ready.items()}
     checks |= {row.name: row.url + "/healthz" for row in rows if row.sessions == "browser"}  # through to the nodes
     servers.wait_ready(checks)
@@ -165,6 +170,12 @@ def store_rows(stores: dict[str, str], redis_url: str) -> list[Row]:
             rows.append(Row(f"store-{store}-{kind}", "store", label, url, workload, sessions="login"))
     rows.append(Row("redis-floor", "store", "redis.asyncio GET+SET round trip alone (pairs/s)", redis_url=redis_url))
     return rows
+
+
+def replicated_row(mode: str, url: str) -> Row:
+    """Writes on one replicated node with two peers: what the copies cost a write (compare store-memory-write)."""
+    label = f"replicated store {mode}, writes (POST /counter; 1 node + 2 peers)"
+    return Row(f"store-replicated-{mode}-write", "store", label, url, WRITE, sessions="login")
 
 
 def selected(rows: list[Row], only: str | None) -> list[Row]:

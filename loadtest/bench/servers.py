@@ -18,8 +18,9 @@ from pathlib import Path
 from loadtest.bench.configs import haproxy_config, nginx_config
 from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_port
+from loadtest.lab.processes import ManagedProcess, free_port, free_ports
 from loadtest.lab.proctree import threads
+from loadtest.lab.replication import replication_env
 
 INSTALL_HINTS = {
     "wrk": "Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk",
@@ -106,6 +107,17 @@ class Servers:
                         REDIS_URL=redis_url or "", SESSION_MEMORY_MAX=str(memory_max or ""))  # fmt: skip
         self.processes.append(launch_node(name, "127.0.0.1", port, self.log_dir, env))
         return f"http://127.0.0.1:{port}"
+
+    def replicated_nodes(self, name: str, mode: str, count: int = 3) -> list[str]:
+        """A node under test and `count - 1` peers (SESSION_STORE=replicated in `mode`, e.g. all-sync), each with the
+        same peer list and a fresh peer secret; the first URL is the node under test."""
+        ports = free_ports(count)
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        settings = replication_env(mode, urls, secrets.token_urlsafe(24))
+        for index, port in enumerate(ports):
+            env = child_env(settings, SESSION_STORE="replicated", NODE_ACCESS_LOG="0")
+            self.processes.append(launch_node(f"{name}-{index}", "127.0.0.1", port, self.log_dir, env))
+        return urls
 
     def balancer(self, name: str, mode: str, upstreams: Sequence[str], checkout: Path | None = None) -> str:
         """Our balancer in one routing mode; `checkout`: run the `balancer` package of another source tree."""

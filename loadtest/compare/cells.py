@@ -47,7 +47,7 @@ class CellSpec:
     @property
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
-        return f"{self.routing} / {self.store_label} / {self.scenario}{mode} / {self.nodes} nodes"
+        return f"{self.routing} / {self.store_label} / {self.scenario}{mode}"
 
     @property
     def effective_consistency(self) -> str:

@@ -224,8 +224,9 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
-        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users "
-                     f"for {spec.duration:g}s" + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
+        progress.say(f"{spec.label} / {spec.nodes} nodes: cluster up in {cluster.started_in:.1f}s; "
+                     f"locust {spec.users} users for {spec.duration:g}s"
+                     + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
         control = ClusterControl(cluster)
         process = run.start()
         try:

@@ -43,7 +43,8 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     proxies += [f"nginx-{mode}" for mode in ("round_robin", "hash") if find_tool("nginx")]
     proxies += [f"haproxy-{mode}" for mode in ("round_robin", "sticky") if find_tool("haproxy")]
     stores = ["store-none", *(f"store-{s}-{k}" for s in ("memory", "cookie", "redis") for k in ("read", "write"))]
-    assert [row["name"] for row in report["rows"]] == [*proxies, *stores, "redis-floor"]
+    replicated = [f"store-replicated-{mode}-write" for mode in ("all-sync", "all-async", "backup-sync")]
+    assert [row["name"] for row in report["rows"]] == [*proxies, *stores, "redis-floor", *replicated]
     for row in report["rows"]:
         assert len(row["runs"]) == 1 and row["rps"] > 0 and row["p50_ms"] > 0, row
         assert row["non2xx"] == 0 and row["socket_errors"] == 0, row  # every session was found, nothing failed

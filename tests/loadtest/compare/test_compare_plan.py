@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from loadtest.compare.command import parse_args, plan
+from nodes.contract.names import ROUTING_MODES, STORES
 
 
 def labels(*argv: str) -> list[str]:
@@ -11,7 +14,7 @@ def labels(*argv: str) -> list[str]:
 
 def test_the_default_matrix_adds_the_concurrent_cells_pinned_by_sticky_routing() -> None:
     cells = plan(parse_args([]))
-    assert len(cells) == 4 * 3 * 2 + 5
+    assert len(cells) == len(ROUTING_MODES) * len(STORES) * 2 + 5  # steady and node-failure per routing x store
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
         "sticky / memory / concurrent / cas",
@@ -47,3 +50,24 @@ def test_logout_all_is_measured_once_per_store_and_routing() -> None:
     assert {spec.revocation_bound for spec in cells if spec.revocation_bound} == {5.0}
     assert {spec.revocation_bound for spec in plan(parse_args(["--quick"]))} == {2.0}  # one cell per store x routing
     assert not any(spec.revocation_bound for spec in plan(parse_args(["--revocation-bound", "0"])))
+
+
+def test_replicated_runs_one_cell_per_replication_mode_and_nodes_sweeps_the_count() -> None:
+    cells = plan(parse_args(["--store", "replicated,memory", "--replication", "all-sync,all-async,backup-sync",
+                             "--routing", "route", "--scenario", "steady", "--nodes", "2,3,5"]))  # fmt: skip
+    assert [(spec.nodes, spec.store_label) for spec in cells] == [
+        (nodes, store)
+        for nodes in (2, 3, 5)
+        for store in ("replicated all-sync", "replicated all-async", "replicated backup-sync", "memory")
+    ]
+    assert {spec.routing for spec in cells} == {"route"}
+    measured = [(spec.nodes, spec.store_label) for spec in cells if spec.revocation_bound]
+    assert measured[:4] == [(2, "replicated all-sync"), (2, "replicated all-async"), (2, "replicated backup-sync"),
+                            (2, "memory")]  # fmt: skip
+
+
+def test_replication_and_nodes_are_checked() -> None:
+    for argv in (["--replication", "all-sometimes"], ["--nodes", "1,3"], ["--nodes", "three"]):
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+    assert parse_args([]).replication == ("all-sync",)  # the default mode: Tomcat's DeltaManager, synchronous
