@@ -126,7 +126,7 @@ def build_cell(
     rows = timeline(stats.get("per_second", {}), start)
     before, after = split_at_kill(rows, kill.at_s if kill else None)
     users = {kind: totals.get(T.key(T.USERS, kind), 0) for kind in KINDS}
-    lag_ms = float(replication.get("lag_ms_max", 0.0)) if replication else 0.0
+    lag_ms = float(replication.get("lag_ms_typical", 0.0)) if replication else 0.0
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
     return {

@@ -50,7 +50,7 @@ class Exposure:
     before: Mapping[str, int]
     after: Mapping[str, int] = field(default_factory=dict)
     killed: bool = False
-    lag_ms: float = 0.0  # store=replicated, async: the worst copy lag the nodes measured
+    lag_ms: float = 0.0  # store=replicated, async: the typical copy lag the nodes measured (their last batches)
 
     @property
     def session_requests(self) -> int:
