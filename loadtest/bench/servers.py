@@ -21,6 +21,7 @@ from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_port, free_ports
 from loadtest.lab.proctree import threads
 from loadtest.lab.replication import replication_env
+from nodes.contract.names import REPLICATED_STORE
 
 INSTALL_HINTS = {
     "wrk": "Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk",
@@ -115,7 +116,7 @@ class Servers:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         settings = replication_env(mode, urls, secrets.token_urlsafe(24))
         for index, port in enumerate(ports):
-            env = child_env(settings, SESSION_STORE="replicated", NODE_ACCESS_LOG="0")
+            env = child_env(settings, SESSION_STORE=REPLICATED_STORE, NODE_ACCESS_LOG="0")
             self.processes.append(launch_node(f"{name}-{index}", "127.0.0.1", port, self.log_dir, env))
         return urls
 

@@ -20,7 +20,8 @@ from loadtest.compare.locustrun import LOCUSTFILE
 from loadtest.lab.cluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
 from loadtest.lab.paths import absolute
 from loadtest.lab.processes import StartupError
-from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, ROUTING_MODES, STORES
+from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
+from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, NODE_STORES, REPLICATED_STORE, ROUTING_MODES
 
 DEFAULT_PORT = 8080  # what [tool.locust] host points at
 
@@ -38,7 +39,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--routing", choices=ROUTING_MODES,
                         default=_env_default("BALANCER_ROUTING", DEFAULT_ROUTING, ROUTING_MODES),
                         help="balancer routing (default: $BALANCER_ROUTING or random)")  # fmt: skip
-    parser.add_argument("--store", choices=STORES, help="session store (default: $SESSION_STORE or memory)")
+    parser.add_argument("--store", choices=NODE_STORES, help="session store (default: $SESSION_STORE or memory)")
+    parser.add_argument("--replication", choices=REPLICATIONS, default=DEFAULT_REPLICATION,
+                        help=f"--store {REPLICATED_STORE}: how sessions are copied (default "
+                             f"{DEFAULT_REPLICATION})")  # fmt: skip
     parser.add_argument("--redis-cluster", action="store_true",
                         help=f"start a local {CLUSTER_MASTERS}-master Redis Cluster and point the nodes at it "
                              "(redis+cluster:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
@@ -51,7 +55,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--nodes must be at least 1")
     if args.redis_cluster and args.store not in (None, "redis"):
         parser.error(f"--redis-cluster is a session store for --store redis, not --store {args.store}")
-    args.store = "redis" if args.redis_cluster else args.store or _env_default("SESSION_STORE", DEFAULT_STORE, STORES)
+    store = args.store or _env_default("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
+    args.store = "redis" if args.redis_cluster else store
     return args
 
 
@@ -65,7 +70,9 @@ def _env_default(name: str, default: str, allowed: tuple[str, ...]) -> str:
 def banner(cluster: LocalCluster, logs: Path) -> str:
     config = cluster.config
     lines = [
-        f"sessionlab cluster: {config.nodes} node(s), {config.store} store, {config.routing} routing "
+        f"sessionlab cluster: {config.nodes} node(s), {config.store} store"
+        + (f" ({config.replication})" if config.store == REPLICATED_STORE else "")
+        + f", {config.routing} routing "
         f"(up in {cluster.started_in:.1f}s)",
         f"  balancer  {cluster.url}   status: {cluster.url}{STATUS_PATH}",
     ]
@@ -106,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.logs or Path(tempfile.mkdtemp(prefix="sessionlab-cluster-"))
     redis_url = None if args.redis_cluster else os.environ.get("REDIS_URL") or None
     config = ClusterConfig(nodes=args.nodes, routing=args.routing, store=args.store, host=args.host, port=args.port,
-                           redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs)  # fmt: skip
+                           redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs,
+                           replication=args.replication)  # fmt: skip
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
