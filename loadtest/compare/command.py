@@ -313,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             for index, spec in enumerate(cells_to_run, start=1):
                 progress.index = index
                 try:
-                    cell = run_cell(spec, out / "cells" / _slug(spec), tuple(args.user_kinds), pids, progress)
+                    cell = run_cell(
+                        spec, out / "cells" / _slug(spec, len(args.nodes) > 1), tuple(args.user_kinds), pids, progress
+                    )
                     progress.say(summary_line(cell))
                 except CellFailed as failure:
                     cell = failed_cell(spec, str(failure))
@@ -360,7 +362,8 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
     }
 
 
-def _slug(spec: CellSpec) -> str:
+def _slug(spec: CellSpec, sweep: bool = False) -> str:
+    """The cell's folder: <store>-<routing>-<scenario>[-<consistency>], plus -n<nodes> in a --nodes sweep."""
     mode = f"-{spec.consistency}" if spec.consistency else ""
     store = spec.store_label.replace(" ", "-")
-    return f"{store}-{spec.routing}-{spec.scenario}{mode}-n{spec.nodes}"
+    return f"{store}-{spec.routing}-{spec.scenario}{mode}" + (f"-n{spec.nodes}" if sweep else "")
