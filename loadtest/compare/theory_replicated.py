@@ -28,7 +28,11 @@
   stale, and the writer is not the backup with p = (N-1)/N); P(gap < L) with gaps uniform on locust's wait
   [WAIT_MIN_S, WAIT_MAX_S] (reads two or more requests after the write wait at least 2 x WAIT_MIN_S, so they
   count only when L passes that). A kill also drops the dead node's unsent queue (about its writes of the last
-  L seconds): below the tolerance floor, so it is left to the floor rather than predicted.
+  L seconds): below the tolerance floor, so it is left to the floor rather than predicted. Left out too, as a
+  bound: locust sends a user's first task right after its login (no wait), so up to logins x s of those first
+  requests can find no copy yet (401), a race at the millisecond scale (0-11 such 401s per 40-user cell measured).
+  Both terms, and the detection of a stale read (a read shows only part of what a write changed), make the
+  formula an estimate whose error the tolerance floor absorbs, not an exact count.
 """
 
 from __future__ import annotations
