@@ -16,6 +16,7 @@ from loadtest.compare.report.table import (
     pct,
     ran,
     revoked_text,
+    store_text,
 )
 
 # -- plain-language verdicts ------------------------------------------------------------------------------
@@ -24,11 +25,27 @@ from loadtest.compare.report.table import (
 def store_verdicts(cells: Sequence[Cell]) -> dict[str, str]:
     """One paragraph per store, in the order stores appear, built from the measured numbers."""
     verdicts: dict[str, str] = {}
-    for store in dict.fromkeys(c["store"] for c in ran(cells)):
-        mine = [c for c in ran(cells) if c["store"] == store]
-        verdict = _memory_verdict(mine) if any(c["misses"] for c in mine) else _clean_verdict(store, mine)
-        verdicts[store] = verdict + _consistency_text(mine) + _revocation_text(mine)
+    for label in dict.fromkeys(store_text(c) for c in ran(cells)):
+        mine = [c for c in ran(cells) if store_text(c) == label]
+        store = mine[0]["store"]
+        if not any(c["misses"] for c in mine):
+            verdict = _clean_verdict(store, mine)
+        else:
+            verdict = _memory_verdict(mine) if store == "memory" else _shared_misses_verdict(store, mine)
+        verdicts[label] = verdict + _consistency_text(mine) + _revocation_text(mine)
     return verdicts
+
+
+def _shared_misses_verdict(store: str, cells: Sequence[Cell]) -> str:
+    """A store every node can read (replicated) that still missed: where, how many, and against what theory."""
+    checked, missed = sum(c["session_requests"] for c in cells), sum(c["misses"] for c in cells)
+    where = "; ".join(f"{c['routing']} / {c['scenario']}: {c['misses']:,} (theory {pct(c.get('expected_miss_rate'))})"
+                      for c in cells if c["misses"])  # fmt: skip
+    return (
+        f"Every node can read every session ({STORE_NOTES.get(store, store)}), yet {missed:,} of {checked:,} "
+        f"authenticated requests missed ({where}); see each cell's theory and replication_traffic "
+        "(failed sends leave a peer out while the balancer still sends it requests)." + _latency_text(cells)
+    )
 
 
 def _consistency_text(cells: Sequence[Cell]) -> str:
@@ -79,7 +96,8 @@ def _memory_verdict(cells: Sequence[Cell]) -> str:
     for routing in dict.fromkeys(c["routing"] for c in cells):
         parts.append(_routing_sentence(routing, [c for c in cells if c["routing"] == routing]))
     parts.append(
-        "Bottom line: memory sessions need affinity, i.e. hash routing (pins every client by its session id) or "
+        "Bottom line: memory sessions need affinity, i.e. hash routing (pins every client by its session id), route "
+        "routing (by the node id each node tags its references with) or "
         "sticky routing for clients that keep cookies, and even then a node failure logs out that node's users."
     )
     parts.append(_latency_text(cells).strip())
