@@ -224,7 +224,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
-        progress.say(f"{spec.label} / {spec.nodes} nodes: cluster up in {cluster.started_in:.1f}s; "
+        progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; "
                      f"locust {spec.users} users for {spec.duration:g}s"
                      + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
         control = ClusterControl(cluster)
