@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from loadtest import browser as chromium
+from loadtest.lab import browser as chromium
 
 
 @pytest.fixture(scope="session")

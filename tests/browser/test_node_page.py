@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from loadtest.localcluster import ClusterConfig, LocalCluster
+from loadtest.lab.cluster import ClusterConfig, LocalCluster
 
 pytestmark = pytest.mark.timeout(90)
 RELOADS = 20

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from loadtest import grades
-from loadtest.grid import ordered
-from loadtest.theory import CONCURRENT, KINDS, SCENARIOS
+from loadtest.compare.report import grades
+from loadtest.compare.report.grid import ordered
+from loadtest.compare.theory import CONCURRENT, KINDS, SCENARIOS
 from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
 
 Cell = Mapping[str, Any]

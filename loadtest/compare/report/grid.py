@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest import grades
-from loadtest.theory import SCENARIOS
+from loadtest.compare.report import grades
+from loadtest.compare.theory import SCENARIOS
 from nodes.contract.names import ROUTING_MODES, STORES
 
 Cell = Mapping[str, Any]

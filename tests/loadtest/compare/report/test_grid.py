@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from loadtest import grades
-from loadtest.grid import build_grids
+from loadtest.compare.report import grades
+from loadtest.compare.report.grid import build_grids
 
-from .generated import cell, concurrent_cell, matrix
+from ..generated import cell, concurrent_cell, matrix
 
 
 def test_one_grid_per_scenario_rows_stores_columns_routings() -> None:

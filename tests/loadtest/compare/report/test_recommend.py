@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadtest.recommend import recommend
+from loadtest.compare.report.recommend import recommend
 
-from .generated import cell, concurrent_cell, matrix
+from ..generated import cell, concurrent_cell, matrix
 
 BOTH = {"user_kinds": ["browser", "app"]}
 
