@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loadtest.compare.locustrun import LOCUSTFILE
 from loadtest.lab.cluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
+from loadtest.lab.page_hints import page_lines
 from loadtest.lab.paths import absolute
 from loadtest.lab.processes import StartupError
 from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, ROUTING_MODES, STORES
@@ -82,6 +83,8 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
     locustfile = _shown(LOCUSTFILE)
     lines += [
         f"  logs      {logs}",
+        "",
+        *page_lines(cluster.url, config.store, config.routing),
         "",
         "Point locust's web UI at it (then open http://localhost:8089):",
         f"  locust -f {locustfile} -H {cluster.url}",

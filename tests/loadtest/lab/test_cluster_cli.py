@@ -39,6 +39,7 @@ def test_cluster_serves_and_a_signal_stops_every_process(stop_signal: int) -> No
             banner = read_banner(run)
             url = re.search(r"balancer\s+(http://\S+)", banner).group(1)  # type: ignore[union-attr]
             assert f"locust -f loadtest/locustfile.py -H {url}" in banner
+            assert f"open {url}/ in a browser" in banner and "redis + round_robin: reload as often" in banner
             children = proctree.descendants(run.pid)
             assert len(children) == 4  # redis-server, 2 nodes, balancer
             with urllib.request.urlopen(url + "/_balancer/status", timeout=5) as response:  # noqa: S310 - loopback
