@@ -37,7 +37,8 @@ class Band:
 
     def describe(self) -> str:
         """The thresholds in words, for the legend under the grid."""
-        return f"{self.measure}: fine ≤ {self.show(self.fine)}, costly ≤ {self.show(self.costly)}, broken above"
+        fine = "fine at 0" if self.fine == 0 else f"fine ≤ {self.show(self.fine)}"
+        return f"{self.measure}: {fine}, costly ≤ {self.show(self.costly)}, broken above"
 
 
 # A single miss is a user logged out; past 5% of requests a user can hardly stay logged in at all.

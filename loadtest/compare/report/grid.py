@@ -48,6 +48,34 @@ class GridCell:
     def get(self, key: str) -> Any:
         return self.cell.get(key)
 
+    def facts(self) -> list[tuple[str, str, str]]:
+        """(band key, short text, grade) per measured band, in the legend's order: what the grid cell says."""
+        return [(band.key, fact_text(band, self.cell), self.measure_grades[band.key])
+                for band in grades.BANDS if band.key in self.measure_grades]  # fmt: skip
+
+    def theory_text(self) -> str:
+        """The expected miss rate, for a cell that disagrees with it."""
+        expected, tolerance = self.cell.get("expected_miss_rate"), self.cell.get("tolerance")
+        return "" if expected is None else f"theory {100 * expected:.1f}% ± {100 * (tolerance or 0):.1f}%"
+
+
+def short_pct(value: float) -> str:
+    """A fraction as a percentage that never shows a small nonzero rate as 0."""
+    if value == 0:
+        return "0%"
+    return f"{100 * value:.2f}%" if value < 0.001 else f"{100 * value:.1f}%"
+
+
+FACT_NAMES = {"miss_rate": "miss", "error_rate": "errors", "p99_ms": "p99", "lost_update_rate": "lost"}
+
+
+def fact_text(band: grades.Band, cell: Cell) -> str:
+    value = cell.get(band.key)
+    if value is None and band is grades.ERRORS:
+        value = cell.get("errors", 0) / max(cell.get("requests") or 1, 1)
+    shown = f"{value:g} ms" if band.unit == "ms" else short_pct(value)
+    return f"{FACT_NAMES.get(band.key, band.measure)} {shown}"
+
 
 @dataclass(frozen=True)
 class GridRow:
