@@ -60,11 +60,11 @@ def worst(grades: list[str | None]) -> str:
 
 def grades_of(cell: Mapping[str, Any]) -> dict[str, str]:
     """Each measured band's grade for one results.json cell, by band key."""
-    graded = {band.key: band.grade(_value(cell, band)) for band in BANDS}
+    graded = {band.key: band.grade(value_of(cell, band)) for band in BANDS}
     return {key: grade for key, grade in graded.items() if grade is not None}
 
 
-def _value(cell: Mapping[str, Any], band: Band) -> float | None:
+def value_of(cell: Mapping[str, Any], band: Band) -> float | None:
     value = cell.get(band.key)
     if value is None and band is ERRORS and cell.get("requests"):
         return float(cell.get("errors", 0)) / float(cell["requests"])  # results from before error_rate

@@ -70,9 +70,7 @@ FACT_NAMES = {"miss_rate": "miss", "error_rate": "errors", "p99_ms": "p99", "los
 
 
 def fact_text(band: grades.Band, cell: Cell) -> str:
-    value = cell.get(band.key)
-    if value is None and band is grades.ERRORS:
-        value = cell.get("errors", 0) / max(cell.get("requests") or 1, 1)
+    value = grades.value_of(cell, band) or 0.0
     shown = f"{value:g} ms" if band.unit == "ms" else short_pct(value)
     return f"{FACT_NAMES.get(band.key, band.measure)} {shown}"
 
