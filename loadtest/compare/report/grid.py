@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report import grades
-from loadtest.compare.theory import SCENARIOS
+from loadtest.compare.scenarios import SCENARIOS
 from nodes.contract.names import ROUTING_MODES, STORES
 
 Cell = Mapping[str, Any]
@@ -115,5 +115,5 @@ def build_grid(scenario: str, cells: Sequence[Cell]) -> Grid:
 
 def build_grids(cells: Sequence[Cell]) -> list[Grid]:
     """One grid per scenario that has cells, in the lab's scenario order, then any others."""
-    scenarios = ordered((str(c["scenario"]) for c in cells), SCENARIOS)
+    scenarios = ordered((str(c["scenario"]) for c in cells), list(SCENARIOS))
     return [build_grid(scenario, cells) for scenario in scenarios]

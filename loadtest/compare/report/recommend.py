@@ -16,7 +16,8 @@ from typing import Any
 
 from loadtest.compare.report import grades
 from loadtest.compare.report.grid import ordered
-from loadtest.compare.theory import CONCURRENT, KINDS, SCENARIOS
+from loadtest.compare.scenarios import SCENARIOS
+from loadtest.compare.theory import KINDS
 from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
 
 Cell = Mapping[str, Any]
@@ -37,7 +38,7 @@ def and_list(items: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Choice:
-    """One store x routing and the cells it ran in (concurrent cells apart: they judge consistency modes)."""
+    """One store x routing and the cells it ran in (cells measuring lost updates apart: they judge consistency)."""
 
     store: str
     routing: str
@@ -64,7 +65,7 @@ class Choice:
         return sum(int(c.get("session_requests", 0)) for c in self.cells)
 
     def scenarios(self) -> list[str]:
-        return ordered((str(c["scenario"]) for c in self.cells), SCENARIOS)
+        return ordered((str(c["scenario"]) for c in self.cells), list(SCENARIOS))
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def measured(cells: Sequence[Cell]) -> list[Cell]:
 
 def choices(cells: Sequence[Cell]) -> list[Choice]:
     """Every store x routing that ran outside the concurrent scenario, in the report's order."""
-    plain = [c for c in measured(cells) if c["scenario"] != CONCURRENT]
+    plain = [c for c in measured(cells) if "lost_update_rate" not in c]
     pairs = dict.fromkeys((str(c["store"]), str(c["routing"])) for c in plain)
     rank = {s: i for i, s in enumerate(ordered((s for s, _ in pairs), STORES))}
     order = {r: i for i, r in enumerate(ordered((r for _, r in pairs), ROUTING_MODES))}
@@ -97,7 +98,7 @@ def client_mix(meta: Mapping[str, Any]) -> str:
 def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
     """The headline and the sentences of the Recommendation section."""
     options = choices(cells)
-    scenarios = ordered((str(c["scenario"]) for c in measured(cells)), SCENARIOS)
+    scenarios = ordered((str(c["scenario"]) for c in measured(cells)), list(SCENARIOS))
     intro = f"For this run's clients ({client_mix(meta)}), in the scenarios that ran ({', '.join(scenarios)}):"
     lossless = sorted((o for o in options if o.lossless), key=lambda o: (len(caveats(o, cells)), o.p99, -o.rps))
     headline = _headline(lossless, options, cells)
@@ -162,8 +163,8 @@ def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells
 def _failure_lines(cells: Sequence[Cell]) -> list[str]:
     """Per scenario: the choices that were costly or broken in it, and what made them so."""
     lines = []
-    plain = [c for c in measured(cells) if c["scenario"] != CONCURRENT]
-    for scenario in ordered((str(c["scenario"]) for c in plain), SCENARIOS):
+    plain = [c for c in measured(cells) if "lost_update_rate" not in c]
+    for scenario in ordered((str(c["scenario"]) for c in plain), list(SCENARIOS)):
         for grade in (grades.BROKEN, grades.COSTLY):
             hit = [c for c in plain if c["scenario"] == scenario and grades.grade(c) == grade]
             if hit:

@@ -48,13 +48,15 @@ def shares(cell: Cell) -> str:
     return " / ".join(f"{100 * v:.0f}" for v in cell.get("node_share", {}).values()) or "-"
 
 
-def killed(cell: Cell) -> str:
-    return f"{cell['killed_node']} at {cell['kill_at_s']:.1f} s" if cell.get("killed_node") else "-"
-
-
 def ejected(cell: Cell) -> str:
     at, kill = cell.get("ejected_at_s"), cell.get("kill_at_s")
     return "-" if at is None or kill is None else f"{at - kill:.1f} s after the kill"
+
+
+def events(cell: Cell) -> str:
+    """Each scenario event as "what at t s: outcome"."""
+    shown = [f"{e.get('what', '?')} at {e.get('t', 0):.1f} s: {e.get('outcome', '-')}" for e in cell.get("events", [])]
+    return "; ".join(shown) or "-"
 
 
 def theory(cell: Cell) -> str:
@@ -78,12 +80,12 @@ GROUPS = (
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
           [("usable after logout-all", revoked_text)], needs="revoked_usable_s"),
     Group("Events", "What happened to the cluster during the run.",
-          [("killed", killed), ("ejected by the balancer", ejected)], needs="killed_node"),
+          [("events", events), ("ejected by the balancer", ejected)], needs="events"),
 )  # fmt: skip
 
 
 def has(cell: Cell, key: str | None) -> bool:
-    return key is None or cell.get(key) is not None
+    return key is None or cell.get(key) not in (None, [], {})
 
 
 def build_table(group: Group, cells: Sequence[Cell]) -> Table:
