@@ -78,7 +78,7 @@ def living(pids: dict[int, str]) -> dict[int, str]:
     left = {}
     for pid in pids:
         if proctree.alive(pid):
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cmdline = proctree.cmdline(pid)
             if any(word in cmdline for word in ("nodes", "balancer", "locust", "redis-server")):
                 left[pid] = cmdline
     return left

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -73,7 +72,7 @@ def test_redis_cluster_serves_sessions_and_a_signal_stops_its_three_redis_server
             assert f"locust -f loadtest/locustfile.py -H {url} --master" in banner
             assert "locust -f loadtest/locustfile.py --worker" in banner
             children = proctree.descendants(run.pid)
-            redis = [pid for pid in children if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            redis = [pid for pid in children if "redis-server" in proctree.cmdline(pid)]
             assert len(redis) == 3 and len(children) == 6  # 3 redis-server, 2 nodes, balancer
             browser = Client(url)
             assert browser.call("POST", "/login", {"user": "ann"})[0] == 200
