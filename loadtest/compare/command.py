@@ -23,6 +23,7 @@ from typing import Any
 
 from loadtest.compare import locustrun, report, revocation
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
+from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.scenarios.timeline import run_timeline
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.console_summary(cells), flush=True)
     print(f"sessionlab compare: {len(cells)} cells in {meta['wall_s']:.0f}s; wrote "
           + ", ".join(str(p) for p in written), flush=True)  # fmt: skip
+    print(f"sessionlab compare: {write_screenshot(out)}", flush=True)
     if failed:
         print(f"sessionlab compare: {len(failed)} cell(s) did not run to the end (see the report)", file=sys.stderr)
         return EXIT_STARTUP

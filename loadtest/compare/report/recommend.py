@@ -73,6 +73,7 @@ class Recommendation:
     """A bold headline and the sentences that follow it, all derived from the cells."""
 
     headline: str
+    intro: str  # the client mix and scenarios the sentences hold for
     lines: list[str]
 
 
@@ -102,9 +103,9 @@ def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
     intro = f"For this run's clients ({client_mix(meta)}), in the scenarios that ran ({', '.join(scenarios)}):"
     lossless = sorted((o for o in options if o.lossless), key=lambda o: (len(caveats(o, cells)), o.p99, -o.rps))
     headline = _headline(lossless, options, cells)
-    lines = [intro, *_lossless_lines(lossless, options, cells), *_failure_lines(cells), *_mix_lines(options, meta)]
+    lines = [*_lossless_lines(lossless, options, cells), *_failure_lines(cells), *_mix_lines(options, meta)]
     lines += _consistency_lines(cells) + _theory_lines(cells)
-    return Recommendation(headline, [line for line in lines if line])
+    return Recommendation(headline, intro, [line for line in lines if line])
 
 
 def caveats(choice: Choice, cells: Sequence[Cell]) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest.compare.report.render import cell_name, lost_text, ms, num, pct, ran, revoked_text
+from loadtest.compare.report.table import cell_name, lost_text, ms, num, pct, ran, revoked_text
 
 Cell = dict[str, Any]
 Show = Callable[[Cell], str]
@@ -24,7 +24,7 @@ class Group:
     title: str
     question: str
     columns: Sequence[tuple[str, Show]]
-    needs: str | None = None  # None: every measured cell
+    needs: tuple[str, ...] = ()  # a cell appears when it carries one of these keys; () = every measured cell
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,10 @@ def ejected(cell: Cell) -> str:
 
 def events(cell: Cell) -> str:
     """Each scenario event as "what at t s: outcome"."""
-    shown = [f"{e.get('what', '?')} at {e.get('t', 0):.1f} s: {e.get('outcome', '-')}" for e in cell.get("events", [])]
+    shown = [f"{e.get('what', '?')} at {e.get('t', 0):.1f} s" + (f": {e['outcome']}" if e.get("outcome") else "")
+             for e in cell.get("events", [])]  # fmt: skip
+    if not shown and cell.get("killed_node"):  # results from before the scenario events
+        shown = [f"SIGKILL {cell['killed_node']} at {cell.get('kill_at_s') or 0:.1f} s"]
     return "; ".join(shown) or "-"
 
 
@@ -76,16 +79,16 @@ GROUPS = (
           [("errors", lambda c: num(c.get("errors"))), ("error rate", lambda c: pct(c.get("error_rate")))]),
     Group("Consistency", "Parallel writes to one session: acknowledged increments that vanished.",
           [("consistency", lambda c: str(c["consistency"])), ("lost updates", lost_text),
-           ("409s", lambda c: num(c.get("conflicts_409")))], needs="lost_update_rate"),
+           ("409s", lambda c: num(c.get("conflicts_409")))], needs=("lost_update_rate",)),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
-          [("usable after logout-all", revoked_text)], needs="revoked_usable_s"),
+          [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),
     Group("Events", "What happened to the cluster during the run.",
-          [("events", events), ("ejected by the balancer", ejected)], needs="events"),
+          [("events", events), ("ejected by the balancer", ejected)], needs=("events", "killed_node")),
 )  # fmt: skip
 
 
-def has(cell: Cell, key: str | None) -> bool:
-    return key is None or cell.get(key) not in (None, [], {})
+def has(cell: Cell, keys: tuple[str, ...]) -> bool:
+    return not keys or any(cell.get(key) not in (None, [], {}) for key in keys)
 
 
 def build_table(group: Group, cells: Sequence[Cell]) -> Table:

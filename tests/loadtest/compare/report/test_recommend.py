@@ -13,7 +13,7 @@ BOTH = {"user_kinds": ["browser", "app"]}
 
 def text(cells: list[dict[str, Any]], meta: dict[str, Any] = BOTH) -> str:
     found = recommend(cells, meta)
-    return "\n".join([found.headline, *found.lines])
+    return "\n".join([found.headline, found.intro, *found.lines])
 
 
 def test_recommends_a_store_and_routing_that_lost_nothing() -> None:
