@@ -84,7 +84,7 @@ def timelines(cells: Sequence[Cell]) -> bytes | None:
     cells = [c for c in ran(cells) if c.get("kill_at_s") is not None and c.get("timeline")]
     if not cells:
         return None
-    columns = min(4, len(cells))
+    columns = min(3, len(cells))  # 3 panels a row stay legible when the page scales the figure down
     rows = math.ceil(len(cells) / columns)
     figure, grid = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.5 * rows), squeeze=False, sharey=True)
     for axes, cell in zip(grid.flat, cells, strict=False):
