@@ -1,10 +1,11 @@
 """The report's Recommendation, every sentence computed from results.json: nothing here is a hand-written verdict.
 
 For the run's client mix (the user kinds it ran), a store x routing choice "loses nothing" when none of its
-cells missed a session. Among those, the recommended one has the lowest p99 (then the most requests per
-second); its cost is stated against the fastest and busiest cell of the same scenarios. Then, per scenario,
-which choices failed it and by how much; then parallel writes (lost updates) per consistency mode, and
-cells that disagree with theory.
+cells missed a session. Among those, the recommended one has the fewest caveats measured in the run (a session
+that outlived logout-all, writes lost in the store's default consistency mode), then the best worst grade, then
+the lowest p99, then the most requests per second; its cost is stated against the fastest and busiest choice.
+Then, per scenario, which choices failed it and by how much; then parallel writes (lost updates) per
+consistency mode, and cells that disagree with theory.
 """
 
 from __future__ import annotations
@@ -101,11 +102,17 @@ def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
     options = choices(cells)
     scenarios = ordered((str(c["scenario"]) for c in measured(cells)), list(SCENARIOS))
     intro = f"For this run's clients ({client_mix(meta)}), in the scenarios that ran ({', '.join(scenarios)}):"
-    lossless = sorted((o for o in options if o.lossless), key=lambda o: (len(caveats(o, cells)), o.p99, -o.rps))
+    lossless = sorted((o for o in options if o.lossless), key=lambda o: rank(o, cells))
     headline = _headline(lossless, options, cells)
     lines = [*_lossless_lines(lossless, options, cells), *_failure_lines(cells), *_mix_lines(options, meta)]
     lines += _consistency_lines(cells) + _theory_lines(cells)
     return Recommendation(headline, intro, [line for line in lines if line])
+
+
+def rank(choice: Choice, cells: Sequence[Cell]) -> tuple[int, int, float, float]:
+    """Fewer measured caveats first, then a better worst grade over its cells, then lower p99, then more rps."""
+    worst = grades.worst([grades.grade(c) for c in choice.cells])
+    return len(caveats(choice, cells)), grades.GRADES.index(worst), choice.p99, -choice.rps
 
 
 def caveats(choice: Choice, cells: Sequence[Cell]) -> list[str]:
@@ -134,7 +141,7 @@ def _revocation_caveat(cell: Cell) -> str:
 def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> str:
     if lossless:
         best = lossless[0]
-        why = "at the lowest p99" + ("" if caveats(best, cells) else " of the choices without caveats")
+        why = "with the fewest caveats and the best grades, at the lowest p99 among those"
         return f"Use the {best.store} store with {best.routing} routing: it lost no session, {why}."
     if not options:
         return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
@@ -146,12 +153,12 @@ def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequ
 def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> list[str]:
     if not lossless:
         return []
-    fastest = min(o.p99 for o in options)
+    fastest = min(options, key=lambda o: o.p99)
     busiest = max(o.rps for o in options) or 1.0
     lines = [f"Lost nothing: {and_list([o.name for o in lossless])}."]
     for option in lossless:
-        extra = option.p99 - fastest
-        cost = "the fastest of all choices" if extra <= 0 else f"{ms(extra)} above the fastest choice"
+        extra = option.p99 - fastest.p99
+        cost = "the fastest of all choices" if extra <= 0 else f"{ms(extra)} above {fastest.name}, the fastest choice"
         lines.append(
             f"{option.name}: {option.checked:,} authenticated requests, none missed; p99 {ms(option.p99)} "
             f"({cost}); {option.rps:,.0f} requests/s ({100 * option.rps / busiest:.0f}% of the busiest choice)"
@@ -193,14 +200,16 @@ def _measure_text(band: grades.Band, cell: Cell) -> str:
 
 
 def _mix_lines(options: Sequence[Choice], meta: Mapping[str, Any]) -> list[str]:
-    """Where the client mix decides: choices that kept one kind's sessions and lost another's; kinds not run."""
+    """Where the client mix decides: a cell that kept one kind's sessions and lost another's; kinds not run."""
     lines = []
     for option in options:
-        kept, lost = _kinds_kept_and_lost(option)
-        if kept and lost:
-            rates = ", ".join(f"{KIND_WORDS.get(k, k)} {pct(r)}" for k, r in lost.items())
-            lines.append(f"{option.name} kept every session of {and_list([KIND_WORDS.get(k, k) for k in kept])} "
-                         f"but missed for {rates}: it fits only a mix without them.")  # fmt: skip
+        for cell in option.cells:
+            kept, lost = _kinds_kept_and_lost(cell)
+            if kept and lost:
+                rates = ", ".join(f"{pct(r)} for {KIND_WORDS.get(k, k)}" for k, r in lost.items())
+                lines.append(f"In {cell['scenario']}, {option.name} kept every session of "
+                             f"{and_list([KIND_WORDS.get(k, k) for k in kept])} but missed {rates}: "
+                             "it fits only a mix without them.")  # fmt: skip
     missing = [KIND_WORDS.get(k, k) for k in KINDS if k not in meta.get("user_kinds", KINDS)]
     if missing:
         rerun = f"re-run with --user-kinds {','.join(KINDS)} if you have them"
@@ -208,15 +217,11 @@ def _mix_lines(options: Sequence[Choice], meta: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _kinds_kept_and_lost(option: Choice) -> tuple[list[str], dict[str, float]]:
-    checked: dict[str, int] = {}
-    missed: dict[str, int] = {}
-    for cell in option.cells:
-        for kind, part in cell.get("by_kind", {}).items():
-            checked[kind] = checked.get(kind, 0) + int(part.get("session_requests", 0))
-            missed[kind] = missed.get(kind, 0) + int(part.get("misses", 0))
-    kept = [k for k, n in checked.items() if n and not missed[k]]
-    lost = {k: missed[k] / n for k, n in checked.items() if n and missed[k]}
+def _kinds_kept_and_lost(cell: Cell) -> tuple[list[str], dict[str, float]]:
+    """User kinds that never missed in this cell, and the miss rate of those that did."""
+    parts = {k: p for k, p in cell.get("by_kind", {}).items() if p.get("session_requests")}
+    kept = [k for k, p in parts.items() if not p.get("misses")]
+    lost = {k: p["misses"] / p["session_requests"] for k, p in parts.items() if p.get("misses")}
     return kept, lost
 
 

@@ -34,7 +34,8 @@ def test_the_costs_are_measured_numbers() -> None:
     cells[0]["p99_ms"], cells[1]["p99_ms"] = 40.0, 90.0
     said = text(cells)
     assert "Use the redis store with random routing" in said
-    assert "p99 40 ms (the fastest of all choices)" in said and "p99 90 ms (50 ms above the fastest choice)" in said
+    assert "p99 40 ms (the fastest of all choices)" in said
+    assert "p99 90 ms (50 ms above redis + random, the fastest choice)" in said
 
 
 def test_nothing_lossless_says_so_and_names_the_least_lossy() -> None:
@@ -54,7 +55,8 @@ def test_client_mix_decides() -> None:
     sticky = cell("sticky", "memory", "steady", 0.2)
     sticky["by_kind"]["browser"].update(misses=0, miss_rate=0.0)
     said = text([sticky, cell("random", "redis", "steady", 0.0)])
-    assert "memory + sticky kept every session of browser users with cookies but missed for app users" in said
+    assert "In steady, memory + sticky kept every session of browser users with cookies but missed" in said
+    assert "for app users with tokens: it fits only a mix without them" in said
     assert "Not measured for app users" in text([cell("random", "redis", "steady", 0.0)], {"user_kinds": ["browser"]})
 
 

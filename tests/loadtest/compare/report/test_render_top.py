@@ -28,9 +28,10 @@ def written(tmp_path: Path) -> tuple[dict[str, Any], str, str]:
 def test_both_open_with_the_grids_then_the_recommendation(tmp_path: Path) -> None:
     results, md, page = written(tmp_path)
     headline = recommend(results["cells"], results["meta"]).headline
-    for text in (md, page):
-        order = [text.index(f"Scenario: {name}") for name in ("steady", "node-failure", "concurrent")]
-        order += [text.index("Recommendation"), text.index(headline), text.index("Details")]
+    for text, section in ((md, "## Recommendation"), (page, "<h2>Recommendation</h2>")):
+        order = [text.index("Answer:"), text.index(headline)]  # the answer in one line, above the grids
+        order += [text.index(f"Scenario: {name}") for name in ("steady", "node-failure", "concurrent")]
+        order += [text.index(section), text.index(headline, text.index(section)), text.index("Details")]
         assert order == sorted(order), order
         assert "p99: fine ≤ 250 ms, costly ≤ 1000 ms" in text
 
