@@ -14,7 +14,7 @@ from loadtest.compare.report.render import write_report, write_results
 from loadtest.lab import browser as chromium
 
 from ..loadtest.compare.generated import cell, concurrent_cell, matrix
-from ..loadtest.realrun import sessionlab
+from ..support import sessionlab
 
 GRID_CELLS_JS = "() => Array.from(document.querySelectorAll('td[data-miss-rate]')).map(td => ({...td.dataset}))"
 
