@@ -6,12 +6,14 @@ of the choice they started within a few reloads.
 
 from __future__ import annotations
 
+from nodes.contract.names import AFFINITY_COOKIE
+
 SPREAD = "reload a few times and watch the session vanish: each node keeps only the sessions it created"
 HINTS: dict[tuple[str, str], str] = {
     ("memory", "random"): SPREAD,
     ("memory", "round_robin"): SPREAD,
-    ("memory", "sticky"): "the balancer's SL_ROUTE cookie keeps your browser on one node, so the session stays; "
-    "stop that node (its pid is above) and reload to lose it",
+    ("memory", "sticky"): f"the balancer's {AFFINITY_COOKIE} cookie keeps your browser on one node, so the session "
+    "stays; stop that node (its pid is above) and reload to lose it",
     ("memory", "hash"): "the session id picks the node: right after logging in the session may vanish a few times, "
     "until a login lands on the node its id hashes to; from then on it stays",
 }
