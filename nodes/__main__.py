@@ -7,10 +7,10 @@ import asyncio
 import logging
 import sys
 
-from aiohttp import web
-
 from nodes.app import create_app
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
+from nodes.keys import IN_FLIGHT
+from nodes.serve import serve
 from nodes.settings import NodeSettings
 
 log = logging.getLogger("nodes")
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="sessionlab node",
         description="Run one aiohttp node. Settings come from the environment: NODE_ID, NODE_HOST, NODE_PORT, "
         "SESSION_STORE (memory|cookie|redis), REDIS_URL, SESSION_SECRET, SESSION_MAX_AGE, SESSION_COOKIE_SECURE, "
-        "SESSION_MEMORY_MAX, REDIS_TIMEOUT (see README).",
+        "SESSION_MEMORY_MAX, REDIS_TIMEOUT, NODE_SHUTDOWN_TIMEOUT (see README).",
     )
     parser.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -41,15 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     log.info("node %s on http://%s:%d, session store: %s%s", settings.node_id, settings.host, settings.port,
              settings.store, where)  # fmt: skip
     _use_uvloop()
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=log if settings.access_log else None,
-        print=None,
-        shutdown_timeout=5.0,
-    )
+    asyncio.run(_serve(settings))
     return 0
+
+
+async def _serve(settings: NodeSettings) -> None:
+    app = create_app(settings)
+    await serve(app, settings, app[IN_FLIGHT])
 
 
 def _use_uvloop() -> None:

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp_session import Session, get_session, new_session
+from aiohttp_session import Session
 
-from nodes.changes import Render, SessionReply, add_to_cart, apply, clear_cart, increment_counter
+from nodes.actions import current_session, end_every_session, end_session, increment, start_session
+from nodes.changes import Render, SessionReply, add_to_cart, apply, clear_cart
 from nodes.keys import NODE_ID, STORE
 from nodes.validation import BadRequest, read_cart_item, read_login
 
@@ -42,12 +43,6 @@ def missing(request: web.Request) -> web.Response:
     return reply(request, 401, session="missing")
 
 
-async def current_session(request: web.Request) -> Session | None:
-    """The caller's session if this node sees it; reading never creates one."""
-    session = await get_session(request)
-    return None if session.new or "user" not in session else session
-
-
 SessionHandler = Callable[[web.Request, Session], Awaitable[web.Response]]
 
 
@@ -65,10 +60,7 @@ def needs_session(handler: SessionHandler) -> Callable[[web.Request], Awaitable[
 @routes.post("/login")
 async def login(request: web.Request) -> web.Response:
     user = read_login(await _json(request))
-    old = await get_session(request)
-    await request.app[STORE].discard(request, old)  # fixation protection: the old id dies, a new one is issued
-    session = await new_session(request)
-    session.update(user=user, counter=0, cart=[])
+    await start_session(request, user)
     return reply(request, user=user, session="new")
 
 
@@ -81,7 +73,7 @@ async def me(request: web.Request, session: Session) -> web.Response:
 @routes.post("/counter")
 @needs_session
 async def counter(request: web.Request, session: Session) -> web.Response:
-    apply(request, session, increment_counter)
+    increment(request, session)
     return from_session(request, session, show_counter)
 
 
@@ -108,20 +100,16 @@ async def empty_cart(request: web.Request, session: Session) -> web.Response:
 
 @routes.post("/logout")
 async def logout(request: web.Request) -> web.Response:
-    session = await get_session(request)
-    found = not session.new
-    session.invalidate()  # the store deletes its data and the transport clears the client's reference
+    found = await end_session(request)
     return reply(request, session="ended" if found else "none")
 
 
 @routes.post("/logout-all")
 @needs_session
 async def logout_all(request: web.Request, session: Session) -> web.Response:
-    store = request.app[STORE]
-    ended = await store.end_user_sessions(session["user"])
     user = session["user"]
-    session.invalidate()  # this client's own session ends whatever the store can reach
-    return reply(request, user=user, sessions_ended=max(ended, 1), scope=store.revocation_scope)
+    ended = await end_every_session(request, session)
+    return reply(request, user=user, sessions_ended=ended, scope=request.app[STORE].revocation_scope)
 
 
 @routes.get("/healthz")

@@ -1,13 +1,15 @@
 """The node application: its settings, its session store and the API, wired in one factory.
 
-Request path: `answer_errors` (outermost: X-Node-Id on every answer, store errors to 503/413/409, never a
-traceback) → `one_writer_per_session` (cas stores: same-session writes on this node queue instead of racing)
-→ aiohttp-session's middleware (loads the session lazily, saves it if changed) → handler.
+Request path: `track` (outermost: counts in-flight requests for a graceful SIGTERM) → `answer_errors`
+(X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
+(cas stores: same-session writes on this node queue instead of racing) → `merge_on_conflict` (cas stores:
+a stale save re-applies the request's changes to a fresh copy) → aiohttp-session's middleware (loads the
+session lazily, saves it if changed) → `retag` (SESSION_ROUTE_TAG: a found session's reference is re-issued
+with this node's route) → handler.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,20 +18,25 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import session_middleware
 
 from nodes.api import routes
+from nodes.changes import SessionConflict
 from nodes.contract.names import NODE_ID_HEADER
-from nodes.keys import NODE_ID, SETTINGS, STORE
+from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, SETTINGS, STORE
+from nodes.page import page_routes
+from nodes.route_tag import reissue_with_own_route
+from nodes.serve import InFlight
 from nodes.settings import NodeSettings
-from nodes.stores import SessionConflict, SessionGone, SessionStore, SessionTooLarge, StoreUnavailable, build_store
-from nodes.stores.base import ServerSideStore
+from nodes.stores import SessionStore, build_store
+from nodes.stores.errors import SessionGone, SessionTooLarge, StoreUnavailable
+from nodes.stores.server_side import ServerSideStore
 from nodes.validation import BadRequest
+from nodes.writes import ConflictCount, merge_on_conflict, one_writer_per_session
 
 log = logging.getLogger("nodes")
 
 RETRY_AFTER_SECONDS = "1"
-READ_ONLY = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
-def error_middleware(node_id: str):  # type: ignore[no-untyped-def]
+def error_middleware(node_id: str) -> Middleware:
     """Turn every failure into a small JSON answer that names this node."""
 
     @web.middleware
@@ -69,45 +76,30 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
     return {"Allow": allow} if allow else None
 
 
-def one_writer_per_session(store: SessionStore) -> Middleware:
-    """Within this node, let one changing request per session run at a time.
-
-    Compare-and-set keeps concurrent writes correct across nodes; queueing same-session writes here makes them
-    cheap too: without it, a burst of parallel writes on one node loses most CAS races and retries with backoff.
-    """
-    locks: dict[str, asyncio.Lock] = {}
-    holders: dict[str, int] = {}
-
-    @web.middleware
-    async def serialize(request: web.Request, handler: Handler) -> web.StreamResponse:
-        reference = None if request.method in READ_ONLY else store.transport.read(request)
-        if reference is None:
-            return await handler(request)
-        lock = locks.setdefault(reference, asyncio.Lock())
-        holders[reference] = holders.get(reference, 0) + 1
-        try:
-            async with lock:
-                return await handler(request)
-        finally:
-            holders[reference] -= 1
-            if not holders[reference]:  # only live requests keep an entry: the maps stay small
-                del holders[reference], locks[reference]
-
-    return serialize
-
-
 def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
-    middlewares = [error_middleware(settings.node_id)]
-    if isinstance(store, ServerSideStore) and store.consistency == "cas":
-        middlewares.append(one_writer_per_session(store))
-    app = web.Application(middlewares=[*middlewares, session_middleware(store)])
+    conflicts, in_flight = ConflictCount(), InFlight()
+    middlewares = [in_flight.middleware(), *_middlewares(settings, store, conflicts), session_middleware(store)]
+    if store.transport.route is not None:
+        middlewares.append(reissue_with_own_route(store.transport))
+    app = web.Application(middlewares=middlewares)
     app[SETTINGS] = settings
     app[NODE_ID] = settings.node_id
     app[STORE] = store
+    app[CONFLICTS] = conflicts
+    app[IN_FLIGHT] = in_flight
     app.add_routes(routes)
+    app.add_routes(page_routes)
     app.cleanup_ctx.append(_store_lifecycle)
     return app
+
+
+def _middlewares(settings: NodeSettings, store: SessionStore, conflicts: ConflictCount) -> list[Middleware]:
+    """The middlewares outside aiohttp-session's: errors always; the write queue and the merge for cas stores."""
+    middlewares = [error_middleware(settings.node_id)]
+    if isinstance(store, ServerSideStore) and store.consistency == "cas":
+        middlewares += [one_writer_per_session(store.transport), merge_on_conflict(store, conflicts)]
+    return middlewares
 
 
 async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:

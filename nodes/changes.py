@@ -1,8 +1,8 @@
 """Session changes as small re-appliable functions, and answers rendered from the session they produced.
 
 With `SESSION_CONSISTENCY=cas` a save fails when another request saved the same session since this one
-read it. The store then re-reads the session, re-applies this request's changes to the fresh copy and
-tries again, so concurrent increments and cart additions all count. The answer is rendered again from
+read it. `nodes.writes` then re-reads the session, re-applies this request's changes to the fresh copy
+and tries again, so concurrent increments and cart additions all count. The answer is rendered again from
 the merged session, so a client always sees the value that was actually stored.
 """
 
@@ -24,8 +24,8 @@ CHANGES = web.RequestKey("session_changes", list)
 MAX_CART_LINES = 200
 
 
-class CannotMerge(Exception):
-    """A change that was valid on the session this request read is not valid on the merged one."""
+class SessionConflict(Exception):
+    """Concurrent writes kept winning, or this request's change no longer applies; the client gets a 409."""
 
 
 def apply(request: web.Request, session: MutableMapping[str, Any], change: Change) -> None:
@@ -40,7 +40,7 @@ def replay(request: web.Request, session: MutableMapping[str, Any]) -> None:
         try:
             change(session)
         except BadRequest as exc:
-            raise CannotMerge(exc.detail) from None
+            raise SessionConflict(exc.detail) from None
 
 
 class SessionReply(web.Response):

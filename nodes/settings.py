@@ -21,6 +21,8 @@ from nodes.contract.names import (
     default_consistency,
 )
 
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
 
@@ -47,6 +49,8 @@ class NodeSettings:
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
     consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
     redis_cluster: bool  # REDIS_URL names one node of a Redis Cluster
+    route_tag: bool = False  # append ".<node id>" to every session reference (Tomcat's jvmRoute)
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT  # SIGTERM: seconds in-flight requests get to finish
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
@@ -57,8 +61,9 @@ class NodeSettings:
         port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
         secrets, using_dev = _fernet_keys(env)
         store = env.choice("SESSION_STORE", DEFAULT_STORE, STORES)
+        node_id = env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand")
         return cls(
-            node_id=env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand"),
+            node_id=node_id,
             host=env.str("NODE_HOST", "127.0.0.1"),
             port=port,
             store=store,
@@ -77,6 +82,8 @@ class NodeSettings:
                 "SESSION_COOKIE_NAME", SESSION_COOKIE, _token_name, "a cookie name of [A-Za-z0-9_-]"
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
+            route_tag=_route_tag(env, node_id),
+            shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
         )
 
     def redis_location(self) -> str:
@@ -93,6 +100,18 @@ def _consistency(env: Env, store: str) -> str:
             "concurrent writes cannot be detected; expected last_write_wins, or a memory or redis store"
         )
     return mode
+
+
+def _route_tag(env: Env, node_id: str) -> bool:
+    """With tagging on, NODE_ID goes into cookies and headers: it must be a cookie-safe token."""
+    if not env.bool("SESSION_ROUTE_TAG", False):
+        return False
+    if not _is_token(node_id):
+        raise SettingsError(
+            f"NODE_ID={node_id!r} is invalid with SESSION_ROUTE_TAG=1: expected letters, digits, '_' and '-' only "
+            "(it is appended to every session reference)"
+        )
+    return True
 
 
 def _fernet_keys(env: Env) -> tuple[tuple[Secret, ...], bool]:
@@ -137,6 +156,11 @@ def _redis_url(value: str) -> str:
 
 
 def _token_name(value: str) -> str:
-    if not value.replace("_", "").replace("-", "").isalnum() or not value.isascii():
+    if not _is_token(value):
         raise ValueError("")
     return value
+
+
+def _is_token(value: str) -> bool:
+    """[A-Za-z0-9_-]+: safe in a cookie value and a header, and never holding the route separator."""
+    return value.replace("_", "").replace("-", "").isalnum() and value.isascii()

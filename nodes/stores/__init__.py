@@ -1,48 +1,33 @@
-"""The session stores, one module each, behind aiohttp-session's storage interface; chosen by SESSION_STORE."""
+"""The session stores, one module each, behind one interface (`SessionStore`); chosen by SESSION_STORE.
+
+Adding a store: write its module (a `SessionStore` or `ServerSideStore` subclass with `from_settings`), add
+its name to `nodes.contract.names.STORES` and one line below.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from nodes.settings import NodeSettings
-from nodes.stores.base import SessionConflict, SessionGone, SessionStore, SessionTooLarge, StoreUnavailable
+from nodes.stores.base import SessionStore
 from nodes.stores.cookie import CookieStore
 from nodes.stores.memory import MemoryStore
-from nodes.stores.redis import RedisStore, connect
+from nodes.stores.redis import RedisStore
 from nodes.transport import Transport
 
+StoreFactory = Callable[[NodeSettings, Transport], SessionStore]
 
-def _memory(settings: NodeSettings, transport: Transport) -> SessionStore:
-    return MemoryStore(transport, settings.max_age, settings.memory_max, settings.consistency)
-
-
-def _cookie(settings: NodeSettings, transport: Transport) -> SessionStore:
-    return CookieStore(transport, settings.max_age, settings.secrets)
-
-
-def _redis(settings: NodeSettings, transport: Transport) -> SessionStore:
-    client = connect(settings.redis_url.reveal(), settings.redis_timeout, settings.redis_cluster)
-    return RedisStore(transport, settings.max_age, client, settings.consistency)
-
-
-STORE_FACTORIES: dict[str, Callable[[NodeSettings, Transport], SessionStore]] = {
-    "memory": _memory,
-    "cookie": _cookie,
-    "redis": _redis,
+STORE_FACTORIES: dict[str, StoreFactory] = {
+    "memory": MemoryStore.from_settings,
+    "cookie": CookieStore.from_settings,
+    "redis": RedisStore.from_settings,
 }
 
 
 def build_store(settings: NodeSettings) -> SessionStore:
-    transport = Transport(settings.cookie_name, settings.token_header, settings.cookie_secure)
+    route = settings.node_id if settings.route_tag else None
+    transport = Transport(settings.cookie_name, settings.token_header, settings.cookie_secure, route)
     return STORE_FACTORIES[settings.store](settings, transport)
 
 
-__all__ = [
-    "SessionConflict",
-    "SessionGone",
-    "SessionStore",
-    "SessionTooLarge",
-    "StoreUnavailable",
-    "build_store",
-    "STORE_FACTORIES",
-]
+__all__ = ["STORE_FACTORIES", "SessionStore", "StoreFactory", "build_store"]

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Self
 
 from aiohttp import web
 from aiohttp_session import Session
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from nodes.contract.envconfig import Secret
-from nodes.stores.base import SessionStore, SessionTooLarge, decode, empty_session, encode
+from nodes.settings import NodeSettings
+from nodes.stores.base import SessionStore
+from nodes.stores.encoding import decode, empty_session, encode
+from nodes.stores.errors import SessionTooLarge
 from nodes.transport import Transport
 
 log = logging.getLogger("nodes.session")
@@ -36,6 +40,10 @@ class CookieStore(SessionStore):
         super().__init__(transport, max_age)
         self._fernet = MultiFernet([Fernet(key.reveal()) for key in keys])
         self.refresh_after = min(MAX_REFRESH_INTERVAL, max_age // 10)
+
+    @classmethod
+    def from_settings(cls, settings: NodeSettings, transport: Transport) -> Self:
+        return cls(transport, settings.max_age, settings.secrets)
 
     async def load_session(self, request: web.Request) -> Session:
         token = self.transport.read(request)
@@ -67,6 +75,13 @@ class CookieStore(SessionStore):
             )
             raise SessionTooLarge(size, COOKIE_LIMIT)
         self.transport.send(request, response, token)
+
+    async def discard(self, request: web.Request, session: Session) -> None:
+        """Nothing to remove: the client holds the session, and the transport clears its copy."""
+
+    async def end_user_sessions(self, user: str) -> int:
+        """The user's other clients hold their own sessions: none of them is in reach."""
+        return 0
 
     def _age(self, token: str) -> int:
         return int(time.time()) - self._fernet.extract_timestamp(token.encode())

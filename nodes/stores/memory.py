@@ -6,10 +6,17 @@ number with the least recently used evicted first, and never served once idle pa
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from typing import Self
 
-from nodes.stores.base import ServerSideStore, WriteOutcome, now, stored_version
+from nodes.settings import NodeSettings
+from nodes.stores.encoding import stored_version
+from nodes.stores.server_side import ServerSideStore
+from nodes.stores.versions import WriteOutcome
 from nodes.transport import Transport
+
+now = time.monotonic  # one name to read the clock by, so a test can move time
 
 
 class MemoryStore(ServerSideStore):
@@ -24,6 +31,10 @@ class MemoryStore(ServerSideStore):
         # user -> ids of sessions created here (some may be gone); tuples: most users have one or two sessions,
         # and a 1-tuple takes a quarter of a 1-set's memory (100k sessions must fit in 100 MB).
         self._by_user: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: NodeSettings, transport: Transport) -> Self:
+        return cls(transport, settings.max_age, settings.memory_max, settings.consistency)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from nodes.stores.base import ServerSideStore, StoreUnavailable, WriteOutcome
+from nodes.settings import NodeSettings
+from nodes.stores.errors import StoreUnavailable
+from nodes.stores.redis_client import connect
+from nodes.stores.server_side import ServerSideStore
+from nodes.stores.versions import WriteOutcome
 from nodes.transport import Transport
 
 log = logging.getLogger("nodes.session")
@@ -40,36 +40,6 @@ OUTCOMES = {1: WriteOutcome.STORED, 0: WriteOutcome.CONFLICT, -1: WriteOutcome.G
 T = TypeVar("T")
 
 
-CLUSTER_SCHEME = "redis+cluster://"
-
-
-def connect(url: str, timeout: float, cluster: bool = False) -> aioredis.Redis:
-    """A pooled client with short timeouts; one immediate retry covers a connection broken by a Redis restart.
-
-    A `redis+cluster://host:port` URL (or `cluster=True`) gives redis.asyncio's Redis Cluster client, which
-    finds every shard from that one node and routes each key to the shard that owns its slot.
-    """
-    if url.startswith(CLUSTER_SCHEME) or cluster:
-        plain = "redis://" + url.removeprefix(CLUSTER_SCHEME).removeprefix("redis://")
-        return RedisCluster.from_url(  # type: ignore[return-value]  # same command API as a single Redis
-            plain,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            retry=Retry(NoBackoff(), retries=1),
-            decode_responses=False,
-            max_connections=256,
-        )
-    return aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=Retry(NoBackoff(), retries=1),
-        retry_on_error=[RedisConnectionError],
-        decode_responses=False,
-        max_connections=256,
-    )
-
-
 def user_key(user: str) -> str:
     return USER_PREFIX + "{" + user + "}"
 
@@ -83,6 +53,11 @@ class RedisStore(ServerSideStore):
         self.client = client
         self._compare_and_set = client.register_script(COMPARE_AND_SET)  # EVALSHA, reloaded after a restart
         self._down = False
+
+    @classmethod
+    def from_settings(cls, settings: NodeSettings, transport: Transport) -> Self:
+        client = connect(settings.redis_url.reveal(), settings.redis_timeout, settings.redis_cluster)
+        return cls(transport, settings.max_age, client, settings.consistency)
 
     async def read(self, session_id: str) -> bytes | None:
         raw = await self._call(self.client.getex(KEY_PREFIX + session_id, ex=self.idle_timeout))

@@ -23,6 +23,7 @@ def test_defaults() -> None:
     assert settings.redis_url.reveal() == "redis://127.0.0.1:6379/0"
     assert settings.using_dev_secret and settings.secrets[0].reveal() == DEV_SECRET
     assert (settings.max_age, settings.cookie_secure, settings.memory_max) == (1800, False, 100_000)
+    assert settings.shutdown_timeout == 5.0
 
 
 def test_node_id_defaults_to_the_port() -> None:
@@ -44,6 +45,7 @@ def test_secrets_never_print() -> None:
         ({"SESSION_MAX_AGE": "-1"}, "SESSION_MAX_AGE='-1' is out of range"),
         ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE='maybe' is invalid: expected 0 or 1"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL='http://x' is invalid: expected a redis:// or redis+cluster:// URL"),
+        ({"NODE_SHUTDOWN_TIMEOUT": "0"}, "NODE_SHUTDOWN_TIMEOUT='0' is out of range"),
         ({"SESSION_SECRET": f"{DEV_SECRET},not-a-key"}, "SESSION_SECRET item 2 of 2 (9 characters, value hidden)"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet
 
-from tests.nodes.calls import login, me
+from tests.nodes.calls import app_login, login, me
 
 
 async def test_two_redis_nodes_share_sessions(start_node, client, redis_url):  # type: ignore[no-untyped-def]
@@ -35,5 +35,5 @@ async def test_cookie_nodes_share_sessions_only_with_the_same_secret(start_node,
 async def test_header_tokens_are_shared_like_cookies(start_node, client, redis_url):  # type: ignore[no-untyped-def]
     first, second = await start_node("redis", REDIS_URL=redis_url), await start_node("redis", REDIS_URL=redis_url)
     app = client(cookies=False)
-    token = (await login(app, first, headers={"X-Session-Token": "new"})).headers["X-Session-Token"]
+    token = await app_login(app, first)
     assert (await me(app, second, headers={"X-Session-Token": token}))[0] == 200

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from nodes.stores.memory import MemoryStore
-from nodes.transport import Transport
-from tests.nodes.calls import login, me
+from tests.nodes.calls import cookie_of, login, me, test_transport
+
+MADE_UP = "B" * 22  # a well-formed id this node never issued
 
 
-async def test_made_up_ids_are_never_adopted(start_node, client):  # type: ignore[no-untyped-def]
+async def test_a_made_up_id_finds_no_session(start_node, client):  # type: ignore[no-untyped-def]
+    node = await start_node("memory")
+    await login(client(), node)  # the store holds a real session: a made-up id must still find nothing
+    browser = client(cookies=False)
+    assert (await me(browser, node, headers={"Cookie": f"SL_SESSION={MADE_UP}"}))[0] == 401
+    assert (await me(browser, node, headers={"X-Session-Token": MADE_UP}))[0] == 401
+    assert (await browser.post(f"{node}/counter", headers={"X-Session-Token": MADE_UP})).status == 401
+
+
+async def test_login_with_a_made_up_id_issues_a_fresh_one(start_node, client):  # type: ignore[no-untyped-def]
     node = await start_node("memory")
     browser = client()
-    await login(browser, node, headers={"Cookie": "SL_SESSION=" + "B" * 22})
-    issued = next(c.value for c in browser.cookie_jar if c.key == "SL_SESSION")
-    assert issued != "B" * 22
+    await login(browser, node, headers={"Cookie": f"SL_SESSION={MADE_UP}"})
+    assert cookie_of(browser) != MADE_UP
+    assert (await me(client(cookies=False), node, headers={"Cookie": f"SL_SESSION={MADE_UP}"}))[0] == 401
 
 
 async def test_the_bound_evicts_the_least_recently_used(start_node, client):  # type: ignore[no-untyped-def]
@@ -27,7 +37,7 @@ async def test_the_bound_evicts_the_least_recently_used(start_node, client):  # 
 
 
 async def test_the_entry_count_never_passes_the_bound() -> None:
-    store = MemoryStore(Transport("SL_SESSION", "X-Session-Token", False), max_age=60, max_entries=100)
+    store = MemoryStore(test_transport(), max_age=60, max_entries=100)
     for index in range(1000):
         await store.write(f"id-{index:018d}", b"{}")
         assert len(store) <= 100
@@ -38,7 +48,7 @@ async def test_the_entry_count_never_passes_the_bound() -> None:
 async def test_expired_entries_are_never_served(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     clock = [1000.0]
     monkeypatch.setattr("nodes.stores.memory.now", lambda: clock[0])
-    store = MemoryStore(Transport("SL_SESSION", "X-Session-Token", False), max_age=10, max_entries=100)
+    store = MemoryStore(test_transport(), max_age=10, max_entries=100)
     await store.write("a" * 22, b"{}")
     clock[0] += 9
     assert await store.read("a" * 22) == b"{}"  # a read slides the timeout...

@@ -8,14 +8,14 @@ import time
 import redis
 
 from nodes.stores.redis import KEY_PREFIX, user_key
-from tests.nodes.calls import login, me
+from tests.nodes.calls import app_login, login, me
 
 
 async def test_redis_ends_every_session_of_the_user_everywhere(start_node, client, redis_url):  # type: ignore[no-untyped-def]
     first, second = await start_node("redis", REDIS_URL=redis_url), await start_node("redis", REDIS_URL=redis_url)
     laptop, phone, other_user = client(), client(cookies=False), client()
     await login(laptop, first)
-    token = (await login(phone, second, headers={"X-Session-Token": "new"})).headers["X-Session-Token"]
+    token = await app_login(phone, second)
     await login(other_user, first, user="bob")
     response = await laptop.post(f"{second}/logout-all")
     assert await response.json() == {"node": "node-2", "user": "ann", "sessions_ended": 2, "scope": "all"}

@@ -10,7 +10,7 @@ from redis.crc import key_slot
 
 from loadtest.redis_server import CLUSTER_SLOTS, RedisClusterServers
 from nodes.stores.redis import KEY_PREFIX
-from tests.nodes.calls import login, me
+from tests.nodes.calls import app_login, login, me
 
 USERS = 24
 
@@ -45,10 +45,7 @@ async def test_sessions_spread_over_shards_and_are_shared(start_node, client, re
 async def test_logout_all_reaches_sessions_on_every_shard(start_node, client, redis_cluster):  # type: ignore[no-untyped-def]
     node = await start_node("redis", REDIS_URL=redis_cluster.url)
     app = client(cookies=False)
-    tokens = [
-        (await login(app, node, user="carol", headers={"X-Session-Token": "new"})).headers["X-Session-Token"]
-        for _ in range(9)
-    ]
+    tokens = [await app_login(app, node, user="carol") for _ in range(9)]
     assert len({owner(token) for token in tokens}) >= 2
     response = await app.post(f"{node}/logout-all", headers={"X-Session-Token": tokens[0]})
     assert (await response.json())["sessions_ended"] == 9
@@ -61,10 +58,7 @@ async def test_a_dead_master_fails_only_its_own_slots_with_a_fast_503(start_node
     try:
         node = await start_node("redis", REDIS_URL=cluster.url)
         app = client(cookies=False)
-        tokens = [
-            (await login(app, node, user=f"u{index}", headers={"X-Session-Token": "new"})).headers["X-Session-Token"]
-            for index in range(USERS)
-        ]
+        tokens = [await app_login(app, node, user=f"u{index}") for index in range(USERS)]
         cluster.servers[1].kill()
         for token in tokens:
             started = time.monotonic()

@@ -8,11 +8,7 @@ import time
 
 from cryptography.fernet import Fernet
 
-from tests.nodes.calls import login, me
-
-
-def cookie_of(browser) -> str:  # type: ignore[no-untyped-def]
-    return next(c.value for c in browser.cookie_jar if c.key == "SL_SESSION")
+from tests.nodes.calls import cookie_of, login, me
 
 
 async def test_rotation_reads_old_key_cookies_and_rewrites_them_with_the_new_key(start_node, client):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import redis
 from loadtest.processes import wait_until
 from loadtest.redis_server import RedisServer
 from nodes.stores.redis import KEY_PREFIX
-from tests.nodes.calls import login, me
+from tests.nodes.calls import cookie_of, login, me
 
 
 @pytest.fixture
@@ -23,10 +23,6 @@ def store(redis_url: str) -> Iterator[redis.Redis]:
 
 def session_keys(store: redis.Redis) -> list[bytes]:
     return sorted(store.keys(KEY_PREFIX + "*"))
-
-
-def cookie_of(browser) -> str:  # type: ignore[no-untyped-def]
-    return next(c.value for c in browser.cookie_jar if c.key == "SL_SESSION")
 
 
 async def test_login_issues_a_new_id_and_deletes_the_old_key(start_node, client, redis_url, store):  # type: ignore[no-untyped-def]

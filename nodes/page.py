@@ -1,0 +1,83 @@
+"""`GET /`: a small HTML page to watch a session hop between nodes; plain forms, no JavaScript, no assets.
+
+It shows which node answered, whether that node found the session, the user and the counter — never the
+session reference. Its buttons POST to `/page/...`, run the same actions as the JSON API (`nodes.actions`)
+and answer 303 back to `/`. The main element carries `data-node` and `data-session` ("found"/"missing").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from nodes.actions import current_session, end_every_session, end_session, increment, start_session
+from nodes.keys import NODE_ID
+from nodes.validation import MAX_NAME, BadRequest, read_login
+
+page_routes = web.RouteTableDef()
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("nodes", "templates"),
+    autoescape=True,  # every value is HTML-escaped: a user may call themselves <script>
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+PAGE = TEMPLATES.get_template("page.html")
+
+
+def render(request: web.Request, session: Any, error: str | None = None, status: int = 200) -> web.Response:
+    html = PAGE.render(node=request.app[NODE_ID], session=session, error=error, max_name=MAX_NAME)
+    return web.Response(text=html, status=status, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+def back_to_page() -> web.Response:
+    """303 See Other: the browser GETs the page again, so a reload never re-posts the form."""
+    return web.Response(status=303, headers={"Location": "/", "Cache-Control": "no-store"})
+
+
+@page_routes.get("/")
+async def page(request: web.Request) -> web.Response:
+    return render(request, await current_session(request))
+
+
+@page_routes.post("/page/login")
+async def page_login(request: web.Request) -> web.Response:
+    try:
+        user = read_login({"user": (await _form(request)).get("user")})
+    except BadRequest as exc:
+        return render(request, await current_session(request), error=exc.detail, status=400)
+    await start_session(request, user)
+    return back_to_page()
+
+
+@page_routes.post("/page/counter")
+async def page_counter(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is not None:
+        increment(request, session)
+    return back_to_page()
+
+
+@page_routes.post("/page/logout")
+async def page_logout(request: web.Request) -> web.Response:
+    await end_session(request)
+    return back_to_page()
+
+
+@page_routes.post("/page/logout-all")
+async def page_logout_all(request: web.Request) -> web.Response:
+    session = await current_session(request)
+    if session is not None:
+        await end_every_session(request, session)
+    return back_to_page()
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    """The form fields; a body that is not a form is an empty one (the page then says what is missing)."""
+    try:
+        return dict(await request.post())
+    except (ValueError, UnicodeDecodeError, LookupError):
+        return {}

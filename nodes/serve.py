@@ -1,0 +1,87 @@
+"""Serve a node until SIGTERM or SIGINT, then drain: refuse new connections, finish what is in flight, exit.
+
+aiohttp's own shutdown (`web.run_app`) marks every connection closing before it waits, and a closing
+connection drops the bytes that still arrive: a request whose body was still uploading at SIGTERM never
+finishes (aiohttp issue #2298). So the node drains first — listener closed, in-flight requests counted down,
+answers sent with `Connection: close` — and only then lets aiohttp close what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from nodes.settings import NodeSettings
+
+log = logging.getLogger("nodes")
+
+CANCEL_GRACE = 1.0  # seconds aiohttp gives answers still being written (and cancelled stragglers) at the end
+
+
+class InFlight:
+    """Counts requests inside the handler chain, so a drain knows when the last one is done."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def middleware(self) -> Middleware:
+        @web.middleware
+        async def track(request: web.Request, handler: Handler) -> web.StreamResponse:
+            self.count += 1
+            self._idle.clear()
+            try:
+                response = await handler(request)
+                if self.draining:
+                    response.force_close()  # the client opens its next request elsewhere, not on this connection
+                return response
+            finally:
+                self.count -= 1
+                if not self.count:
+                    self._idle.set()
+
+        return track
+
+    async def wait_idle(self, seconds: float) -> bool:
+        """Whether every request finished within `seconds`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def serve(app: web.Application, settings: NodeSettings, in_flight: InFlight) -> None:
+    """Listen until a stop signal, then drain within `settings.shutdown_timeout` seconds."""
+    access_log = log if settings.access_log else None
+    runner = web.AppRunner(app, handle_signals=False, access_log=access_log, shutdown_timeout=CANCEL_GRACE)
+    await runner.setup()
+    # reuse_address: a node restarted on the same port binds at once, despite the old connections in TIME_WAIT.
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    await site.start()
+    await _stop_signal()
+    await drain(runner, site, in_flight, settings.shutdown_timeout)
+
+
+async def _stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def drain(runner: web.AppRunner, site: web.TCPSite, in_flight: InFlight, bound: float) -> None:
+    await site.stop()  # the listening socket closes: new connections are refused from here on
+    in_flight.draining = True
+    log.info("shutting down: no new connections; %d in-flight requests get up to %.1f s", in_flight.count, bound)
+    if not await in_flight.wait_idle(bound):
+        log.warning("%d requests still running after %.1f s: cancelling them", in_flight.count, bound)
+    await runner.cleanup()  # closes idle connections, then the store (cleanup_ctx)
+    log.info("stopped")

@@ -1,0 +1,104 @@
+"""Stores that keep session data on the server under a random id the client holds (memory, Redis, ...).
+
+Stored form: `<version>:<json>`. With consistency `cas` a save succeeds only if the stored version is still
+the one this request read; otherwise nothing is written and `StaleVersion` is raised (the handler layer
+re-applies the request's changes to a fresh copy from `reload` and saves again). With `last_write_wins`
+the save overwrites whatever is there, as aiohttp-session's own storages do.
+
+A subclass implements five primitives on raw payloads: `read`, `write`, `compare_and_set`, `delete` and
+`end_user_sessions`; ids, versions and the user index are handled here.
+"""
+
+from __future__ import annotations
+
+import abc
+
+from aiohttp import web
+from aiohttp_session import Session
+
+from nodes.stores.base import SessionStore
+from nodes.stores.encoding import decode_versioned, encode_versioned
+from nodes.stores.errors import SessionGone, StaleVersion
+from nodes.stores.ids import new_session_id, session_id_from
+from nodes.stores.user_index import index_due, user_to_index
+from nodes.stores.versions import VersionedSession, WriteOutcome
+from nodes.transport import Transport
+
+
+class ServerSideStore(SessionStore):
+    """Session data on the server, under an id minted here; versions make compare-and-set saves possible."""
+
+    def __init__(self, transport: Transport, max_age: int, consistency: str = "cas") -> None:
+        super().__init__(transport, max_age)
+        self.consistency = consistency
+
+    async def new_session(self) -> Session:
+        return VersionedSession.blank()
+
+    async def load_session(self, request: web.Request) -> Session:
+        session_id = session_id_from(self.transport, request)
+        if session_id is None:
+            return VersionedSession.blank()
+        return await self.reload(session_id) or VersionedSession.blank()
+
+    async def reload(self, session_id: str) -> VersionedSession | None:
+        """The stored session and its version, or None when it does not exist (any more)."""
+        stored = decode_versioned(await self.read(session_id))
+        if stored is None:
+            return None
+        session = VersionedSession(session_id, stored[1], stored[0])
+        if index_due(session, self.idle_timeout):
+            session.changed()  # a read-only session is re-saved now and then, to keep the user's index alive
+        return session
+
+    async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
+        assert isinstance(session, VersionedSession)
+        if session.empty:
+            await self.discard(request, session)
+            self.transport.clear(request, response)
+        elif session.identity is None:
+            await self._create(request, response, session)
+        else:
+            await self._update(response, str(session.identity), session)
+            if self.transport.uses_header(request):
+                self.transport.send(request, response, str(session.identity))
+
+    async def _create(self, request: web.Request, response: web.StreamResponse, session: VersionedSession) -> None:
+        session_id = new_session_id()
+        user = user_to_index(session, self.idle_timeout)
+        await self.write(session_id, encode_versioned(1, session), user)
+        self.transport.send(request, response, session_id)
+
+    async def _update(self, response: web.StreamResponse, session_id: str, session: VersionedSession) -> None:
+        user = user_to_index(session, self.idle_timeout)
+        payload = encode_versioned(session.version + 1, session)
+        if self.consistency != "cas":
+            await self.write(session_id, payload, user)
+            return
+        outcome = await self.compare_and_set(session_id, session.version, payload, user)
+        if outcome is WriteOutcome.GONE:
+            raise SessionGone()
+        if outcome is WriteOutcome.CONFLICT:
+            raise StaleVersion(session_id, response)
+
+    async def discard(self, request: web.Request, session: Session) -> None:
+        if session.identity is not None:
+            await self.delete(str(session.identity))
+
+    @abc.abstractmethod
+    async def read(self, session_id: str) -> bytes | None:
+        """The stored payload, refreshing its idle timeout; None when absent or expired."""
+
+    @abc.abstractmethod
+    async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
+        """Store `payload` and, when `user` is given, keep `session_id` in that user's index."""
+
+    @abc.abstractmethod
+    async def compare_and_set(
+        self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
+    ) -> WriteOutcome:
+        """Write `payload` only if the stored version is still `expected_version`, atomically."""
+
+    @abc.abstractmethod
+    async def delete(self, session_id: str) -> None:
+        """Forget the session (a missing one is not an error)."""

@@ -1,0 +1,91 @@
+"""How a node writes one session safely under concurrency: a per-session queue, then merge on conflict.
+
+Both wrap aiohttp-session's middleware (they see the store's save): `one_writer_per_session` outermost,
+`merge_on_conflict` inside it. A store with consistency `cas` refuses a save whose version is stale
+(`StaleVersion`); the merge re-applies this request's recorded changes (`nodes.changes`) to a fresh copy,
+saves again and re-renders the answer, so the client sees the value that was actually stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from nodes.changes import SessionConflict, SessionReply, replay
+from nodes.stores.errors import SessionGone, StaleVersion
+from nodes.stores.server_side import ServerSideStore
+from nodes.transport import Transport
+
+READ_ONLY = frozenset(("GET", "HEAD", "OPTIONS"))
+MAX_SAVE_ATTEMPTS = 100  # a save that loses this many races in a row answers 409
+
+
+@dataclass
+class ConflictCount:
+    """Compare-and-set saves that lost a race and re-applied their change (a figure for tests and metrics)."""
+
+    value: int = 0
+
+
+def one_writer_per_session(transport: Transport) -> Middleware:
+    """Within this node, let one changing request per session run at a time.
+
+    Compare-and-set keeps concurrent writes correct across nodes; queueing same-session writes here makes them
+    cheap too: without it, a burst of parallel writes on one node loses most CAS races and retries with backoff.
+    """
+    locks: dict[str, asyncio.Lock] = {}
+    holders: dict[str, int] = {}
+
+    @web.middleware
+    async def serialize(request: web.Request, handler: Handler) -> web.StreamResponse:
+        reference = None if request.method in READ_ONLY else transport.read(request)
+        if reference is None:
+            return await handler(request)
+        lock = locks.setdefault(reference, asyncio.Lock())
+        holders[reference] = holders.get(reference, 0) + 1
+        try:
+            async with lock:
+                return await handler(request)
+        finally:
+            holders[reference] -= 1
+            if not holders[reference]:  # only live requests keep an entry: the maps stay small
+                del holders[reference], locks[reference]
+
+    return serialize
+
+
+def merge_on_conflict(store: ServerSideStore, conflicts: ConflictCount) -> Middleware:
+    """Turn a stale-version save into re-read, re-apply, save again; the answer is re-rendered from the result."""
+
+    @web.middleware
+    async def merge(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except StaleVersion as stale:
+            return await _save_merged(request, store, stale, conflicts)
+
+    return merge
+
+
+async def _save_merged(
+    request: web.Request, store: ServerSideStore, stale: StaleVersion, conflicts: ConflictCount
+) -> web.StreamResponse:
+    for attempt in range(MAX_SAVE_ATTEMPTS):
+        conflicts.value += 1
+        await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))  # let the winner's peers go first
+        fresh = await store.reload(stale.session_id)
+        if fresh is None:
+            raise SessionGone()
+        replay(request, fresh)
+        try:
+            await store.save_session(request, stale.response, fresh)
+        except StaleVersion:
+            continue
+        if isinstance(stale.response, SessionReply):
+            stale.response.rerender(fresh)
+        return stale.response
+    raise SessionConflict(f"the session kept changing: gave up after {MAX_SAVE_ATTEMPTS} attempts")

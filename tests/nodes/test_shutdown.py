@@ -1,0 +1,122 @@
+"""SIGTERM drains a real node process: in-flight requests finish, new connections are refused, exit 0.
+
+Requests are held in flight deterministically: each sends its head with `Expect: 100-continue` and waits for
+the node's `100 Continue` (the handler is running then), and sends its body only after the SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from loadtest.processes import ManagedProcess, free_port, http_status, python_module
+
+IN_FLIGHT = 100
+Held = tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]
+
+
+def start_node(port: int, log: Path, shutdown_timeout: str) -> ManagedProcess:
+    env = {"NODE_PORT": str(port), "NODE_ID": f"node-{port}", "NODE_SHUTDOWN_TIMEOUT": shutdown_timeout}
+    node = ManagedProcess("node", python_module("nodes"), env={**node_env(), **env}, log_path=log).start()
+    node.wait_ready(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, timeout=30)
+    return node
+
+
+def node_env() -> dict[str, str]:
+    import os
+
+    return {key: value for key, value in os.environ.items() if not key.startswith(("NODE_", "SESSION_"))}
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[list[ManagedProcess]]:
+    started: list[ManagedProcess] = []
+    yield started
+    for node in started:
+        node.stop()
+
+
+async def hold_login(port: int, user: str) -> Held:
+    """A POST /login whose handler is running and waiting for the body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = json.dumps({"user": user}).encode()
+    writer.write(
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(body)
+    )
+    await writer.drain()
+    interim = await reader.readuntil(b"\r\n\r\n")
+    assert interim.startswith(b"HTTP/1.1 100"), interim
+    return reader, writer, body
+
+
+async def finish(held: Held) -> tuple[int, dict[str, object]]:
+    """Send the body; the status and JSON answer."""
+    reader, writer, body = held
+    writer.write(body)
+    await writer.drain()
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    length = next(int(line.split(":")[1]) for line in head.split("\r\n") if line.lower().startswith("content-length"))
+    answer = json.loads(await reader.readexactly(length))
+    writer.close()
+    return int(head.split()[1]), answer
+
+
+async def refuses_connections(port: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except ConnectionRefusedError:
+            return True
+        writer.close()
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    node = start_node(port, tmp_path / "node.log", shutdown_timeout="10")
+    nodes.append(node)
+    held = await asyncio.gather(*(hold_login(port, f"user-{index}") for index in range(IN_FLIGHT)))
+    signalled = time.monotonic()
+    node.signal(signal.SIGTERM)
+    assert await refuses_connections(port, within=5), "the node still accepts connections after SIGTERM"
+    answers = await asyncio.gather(*(finish(one) for one in held))
+    assert [status for status, _ in answers] == [200] * IN_FLIGHT
+    assert {answer["user"] for _, answer in answers} == {f"user-{index}" for index in range(IN_FLIGHT)}
+    assert await asyncio.to_thread(node.wait, 15) == 0
+    assert time.monotonic() - signalled < 10 + 5
+    assert f"{IN_FLIGHT} in-flight requests get up to 10.0 s" in node.log_tail(50)
+
+
+async def test_a_request_stuck_past_the_bound_does_not_hold_the_exit(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    node = start_node(port, tmp_path / "node.log", shutdown_timeout="1")
+    nodes.append(node)
+    reader, writer, _ = await hold_login(port, "slow")  # its body never comes
+    signalled = time.monotonic()
+    node.signal(signal.SIGTERM)
+    assert await asyncio.to_thread(node.wait, 15) == 0
+    assert time.monotonic() - signalled < 1 + 5  # the bound, plus slack for the cancel and the exit
+    assert await reader.read() == b""  # the connection was closed, not left hanging
+    writer.close()
+
+
+async def test_a_node_restarts_on_the_same_port_right_after_exit(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    first = start_node(port, tmp_path / "first.log", shutdown_timeout="5")
+    nodes.append(first)
+    async with aiohttp.ClientSession() as client:  # idle keep-alive connections: the node closes them first,
+        answers = await asyncio.gather(*(client.get(f"http://127.0.0.1:{port}/healthz") for _ in range(5)))
+        assert {answer.status for answer in answers} == {200}
+        first.signal(signal.SIGTERM)  # which leaves its side of each in TIME_WAIT on this port
+        assert await asyncio.to_thread(first.wait, 15) == 0
+    nodes.append(start_node(port, tmp_path / "second.log", shutdown_timeout="5"))  # binds at once: reuse_address
