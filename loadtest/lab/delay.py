@@ -116,7 +116,7 @@ async def relay(route: Route, half_trip: float, client_r: asyncio.StreamReader, 
 
 async def serve(routes: list[Route], delay_ms: float) -> None:
     half_trip = delay_ms / 2000.0
-    servers = [await asyncio.start_server(functools.partial(relay, route, half_trip), *route.listen) for route in routes]
+    servers = [await asyncio.start_server(functools.partial(relay, rt, half_trip), *rt.listen) for rt in routes]
     print(READY_LINE, " ".join(map(str, routes)), f"delay_ms={delay_ms:g}", flush=True)
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
