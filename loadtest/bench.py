@@ -35,6 +35,8 @@ NGINX_MODES = ("round_robin", "hash")  # nginx (open source) has no cookie stick
 HAPROXY_MODES = ("round_robin", "sticky")
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
+STORE_WORKLOADS = (("", "login", "a session per client, cycled"), ("-hot", "hot", "one hot session"))
+BASELINE_REDIS = "redis_baseline"  # the --baseline checkout's redis store, beside this tree's
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Row:
     label: str
     url: str = ""
     workload: Workload = PROXY_WORKLOAD
-    sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "none"
+    sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "hot"; "none"
     redis_url: str | None = None  # the floor row: a probe, not wrk
     script: Path | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
@@ -68,7 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=absolute, help="where bench.json and bench.md go (default reports/bench-<time>/)")
     parser.add_argument(
         "--baseline", type=absolute, metavar="CHECKOUT",
-        help="also run the balancer of another source tree (e.g. a `git worktree` of main) to measure a change",
+        help="also run the balancer and the redis store of another source tree (e.g. a `git worktree` of main) "
+        "to measure a change",
     )  # fmt: skip
     args = parser.parse_args(argv)
     quick = args.quick
@@ -122,6 +125,8 @@ def start_servers(
     """Start every server at once, wait until each answers, and return the rows (and the memory-figure node)."""
     nodes = [servers.node(f"node-{index}", "memory") for index in range(2)]
     stores = {store: servers.node(f"node-{store}", store, redis.url) for store in ("memory", "cookie", "redis")}
+    if args.baseline is not None:  # the redis store of another source tree, to measure a change of the store
+        stores[BASELINE_REDIS] = servers.node(f"node-{BASELINE_REDIS}", "redis", redis.url, checkout=args.baseline)
     memory_url = servers.node("node-memory-size", "memory", memory_max=args.memory_sessions + 1000)
     rows = selected([*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)], args.only)
     ready = {"node-0": nodes[0], "node-1": nodes[1], "node-memory-size": memory_url}
@@ -156,12 +161,20 @@ def proxy_rows(
 
 
 def store_rows(stores: dict[str, str], redis_url: str) -> list[Row]:
-    """No session, then reads and writes on each store's node, then the Redis round trip alone."""
+    """No session, then reads and writes on each store's node in both workloads, then the Redis round trip alone.
+
+    Workloads: `cycled` (one session per client, so each request touches another session than the one before)
+    and `hot` (every client shares one session: one popular account, or a burst of one user's tabs).
+    """
     rows = [Row("store-none", "store", "no session (GET /healthz)", stores["memory"])]
     for store, url in stores.items():
         for kind, workload in (("read", READ), ("write", WRITE)):
-            label = f"{store} store, {kind}s ({workload.method} {workload.path})"
-            rows.append(Row(f"store-{store}-{kind}", "store", label, url, workload, sessions="login"))
+            for suffix, sessions, text in (
+                ("", "login", "a session per client, cycled"),
+                ("-hot", "hot", "one hot session"),
+            ):
+                label = f"{store} store, {kind}s ({workload.method} {workload.path}), {text}"
+                rows.append(Row(f"store-{store}-{kind}{suffix}", "store", label, url, workload, sessions=sessions))
     rows.append(Row("redis-floor", "store", "redis.asyncio GET+SET round trip alone (pairs/s)", redis_url=redis_url))
     return rows
 
@@ -185,6 +198,8 @@ def prepare(rows: list[Row], out: Path, connections: int) -> None:
             cookies = browser_sessions(row.url, row.workload.path, connections)
         elif row.sessions == "login":
             cookies = login_sessions(row.url, connections, prefix=row.name)
+        elif row.sessions == "hot":
+            cookies = login_sessions(row.url, 1, prefix=row.name) * connections
         else:
             cookies = []
         row.script = lua_script(scripts / f"{row.name}.lua", row.workload, cookies)

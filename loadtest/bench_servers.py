@@ -96,7 +96,15 @@ class Servers:
         process = ManagedProcess(name, argv, env=env, log_path=self.log_dir / f"{name}.log", cwd=cwd)
         self.processes.append(process.start())
 
-    def node(self, name: str, store: str, redis_url: str | None = None, memory_max: int | None = None) -> str:
+    def node(
+        self,
+        name: str,
+        store: str,
+        redis_url: str | None = None,
+        memory_max: int | None = None,
+        checkout: Path | None = None,
+    ) -> str:
+        """A node; `checkout`: run the `nodes` package of another source tree."""
         port = free_port()
         env = {
             **_clean_env(),
@@ -108,7 +116,7 @@ class Servers:
             **({"REDIS_URL": redis_url} if redis_url else {}),
             **({"SESSION_MEMORY_MAX": str(memory_max)} if memory_max else {}),
         }
-        self.spawn(name, python_module("nodes"), env)
+        self.spawn(name, python_module("nodes"), env, cwd=checkout)
         return f"http://127.0.0.1:{port}"
 
     def balancer(self, name: str, mode: str, upstreams: Sequence[str], checkout: Path | None = None) -> str:
