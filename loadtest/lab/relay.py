@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from loadtest.processes import ManagedProcess, StartupError, free_ports, wait_until
+from loadtest.lab.processes import ManagedProcess, StartupError, free_ports, wait_until
 
 PING = b"*1\r\n$4\r\nPING\r\n"
 PONG = b"+PONG\r\n"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import redis
 
+from loadtest.lab.processes import ManagedProcess, StartupError, free_ports, wait_until
+from loadtest.lab.redis_server import RedisServer
 from loadtest.lab.relay import DelayRelay
-from loadtest.processes import ManagedProcess, StartupError, free_ports, wait_until
-from loadtest.redis_server import RedisServer
-from loadtest.server_binary import ServerBinary, find_server
+from loadtest.lab.server_binary import ServerBinary, find_server
 
 MASTER_NAME = "mymaster"
 SENTINELS = 3
