@@ -63,7 +63,8 @@ class SentinelSet:
         self.sentinel_ports = ports[2:]
         self.relay = DelayRelay(delay_ms, ports, host=host, log_dir=self.log_dir) if delay_ms > 0 else None
         self.primary = self._server(ports[0], (), server_args)
-        self.replica = self._server(ports[1], ("--replicaof", host, str(ports[0])), server_args)
+        primary = self.address(ports[0])  # through the relay too: replication crosses the same hop
+        self.replica = self._server(ports[1], ("--replicaof", primary[0], str(primary[1])), server_args)
         self.sentinels: list[ManagedProcess] = []
 
     def _server(self, port: int, role: tuple[str, ...], extra: tuple[str, ...]) -> RedisServer:
