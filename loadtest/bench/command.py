@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import subprocess
 import sys
 import time
@@ -50,6 +51,7 @@ class Row:
     workload: Workload = PROXY_WORKLOAD
     sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "hot"; "none"
     redis_url: str | None = None  # the floor row: a probe, not wrk
+    cpu_pids: list[int] = field(default_factory=list)  # processes whose CPU time a request of this row costs
     script: Path | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -129,6 +131,9 @@ def start_servers(
         stores[BASELINE_REDIS] = servers.node(f"node-{BASELINE_REDIS}", "redis", redis.url, checkout=args.baseline)
     memory_url = servers.node("node-memory-size", "memory", memory_max=args.memory_sessions + 1000)
     rows = selected([*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)], args.only)
+    for row in rows:  # what a store row's request costs its node and Redis: robust when the machine is shared
+        if row.group == "store" and row.redis_url is None:
+            row.cpu_pids = [servers.pid(f"node-{_store_of(row)}"), int(redis.pid or 0)]
     ready = {"node-0": nodes[0], "node-1": nodes[1], "node-memory-size": memory_url}
     ready |= {f"node-{store}": url for store, url in stores.items()}
     checks = {name: url + "/readyz" for name, url in ready.items()}
@@ -222,7 +227,13 @@ def run_rounds(rows: list[Row], placement: Placement, wrk: str, args: argparse.N
 def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections: int) -> dict[str, Any]:
     if row.redis_url is None:
         assert row.script is not None
-        return asdict(run_wrk(wrk, row.url, row.script, seconds=seconds, connections=connections, timeout=seconds + 60))
+        before = cpu_seconds(row.cpu_pids)
+        run = run_wrk(wrk, row.url, row.script, seconds=seconds, connections=connections, timeout=seconds + 60)
+        spent = cpu_seconds(row.cpu_pids) - before
+        return {
+            **asdict(run),
+            **({"cpu_us_per_req": spent * 1e6 / run.requests} if row.cpu_pids and run.requests else {}),
+        }
     argv = python_module("loadtest.bench.probe", "floor", "--redis-url", row.redis_url, "--seconds", str(seconds),
                          "--concurrency", str(connections))  # fmt: skip
     with placement.on_server_cpu():  # the floor's client sits where a node would, beside redis-server
@@ -230,6 +241,24 @@ def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections:
     if result.returncode != 0:
         raise RuntimeError(f"the redis floor probe failed: {result.stderr.strip()[-300:]}")
     return dict(json.loads(result.stdout))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 where unreadable)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _store_of(row: Row) -> str:
+    """`store-redis-read-hot` -> `redis`; `store-none` -> `memory` (the no-session row runs on the memory node)."""
+    store = row.name.split("-")[1]
+    return "memory" if store == "none" else store
 
 
 def measure_memory(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any] | None:

@@ -44,8 +44,9 @@ def tool_version(argv: list[str]) -> str:
 def summarize(name: str, group: str, label: str, runs: list[dict[str, float]]) -> Row:
     """A row's medians over its runs (the runs are kept too)."""
     row: Row = {"name": name, "group": group, "label": label, "runs": runs}
-    for key in ("rps", "p50_ms", "p99_ms"):
-        row[key] = statistics.median(run[key] for run in runs) if runs else None
+    for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_req"):
+        values = [run[key] for run in runs if run.get(key) is not None]
+        row[key] = statistics.median(values) if values else None
     rates = [run["rps"] for run in runs if run["rps"] > 0]
     row["spread"] = max(rates) / min(rates) if rates else None
     row["non2xx"] = sum(int(run.get("non2xx", 0)) for run in runs)
@@ -67,6 +68,8 @@ def add_ratios(rows: list[Row]) -> None:
         elif row["name"].startswith("store-"):
             kind = store_workload(row["name"])
             row["vs_cookie"] = _ratio(row["rps"], by_name.get(f"store-cookie-{kind}"), "rps")
+            cookie_cpu = _ratio(row["cpu_us_per_req"] or 0, by_name.get(f"store-cookie-{kind}"), "cpu_us_per_req")
+            row["cpu_vs_cookie"] = 1 / cookie_cpu if cookie_cpu else None  # > 1: fewer CPU-us per request
             row["vs_none"] = _ratio(row["rps"], none, "rps")
 
 
@@ -138,11 +141,16 @@ def markdown(report: dict[str, Any]) -> str:
         "client, cycled (each request touches another session than the one before), and one hot session that every "
         "client shares.",
         "",
-        "| row | req/s | p50 ms | p99 ms | ÷ cookie | ÷ no session |",
-        "|---|---:|---:|---:|---:|---:|",
+        "CPU µs/req: the node's and redis-server's CPU time per request (robust when the machine is shared); "
+        "cookie ÷ this: how many of this row's requests cost the CPU of one cookie-store request.",
+        "",
+        "| row | req/s | p50 ms | p99 ms | ÷ cookie | ÷ no session | CPU µs/req | cookie CPU ÷ this |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        _cells(row, row.get("vs_cookie"), row.get("vs_none")) for row in report["rows"] if row["group"] == "store"
+        _cells(row, row.get("vs_cookie"), row.get("vs_none"), row.get("cpu_us_per_req"), row.get("cpu_vs_cookie"))
+        for row in report["rows"]
+        if row["group"] == "store"
     ]
     memory = report.get("memory")
     if memory:

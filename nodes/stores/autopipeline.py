@@ -17,6 +17,7 @@ import asyncio
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 Command = tuple[Any, ...]
 SHARED_READS = frozenset({"GETEX", "GET", "SMEMBERS", "PING"})
@@ -56,11 +57,8 @@ class AutoPipeline:
     async def _send(self, batch: list[tuple[Command, list[asyncio.Future[Any]]]]) -> None:
         self.batches += 1
         self.commands += len(batch)
-        pipe = self.client.pipeline(transaction=False)
-        for command, _ in batch:
-            pipe.execute_command(*command)
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await self._replies([command for command, _ in batch])
         except BaseException as exc:  # the connection failed: every command of the batch failed with it
             for _, waiters in batch:
                 _answer(waiters, exc)
@@ -69,6 +67,18 @@ class AutoPipeline:
             return
         for (_, waiters), reply in zip(batch, replies, strict=True):
             _answer(waiters, reply)
+
+    async def _replies(self, commands: list[Command]) -> list[Any]:
+        """One command alone goes as itself (a pipeline costs more for one); several as one pipeline."""
+        if len(commands) == 1:
+            try:
+                return [await self.client.execute_command(*commands[0])]  # type: ignore[no-untyped-call]
+            except ResponseError as exc:  # the command's own error (e.g. NOSCRIPT), not the connection's
+                return [exc]
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute(raise_on_error=False))
 
     async def close(self) -> None:
         """Let batches already sent finish (their callers are still waiting for them)."""
