@@ -171,11 +171,16 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
         for routing in _routings(args, quick, None):
             cells += [_spec(routing, store, s, mode, load) for s in scenarios if s.interleaved
                       for mode in s.variants(store, args.consistency)]  # fmt: skip
-        for scenario in (s for s in scenarios if not s.interleaved):
+        for scenario in (s for s in scenarios if not s.interleaved and _in_plan(s, store, args)):
             cells += [_spec(routing, store, scenario, mode, load) for routing in _routings(args, quick, scenario)
                       for mode in scenario.variants(store, args.consistency)]  # fmt: skip
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     return with_revocation(cells, _revocation_bound(args))
+
+
+def _in_plan(scenario: Scenario, store: str, args: argparse.Namespace) -> bool:
+    """A scenario's cells for this store: always when asked for (--all, --store); else its default stores."""
+    return bool(args.all or args.store or scenario.default_stores is None or store in scenario.default_stores)
 
 
 def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ class StoreFailure(Scenario):
     description = "Redis SIGKILLed at the midpoint, restarted on its port after --outage s (memory and cookie too)"
     in_default = True
     default_routings = ("random",)
+    default_stores = ("memory", "redis")  # the default matrix stays under 10 minutes; --all adds cookie
     interleaved = False
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:

@@ -26,9 +26,12 @@ def labels(*argv: str) -> list[str]:
 
 def test_failover_cells_are_redis_only_and_latency_multiplies_the_cells() -> None:
     assert labels("--scenario", "store-failure,store-failover,store-failover-wait", "--revocation-bound", "0") == [
-        "random / memory / store-failure", "random / cookie / store-failure", "random / redis / store-failure",
+        "random / memory / store-failure", "random / redis / store-failure",
         "random / redis / store-failover", "random / redis / store-failover-wait",
     ]  # fmt: skip
+    assert labels("--scenario", "store-failure", "--store", "cookie") == ["random / cookie / store-failure"]
+    everything = labels("--all", "--revocation-bound", "0")
+    assert "random / cookie / store-failure" in everything and "random / redis / store-failover-wait" in everything
     latency = labels("--scenario", "steady", "--store", "redis", "--routing", "hash", "--store-latency", "0,2",
                      "--redis-persistence", "aof")  # fmt: skip
     assert latency == ["hash / redis / steady / aof", "hash / redis / steady / +2 ms / aof"]
