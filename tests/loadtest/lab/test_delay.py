@@ -33,7 +33,7 @@ def relay(server: RedisServer, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.mark.parametrize("relay", [1.0, 2.0], indirect=True, ids=["1ms", "2ms"])
 def test_the_added_round_trip_is_the_requested_one(server: RedisServer, relay: DelayRelay) -> None:
-    measured = added_rtt_ms(server.host, server.port, relay.twin(server.port))
+    measured = added_rtt_ms(server.host, server.port, relay.twin(server.port), rounds=9)  # robust to a starved round
     print(f"\nDELAY requested={relay.delay_ms} ms measured={measured}")
     assert 0.8 * relay.delay_ms <= measured["added_ms"] <= 1.2 * relay.delay_ms, measured
 
