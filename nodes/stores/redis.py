@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -101,15 +101,16 @@ class RedisStore(ServerSideStore):
         return [("SADD", user_key(user), session_id), ("EXPIRE", user_key(user), 2 * self.idle_timeout)]
 
     async def _write(self, commands: list[Command], tolerate: bool = False) -> list[Any]:
-        """Send a write's commands together; with SESSION_REDIS_WAIT, on one connection followed by WAIT."""
-        if self.durability.replicas:
-            replies = await self._call(self._durable(commands))
-        else:
-            replies = await self._call(asyncio.gather(*(self._send(*c) for c in commands), return_exceptions=True))
-        errors = [r for r in replies if isinstance(r, Exception) and not (tolerate and isinstance(r, NoScriptError))]
-        if errors:
-            await self._call(_raise(errors[0]))
-        return list(replies)
+        """Send a write's commands together; with SESSION_REDIS_WAIT, on one connection followed by WAIT.
+
+        A command's own error fails the write like a lost connection would (a 503), except NOSCRIPT when
+        `tolerate`: the caller answers it by sending the script itself.
+        """
+        sent = self._durable(commands) if self.durability.replicas else self._together(commands)
+        return await self._call(_checked(sent, NoScriptError if tolerate else ()))
+
+    async def _together(self, commands: list[Command]) -> list[Any]:
+        return list(await asyncio.gather(*(self._send(*command) for command in commands), return_exceptions=True))
 
     async def _durable(self, commands: list[Command]) -> list[Any]:
         """WAIT counts the replicas that acknowledged this connection's writes, so it shares their pipeline."""
@@ -161,5 +162,10 @@ class RedisStore(ServerSideStore):
         return result
 
 
-async def _raise(error: BaseException) -> NoReturn:
-    raise error
+async def _checked(sent: Awaitable[list[Any]], tolerated: type[Exception] | tuple[()]) -> list[Any]:
+    """The replies, or the first error among them raised (inside `_call`, so it is logged and becomes a 503)."""
+    replies = await sent
+    for reply in replies:
+        if isinstance(reply, BaseException) and not isinstance(reply, tolerated):
+            raise reply
+    return replies
