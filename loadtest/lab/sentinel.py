@@ -21,13 +21,14 @@ from loadtest.lab.processes import ManagedProcess, StartupError, free_ports, wai
 from loadtest.lab.redis_server import RedisServer
 from loadtest.lab.relay import DelayRelay
 from loadtest.lab.server_binary import ServerBinary, find_server
+from nodes.contract.names import REDIS_SENTINEL_SCHEME
 
 MASTER_NAME = "mymaster"
 SENTINELS = 3
 QUORUM = 2
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 10000
-SENTINEL_SCHEME = "redis+sentinel://"
+SENTINEL_SCHEME = REDIS_SENTINEL_SCHEME
 
 
 def sentinel_conf(port: int, host: str, primary: tuple[str, int], workdir: Path) -> str:
