@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from loadtest.lab.sentinel import SentinelSet
-from tests.faults.conftest import ClusterFactory, log_tracebacks
+from tests.faults.conftest import ClusterFactory
 from tests.faults.load import Load
+from tests.support import log_tracebacks
 
 USERS = 12
 HEAL_BOUND = 5.0  # seconds after Sentinel names the new primary by which writes succeed again (generous)
@@ -72,7 +73,7 @@ def test_a_sentinel_failover_gives_503s_then_heals_without_a_node_restart(
     load, killed, _ = run_failover(cluster.url, sentinels)
     check_switch(load, killed)
     assert [m.process.pid for m in cluster.nodes] == pids and not cluster.dead_members(), "no node was restarted"
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)
 
 
 def test_with_wait_no_acknowledged_session_or_write_is_lost_in_a_failover(

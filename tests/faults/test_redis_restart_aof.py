@@ -15,8 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from loadtest.lab.redis_server import RedisServer
-from tests.faults.conftest import ClusterFactory, log_tracebacks
+from tests.faults.conftest import ClusterFactory
 from tests.faults.load import Load
+from tests.support import log_tracebacks
 
 AOF = ("--appendonly", "yes", "--appendfsync", "everysec")
 USERS = 12
@@ -50,4 +51,4 @@ def test_with_aof_sessions_survive_a_redis_restart(start_cluster: ClusterFactory
     assert after and all(c.status == 200 for c in after), "service resumed within 2 s, sessions found"
     assert all(len(logins) == 1 for logins in load.logins.values()), "a session was lost across the restart"
     assert not [c for c in calls if c.went_back], "an acknowledged increment was lost"
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)

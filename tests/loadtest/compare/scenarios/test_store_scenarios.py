@@ -12,7 +12,7 @@ from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.store_failure import kill_time
 from loadtest.compare.store_latency import compare_with_baseline
 from loadtest.compare.theory import Exposure
-from tests.loadtest.realrun import results, together
+from tests.support import results, together
 
 STORE_RUN = ("compare", "--scenario", "store-failure,store-failover-wait", "--store", "redis,memory", "--users", "8",
              "--duration", "10", "--revocation-bound", "0")  # fmt: skip
