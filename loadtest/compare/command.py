@@ -25,15 +25,19 @@ from loadtest.compare import locustrun, report, revocation
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
 from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
+from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.scenarios.timeline import run_timeline
+from loadtest.compare.store_latency import compare_with_baseline, p50_by_request
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
+from loadtest.lab.store_backend import PERSISTENCE
 from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES
 
 DEFAULT_USERS = 40
+DEFAULT_OUTAGE = 3.0
 DEFAULT_DURATION = 14.0
 DEFAULT_REVOCATION_BOUND = 5.0
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
@@ -95,6 +99,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds to keep polling a session after /logout-all (default "
                              f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
                              "0 skips the measurement)")  # fmt: skip
+    parser.add_argument("--store-latency", type=_milliseconds, default=(0.0,), metavar="MS[,MS...]",
+                        help="added round trip between the nodes and Redis (a delay relay, half each way), one cell "
+                             "per value, e.g. 0,1,2 (default 0)")  # fmt: skip
+    parser.add_argument("--outage", type=float, default=DEFAULT_OUTAGE,
+                        help=f"seconds Redis stays down in store-failure (default {DEFAULT_OUTAGE:g})")  # fmt: skip
+    parser.add_argument(
+        "--redis-persistence",
+        choices=tuple(PERSISTENCE),
+        default="none",
+        help="the lab Redis' persistence: none, or aof (appendonly yes, appendfsync everysec)",
+    )
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
     parser.add_argument("--nodes", type=int, default=3, help="nodes per cluster (default 3)")
@@ -114,6 +129,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.revocation_bound is not None and args.revocation_bound < 0:
         parser.error("--revocation-bound must be >= 0")
     return args
+
+
+def _milliseconds(value: str) -> tuple[float, ...]:
+    try:
+        items = tuple(float(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        items = ()
+    if not items or any(not 0 <= item <= 1000 for item in items):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected comma-separated milliseconds between 0 and 1000")
+    return items
 
 
 def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
@@ -138,16 +163,23 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     chosen = tuple(SCENARIOS) if args.all else args.scenario or quick.get("scenario", default_scenarios())
     scenarios = [scenario_for(name) for name in chosen]
     load = {"nodes": args.nodes, "users": args.users or quick.get("users", DEFAULT_USERS),
-            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers}  # fmt: skip
+            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
+            "outage": args.outage, "redis_persistence": args.redis_persistence}  # fmt: skip
     cells = []
     for store in stores:
         for routing in _routings(args, quick, None):
             cells += [_spec(routing, store, s, mode, load) for s in scenarios if s.interleaved
                       for mode in s.variants(store, args.consistency)]  # fmt: skip
-        for scenario in (s for s in scenarios if not s.interleaved):
+        for scenario in (s for s in scenarios if not s.interleaved and _in_plan(s, store, args)):
             cells += [_spec(routing, store, scenario, mode, load) for routing in _routings(args, quick, scenario)
                       for mode in scenario.variants(store, args.consistency)]  # fmt: skip
+    cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     return with_revocation(cells, _revocation_bound(args))
+
+
+def _in_plan(scenario: Scenario, store: str, args: argparse.Namespace) -> bool:
+    """A scenario's cells for this store: always when asked for (--all, --store); else its default stores."""
+    return bool(args.all or args.store or scenario.default_stores is None or store in scenario.default_stores)
 
 
 def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
@@ -184,7 +216,9 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
     scenario = scenario_for(spec.scenario)
     config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
-                                            log_dir=folder / "logs", consistency=spec.consistency))  # fmt: skip
+                                            log_dir=folder / "logs", consistency=spec.consistency,
+                                            store_latency_ms=spec.store_latency_ms,
+                                            redis_persistence=spec.redis_persistence))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
         progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users "
@@ -194,6 +228,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         try:
             start = run.wait_started(process)
             records = run_timeline(scenario.events(spec), control, start, progress.say)
+            rtt = cluster.store.added_rtt() if cluster.store is not None else {}  # while the load still runs
             run.wait_finished(process)
             stats = run.final_stats(process)
         finally:
@@ -202,7 +237,9 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return {**build_cell(spec, stats, scenario.disruption(records), records), **revoked}
+    store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
+    store |= {"store_latency_ms": spec.store_latency_ms, "p50_ms_by_request": p50_by_request(stats.get("entries", []))}
+    return {**build_cell(spec, stats, scenario.disruption(records), records), **store, **revoked}
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -291,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{out / 'results.json'} (no report)", file=sys.stderr)  # fmt: skip
             return EXIT_INTERRUPTED
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
+    compare_with_baseline(cells)
     report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
     disagree = [c for c in cells if not c.get("agrees_with_theory")]
@@ -324,4 +362,5 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
 
 def _slug(spec: CellSpec) -> str:
     mode = f"-{spec.consistency}" if spec.consistency else ""
-    return f"{spec.store}-{spec.routing}-{spec.scenario}{mode}"
+    variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
+    return f"{spec.store}-{spec.routing}-{spec.scenario}{mode}{variant}"
