@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from loadtest.processes import ManagedProcess, free_ports, http_status, python_module
 
+from loadtest.lab.probe import http_status
+from loadtest.lab.processes import ManagedProcess, free_ports, python_module
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.stores.replication.wire import sign
 
