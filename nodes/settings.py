@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-from nodes.contract.envconfig import Env, Secret, SettingsError
+from nodes.contract.envconfig import Env, Secret, SettingsError, without_url_passwords
 from nodes.contract.names import (
     CAS_INCAPABLE_STORES,
     CONSISTENCY_MODES,
@@ -85,7 +85,9 @@ class NodeSettings:
             host=env.str("NODE_HOST", "127.0.0.1"),
             port=port,
             store=store,
-            redis_url=Secret(env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, REDIS_URL_HELP)),
+            redis_url=Secret(
+                env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, REDIS_URL_HELP, without_url_passwords)
+            ),
             secrets=secrets,
             using_dev_secret=using_dev,
             max_age=env.int("SESSION_MAX_AGE", DEFAULT_MAX_AGE, minimum=1),
