@@ -37,12 +37,14 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 try:
+    from loadtest import openloop
     from loadtest import tally as T
     from loadtest.misses import Expected, judge, learn
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
     from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from loadtest import openloop
     from loadtest import tally as T
     from loadtest.misses import Expected, judge, learn
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
@@ -53,8 +55,10 @@ STATS_FORMAT = 1
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
 PROCESS_ID = str(os.getpid())  # a worker's own PID (read again after a fork, see _remember_environment)
 REPORT_KEY = "sessionlab"  # key of our increments in a worker's stats report
+HDR_KEY = "sessionlab_hdr"  # key of our encoded latency histograms in a worker's stats report
 
 TALLY = T.Tally()
+openloop.use_tally(TALLY)
 RUN: dict[str, Any] = {"test_start": None, "test_stop": None, "workers": 0}
 
 
@@ -67,17 +71,39 @@ class LostUpdate(Exception):
 
 
 class SessionClient(FastHttpUser):
-    """A user with a session: logs in and judges every authenticated answer (what it does is up to subclasses)."""
+    """A user with a session: logs in and judges every authenticated answer (what it does is up to subclasses).
+
+    Closed loop by default (think time between an answer and the next request); with an arrival rate
+    (`--sessionlab-arrival-rate`) each request waits for its turn on the user's schedule instead, and its
+    latency counts from that intended start (loadtest/openloop.py).
+    """
 
     abstract = True
     kind = "abstract"
-    wait_time = between(0.05, 0.5)
+    think_time = between(0.05, 0.5)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.expected = Expected(user=f"{self.kind}-{uuid.uuid4().hex[:12]}")
         self.has_session = False
         self.after_miss = False
+        self.pacer: openloop.Pacer | None = None
+
+    def wait_time(self) -> float:
+        """Think time in closed loop; none in open loop (each call waits for its own turn)."""
+        return 0.0 if openloop.OPEN.active else float(self.think_time())
+
+    def take_turn(self) -> float | None:
+        """Open loop: wait for this user's next intended start and return it; closed loop: None at once."""
+        if not openloop.OPEN.active:
+            return None
+        if self.pacer is None:
+            self.pacer = openloop.OPEN.new_pacer()
+        return self.pacer.turn()
+
+    def turn_done(self) -> None:
+        if self.pacer is not None:
+            self.pacer.done()
 
     def on_start(self) -> None:
         TALLY.count(T.USERS, self.kind)
@@ -117,6 +143,15 @@ class SessionClient(FastHttpUser):
         self, method: str, path: str, *, json_body: Any = None, increments: bool = False, clears: bool = False
     ) -> None:
         """One authenticated call, judged: a hit updates what the user expects, a miss is reported."""
+        intended = self.take_turn()
+        try:
+            self.judged_call(method, path, json_body, increments, clears, intended)
+        finally:
+            self.turn_done()
+
+    def judged_call(
+        self, method: str, path: str, json_body: Any, increments: bool, clears: bool, intended: float | None
+    ) -> None:
         if not self.has_session and not self.login():
             return
         floor = self.expected.counter + 1 if increments else None
@@ -125,7 +160,7 @@ class SessionClient(FastHttpUser):
         with self.client.request(
             method, path, json=json_body, headers=self.auth_headers(), name=name, catch_response=True
         ) as resp:
-            self.served(resp)
+            self.served(resp, intended)
             body = _json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor, min_cart=min_cart)
             if reason is not None:
@@ -140,12 +175,14 @@ class SessionClient(FastHttpUser):
         if reason is not None:
             self.miss(f"{reason} on {name}")
 
-    def served(self, resp: Any) -> None:
-        """Count who answered and how fast (a request without an HTTP answer has neither)."""
+    def served(self, resp: Any, intended: float | None = None) -> None:
+        """Count who answered and how fast (a request without an HTTP answer has neither). In open loop only
+        scheduled requests (`intended` given) count in the latency; logins are off the schedule."""
         if not resp.status_code:
             return
         TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
         TALLY.count(T.LATENCY, T.latency_bucket(resp.request_meta["response_time"]))
+        openloop.record_answer(intended, resp.request_meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, PROCESS_ID)
 
     def error(self, resp: Any, text: str) -> None:
@@ -230,6 +267,18 @@ def _named_on_command_line(user_class: str) -> bool:
     """Whether locust was asked for this class by name. Read before locust parses its options, because it drops
     weight-0 classes when it builds its environment, named or not."""
     return user_class in sys.argv[1:] or user_class in os.environ.get("LOCUST_USER_CLASSES", "").split()
+
+
+class ReaderUser(SessionClient):
+    """A browser that only reads its session (GET /me): the request an outside load generator can repeat with
+    one cookie, for the cross-check. Weight 0 unless named on the command line, like ConcurrentUser."""
+
+    kind = "browser"
+    weight = 1 if _named_on_command_line("ReaderUser") else 0
+
+    @task
+    def me(self) -> None:
+        self.call("GET", "/me")
 
 
 class ConcurrentUser(SessionClient):
@@ -337,6 +386,10 @@ def _remember_environment(environment: Any, **_: Any) -> None:
     global PROCESS_ID
     PROCESS_ID = str(os.getpid())  # `--processes` forks workers after this module was imported
     _ENV["environment"] = environment
+    options = environment.parsed_options
+    if options is not None:
+        rate = float(getattr(options, "sessionlab_arrival_rate", 0) or 0)
+        openloop.OPEN.configure(rate, bool(getattr(options, "sessionlab_poisson", False)), options.num_users or 1)
 
 
 @events.init_command_line_parser.add_listener
@@ -350,6 +403,22 @@ def _add_arguments(parser: Any) -> None:
         "with response-time histograms to this JSON file",
     )
     parser.add_argument(
+        "--sessionlab-arrival-rate",
+        type=float,
+        default=0.0,
+        env_var="LOCUST_SESSIONLAB_ARRIVAL_RATE",
+        include_in_web_ui=False,
+        help="open loop: requests per second in total, shared by all users on fixed schedules (0: closed loop)",
+    )
+    parser.add_argument(
+        "--sessionlab-poisson",
+        action="store_true",
+        default=False,
+        env_var="LOCUST_SESSIONLAB_POISSON",
+        include_in_web_ui=False,
+        help="open loop: exponential gaps between a user's requests (a Poisson arrival process) instead of fixed",
+    )
+    parser.add_argument(
         "--sessionlab-csv",
         default="",
         env_var="LOCUST_SESSIONLAB_CSV",
@@ -361,11 +430,13 @@ def _add_arguments(parser: Any) -> None:
 @events.report_to_master.add_listener
 def _send_increments(client_id: str, data: dict[str, Any]) -> None:
     data[REPORT_KEY] = TALLY.drain()
+    data[HDR_KEY] = openloop.RECORDER.drain()
 
 
 @events.worker_report.add_listener
 def _merge_increments(client_id: str, data: dict[str, Any]) -> None:
     TALLY.merge(data.get(REPORT_KEY) or {})
+    openloop.RECORDER.merge(data.get(HDR_KEY) or {})
 
 
 @events.test_start.add_listener
@@ -412,6 +483,9 @@ def _write_stats(environment: Any, *, final: bool) -> None:
         "user_kinds": {cls.kind: cls.weight for cls in (BrowserUser, AppUser)},
         "user_classes": sorted(cls.__name__ for cls in environment.user_classes if cls.weight),
         "per_second": TALLY.to_dict(),
+        "open_loop": {"arrival_rate": openloop.OPEN.arrival_rate, "poisson": openloop.OPEN.poisson,
+                      "users": openloop.OPEN.users},  # fmt: skip
+        "hdr": openloop.RECORDER.encode(),
         "entries": [entry.serialize() for entry in runner.stats.entries.values()] if final else [],
         "locust_errors": [error.serialize() for error in runner.stats.errors.values()] if final else [],
     }
