@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from loadtest import loadfigures
 from loadtest import tally as T
 from loadtest.theory import CONCURRENT, KINDS, Exposure, expect, expect_lost_updates
 from nodes.contract.names import default_consistency
@@ -32,6 +33,9 @@ class CellSpec:
     workers: int = 0
     consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
     revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
+    arrival_rate: float = 0.0  # > 0: open loop at this many requests/s in total (loadtest/schedule.py)
+    poisson: bool = False  # open loop with exponential gaps
+    user_classes: tuple[str, ...] = ()  # the locustfile's classes to run instead of the scenario's
 
     @property
     def label(self) -> str:
@@ -121,7 +125,7 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
     miss_agrees = expectation.agrees(miss_rate, killed=kill is not None)
     lost = lost_updates(spec, totals) if spec.scenario == CONCURRENT else {}
     agrees = miss_agrees and lost.get("lost_update_agrees") is not False
-    return {
+    record = {
         "routing": spec.routing,
         "store": spec.store,
         "scenario": spec.scenario,
@@ -161,8 +165,20 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
         "kill_at_s": round(kill.at_s, 3) if kill else None,
         "ejected_at_s": round(kill.ejected_at_s, 3) if kill and kill.ejected_at_s is not None else None,
         **lost,
-        "timeline": rows,
+        "events": kill_events(kill),
+        "timeline": loadfigures.with_latency(rows, stats),
     }
+    return {**record, **loadfigures.cell_fields(stats)}
+
+
+def kill_events(kill: Kill | None) -> list[dict[str, Any]]:
+    """The timeline's marks for a node-failure cell: the kill, and the balancer's ejection if seen."""
+    if kill is None:
+        return []
+    events = [{"t": round(kill.at_s, 3), "what": f"SIGKILL {kill.node}"}]
+    if kill.ejected_at_s is not None:
+        events.append({"t": round(kill.ejected_at_s, 3), "what": f"balancer ejected {kill.node}"})
+    return events
 
 
 def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:

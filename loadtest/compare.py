@@ -21,8 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest import locustrun, report, revocation
+from loadtest import fidelity, locustrun, report, revocation
 from loadtest.cells import CellSpec, Kill, build_cell, failed_cell
+from loadtest.loadrun import cpu_fields, run_load
 from loadtest.localcluster import ClusterConfig, LocalCluster
 from loadtest.paths import absolute, report_dir
 from loadtest.processes import StartupError
@@ -106,7 +107,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "random,sticky,hash x every store x node-failure")  # fmt: skip
     parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
+    fidelity.add_arguments(parser)
     args = parser.parse_args(argv)
+    fidelity.check_arguments(parser, args)
     if args.nodes < 2:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):
@@ -138,7 +141,8 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     cells = []
     for store in stores:
         for routing in routings:
-            cells += [CellSpec(routing, store, scenario, args.nodes, users, duration, args.workers)
+            cells += [CellSpec(routing, store, scenario, args.nodes, users, duration, args.workers,
+                               arrival_rate=args.arrival_rate or 0.0, poisson=args.poisson)
                       for scenario in scenarios if scenario != CONCURRENT]  # fmt: skip
         if CONCURRENT in scenarios:
             modes = [mode for mode in consistency_modes(store) if mode in args.consistency] or ["last_write_wins"]
@@ -172,23 +176,20 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     config = ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store, log_dir=folder / "logs",
                            consistency=spec.consistency)  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
-        run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
         who = f"{spec.users} {'concurrent ' if spec.scenario == CONCURRENT else ''}users"
-        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {who} "
+        pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
+        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {who}{pace} "
                      f"for {spec.duration:g}s" + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
-        process = run.start()
-        try:
-            start = run.wait_started(process)
-            kill = _kill_midway(cluster, spec, start, progress) if spec.scenario == "node-failure" else None
-            run.wait_finished(process)
-            stats = run.final_stats(process)
-        finally:
-            locustrun.stop(process)
+        midway = (
+            (lambda start: _kill_midway(cluster, spec, start, progress)) if spec.scenario == "node-failure" else None
+        )
+        load = run_load(cluster, spec, folder, kinds, pids, during=midway)
+        stats, kill = load.stats, load.during
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if not kill or name != kill.node]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return {**build_cell(spec, stats, kill), **revoked}
+    return {**build_cell(spec, stats, kill), **cpu_fields(load.cpu), **revoked}
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def summary_line(cell: dict[str, Any]) -> str:
                  f" ({report.pct(cell['lost_update_rate'])}), 409s {cell['conflicts_409']}")  # fmt: skip
     if cell.get("workers_requested"):
         line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
-    return line
+    return line + fidelity.summary_suffix(cell)
 
 
 def _ms(value: float | None) -> str:
@@ -249,6 +250,8 @@ def signals_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.capacity or args.cross_check:
+        return fidelity.main(args)
     cells_to_run = plan(args)
     out = args.out or report_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -314,6 +317,8 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "consistency": list(args.consistency),
         "revocation_bound_s": _revocation_bound(args),
         "quick": bool(args.quick),
+        "load_model": "open" if args.arrival_rate else "closed",
+        "arrival_rate": args.arrival_rate,
         "cells": len(cells),
     }
 

@@ -9,6 +9,7 @@ process still counts.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -99,6 +100,7 @@ class CpuMeter:
             figures[f"{name}_cpu_s"] = round(self.used(name), 2)
             figures[f"{name}_cpu_share"] = round(self.used(name) / capacity, 3)
         figures["machine_busy_share"] = round(_machine_busy(), 3)
+        figures["load_average"] = round(os.getloadavg()[0], 2)  # runnable processes, 1-minute average
         return figures
 
 

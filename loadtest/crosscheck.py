@@ -5,6 +5,10 @@ per connection), one logged-in session's cookie, every request's time written as
 precision), so its percentiles are exact, computed here by sorting. hey paces each connection with a ticker
 and measures from the actual send, so its figures are service times; the lab reports both its latency from
 the intended start and its service time, and the comparison uses like with like (see `compare_figures`).
+
+On a shared machine, load from elsewhere comes and goes in bursts (a second-long stall of every process was
+seen here); the two generators therefore take turns in ROUNDS (lab, hey, lab, hey), so both meet the same
+weather, and each one's rounds are merged (HDR histograms for the lab, all samples for hey).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 HEY = "hey"
 P50_AGREEMENT, P99_AGREEMENT = 0.20, 2.0  # within 20% at p50, within 2x at p99
+ROUNDS = 2  # turns each generator takes, alternating
+SATURATED = 0.9  # machine CPU busy share from which a comparison says the machine, not the cluster, was measured
 
 
 def hey_path() -> str | None:
@@ -51,12 +57,13 @@ class HeyRun:
         return [binary, "-z", f"{self.duration:g}s", "-c", str(self.connections), "-q", f"{per_connection:g}",
                 "-o", "csv", "-H", f"Cookie: {self.cookie}", "-disable-compression", self.url]  # fmt: skip
 
-    def run(self, binary: str) -> dict[str, Any]:
+    def run(self, binary: str) -> list[tuple[float, int]]:
+        """Every request's (response time in ms, status)."""
         done = subprocess.run(self.argv(binary), capture_output=True, text=True, timeout=self.duration + 60,
                               check=False)  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"hey exited with {done.returncode}: {done.stderr.strip()[:300]}")
-        return figures(parse_csv(done.stdout), self.duration)
+        return parse_csv(done.stdout)
 
 
 def parse_csv(text: str) -> list[tuple[float, int]]:
@@ -115,4 +122,17 @@ def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: di
     }
     record["p50_agrees"] = agreement(record["lab_p50_ms"], record["tool_p50_ms"], relative=P50_AGREEMENT)
     record["p99_agrees"] = agreement(record["lab_p99_ms"], record["tool_p99_ms"], ratio=P99_AGREEMENT)
+    record["machine"] = machine_note(lab)
     return record
+
+
+def machine_note(lab: dict[str, Any]) -> str | None:
+    """Say so when other processes saturated the machine: then neither generator's figures describe the cluster."""
+    busy, load, cores = lab.get("machine_busy_share"), lab.get("load_average"), lab.get("cores")
+    if busy is None or busy < SATURATED:
+        return None
+    return (
+        f"machine saturated: {busy:.0%} CPU busy, load average {load} on {cores:g} cores; the generator "
+        f"took {lab.get('generator_cpu_share')} of it and the cluster {lab.get('cluster_cpu_share')}: the rest "
+        "was other processes, so these figures measure the machine's contention as much as the cluster"
+    )

@@ -483,8 +483,11 @@ def _write_stats(environment: Any, *, final: bool) -> None:
         "user_kinds": {cls.kind: cls.weight for cls in (BrowserUser, AppUser)},
         "user_classes": sorted(cls.__name__ for cls in environment.user_classes if cls.weight),
         "per_second": TALLY.to_dict(),
-        "open_loop": {"arrival_rate": openloop.OPEN.arrival_rate, "poisson": openloop.OPEN.poisson,
-                      "users": openloop.OPEN.users},  # fmt: skip
+        "open_loop": {
+            "arrival_rate": openloop.OPEN.arrival_rate,
+            "poisson": openloop.OPEN.poisson,
+            "users": openloop.OPEN.users,
+        },  # fmt: skip
         "hdr": openloop.RECORDER.encode(),
         "entries": [entry.serialize() for entry in runner.stats.entries.values()] if final else [],
         "locust_errors": [error.serialize() for error in runner.stats.errors.values()] if final else [],

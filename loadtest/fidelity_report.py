@@ -1,0 +1,79 @@
+"""report.md of a capacity search or a cross-check: the stores ranked by capacity, both generators' figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Cell = dict[str, Any]
+
+WORKERS_NOTE = (
+    "On one machine the load generator shares the CPU with the cluster: every request it sends costs CPU the "
+    "nodes and the balancer then lack, and its own late starts add to the latency. `--workers K` splits locust "
+    "into K processes; on this machine they compete for the same cores, so only run them on other machines "
+    "(locust `--master`/`--worker`) to lift the generator's share out of the measurement."
+)
+
+
+def _ms(value: Any) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def capacity_lines(cells: Sequence[Cell]) -> list[str]:
+    ranked = sorted((c for c in cells if "capacity_rps" in c), key=lambda c: -c["capacity_rps"])
+    if not ranked:
+        return []
+    slo = ranked[0].get("capacity_slo_ms")
+    out = [f"## Capacity (p99 <= {slo:g} ms, errors <= 0.1%), ranked", "",
+           "| rank | store | routing | capacity req/s | limited by | generator CPU at the last pass |",
+           "|---|---|---|---|---|---|"]  # fmt: skip
+    for rank, cell in enumerate(ranked, start=1):
+        passes = [s for s in cell["capacity_steps"] if s["passed"]]
+        share = passes[-1]["details"].get("generator_cpu_share") if passes else None
+        shown = "-" if share is None else f"{share:.0%}"
+        out.append(f"| {rank} | {cell['store']} | {cell['routing']} | {cell['capacity_rps']:g} | "
+                   f"{cell.get('capacity_limited_by') or '-'} | {shown} |")  # fmt: skip
+    out += ["", "Steps (rate: verdict, p99 ms, achieved req/s, late-start rate, generator / cluster CPU share):", ""]
+    for cell in ranked:
+        steps = "; ".join(_step_text(s) for s in cell["capacity_steps"])
+        out.append(f"- {cell['store']} / {cell['routing']}: {steps}")
+    if any(c.get("capacity_limited_by") == "generator" for c in ranked):
+        out += ["", "**The generator, not the cluster, bounded at least one capacity: it could not send the rate.**"]
+    return [*out, "", WORKERS_NOTE, ""]
+
+
+def _step_text(step: dict[str, Any]) -> str:
+    d = step["details"]
+    verdict = "pass" if step["passed"] else f"fail ({step['failed_by']})"
+    return (f"{step['rate']:g}: {verdict}, {_ms(step['p99_ms'])}, {d.get('achieved_rps')}, {d.get('late_start_rate')},"
+            f" {d.get('generator_cpu_share')} / {d.get('cluster_cpu_share')}")  # fmt: skip
+
+
+def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
+    out = []
+    for cell in cells:
+        check = cell.get("cross_check")
+        if not check:
+            continue
+        out += [f"## Cross-check with {check['tool']}: {cell['store']} / {cell['routing']}, GET /me, "
+                f"{check['rate']:g} req/s on {check['connections']} connections", "",
+                "| | p50 ms | p99 ms | req/s |", "|---|---|---|---|",
+                f"| lab (from intended start) | {_ms(check['lab_p50_ms'])} | {_ms(check['lab_p99_ms'])} | "
+                f"{check['lab_rps']} |",
+                f"| lab service time (from the send) | {_ms(check['lab_service_p50_ms'])} | "
+                f"{_ms(check['lab_service_p99_ms'])} | |",
+                f"| {check['tool']} | {_ms(check['tool_p50_ms'])} | {_ms(check['tool_p99_ms'])} | "
+                f"{check['tool_rps']} |",
+                "", f"p50 within 20%: {check['p50_agrees']}; p99 within 2x: {check['p99_agrees']}. The lab's own "
+                f"start lag (generator delay) p99: {_ms(check['lab_start_lag_p99_ms'])} ms; late starts "
+                f"{cell.get('late_starts')} ({cell.get('late_start_rate')}); generator CPU "
+                f"{cell.get('generator_cpu_share')} of the machine, machine busy {cell.get('machine_busy_share')}.",
+                "", *([f"**WARNING: {check['machine']}**", ""] if check.get("machine") else [])]  # fmt: skip
+    return out
+
+
+def render(meta: dict[str, Any], cells: Sequence[Cell]) -> str:
+    head = [f"# sessionlab: {meta.get('tool', 'compare')} — open-loop figures", "",
+            f"{meta.get('nodes')} nodes per fresh cluster; started {meta.get('started')}; "
+            f"{meta.get('wall_s', '?')} s in all.", ""]  # fmt: skip
+    return "\n".join(head + capacity_lines(cells) + cross_check_lines(cells))
