@@ -5,7 +5,7 @@ from __future__ import annotations
 from balancer.health import HealthChecker
 from balancer.settings import BalancerSettings
 from balancer.upstreams import UpstreamRegistry
-from loadtest.processes import free_port
+from loadtest.lab.processes import free_port
 from tests.balancer.support import eventually
 
 

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from loadtest.processes import free_port
+from loadtest.lab.processes import free_port
 from tests.balancer.support import RawHttp, eventually
 
 
