@@ -72,6 +72,47 @@ def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
     return out
 
 
+def generator_warnings(cells: Sequence[Cell]) -> list[str]:
+    """Open-loop cells whose generator could not keep the rate or started too many requests late."""
+    return [f"{c['store']} / {c['routing']} / {c['scenario']}: the load generator fell behind ({c['generator_note']});"
+            f" its own start lag (p99 {_ms(c.get('start_lag_p99_ms'))} ms) is part of this cell's latency"
+            for c in cells if c.get("generator_behind")]  # fmt: skip
+
+
+def load_model_lines(cells: Sequence[Cell]) -> list[str]:
+    """The load model of the run, and per open-loop cell the rate asked and kept, late starts and CPU shares."""
+    opened = [c for c in cells if c.get("load_model") == "open"]
+    if not opened:
+        return ["Load model: closed loop (each user waits for its answer, then 50-500 ms, before the next "
+                "request; latency from the send).", ""]  # fmt: skip
+    out = ["", "## Load model: open loop", "", OPEN_LOOP_TEXT, "",
+           "| cell | asked req/s | achieved | late starts | queued | start lag p99 ms | service p99 ms | "
+           "generator CPU | cluster CPU | machine busy |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in opened:
+        out.append(f"| {c['store']} / {c['routing']} / {c['scenario']} | {c['arrival_rate']:g} | {c['achieved_rps']:g}"
+                   f" | {c['late_starts']} ({c['late_start_rate']:.1%}) | {c['queued_starts']} | "
+                   f"{_ms(c.get('start_lag_p99_ms'))} | {_ms(c.get('service_p99_ms'))} | {_share(c, 'generator')} |"
+                   f" {_share(c, 'cluster')} | {_pct(c.get('machine_busy_share'))} |")  # fmt: skip
+    return [*out, ""]
+
+
+OPEN_LOOP_TEXT = (
+    "Each user sends on a fixed schedule (its share of the total rate), in order on its own session; latency "
+    "counts from each request's intended start, so a stall shows as latency instead of as requests not sent. "
+    "A start is *late* when a request leaves more than 5 ms after it could have (its intended start, or its "
+    "previous answer if that came later): the generator's own delay. A cell is flagged when more than 1% of "
+    "starts were late or the achieved rate fell below 95% of the request."
+)
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _share(cell: Cell, side: str) -> str:
+    return _pct(cell.get(f"{side}_cpu_share"))
+
+
 def render(meta: dict[str, Any], cells: Sequence[Cell]) -> str:
     head = [f"# sessionlab: {meta.get('tool', 'compare')} — open-loop figures", "",
             f"{meta.get('nodes')} nodes per fresh cluster; started {meta.get('started')}; "

@@ -18,6 +18,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from loadtest.compare import fidelity_report
+
 Cell = dict[str, Any]
 STORE_NOTES = {
     "memory": "sessions live in the memory of the node that created them",
@@ -251,8 +253,8 @@ def warning_lines(cells: Sequence[Cell]) -> list[str]:
 
 
 def load_warnings(cells: Sequence[Cell]) -> list[str]:
-    """Cells whose load did not come from as many locust workers as asked for."""
-    return [
+    """Cells whose load did not come from as many locust workers as asked for, or whose generator fell behind."""
+    return fidelity_report.generator_warnings(ran(cells)) + [
         f"{cell_name(c)}: {c.get('load_processes', 0)} locust process(es) sent requests, "
         f"{c['workers_requested']} workers were asked for ({c.get('workers', 0)} connected)"
         for c in ran(cells)
@@ -317,6 +319,7 @@ def render_markdown(results: dict[str, Any], figures: dict[str, tuple[str, bytes
         out += [f"**WARNING: {len(warnings)} cell(s) disagree with theory:**", ""]
         out += [f"- **{w}**" for w in warnings] + [""]
     out += [f"**WARNING: {w}**" for w in load_warnings(cells)]
+    out += fidelity_report.load_model_lines(ran(cells))
     out += ["## Verdict per store", ""]
     out += [f"- **{store}**: {text}" for store, text in store_verdicts(cells).items()] + [""]
     out += ["## Comparison", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
