@@ -74,6 +74,8 @@ class Search:
             return None
         if self.failed is None:
             return self.passed * self.growth if self.passed else self.start
+        if not self.passed and self.failed <= MIN_RATE:
+            return None  # failing even at a trickle: capacity 0
         if self.failed - self.passed <= self.precision * max(self.passed, MIN_RATE):
             return None
         return round((self.passed + self.failed) / 2, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loadtest.compare.capacity import DEFAULT_SLO_MS
+from loadtest.compare.capacity import DEFAULT_SLO_MS, MAX_STEPS
 
 CROSS_CHECK_RATE, CROSS_CHECK_CONNECTIONS, CROSS_CHECK_DURATION = 150.0, 10, 16.0
 CAPACITY_STEP_DURATION = 8.0
@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capacity", action="store_true",
                         help="per routing x store, find the highest arrival rate whose p99 stays within --slo-ms "
                              "with errors <= 0.1%% (steps up, then bisects; default routing sticky)")  # fmt: skip
+    parser.add_argument("--capacity-steps", type=int, default=MAX_STEPS,
+                        help=f"most runs per --capacity search (default {MAX_STEPS})")  # fmt: skip
     parser.add_argument("--slo-ms", type=float, default=DEFAULT_SLO_MS,
                         help=f"the p99 bound of --capacity, ms (default {DEFAULT_SLO_MS:g})")  # fmt: skip
     parser.add_argument("--cross-check", action="store_true",
@@ -36,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.arrival_rate is not None and args.arrival_rate <= 0:
         parser.error("--arrival-rate must be > 0")
-    if args.slo_ms <= 0:
-        parser.error("--slo-ms must be > 0")
+    if args.slo_ms <= 0 or args.capacity_steps < 1:
+        parser.error("--slo-ms must be > 0 and --capacity-steps >= 1")
     if args.capacity and args.cross_check:
         parser.error("--capacity and --cross-check are separate runs: choose one")
     if args.poisson and not (args.arrival_rate or args.capacity or args.cross_check):

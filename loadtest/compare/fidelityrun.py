@@ -77,12 +77,12 @@ def capacity_plan(args: argparse.Namespace) -> list[CellSpec]:
             for routing in (args.routing or CAPACITY_ROUTINGS)]  # fmt: skip
 
 
-def estimate_s(specs: list[CellSpec]) -> float:
-    steps = capacity.MAX_STEPS
+def estimate_s(specs: list[CellSpec], steps: int) -> float:
     return sum(CLUSTER_OVERHEAD_S + steps * (spec.duration + STEP_OVERHEAD_S) for spec in specs)
 
 
-def search_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress, slo_ms: float) -> dict[str, Any]:
+def search_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress, slo_ms: float,
+                max_steps: int) -> dict[str, Any]:  # fmt: skip
     with _cluster(spec, folder, pids) as cluster:
 
         def measure(rate: float) -> capacity.Observation:
@@ -96,7 +96,7 @@ def search_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress, 
                          f" errors {d.get('errors')}, late starts {d.get('late_start_rate')},"
                          f" generator CPU {d.get('generator_cpu_share')}")  # fmt: skip
 
-        found = capacity.search(measure, capacity.Search(slo_ms=slo_ms), on_step=said)
+        found = capacity.search(measure, capacity.Search(slo_ms=slo_ms, max_steps=max_steps), on_step=said)
     return {"routing": spec.routing, "store": spec.store, "scenario": "capacity", "nodes": spec.nodes,
             "users": spec.users, "workers_requested": spec.workers, "duration": spec.duration,
             "load_model": "open", "poisson": spec.poisson, **found}  # fmt: skip
@@ -105,12 +105,16 @@ def search_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress, 
 def run_capacity(args: argparse.Namespace) -> int:
     specs = capacity_plan(args)
     out, pids, meta = _setup(args, len(specs))
-    meta.update(slo_ms=args.slo_ms, step_duration=specs[0].duration)
-    print(f"sessionlab compare --capacity: {len(specs)} cells (routing x store), up to {capacity.MAX_STEPS} "
-          f"steps of {specs[0].duration:g}s each: at most {estimate_s(specs) / 60:.1f} min; writing to {out}/",
-          flush=True)  # fmt: skip
-    return _run(specs, out, meta, pids, lambda spec, folder, progress: search_cell(spec, folder, pids, progress,
-                                                                                   args.slo_ms))  # fmt: skip
+    steps = args.capacity_steps
+    meta.update(slo_ms=args.slo_ms, step_duration=specs[0].duration, capacity_steps=steps)
+    print(f"sessionlab compare --capacity: {len(specs)} cells (routing x store), up to {steps} steps of "
+          f"{specs[0].duration:g}s each: this takes at most {estimate_s(specs, steps) / 60:.1f} min; "
+          f"writing to {out}/", flush=True)  # fmt: skip
+
+    def one(spec: CellSpec, folder: Path, progress: Progress) -> dict[str, Any]:
+        return search_cell(spec, folder, pids, progress, args.slo_ms, steps)
+
+    return _run(specs, out, meta, pids, one)
 
 
 def cross_check_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress) -> dict[str, Any]:
