@@ -40,6 +40,7 @@ from loadtest.lab.server_binary import find_server
 from loadtest.users import hdr
 
 CAPACITY_ROUTINGS = ("sticky",)
+STEADY = "steady"  # the scenario of capacity steps and cross-check rounds: load only, nothing disturbed
 STEP_OVERHEAD_S = 4.0  # locust start and stop around each step, measured on a loaded 2-core machine
 CLUSTER_OVERHEAD_S = 5.0
 
@@ -72,7 +73,7 @@ def observe(cell: dict[str, Any]) -> capacity.Observation:
 
 def capacity_plan(args: argparse.Namespace) -> list[CellSpec]:
     users, duration = args.users or DEFAULT_USERS, args.duration or CAPACITY_STEP_DURATION
-    return [CellSpec(routing, store, "capacity", args.nodes, users, duration, args.workers, poisson=args.poisson)
+    return [CellSpec(routing, store, STEADY, args.nodes, users, duration, args.workers, poisson=args.poisson)
             for store in (args.store or ("memory", "redis", "cookie"))
             for routing in (args.routing or CAPACITY_ROUTINGS)]  # fmt: skip
 
@@ -154,7 +155,7 @@ def merged_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_cross_check(args: argparse.Namespace) -> int:
-    spec = CellSpec((args.routing or ("sticky",))[0], (args.store or ("memory",))[0], "cross-check", args.nodes,
+    spec = CellSpec((args.routing or ("sticky",))[0], (args.store or ("memory",))[0], STEADY, args.nodes,
                     args.users or CROSS_CHECK_CONNECTIONS, args.duration or CROSS_CHECK_DURATION, args.workers,
                     arrival_rate=args.arrival_rate or CROSS_CHECK_RATE, poisson=args.poisson,
                     user_classes=("ReaderUser",))  # fmt: skip
@@ -175,7 +176,7 @@ def _run(specs: list[CellSpec], out: Path, meta: dict[str, Any], pids: PidLog, o
             for index, spec in enumerate(specs, start=1):
                 progress.index = index
                 progress.say(f"{spec.label}")
-                cells.append(one(spec, out / "cells" / f"{spec.store}-{spec.routing}-{spec.scenario}", progress))
+                cells.append(one(spec, out / "cells" / f"{spec.store}-{spec.routing}", progress))
                 write_results(out, meta, cells)
         except StartupError as error:
             write_results(out, {**meta, "aborted": str(error).splitlines()[0]}, cells)
