@@ -449,6 +449,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
+    openloop.count_missed(time.time())  # in every process with users (a worker's count goes in its last report)
     if not isinstance(environment.runner, WorkerRunner):
         RUN["test_stop"] = time.time()
 

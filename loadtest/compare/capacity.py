@@ -5,9 +5,10 @@ until they are within `precision` of each other (or the step budget is spent). E
 run; `measure(rate)` returns what it saw. With a p99 that grows with the rate, a looser SLO never gives a
 lower answer (the passes of a tighter SLO are passes of the looser one, and bisection keeps its order).
 
-A step fails for one of three reasons, recorded as `failed_by`: "slo" (p99 over the SLO), "errors" (over
-the error budget) or "generator" (the load generator could not keep the rate: its late starts or a rate
-short of the request). A capacity bounded by the generator is a bound of this machine, not of the system,
+A step fails for one of four reasons, recorded as `failed_by`: "slo" (p99 over the SLO), "errors" (over
+the error budget), "rate" (the system answered too slowly for the users to keep their schedules) or
+"generator" (the load generator could not keep the rate: a rate short of the request, mostly late starts).
+A capacity bounded by the generator is a bound of this machine, not of the system,
 and the result says so (`limited_by`).
 """
 
@@ -30,6 +31,7 @@ class Observation:
     p99_ms: float | None
     error_rate: float
     generator_behind: bool = False
+    rate_kept: bool = True  # False: the system held the users back (their answers came slower than their rate)
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,6 +51,8 @@ def judge(observation: Observation, slo_ms: float, max_error_rate: float = MAX_E
         return "generator"
     if observation.error_rate > max_error_rate:
         return "errors"
+    if not observation.rate_kept:
+        return "rate"
     if observation.p99_ms is None or observation.p99_ms > slo_ms:
         return "slo"
     return None

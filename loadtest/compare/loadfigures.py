@@ -2,8 +2,10 @@
 
 From what the locustfile wrote: its `open_loop` settings, its tally (scheduled, queued and late starts per
 second) and its encoded HDR histograms (loadtest/users/hdr.py). The generator is flagged as behind when it could
-not keep the requested rate (achieved < KEPT_RATE of it) or when more than LATE_BUDGET of its requests
-started late (see loadtest/users/schedule.py: a late start is the generator's own delay of more than 5 ms).
+not keep the requested rate (achieved < KEPT_RATE of it, with more late starts than queued ones) or when more
+than LATE_BUDGET of its requests started late (see loadtest/users/schedule.py: a late start is the generator's
+own delay of more than 5 ms). A rate missed with mostly queued starts is the system's doing: each user sends in
+order, so slow answers hold its next requests back (`rate_short_by: "system"`).
 Pure functions, no locust import.
 """
 
@@ -14,17 +16,10 @@ from typing import Any
 
 from loadtest.users import hdr
 from loadtest.users import tally as T
-from loadtest.users.schedule import LATE_START_MS, LATE_STARTS, QUEUED_STARTS, SCHEDULED
+from loadtest.users.schedule import LATE_START_MS, LATE_STARTS, MISSED, QUEUED_STARTS, SCHEDULED
 
 KEPT_RATE = 0.95  # an achieved rate below 95% of the request: the generator could not keep it
 LATE_BUDGET = 0.01  # more than 1% late starts: the generator's own delays show in the latency
-
-
-def achieved_rate(per_second: Mapping[str, Mapping[str, int]]) -> float:
-    """Scheduled requests per second over the run's whole seconds (the first and last, partial, left out)."""
-    counts = [T.measure_total(row, SCHEDULED) for _, row in sorted(per_second.items(), key=lambda kv: int(kv[0]))]
-    inner = counts[1:-1] if len(counts) >= 3 else counts
-    return round(sum(inner) / len(inner), 1) if inner else 0.0
 
 
 def latency_fields(data: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
@@ -55,10 +50,14 @@ def load_model_fields(stats: Mapping[str, Any]) -> dict[str, Any]:
     totals = T.sum_counts(stats.get("per_second", {}).values())
     scheduled = T.measure_total(totals, SCHEDULED)
     late = T.measure_total(totals, LATE_STARTS)
-    achieved = achieved_rate(stats.get("per_second", {}))
+    missed = T.measure_total(totals, MISSED)
+    due = scheduled + missed
+    achieved = round(rate * scheduled / due, 1) if due else 0.0
     late_rate = late / scheduled if scheduled else 0.0
+    queued = T.measure_total(totals, QUEUED_STARTS)
+    short_by = None if achieved >= KEPT_RATE * rate else ("generator" if late >= queued else "system")
     reasons = []
-    if achieved < KEPT_RATE * rate:
+    if short_by == "generator":
         reasons.append(f"achieved {achieved:g} of {rate:g} requests/s")
     if late_rate > LATE_BUDGET:
         reasons.append(f"{late_rate:.1%} of requests started over {LATE_START_MS:g} ms late")
@@ -68,10 +67,13 @@ def load_model_fields(stats: Mapping[str, Any]) -> dict[str, Any]:
         "poisson": bool(settings.get("poisson")),
         "achieved_rps": achieved,
         "scheduled_requests": scheduled,
+        "missed_starts": missed,  # intended before the end, never sent: achieved = rate x sent / (sent + missed)
         "late_starts": late,
         "late_start_rate": round(late_rate, 4),
-        "queued_starts": T.measure_total(totals, QUEUED_STARTS),
-        "generator_kept_rate": achieved >= KEPT_RATE * rate,
+        "queued_starts": queued,
+        "rate_kept": short_by is None,
+        "rate_short_by": short_by,  # generator: mostly late starts; system: users waited for slow answers
+        "generator_kept_rate": short_by != "generator",
         "generator_behind": bool(reasons),
         "generator_note": "; ".join(reasons) or None,
     }

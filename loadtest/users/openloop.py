@@ -21,6 +21,7 @@ from loadtest.users import tally as T
 from loadtest.users.schedule import (
     LATE,
     LATE_STARTS,
+    MISSED,
     QUEUED,
     QUEUED_STARTS,
     SCHEDULED,
@@ -61,7 +62,9 @@ class OpenLoop:
         epoch = self.epoch + -(-(now - self.epoch) // interval) * interval  # the grid's next point from now
         index = next(self._indices)
         schedule = Schedule(rate, epoch, user_phase(index), self.poisson, random.Random(index))
-        return Pacer(schedule, idle_since=now)
+        pacer = Pacer(schedule, idle_since=now)
+        PACERS.append(pacer)
+        return pacer
 
 
 OPEN = OpenLoop()
@@ -73,6 +76,15 @@ class Pacer:
 
     schedule: Schedule
     idle_since: float
+
+    def missed_by(self, stop: float) -> int:
+        """How many of this user's intended starts before `stop` were never taken (it was still waiting for an
+        answer, or the generator never got round to them)."""
+        missed = 0
+        while self.schedule.peek() <= stop:
+            self.schedule.take()
+            missed += 1
+        return missed
 
     def turn(self) -> float:
         """Sleep until the next intended start (not at all if it has passed); return that intended start."""
@@ -94,6 +106,18 @@ class Pacer:
 
 
 OUTCOME_MEASURES = {QUEUED: QUEUED_STARTS, LATE: LATE_STARTS}
+PACERS: list[Pacer] = []  # this process's users' schedules, for the count of missed starts at the end
+
+
+def count_missed(stop: float) -> None:
+    """At the end of the load: count the intended starts up to `stop` never sent, so that the achieved rate is
+    arrival rate x sent / (sent + missed), whatever the users' phases and the run's length."""
+    missed = sum(pacer.missed_by(stop) for pacer in PACERS)
+    PACERS.clear()
+    if missed:
+        TALLY[0].count(MISSED, LOAD_KIND, missed, now=stop)
+
+
 TALLY: list[T.Tally] = [T.Tally()]  # the locustfile's own tally once `use_tally` ran (merged across workers)
 
 

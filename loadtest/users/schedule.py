@@ -27,6 +27,7 @@ ON_TIME, QUEUED, LATE = "on_time", "queued", "late"
 SCHEDULED = "scheduled"  # open-loop requests sent: the achieved rate
 LATE_STARTS = "late_starts"
 QUEUED_STARTS = "queued_starts"
+MISSED = "missed_starts"  # intended starts before the end of the load that were never sent (counted at the end)
 
 
 def user_phase(index: int) -> float:
