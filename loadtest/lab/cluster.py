@@ -10,31 +10,30 @@ by PID, whatever state the start reached; a failed start raises StartupError aft
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import get_json, http_status
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
     free_ports,
     port_in_use,
-    python_module,
     wait_until,
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
 from nodes.contract.names import BALANCER_STATUS_PATH
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATUS_PATH = BALANCER_STATUS_PATH
 
 PidHook = Callable[[str, int], None]
+Launch = Callable[[str, str, int, Path, Mapping[str, str]], ManagedProcess]
 CLUSTER_MASTERS = 3
 
 
@@ -110,19 +109,16 @@ class LocalCluster:
         if config.store == "redis" and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
-        node_ports = free_ports(config.nodes, config.host, avoid={port})
-        for index, node_port in enumerate(node_ports, start=1):
-            node_id = f"node-{index}"
-            env = self._env(NODE_ID=node_id, NODE_HOST=config.host, NODE_PORT=str(node_port),
-                            SESSION_STORE=config.store, SESSION_SECRET=secret,
+        extra = dict(config.extra_env)
+        for index, node_port in enumerate(free_ports(config.nodes, config.host, avoid={port}), start=1):
+            env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
                             SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
-            self.nodes.append(self._spawn(node_id, f"http://{config.host}:{node_port}", python_module("nodes"), env))
-        upstreams = ",".join(member.url for member in self.nodes)
-        env = self._env(BALANCER_HOST=config.host, BALANCER_PORT=str(port), BALANCER_UPSTREAMS=upstreams,
-                        BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token)  # fmt: skip
-        if config.health_interval is not None:
-            env["BALANCER_HEALTH_INTERVAL"] = str(config.health_interval)
-        self.balancer = self._spawn("balancer", f"http://{config.host}:{port}", python_module("balancer"), env)
+            self._add(self.nodes, f"node-{index}", node_port, launch_node, env)
+        interval = "" if config.health_interval is None else str(config.health_interval)  # "": the balancer's default
+        env = child_env(extra, BALANCER_UPSTREAMS=",".join(member.url for member in self.nodes),
+                        BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token,
+                        BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
+        self.balancer = self._add([], "balancer", port, launch_balancer, env)
 
     def _start_redis(self) -> str:
         """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""
@@ -138,19 +134,11 @@ class LocalCluster:
         self.on_pid(f"redis-server:{self.redis.port}", int(self.redis.pid or 0))
         return self.redis.url
 
-    def _env(self, **values: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "BALANCER_", "SESSION_"))}
-        env.pop("REDIS_URL", None)
-        env.pop("REDIS_CLUSTER", None)  # the URL's scheme says whether our Redis is a cluster
-        env.update(PYTHONUNBUFFERED="1", **dict(self.config.extra_env))
-        env.update({k: v for k, v in values.items() if v})
-        return env
-
-    def _spawn(self, name: str, url: str, argv: list[str], env: dict[str, str]) -> Member:
-        log = self.config.log_dir / f"{name}.log"
-        process = ManagedProcess(name, argv, env=env, log_path=log, cwd=PROJECT_ROOT).start()
+    def _add(self, members: list[Member], name: str, port: int, launch: Launch, env: dict[str, str]) -> Member:
+        process = launch(name, self.config.host, port, self.config.log_dir, env)
         self.on_pid(name, int(process.pid or 0))
-        return Member(name, url, process)
+        members.append(Member(name, f"http://{self.config.host}:{port}", process))
+        return members[-1]
 
     def node_ready(self, member: Member) -> bool:
         """The node answers its readiness check (/readyz when it needs Redis, else /healthz)."""

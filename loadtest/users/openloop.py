@@ -13,6 +13,7 @@ import itertools
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import gevent
 
@@ -51,6 +52,9 @@ class OpenLoop:
 
     def configure(self, arrival_rate: float, poisson: bool, users: int) -> None:
         self.arrival_rate, self.poisson, self.users = arrival_rate, poisson, max(users, 1)
+
+    def settings(self) -> dict[str, Any]:
+        return {"arrival_rate": self.arrival_rate, "poisson": self.poisson, "users": self.users}
 
     def new_pacer(self) -> Pacer:
         """A schedule for one more user: its share of the rate, an evenly spread phase, on the shared grid."""
@@ -103,6 +107,24 @@ class Pacer:
     def done(self) -> None:
         """The user's request is answered: from now on it is idle, waiting for its next turn."""
         self.idle_since = time.time()
+
+
+def add_arguments(parser: Any) -> None:
+    """The locustfile's open-loop options (locust's own parser; LOCUST_SESSIONLAB_* env vars work too)."""
+    parser.add_argument("--sessionlab-arrival-rate", type=float, default=0.0, env_var="LOCUST_SESSIONLAB_ARRIVAL_RATE",
+                        include_in_web_ui=False,
+                        help="open loop: requests per second in total, shared by all users on fixed schedules "
+                             "(0: closed loop)")  # fmt: skip
+    parser.add_argument("--sessionlab-poisson", action="store_true", default=False, env_var="LOCUST_SESSIONLAB_POISSON",
+                        include_in_web_ui=False,
+                        help="open loop: exponential gaps between a user's requests (Poisson arrivals)")  # fmt: skip
+
+
+def configure(options: Any) -> None:
+    """Read the open-loop options once locust parsed them (users: the total over all workers)."""
+    if options is not None:
+        rate = float(getattr(options, "sessionlab_arrival_rate", 0) or 0)
+        OPEN.configure(rate, bool(getattr(options, "sessionlab_poisson", False)), options.num_users or 1)
 
 
 OUTCOME_MEASURES = {QUEUED: QUEUED_STARTS, LATE: LATE_STARTS}

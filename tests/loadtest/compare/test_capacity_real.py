@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loadtest.realrun import results, sessionlab
+from tests.support import results, sessionlab
 
 pytestmark = pytest.mark.timeout(170)
 

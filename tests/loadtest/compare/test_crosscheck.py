@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.compare import crosscheck
-from tests.loadtest.realrun import results, sessionlab
+from tests.support import results, sessionlab
 
 HEY_CSV = """response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset
 0.0012,0.0003,0.0000,0.0000,0.0011,0.0000,200,0.0010

@@ -17,7 +17,7 @@ from loadtest.compare.loadrun import cpu_fields, run_load
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.processes import wait_until
 from loadtest.users import hdr
-from tests.loadtest.realrun import results, sessionlab
+from tests.support import results, sessionlab
 
 pytestmark = pytest.mark.timeout(170)
 STALL_S, RUN_S = 1.0, 12.0
