@@ -37,6 +37,9 @@ def capacity_lines(cells: Sequence[Cell]) -> list[str]:
     for cell in ranked:
         steps = "; ".join(_step_text(s) for s in cell["capacity_steps"])
         out.append(f"- {cell['store']} / {cell['routing']}: {steps}")
+    out += [
+        f"**WARNING: {c['store']} / {c['routing']}: {c['capacity_note']}**" for c in ranked if c.get("capacity_note")
+    ]
     if any(c.get("capacity_limited_by") == "generator" for c in ranked):
         out += ["", "**The generator, not the cluster, bounded at least one capacity: it could not send the rate.**"]
     return [*out, "", WORKERS_NOTE, ""]

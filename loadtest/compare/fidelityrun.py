@@ -73,6 +73,21 @@ def observe(cell: dict[str, Any]) -> capacity.Observation:
                                 details={k: cell.get(k) for k in keys})  # fmt: skip
 
 
+def machine_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether other processes saturated the machine during the search: then the answer measures contention."""
+    busy = [s["details"].get("machine_busy_share") or 0.0 for s in steps]
+    saturated = sum(1 for share in busy if share >= crosscheck.SATURATED)
+    note = (
+        (
+            f"machine saturated in {saturated} of {len(steps)} steps (CPU busy >= {crosscheck.SATURATED:.0%}, mostly "
+            "other processes): this capacity measures the machine's contention, not the cluster"
+        )
+        if saturated
+        else None
+    )
+    return {"capacity_machine_saturated_steps": saturated, "capacity_note": note}
+
+
 def capacity_plan(args: argparse.Namespace) -> list[CellSpec]:
     users, duration = args.users or DEFAULT_USERS, args.duration or CAPACITY_STEP_DURATION
     return [CellSpec(routing, store, STEADY, args.nodes, users, duration, args.workers, poisson=args.poisson)
@@ -102,7 +117,8 @@ def search_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress, 
         found = capacity.search(measure, capacity.Search(slo_ms=slo_ms, max_steps=max_steps), on_step=said)
     return {"routing": spec.routing, "store": spec.store, "scenario": "capacity", "nodes": spec.nodes,
             "users": spec.users, "workers_requested": spec.workers, "duration": spec.duration,
-            "load_model": "open", "poisson": spec.poisson, **found}  # fmt: skip
+            "load_model": "open", "poisson": spec.poisson, **found,
+            **machine_verdict(found["capacity_steps"])}  # fmt: skip
 
 
 def run_capacity(args: argparse.Namespace) -> int:
