@@ -161,13 +161,14 @@ def merged_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     recorder = hdr.Recorder()
     for cell in rounds:
         recorder.merge(cell.get("hdr_data") or {})
-    summed = {key: sum(int(c.get(key) or 0) for c in rounds)
-              for key in ("requests", "errors", "late_starts", "queued_starts", "scheduled_requests")}  # fmt: skip
+    counts = ("requests", "errors", "late_starts", "queued_starts", "missed_starts", "scheduled_requests")
+    summed = {key: sum(int(c.get(key) or 0) for c in rounds) for key in counts}
+    cpu = {key: round(sum(float(c.get(key) or 0) for c in rounds), 2) for key in ("generator_cpu_s", "cluster_cpu_s")}
     shares = ("achieved_rps", "generator_cpu_share", "cluster_cpu_share", "machine_busy_share", "load_average")
     averaged = {key: round(sum(float(c.get(key) or 0) for c in rounds) / len(rounds), 3) for key in shares}
     late_rate = summed["late_starts"] / summed["scheduled_requests"] if summed["scheduled_requests"] else 0.0
     base = {k: v for k, v in rounds[0].items() if k not in ("timeline", "hdr_data")}
-    return {**base, **summed, **averaged, **loadfigures.latency_fields(recorder.encode()),
+    return {**base, **summed, **averaged, **cpu, **loadfigures.latency_fields(recorder.encode()),
             "late_start_rate": round(late_rate, 4), "rounds": len(rounds),
             "generator_behind": any(c.get("generator_behind") for c in rounds)}  # fmt: skip
 
