@@ -45,3 +45,12 @@ def test_a_system_that_fails_at_the_first_rate_gets_capacity_zero_quickly() -> N
     found = search(knee(0.0, errors_from=0.0), Search(slo_ms=50.0))
     assert found["capacity_rps"] == 0.0
     assert len(found["capacity_steps"]) <= Search(slo_ms=50.0).max_steps
+
+
+def test_a_search_on_a_saturated_machine_says_its_answer_measures_the_machine() -> None:
+    from loadtest.compare.fidelityrun import machine_verdict
+
+    steps = [{"details": {"machine_busy_share": 1.0}}, {"details": {"machine_busy_share": 0.4}}]
+    verdict = machine_verdict(steps)
+    assert verdict["capacity_machine_saturated_steps"] == 1 and "1 of 2 steps" in verdict["capacity_note"]
+    assert machine_verdict([{"details": {"machine_busy_share": 0.3}}])["capacity_note"] is None
