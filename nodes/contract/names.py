@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 # Routing policies the balancer offers (BALANCER_ROUTING); order is the report's order.
-ROUTING_MODES: Final = ("random", "round_robin", "sticky", "hash")
+ROUTING_MODES: Final = ("random", "round_robin", "sticky", "hash", "route")
 DEFAULT_ROUTING: Final = "random"
 
 # Session stores a node offers (SESSION_STORE); order is the report's order.
