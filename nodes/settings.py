@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -15,13 +16,20 @@ from nodes.contract.names import (
     CONSISTENCY_MODES,
     DEFAULT_MAX_AGE,
     DEFAULT_STORE,
+    NODE_STORES,
+    REPLICATED_STORE,
+    REPLICATION_MODES,
+    REPLICATION_SCOPES,
     SESSION_COOKIE,
-    STORES,
     TOKEN_HEADER,
     default_consistency,
 )
+from nodes.contract.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+DEFAULT_REDIS_TIMEOUT = 0.5
+DEFAULT_WAIT_TIMEOUT = 0.1
+REDIS_URL_HELP = "a redis://, redis+cluster:// or redis+sentinel://host:port[,host:port...]/<master name> URL"
 
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
@@ -49,33 +57,43 @@ class NodeSettings:
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
     consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
     redis_cluster: bool  # REDIS_URL names one node of a Redis Cluster
+    redis_wait: int = 0  # SESSION_REDIS_WAIT: replica acknowledgements each session write waits for (Redis WAIT)
+    redis_wait_timeout: float = DEFAULT_WAIT_TIMEOUT  # seconds a write waits for them, at most
     route_tag: bool = False  # append ".<node id>" to every session reference (Tomcat's jvmRoute)
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT  # SIGTERM: seconds in-flight requests get to finish
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
+    # SESSION_STORE=replicated (see README, "Replicated sessions"):
+    peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
+    replication: str = "all"  # SESSION_REPLICATION: all | backup
+    replication_mode: str = "sync"  # SESSION_REPLICATION_MODE: sync | async
+    replication_timeout: float = 0.5  # the longest a write waits for a peer, and a heartbeat's timeout, seconds
+    peer_secret: Secret | None = None  # SESSION_PEER_SECRET: authenticates peers to each other
+    heartbeat_interval: float = 1.0
+    startup_pull_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeSettings:
         env = Env(environ)
         port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
         secrets, using_dev = _fernet_keys(env)
-        store = env.choice("SESSION_STORE", DEFAULT_STORE, STORES)
+        store = env.choice("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
         node_id = env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand")
         return cls(
             node_id=node_id,
             host=env.str("NODE_HOST", "127.0.0.1"),
             port=port,
             store=store,
-            redis_url=Secret(
-                env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, "a redis:// or redis+cluster:// URL")
-            ),
+            redis_url=Secret(env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, REDIS_URL_HELP)),
             secrets=secrets,
             using_dev_secret=using_dev,
             max_age=env.int("SESSION_MAX_AGE", DEFAULT_MAX_AGE, minimum=1),
             cookie_secure=env.bool("SESSION_COOKIE_SECURE", False),
             memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
-            redis_timeout=env.float("REDIS_TIMEOUT", 0.5, minimum=0.01, maximum=60),
+            redis_timeout=env.float("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, minimum=0.01, maximum=60),
+            redis_wait=env.int("SESSION_REDIS_WAIT", 0, minimum=0, maximum=16),
+            redis_wait_timeout=_wait_timeout(env),
             consistency=_consistency(env, store),
             redis_cluster=env.bool("REDIS_CLUSTER", False) or env.str("REDIS_URL", "").startswith("redis+cluster://"),
             cookie_name=env.parsed(
@@ -84,10 +102,13 @@ class NodeSettings:
             access_log=env.bool("NODE_ACCESS_LOG", False),
             route_tag=_route_tag(env, node_id),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
+            **_replication(env, store),
         )
 
     def redis_location(self) -> str:
-        """host:port/db of the Redis URL, without credentials, for logs."""
+        """host:port/db of the Redis URL (or its Sentinels and master name), without credentials, for logs."""
+        if is_sentinel_url(self.redis_url.reveal()):
+            return parse_sentinel_url(self.redis_url.reveal()).describe()
         parts = urlsplit(self.redis_url.reveal())
         return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
 
@@ -100,6 +121,56 @@ def _consistency(env: Env, store: str) -> str:
             "concurrent writes cannot be detected; expected last_write_wins, or a memory or redis store"
         )
     return mode
+
+
+MIN_PEER_SECRET = 16
+
+
+def _replication(env: Env, store: str) -> dict[str, Any]:
+    """The replicated store's settings; SESSION_PEER_SECRET is required with it and never echoed."""
+    if store != REPLICATED_STORE:
+        return {}
+    secret = env.raw("SESSION_PEER_SECRET")
+    if secret is None or len(secret) < MIN_PEER_SECRET:
+        raise SettingsError(
+            f"SESSION_PEER_SECRET is {'too short' if secret else 'required'} with SESSION_STORE=replicated: "
+            f"expected a shared secret of at least {MIN_PEER_SECRET} characters, the same on every node"
+        )
+    return {
+        "peers": env.parsed(
+            "SESSION_PEERS", _no_peers(), _peer_list, "comma-separated http://host:port or dns://name:port"
+        ),
+        "replication": env.choice("SESSION_REPLICATION", "all", REPLICATION_SCOPES),
+        "replication_mode": env.choice("SESSION_REPLICATION_MODE", "sync", REPLICATION_MODES),
+        "replication_timeout": env.float("SESSION_REPLICATION_TIMEOUT", 0.5, minimum=0.01, maximum=60),
+        "peer_secret": Secret(secret),
+        "heartbeat_interval": env.float("SESSION_HEARTBEAT_INTERVAL", 1.0, minimum=0.05, maximum=60),
+        "startup_pull_timeout": env.float("SESSION_STARTUP_PULL_TIMEOUT", 5.0, minimum=0.1, maximum=600),
+    }
+
+
+def _no_peers() -> tuple[str, ...]:
+    return ()
+
+
+def _peer_list(value: str) -> tuple[str, ...]:
+    from nodes.stores.replication.peers import parse_peer  # here: nodes.stores imports these settings
+
+    peers = tuple(item.strip() for item in value.split(",") if item.strip())
+    for peer in peers:
+        parse_peer(peer)
+    return peers
+
+
+def _wait_timeout(env: Env) -> float:
+    """A WAIT must end before the Redis call's own read timeout, or the socket timeout would cut it."""
+    redis_timeout = env.float("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, minimum=0.01, maximum=60)
+    seconds = env.float("SESSION_REDIS_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT, minimum=0.001, maximum=60)
+    if seconds >= redis_timeout:
+        raise SettingsError(
+            f"SESSION_REDIS_WAIT_TIMEOUT={seconds:g} is invalid: expected less than REDIS_TIMEOUT ({redis_timeout:g} s)"
+        )
+    return seconds
 
 
 def _route_tag(env: Env, node_id: str) -> bool:
@@ -149,6 +220,9 @@ def _node_id(port: int) -> Callable[[str], str]:
 
 
 def _redis_url(value: str) -> str:
+    if is_sentinel_url(value):
+        parse_sentinel_url(value)  # ValueError names what is wrong
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("redis", "rediss", "unix", "redis+cluster") or not (parts.hostname or parts.path):
         raise ValueError("")

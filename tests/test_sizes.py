@@ -1,7 +1,7 @@
 """Size limits of the code base: no module over 400 lines, no class over 250, median function <= 10 lines.
 
-The tests hold nodes/, balancer/ and loadtest/ to them; run as a script (`python tests/test_sizes.py`) to print the figures
-of nodes/, balancer/ and loadtest/ together.
+The tests hold nodes/, balancer/ and loadtest/ to them; run as a script (`python tests/test_sizes.py`) to print
+the figures.
 """
 
 from __future__ import annotations

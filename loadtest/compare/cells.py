@@ -41,11 +41,20 @@ class CellSpec:
     arrival_rate: float = 0.0  # > 0: open loop at this many requests/s in total (loadtest/users/schedule.py)
     poisson: bool = False  # open loop with exponential gaps
     user_classes: tuple[str, ...] = ()  # the locustfile's classes to run instead of the scenario's
+    store_latency_ms: float = 0.0  # --store-latency: added round trip between the nodes and Redis
+    outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
+    redis_persistence: str = "none"  # --redis-persistence: none or aof
 
     @property
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
-        return f"{self.routing} / {self.store} / {self.scenario}{mode}"
+        return f"{self.routing} / {self.store} / {self.scenario}{mode}{self.store_variant}"
+
+    @property
+    def store_variant(self) -> str:
+        """How the shared store differs from the default (a hop away, persistent), for labels and folders."""
+        latency = f" / +{self.store_latency_ms:g} ms" if self.store_latency_ms else ""
+        return latency + (f" / {self.redis_persistence}" if self.redis_persistence != "none" else "")
 
     @property
     def effective_consistency(self) -> str:

@@ -24,16 +24,21 @@ from typing import Any
 from loadtest.compare import fidelity, locustrun, report, revocation
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
 from loadtest.compare.loadrun import cpu_fields, run_load
+from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
+from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.scenarios.timeline import run_timeline
+from loadtest.compare.store_latency import compare_with_baseline, p50_by_request
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
+from loadtest.lab.store_backend import PERSISTENCE
 from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES
 
 DEFAULT_USERS = 40
+DEFAULT_OUTAGE = 3.0
 DEFAULT_DURATION = 14.0
 DEFAULT_REVOCATION_BOUND = 5.0
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
@@ -95,6 +100,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds to keep polling a session after /logout-all (default "
                              f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
                              "0 skips the measurement)")  # fmt: skip
+    parser.add_argument("--store-latency", type=_milliseconds, default=(0.0,), metavar="MS[,MS...]",
+                        help="added round trip between the nodes and Redis (a delay relay, half each way), one cell "
+                             "per value, e.g. 0,1,2 (default 0)")  # fmt: skip
+    parser.add_argument("--outage", type=float, default=DEFAULT_OUTAGE,
+                        help=f"seconds Redis stays down in store-failure (default {DEFAULT_OUTAGE:g})")  # fmt: skip
+    parser.add_argument(
+        "--redis-persistence",
+        choices=tuple(PERSISTENCE),
+        default="none",
+        help="the lab Redis' persistence: none, or aof (appendonly yes, appendfsync everysec)",
+    )
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
     parser.add_argument("--nodes", type=int, default=3, help="nodes per cluster (default 3)")
@@ -116,6 +132,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.revocation_bound is not None and args.revocation_bound < 0:
         parser.error("--revocation-bound must be >= 0")
     return args
+
+
+def _milliseconds(value: str) -> tuple[float, ...]:
+    try:
+        items = tuple(float(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        items = ()
+    if not items or any(not 0 <= item <= 1000 for item in items):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected comma-separated milliseconds between 0 and 1000")
+    return items
 
 
 def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
@@ -141,16 +167,23 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     scenarios = [scenario_for(name) for name in chosen]
     load = {"nodes": args.nodes, "users": args.users or quick.get("users", DEFAULT_USERS),
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
-            "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson}  # fmt: skip
+            "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson,
+            "outage": args.outage, "redis_persistence": args.redis_persistence}  # fmt: skip
     cells = []
     for store in stores:
         for routing in _routings(args, quick, None):
             cells += [_spec(routing, store, s, mode, load) for s in scenarios if s.interleaved
                       for mode in s.variants(store, args.consistency)]  # fmt: skip
-        for scenario in (s for s in scenarios if not s.interleaved):
+        for scenario in (s for s in scenarios if not s.interleaved and _in_plan(s, store, args)):
             cells += [_spec(routing, store, scenario, mode, load) for routing in _routings(args, quick, scenario)
                       for mode in scenario.variants(store, args.consistency)]  # fmt: skip
+    cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     return with_revocation(cells, _revocation_bound(args))
+
+
+def _in_plan(scenario: Scenario, store: str, args: argparse.Namespace) -> bool:
+    """A scenario's cells for this store: always when asked for (--all, --store); else its default stores."""
+    return bool(args.all or args.store or scenario.default_stores is None or store in scenario.default_stores)
 
 
 def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
@@ -189,23 +222,34 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
     scenario = scenario_for(spec.scenario)
     config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
-                                            log_dir=folder / "logs", consistency=spec.consistency))  # fmt: skip
+                                            log_dir=folder / "logs", consistency=spec.consistency,
+                                            store_latency_ms=spec.store_latency_ms,
+                                            redis_persistence=spec.redis_persistence))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users{pace} "
                      f"for {spec.duration:g}s" + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
         control = ClusterControl(cluster)
 
-        def timeline(start: float) -> list[dict[str, Any]]:
-            return run_timeline(scenario.events(spec), control, start, progress.say)
+        def timeline(start: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            records = run_timeline(scenario.events(spec), control, start, progress.say)
+            rtt = cluster.store.added_rtt() if cluster.store is not None else {}  # while the load still runs
+            return records, rtt
 
         load = run_load(cluster, spec, folder, kinds, pids, during=timeline)
-        stats, records = load.stats, load.during
+        stats, (records, rtt) = load.stats, load.during
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return {**build_cell(spec, stats, scenario.disruption(records), records), **cpu_fields(load.cpu), **revoked}
+    store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
+    store |= {"store_latency_ms": spec.store_latency_ms, "p50_ms_by_request": p50_by_request(stats.get("entries", []))}
+    return {
+        **build_cell(spec, stats, scenario.disruption(records), records),
+        **store,
+        **cpu_fields(load.cpu),
+        **revoked,
+    }
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -296,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{out / 'results.json'} (no report)", file=sys.stderr)  # fmt: skip
             return EXIT_INTERRUPTED
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
+    compare_with_baseline(cells)
     report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
     disagree = [c for c in cells if not c.get("agrees_with_theory")]
@@ -303,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.console_summary(cells), flush=True)
     print(f"sessionlab compare: {len(cells)} cells in {meta['wall_s']:.0f}s; wrote "
           + ", ".join(str(p) for p in written), flush=True)  # fmt: skip
+    print(f"sessionlab compare: {write_screenshot(out)}", flush=True)
     if failed:
         print(f"sessionlab compare: {len(failed)} cell(s) did not run to the end (see the report)", file=sys.stderr)
         return EXIT_STARTUP
@@ -330,4 +376,5 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
 
 def _slug(spec: CellSpec) -> str:
     mode = f"-{spec.consistency}" if spec.consistency else ""
-    return f"{spec.store}-{spec.routing}-{spec.scenario}{mode}"
+    variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
+    return f"{spec.store}-{spec.routing}-{spec.scenario}{mode}{variant}"

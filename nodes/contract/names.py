@@ -16,6 +16,15 @@ DEFAULT_ROUTING: Final = "random"
 STORES: Final = ("memory", "cookie", "redis")
 DEFAULT_STORE: Final = "memory"
 
+# The node's own stores: STORES plus the replicated store (Tomcat-style clustering, SESSION_STORE=replicated). It
+# stays out of STORES (the lab's matrix) until the lab starts clusters with SESSION_PEERS and SESSION_PEER_SECRET.
+REPLICATED_STORE: Final = "replicated"
+NODE_STORES: Final = (*STORES, REPLICATED_STORE)
+# SESSION_REPLICATION: "all" copies every session to every node (DeltaManager); "backup" keeps one backup per
+# session on another node (BackupManager). SESSION_REPLICATION_MODE: "sync" waits for the copies, "async" does not.
+REPLICATION_SCOPES: Final = ("all", "backup")
+REPLICATION_MODES: Final = ("sync", "async")
+
 # SESSION_CONSISTENCY: "cas" versions each session and re-applies a change on conflict (no lost updates);
 # "last_write_wins" is aiohttp-session's own behaviour. The client holds cookie sessions, so cookie can't do cas.
 CONSISTENCY_MODES: Final = ("cas", "last_write_wins")
@@ -31,6 +40,9 @@ NODE_ID_HEADER: Final = "X-Node-Id"
 # Route-tagged references (Tomcat's jvmRoute): "<reference>.<node id>" when a node runs with SESSION_ROUTE_TAG.
 # Session ids and Fernet tokens are url-safe base64, which never holds a ".", so the first "." splits.
 ROUTE_SEPARATOR: Final = "."
+
+# REDIS_URL scheme of a Redis found through Sentinel: redis+sentinel://host:port[,host:port...]/<master name>.
+REDIS_SENTINEL_SCHEME: Final = "redis+sentinel://"
 
 # The idle timeout of a session, in seconds, sliding on use (SESSION_MAX_AGE).
 DEFAULT_MAX_AGE: Final = 1800

@@ -44,7 +44,10 @@ def test_secrets_never_print() -> None:
         ({"NODE_PORT": "70000"}, "NODE_PORT='70000' is out of range"),
         ({"SESSION_MAX_AGE": "-1"}, "SESSION_MAX_AGE='-1' is out of range"),
         ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE='maybe' is invalid: expected 0 or 1"),
-        ({"REDIS_URL": "http://x"}, "REDIS_URL='http://x' is invalid: expected a redis:// or redis+cluster:// URL"),
+        (
+            {"REDIS_URL": "http://x"},
+            "REDIS_URL='http://x' is invalid: expected a redis://, redis+cluster:// or redis+sentinel://",
+        ),
         ({"NODE_SHUTDOWN_TIMEOUT": "0"}, "NODE_SHUTDOWN_TIMEOUT='0' is out of range"),
         ({"SESSION_SECRET": f"{DEV_SECRET},not-a-key"}, "SESSION_SECRET item 2 of 2 (9 characters, value hidden)"),
     ],

@@ -87,7 +87,7 @@ def timelines(cells: Sequence[Cell]) -> bytes | None:
                                                              or c.get("load_model") == "open")]  # fmt: skip
     if not cells:
         return None
-    columns = min(4, len(cells))
+    columns = min(3, len(cells))  # 3 panels a row stay legible when the page scales the figure down
     rows = math.ceil(len(cells) / columns)
     size = (max(3.3 * columns, 8.0), 2.5 * rows + 1.0)
     figure, grid = plt.subplots(rows, columns, figsize=size, squeeze=False, sharey=True)
