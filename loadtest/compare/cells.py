@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loadtest.compare import loadfigures
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.theory import KINDS, Exposure
 from loadtest.users import tally as T
@@ -37,6 +38,9 @@ class CellSpec:
     workers: int = 0
     consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
     revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
+    arrival_rate: float = 0.0  # > 0: open loop at this many requests/s in total (loadtest/users/schedule.py)
+    poisson: bool = False  # open loop with exponential gaps
+    user_classes: tuple[str, ...] = ()  # the locustfile's classes to run instead of the scenario's
     store_latency_ms: float = 0.0  # --store-latency: added round trip between the nodes and Redis
     outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
     redis_persistence: str = "none"  # --redis-persistence: none or aof
@@ -126,7 +130,7 @@ def build_cell(
     users = {kind: totals.get(T.key(T.USERS, kind), 0) for kind in KINDS}
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None)
     extra = scenario.record(spec, totals)
-    return {
+    record = {
         **identity(spec),
         **load_sources(spec, stats, totals),
         **traffic(stats, totals),
@@ -141,8 +145,9 @@ def build_cell(
         **kill_fields(kill),
         **extra,
         "events": [dict(record) for record in events],
-        "timeline": rows,
+        "timeline": loadfigures.with_latency(rows, stats),
     }
+    return {**record, **loadfigures.cell_fields(stats)}
 
 
 def identity(spec: CellSpec) -> dict[str, Any]:

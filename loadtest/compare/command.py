@@ -21,8 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare import locustrun, report, revocation
+from loadtest.compare import fidelity, locustrun, report, revocation
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
+from loadtest.compare.loadrun import cpu_fields, run_load
 from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.scenarios.store_actions import measured
@@ -121,7 +122,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "random,sticky,hash x every store x node-failure")  # fmt: skip
     parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
+    fidelity.add_arguments(parser)
     args = parser.parse_args(argv)
+    fidelity.check_arguments(parser, args)
     if args.nodes < 2:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):
@@ -164,6 +167,7 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     scenarios = [scenario_for(name) for name in chosen]
     load = {"nodes": args.nodes, "users": args.users or quick.get("users", DEFAULT_USERS),
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
+            "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson,
             "outage": args.outage, "redis_persistence": args.redis_persistence}  # fmt: skip
     cells = []
     for store in stores:
@@ -189,7 +193,9 @@ def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenari
 
 
 def _spec(routing: str, store: str, scenario: Scenario, mode: str | None, load: dict[str, Any]) -> CellSpec:
-    return CellSpec(routing, store, scenario.name, consistency=mode, **load)
+    """One cell; open loop only for scenarios that run the ordinary users (bursts keep their own rhythm)."""
+    paced = load if scenario.users is None else {**load, "arrival_rate": 0.0, "poisson": False}
+    return CellSpec(routing, store, scenario.name, consistency=mode, **paced)
 
 
 def _revocation_bound(args: argparse.Namespace) -> float:
@@ -220,26 +226,30 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
-        run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
-        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users "
+        pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
+        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users{pace} "
                      f"for {spec.duration:g}s" + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
         control = ClusterControl(cluster)
-        process = run.start()
-        try:
-            start = run.wait_started(process)
+
+        def timeline(start: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             records = run_timeline(scenario.events(spec), control, start, progress.say)
             rtt = cluster.store.added_rtt() if cluster.store is not None else {}  # while the load still runs
-            run.wait_finished(process)
-            stats = run.final_stats(process)
-        finally:
-            locustrun.stop(process)
+            return records, rtt
+
+        load = run_load(cluster, spec, folder, kinds, pids, during=timeline)
+        stats, (records, rtt) = load.stats, load.during
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
     store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
     store |= {"store_latency_ms": spec.store_latency_ms, "p50_ms_by_request": p50_by_request(stats.get("entries", []))}
-    return {**build_cell(spec, stats, scenario.disruption(records), records), **store, **revoked}
+    return {
+        **build_cell(spec, stats, scenario.disruption(records), records),
+        **store,
+        **cpu_fields(load.cpu),
+        **revoked,
+    }
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -263,7 +273,7 @@ def summary_line(cell: dict[str, Any]) -> str:
                  f" ({report.pct(cell['lost_update_rate'])}), 409s {cell['conflicts_409']}")  # fmt: skip
     if cell.get("workers_requested"):
         line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
-    return line
+    return line + fidelity.summary_suffix(cell)
 
 
 def _ms(value: float | None) -> str:
@@ -289,6 +299,8 @@ def signals_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.capacity or args.cross_check:
+        return fidelity.main(args)
     cells_to_run = plan(args)
     out = args.out or report_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -356,6 +368,8 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "consistency": list(args.consistency),
         "revocation_bound_s": _revocation_bound(args),
         "quick": bool(args.quick),
+        "load_model": "open" if args.arrival_rate else "closed",
+        "arrival_rate": args.arrival_rate,
         "cells": len(cells),
     }
 

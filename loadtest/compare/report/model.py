@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from loadtest.compare import fidelity_report
 from loadtest.compare.report.captions import how_to_read
+from loadtest.compare.report.table import ran
 from loadtest.compare.report.tables import build_tables
 from loadtest.compare.report.text import (
     LOST_UPDATE_INTRO,
@@ -40,6 +42,7 @@ def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dic
         "setup": setup_text(meta, cells),
         "warnings": warning_lines(cells),
         "load_warnings": load_warnings(cells),
+        "load_model": fidelity_report.load_model_lines(ran(cells)),
         "verdicts": store_verdicts(cells),
         "top": build_top(results),
         "tables": build_tables(cells),
