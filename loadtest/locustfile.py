@@ -33,7 +33,7 @@ from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
 
 try:
-    from loadtest.users import stats
+    from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.misses import Expected, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
@@ -41,7 +41,7 @@ try:
     from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from loadtest.users import stats
+    from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.misses import Expected, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
@@ -51,6 +51,7 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
 SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
 TALLY = stats.TALLY
+openloop.use_tally(TALLY)
 
 
 class SessionMiss(Exception):
@@ -62,17 +63,39 @@ class LostUpdate(Exception):
 
 
 class SessionClient(FastHttpUser):
-    """A user with a session: logs in and judges every authenticated answer (what it does is up to subclasses)."""
+    """A user with a session: logs in and judges every authenticated answer (what it does is up to subclasses).
+
+    Closed loop by default (think time between an answer and the next request); with an arrival rate
+    (`--sessionlab-arrival-rate`) each request waits for its turn on the user's schedule instead, and its
+    latency counts from that intended start (loadtest/users/openloop.py).
+    """
 
     abstract = True
     kind = "abstract"
-    wait_time = between(WAIT_MIN_S, WAIT_MAX_S)
+    think_time = between(WAIT_MIN_S, WAIT_MAX_S)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.expected = Expected(user=f"{self.kind}-{uuid.uuid4().hex[:12]}")
         self.has_session = False
         self.after_miss = False
+        self.pacer: openloop.Pacer | None = None
+
+    def wait_time(self) -> float:
+        """Think time in closed loop; none in open loop (each call waits for its own turn)."""
+        return 0.0 if openloop.OPEN.active else float(self.think_time())
+
+    def take_turn(self) -> float | None:
+        """Open loop: wait for this user's next intended start and return it; closed loop: None at once."""
+        if not openloop.OPEN.active:
+            return None
+        if self.pacer is None:
+            self.pacer = openloop.OPEN.new_pacer()
+        return self.pacer.turn()
+
+    def turn_done(self) -> None:
+        if self.pacer is not None:
+            self.pacer.done()
 
     def on_start(self) -> None:
         TALLY.count(T.USERS, self.kind)
@@ -112,6 +135,15 @@ class SessionClient(FastHttpUser):
         self, method: str, path: str, *, json_body: Any = None, increments: bool = False, clears: bool = False
     ) -> None:
         """One authenticated call, judged: a hit updates what the user expects, a miss is reported."""
+        intended = self.take_turn()
+        try:
+            self.judged_call(method, path, json_body, increments, clears, intended)
+        finally:
+            self.turn_done()
+
+    def judged_call(
+        self, method: str, path: str, json_body: Any, increments: bool, clears: bool, intended: float | None
+    ) -> None:
         if not self.has_session and not self.login():
             return
         floor = self.expected.counter + 1 if increments else None
@@ -120,7 +152,7 @@ class SessionClient(FastHttpUser):
         with self.client.request(
             method, path, json=json_body, headers=self.auth_headers(), name=name, catch_response=True
         ) as resp:
-            self.served(resp)
+            self.served(resp, intended)
             body = _json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor, min_cart=min_cart)
             if reason is not None:
@@ -135,12 +167,14 @@ class SessionClient(FastHttpUser):
         if reason is not None:
             self.miss(f"{reason} on {name}")
 
-    def served(self, resp: Any) -> None:
-        """Count who answered and how fast (a request without an HTTP answer has neither)."""
+    def served(self, resp: Any, intended: float | None = None) -> None:
+        """Count who answered and how fast (a request without an HTTP answer has neither). In open loop only
+        scheduled requests (`intended` given) count in the latency; logins are off the schedule."""
         if not resp.status_code:
             return
         TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
         TALLY.count(T.LATENCY, T.latency_bucket(resp.request_meta["response_time"]))
+        openloop.record_answer(intended, resp.request_meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
 
     def error(self, resp: Any, text: str) -> None:
@@ -226,6 +260,18 @@ def _named_on_command_line(user_class: str) -> bool:
     """Whether locust was asked for this class by name. Read before locust parses its options, because it drops
     weight-0 classes when it builds its environment, named or not."""
     return user_class in sys.argv[1:] or user_class in os.environ.get("LOCUST_USER_CLASSES", "").split()
+
+
+class ReaderUser(SessionClient):
+    """A browser that only reads its session (GET /me): the request an outside load generator can repeat with
+    one cookie, for the cross-check. Weight 0 unless named on the command line, like ConcurrentUser."""
+
+    kind = "browser"
+    weight = 1 if _named_on_command_line("ReaderUser") else 0
+
+    @task
+    def me(self) -> None:
+        self.call("GET", "/me")
 
 
 class ConcurrentUser(SessionClient):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-from nodes.contract.envconfig import Env, Secret, SettingsError
+from nodes.contract.envconfig import Env, Secret, SettingsError, without_url_passwords
 from nodes.contract.names import (
     CAS_INCAPABLE_STORES,
     CONSISTENCY_MODES,
@@ -24,8 +24,12 @@ from nodes.contract.names import (
     TOKEN_HEADER,
     default_consistency,
 )
+from nodes.contract.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+DEFAULT_REDIS_TIMEOUT = 0.5
+DEFAULT_WAIT_TIMEOUT = 0.1
+REDIS_URL_HELP = "a redis://, redis+cluster:// or redis+sentinel://host:port[,host:port...]/<master name> URL"
 
 # Public on purpose: anyone can read it here, so anything it encrypts is readable too. Start-up warns loudly.
 DEV_SECRET = "c2Vzc2lvbmxhYi1kZXYta2V5LW5vdC1hLXNlY3JldCE="
@@ -53,6 +57,8 @@ class NodeSettings:
     redis_timeout: float  # connect and read timeout for each Redis call, seconds
     consistency: str  # "cas" (no lost updates) or "last_write_wins" (aiohttp-session's behaviour)
     redis_cluster: bool  # REDIS_URL names one node of a Redis Cluster
+    redis_wait: int = 0  # SESSION_REDIS_WAIT: replica acknowledgements each session write waits for (Redis WAIT)
+    redis_wait_timeout: float = DEFAULT_WAIT_TIMEOUT  # seconds a write waits for them, at most
     route_tag: bool = False  # append ".<node id>" to every session reference (Tomcat's jvmRoute)
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT  # SIGTERM: seconds in-flight requests get to finish
     cookie_name: str = SESSION_COOKIE
@@ -80,14 +86,16 @@ class NodeSettings:
             port=port,
             store=store,
             redis_url=Secret(
-                env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, "a redis:// or redis+cluster:// URL")
+                env.parsed("REDIS_URL", "redis://127.0.0.1:6379/0", _redis_url, REDIS_URL_HELP, without_url_passwords)
             ),
             secrets=secrets,
             using_dev_secret=using_dev,
             max_age=env.int("SESSION_MAX_AGE", DEFAULT_MAX_AGE, minimum=1),
             cookie_secure=env.bool("SESSION_COOKIE_SECURE", False),
             memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
-            redis_timeout=env.float("REDIS_TIMEOUT", 0.5, minimum=0.01, maximum=60),
+            redis_timeout=env.float("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, minimum=0.01, maximum=60),
+            redis_wait=env.int("SESSION_REDIS_WAIT", 0, minimum=0, maximum=16),
+            redis_wait_timeout=_wait_timeout(env),
             consistency=_consistency(env, store),
             redis_cluster=env.bool("REDIS_CLUSTER", False) or env.str("REDIS_URL", "").startswith("redis+cluster://"),
             cookie_name=env.parsed(
@@ -100,7 +108,9 @@ class NodeSettings:
         )
 
     def redis_location(self) -> str:
-        """host:port/db of the Redis URL, without credentials, for logs."""
+        """host:port/db of the Redis URL (or its Sentinels and master name), without credentials, for logs."""
+        if is_sentinel_url(self.redis_url.reveal()):
+            return parse_sentinel_url(self.redis_url.reveal()).describe()
         parts = urlsplit(self.redis_url.reveal())
         return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
 
@@ -154,6 +164,17 @@ def _peer_list(value: str) -> tuple[str, ...]:
     return peers
 
 
+def _wait_timeout(env: Env) -> float:
+    """A WAIT must end before the Redis call's own read timeout, or the socket timeout would cut it."""
+    redis_timeout = env.float("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, minimum=0.01, maximum=60)
+    seconds = env.float("SESSION_REDIS_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT, minimum=0.001, maximum=60)
+    if seconds >= redis_timeout:
+        raise SettingsError(
+            f"SESSION_REDIS_WAIT_TIMEOUT={seconds:g} is invalid: expected less than REDIS_TIMEOUT ({redis_timeout:g} s)"
+        )
+    return seconds
+
+
 def _route_tag(env: Env, node_id: str) -> bool:
     """With tagging on, NODE_ID goes into cookies and headers: it must be a cookie-safe token."""
     if not env.bool("SESSION_ROUTE_TAG", False):
@@ -201,6 +222,9 @@ def _node_id(port: int) -> Callable[[str], str]:
 
 
 def _redis_url(value: str) -> str:
+    if is_sentinel_url(value):
+        parse_sentinel_url(value)  # ValueError names what is wrong
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("redis", "rediss", "unix", "redis+cluster") or not (parts.hostname or parts.path):
         raise ValueError("")

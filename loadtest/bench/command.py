@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
 from loadtest.bench.report import add_ratios, machine, markdown, summarize, targets, tool_version
 from loadtest.bench.servers import INSTALL_HINTS, Placement, Servers, find_tool
@@ -37,6 +39,8 @@ HAPROXY_MODES = ("round_robin", "sticky")
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
 REPLICATIONS = ("all-sync", "all-async", "backup-sync")  # a write row each: one node under test and two peers
+STORE_WORKLOADS = (("", "login", "a session per client, cycled"), ("-hot", "hot", "one hot session"))
+BASELINE_REDIS = "redis_baseline"  # the --baseline checkout's redis store, beside this tree's
 
 
 @dataclass
@@ -48,8 +52,9 @@ class Row:
     label: str
     url: str = ""
     workload: Workload = PROXY_WORKLOAD
-    sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "none"
+    sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "hot"; "none"
     redis_url: str | None = None  # the floor row: a probe, not wrk
+    cpu_pids: list[int] = field(default_factory=list)  # processes whose CPU time a request of this row costs
     script: Path | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -70,7 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=absolute, help="where bench.json and bench.md go (default reports/bench-<time>/)")
     parser.add_argument(
         "--baseline", type=absolute, metavar="CHECKOUT",
-        help="also run the balancer of another source tree (e.g. a `git worktree` of main) to measure a change",
+        help="also run the balancer and the redis store of another source tree (e.g. a `git worktree` of main) "
+        "to measure a change",
     )  # fmt: skip
     args = parser.parse_args(argv)
     quick = args.quick
@@ -124,11 +130,19 @@ def start_servers(
     """Start every server at once, wait until each answers, and return the rows (and the memory-figure node)."""
     nodes = [servers.node(f"node-{index}", "memory") for index in range(2)]
     stores = {store: servers.node(f"node-{store}", store, redis.url) for store in ("memory", "cookie", "redis")}
+    if args.baseline is not None:  # the redis store of another source tree, to measure a change of the store
+        stores[BASELINE_REDIS] = servers.node(f"node-{BASELINE_REDIS}", "redis", redis.url, checkout=args.baseline)
     memory_url = servers.node("node-memory-size", "memory", memory_max=args.memory_sessions + 1000)
     modes = [mode for mode in REPLICATIONS if selected([replicated_row(mode, "")], args.only)]
     groups = {mode: servers.replicated_nodes(f"node-replicated-{mode}", mode) for mode in modes}
     rows = [*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)]
     rows = selected([*rows, *(replicated_row(mode, urls[0]) for mode, urls in groups.items())], args.only)
+    for row in rows:  # what a store row's request costs its node and Redis: robust when the machine is shared
+        if row.name.startswith("store-replicated-"):  # the node under test and its two peers
+            mode = row.name.removeprefix("store-replicated-").removesuffix("-write")
+            row.cpu_pids = [servers.pid(f"node-replicated-{mode}-{index}") for index in range(3)]
+        elif row.group == "store" and row.redis_url is None:
+            row.cpu_pids = [servers.pid(f"node-{_store_of(row)}"), int(redis.pid or 0)]
     ready = {"node-0": nodes[0], "node-1": nodes[1], "node-memory-size": memory_url}
     ready |= {f"node-{store}": url for store, url in stores.items()}
     ready |= {f"node-replicated-{mode}-{i}": url for mode, urls in groups.items() for i, url in enumerate(urls)}
@@ -162,12 +176,20 @@ def proxy_rows(
 
 
 def store_rows(stores: dict[str, str], redis_url: str) -> list[Row]:
-    """No session, then reads and writes on each store's node, then the Redis round trip alone."""
+    """No session, then reads and writes on each store's node in both workloads, then the Redis round trip alone.
+
+    Workloads: `cycled` (one session per client, so each request touches another session than the one before)
+    and `hot` (every client shares one session: one popular account, or a burst of one user's tabs).
+    """
     rows = [Row("store-none", "store", "no session (GET /healthz)", stores["memory"])]
     for store, url in stores.items():
         for kind, workload in (("read", READ), ("write", WRITE)):
-            label = f"{store} store, {kind}s ({workload.method} {workload.path})"
-            rows.append(Row(f"store-{store}-{kind}", "store", label, url, workload, sessions="login"))
+            for suffix, sessions, text in (
+                ("", "login", "a session per client, cycled"),
+                ("-hot", "hot", "one hot session"),
+            ):
+                label = f"{store} store, {kind}s ({workload.method} {workload.path}), {text}"
+                rows.append(Row(f"store-{store}-{kind}{suffix}", "store", label, url, workload, sessions=sessions))
     rows.append(Row("redis-floor", "store", "redis.asyncio GET+SET round trip alone (pairs/s)", redis_url=redis_url))
     return rows
 
@@ -197,6 +219,8 @@ def prepare(rows: list[Row], out: Path, connections: int) -> None:
             cookies = browser_sessions(row.url, row.workload.path, connections)
         elif row.sessions == "login":
             cookies = login_sessions(row.url, connections, prefix=row.name)
+        elif row.sessions == "hot":
+            cookies = login_sessions(row.url, 1, prefix=row.name) * connections
         else:
             cookies = []
         row.script = lua_script(scripts / f"{row.name}.lua", row.workload, cookies)
@@ -219,7 +243,13 @@ def run_rounds(rows: list[Row], placement: Placement, wrk: str, args: argparse.N
 def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections: int) -> dict[str, Any]:
     if row.redis_url is None:
         assert row.script is not None
-        return asdict(run_wrk(wrk, row.url, row.script, seconds=seconds, connections=connections, timeout=seconds + 60))
+        before = cpu_seconds(row.cpu_pids)
+        run = run_wrk(wrk, row.url, row.script, seconds=seconds, connections=connections, timeout=seconds + 60)
+        spent = cpu_seconds(row.cpu_pids) - before
+        return {
+            **asdict(run),
+            **({"cpu_us_per_req": spent * 1e6 / run.requests} if row.cpu_pids and run.requests else {}),
+        }
     argv = python_module("loadtest.bench.probe", "floor", "--redis-url", row.redis_url, "--seconds", str(seconds),
                          "--concurrency", str(connections))  # fmt: skip
     with placement.on_server_cpu():  # the floor's client sits where a node would, beside redis-server
@@ -227,6 +257,24 @@ def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections:
     if result.returncode != 0:
         raise RuntimeError(f"the redis floor probe failed: {result.stderr.strip()[-300:]}")
     return dict(json.loads(result.stdout))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (0 for one that is gone)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _store_of(row: Row) -> str:
+    """`store-redis-read-hot` -> `redis`; `store-none` -> `memory` (the no-session row runs on the memory node)."""
+    store = row.name.split("-")[1]
+    return "memory" if store == "none" else store
 
 
 def measure_memory(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any] | None:

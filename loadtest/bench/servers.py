@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadtest.bench.configs import haproxy_config, nginx_config
-from loadtest.lab.launcher import child_env, launch_balancer, launch_node
+from loadtest.lab.launcher import child_env, launch, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_port, free_ports
 from loadtest.lab.proctree import threads
@@ -102,11 +102,23 @@ class Servers:
         process = ManagedProcess(name, argv, env=env, log_path=self.log_dir / f"{name}.log", cwd=cwd)
         self.processes.append(process.start())
 
-    def node(self, name: str, store: str, redis_url: str | None = None, memory_max: int | None = None) -> str:
+    def node(
+        self,
+        name: str,
+        store: str,
+        redis_url: str | None = None,
+        memory_max: int | None = None,
+        checkout: Path | None = None,
+    ) -> str:
+        """A node; `checkout`: run the `nodes` package of another source tree."""
         port = free_port()
         env = child_env(SESSION_STORE=store, SESSION_SECRET=BENCH_FERNET_KEY, NODE_ACCESS_LOG="0",
                         REDIS_URL=redis_url or "", SESSION_MEMORY_MAX=str(memory_max or ""))  # fmt: skip
-        self.processes.append(launch_node(name, "127.0.0.1", port, self.log_dir, env))
+        if checkout is None:
+            self.processes.append(launch_node(name, "127.0.0.1", port, self.log_dir, env))
+        else:  # another source tree's nodes package (bench --baseline)
+            env = {**env, "NODE_ID": name, "NODE_HOST": "127.0.0.1", "NODE_PORT": str(port)}
+            self.processes.append(launch("nodes", name, env, self.log_dir, checkout))
         return f"http://127.0.0.1:{port}"
 
     def replicated_nodes(self, name: str, mode: str, count: int = 3) -> list[str]:

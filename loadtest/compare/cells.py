@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loadtest.compare import loadfigures
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.theory import KINDS, Exposure
 from loadtest.users import tally as T
@@ -37,6 +38,12 @@ class CellSpec:
     workers: int = 0
     consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
     revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
+    arrival_rate: float = 0.0  # > 0: open loop at this many requests/s in total (loadtest/users/schedule.py)
+    poisson: bool = False  # open loop with exponential gaps
+    user_classes: tuple[str, ...] = ()  # the locustfile's classes to run instead of the scenario's
+    store_latency_ms: float = 0.0  # --store-latency: added round trip between the nodes and Redis
+    outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
+    redis_persistence: str = "none"  # --redis-persistence: none or aof
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
 
     @property
@@ -47,7 +54,13 @@ class CellSpec:
     @property
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
-        return f"{self.routing} / {self.store_label} / {self.scenario}{mode}"
+        return f"{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
+
+    @property
+    def store_variant(self) -> str:
+        """How the shared store differs from the default (a hop away, persistent), for labels and folders."""
+        latency = f" / +{self.store_latency_ms:g} ms" if self.store_latency_ms else ""
+        return latency + (f" / {self.redis_persistence}" if self.redis_persistence != "none" else "")
 
     @property
     def effective_consistency(self) -> str:
@@ -129,7 +142,7 @@ def build_cell(
     lag_ms = float(replication.get("lag_ms_typical", 0.0)) if replication else 0.0
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
-    return {
+    record = {
         **identity(spec),
         **load_sources(spec, stats, totals),
         **traffic(stats, totals),
@@ -145,8 +158,9 @@ def build_cell(
         **({"replication_traffic": dict(replication)} if replication else {}),
         **extra,
         "events": [dict(record) for record in events],
-        "timeline": rows,
+        "timeline": loadfigures.with_latency(rows, stats),
     }
+    return {**record, **loadfigures.cell_fields(stats)}
 
 
 def identity(spec: CellSpec) -> dict[str, Any]:

@@ -21,26 +21,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare import locustrun, report, revocation
+from loadtest.compare import fidelity, locustrun, report, revocation, sweep
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
+from loadtest.compare.loadrun import cpu_fields, run_load
+from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
+from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.scenarios.timeline import run_timeline
+from loadtest.compare.store_latency import compare_with_baseline, p50_by_request
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError
-from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
+from loadtest.lab.replication import DEFAULT_REPLICATION
 from loadtest.lab.server_binary import find_server
+from loadtest.lab.store_backend import PERSISTENCE
 from nodes.contract.names import (
     CONSISTENCY_MODES,
     DEFAULT_MAX_AGE,
     NODE_STORES,
-    REPLICATED_STORE,
     ROUTING_MODES,
     STORES,
 )
 
 DEFAULT_USERS = 40
+DEFAULT_OUTAGE = 3.0
 DEFAULT_DURATION = 14.0
 DEFAULT_REVOCATION_BOUND = 5.0
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
@@ -94,9 +99,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=_choices(NODE_STORES),
         help=f"comma-separated subset of {','.join(NODE_STORES)} (default {','.join(STORES)})",
     )
-    parser.add_argument("--replication", type=_choices(REPLICATIONS), default=(DEFAULT_REPLICATION,),
-                        help="the replicated store's modes, one cell each: comma-separated subset of "
-                             f"{','.join(REPLICATIONS)} (default {DEFAULT_REPLICATION})")  # fmt: skip
+    sweep.add_arguments(parser)  # --replication, --nodes
     parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
                              f"{','.join(default_scenarios())}): " + "; ".join(
@@ -109,14 +112,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds to keep polling a session after /logout-all (default "
                              f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
                              "0 skips the measurement)")  # fmt: skip
+    parser.add_argument("--store-latency", type=_milliseconds, default=(0.0,), metavar="MS[,MS...]",
+                        help="added round trip between the nodes and Redis (a delay relay, half each way), one cell "
+                             "per value, e.g. 0,1,2 (default 0)")  # fmt: skip
+    parser.add_argument("--outage", type=float, default=DEFAULT_OUTAGE,
+                        help=f"seconds Redis stays down in store-failure (default {DEFAULT_OUTAGE:g})")  # fmt: skip
+    parser.add_argument(
+        "--redis-persistence",
+        choices=tuple(PERSISTENCE),
+        default="none",
+        help="the lab Redis' persistence: none, or aof (appendonly yes, appendfsync everysec)",
+    )
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
-    parser.add_argument(
-        "--nodes",
-        type=_counts,
-        default=(3,),
-        help="nodes per cluster; a comma-separated list (2,3,5) sweeps the node count (default 3)",
-    )
     parser.add_argument("--workers", type=int, default=0, help="locust worker processes (0: one local process)")
     parser.add_argument("--user-kinds", type=_choices(tuple(locustrun.USER_CLASSES)), default=("browser", "app"),
                         help="users to run: browser,app (default both; concurrent cells run their own)")  # fmt: skip
@@ -125,7 +133,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "random,sticky,hash x every store x node-failure")  # fmt: skip
     parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
+    fidelity.add_arguments(parser)
     args = parser.parse_args(argv)
+    fidelity.check_arguments(parser, args)
     if min(args.nodes) < 2:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):
@@ -133,6 +143,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.revocation_bound is not None and args.revocation_bound < 0:
         parser.error("--revocation-bound must be >= 0")
     return args
+
+
+def _milliseconds(value: str) -> tuple[float, ...]:
+    try:
+        items = tuple(float(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        items = ()
+    if not items or any(not 0 <= item <= 1000 for item in items):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected comma-separated milliseconds between 0 and 1000")
+    return items
 
 
 def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
@@ -146,16 +166,6 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
-def _counts(value: str) -> tuple[int, ...]:
-    try:
-        counts = tuple(int(item) for item in value.split(",") if item.strip())
-    except ValueError:
-        counts = ()
-    if not counts:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected a node count or a comma-separated list (2,3,5)")
-    return counts
-
-
 def default_scenarios() -> tuple[str, ...]:
     return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
 
@@ -167,23 +177,26 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     chosen = tuple(SCENARIOS) if args.all else args.scenario or quick.get("scenario", default_scenarios())
     scenarios = [scenario_for(name) for name in chosen]
     load = {"users": args.users or quick.get("users", DEFAULT_USERS),
-            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers}  # fmt: skip
+            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
+            "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson,
+            "outage": args.outage, "redis_persistence": args.redis_persistence}  # fmt: skip
     cells = []
     for nodes in args.nodes:
-        for store, replication in _stores(stores, args.replication):
+        for store, replication in sweep.stores_with_modes(stores, args.replication):
             at = {**load, "nodes": nodes, "replication": replication}
             for routing in _routings(args, quick, None):
                 cells += [_spec(routing, store, s, mode, at) for s in scenarios if s.interleaved
                           for mode in s.variants(store, args.consistency)]  # fmt: skip
-            for scenario in (s for s in scenarios if not s.interleaved):
+            for scenario in (s for s in scenarios if not s.interleaved and _in_plan(s, store, args)):
                 cells += [_spec(routing, store, scenario, mode, at) for routing in _routings(args, quick, scenario)
                           for mode in scenario.variants(store, args.consistency)]  # fmt: skip
+    cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     return with_revocation(cells, _revocation_bound(args))
 
 
-def _stores(stores: tuple[str, ...], replications: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    """Each store once; the replicated store once per replication mode."""
-    return [(store, mode) for store in stores for mode in (replications if store == REPLICATED_STORE else (None,))]
+def _in_plan(scenario: Scenario, store: str, args: argparse.Namespace) -> bool:
+    """A scenario's cells for this store: always when asked for (--all, --store); else its default stores."""
+    return bool(args.all or args.store or scenario.default_stores is None or store in scenario.default_stores)
 
 
 def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
@@ -193,7 +206,9 @@ def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenari
 
 
 def _spec(routing: str, store: str, scenario: Scenario, mode: str | None, load: dict[str, Any]) -> CellSpec:
-    return CellSpec(routing, store, scenario.name, consistency=mode, **load)
+    """One cell; open loop only for scenarios that run the ordinary users (bursts keep their own rhythm)."""
+    paced = load if scenario.users is None else {**load, "arrival_rate": 0.0, "poisson": False}
+    return CellSpec(routing, store, scenario.name, consistency=mode, **paced)
 
 
 def _revocation_bound(args: argparse.Namespace) -> float:
@@ -221,27 +236,36 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     scenario = scenario_for(spec.scenario)
     config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
                                             log_dir=folder / "logs", consistency=spec.consistency,
+                                            store_latency_ms=spec.store_latency_ms,
+                                            redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
-        run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
-        progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; "
-                     f"locust {spec.users} users for {spec.duration:g}s"
+        pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
+        progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
+                     f"{spec.users} users{pace} for {spec.duration:g}s"
                      + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
         control = ClusterControl(cluster)
-        process = run.start()
-        try:
-            start = run.wait_started(process)
+
+        def timeline(start: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             records = run_timeline(scenario.events(spec), control, start, progress.say)
-            run.wait_finished(process)
-            stats = run.final_stats(process)
-        finally:
-            locustrun.stop(process)
+            rtt = cluster.store.added_rtt() if cluster.store is not None else {}  # while the load still runs
+            return records, rtt
+
+        load = run_load(cluster, spec, folder, kinds, pids, during=timeline)
+        stats, (records, rtt) = load.stats, load.during
         replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return {**build_cell(spec, stats, scenario.disruption(records), records, replication), **revoked}
+    store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
+    store |= {"store_latency_ms": spec.store_latency_ms, "p50_ms_by_request": p50_by_request(stats.get("entries", []))}
+    return {
+        **build_cell(spec, stats, scenario.disruption(records), records, replication),
+        **store,
+        **cpu_fields(load.cpu),
+        **revoked,
+    }
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -265,7 +289,7 @@ def summary_line(cell: dict[str, Any]) -> str:
                  f" ({report.pct(cell['lost_update_rate'])}), 409s {cell['conflicts_409']}")  # fmt: skip
     if cell.get("workers_requested"):
         line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
-    return line
+    return line + fidelity.summary_suffix(cell)
 
 
 def _ms(value: float | None) -> str:
@@ -291,6 +315,8 @@ def signals_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.capacity or args.cross_check:
+        return fidelity.main(args)
     cells_to_run = plan(args)
     out = args.out or report_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -332,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{out / 'results.json'} (no report)", file=sys.stderr)  # fmt: skip
             return EXIT_INTERRUPTED
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
+    compare_with_baseline(cells)
     report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
     disagree = [c for c in cells if not c.get("agrees_with_theory")]
@@ -339,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.console_summary(cells), flush=True)
     print(f"sessionlab compare: {len(cells)} cells in {meta['wall_s']:.0f}s; wrote "
           + ", ".join(str(p) for p in written), flush=True)  # fmt: skip
+    print(f"sessionlab compare: {write_screenshot(out)}", flush=True)
     if failed:
         print(f"sessionlab compare: {len(failed)} cell(s) did not run to the end (see the report)", file=sys.stderr)
         return EXIT_STARTUP
@@ -358,6 +386,8 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "consistency": list(args.consistency),
         "revocation_bound_s": _revocation_bound(args),
         "quick": bool(args.quick),
+        "load_model": "open" if args.arrival_rate else "closed",
+        "arrival_rate": args.arrival_rate,
         "cells": len(cells),
     }
 
@@ -365,5 +395,6 @@ def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
 def _slug(spec: CellSpec, sweep: bool = False) -> str:
     """The cell's folder: <store>-<routing>-<scenario>[-<consistency>], plus -n<nodes> in a --nodes sweep."""
     mode = f"-{spec.consistency}" if spec.consistency else ""
+    variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
     store = spec.store_label.replace(" ", "-")
-    return f"{store}-{spec.routing}-{spec.scenario}{mode}" + (f"-n{spec.nodes}" if sweep else "")
+    return f"{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")

@@ -50,10 +50,14 @@ class LocustRun:
         )  # fmt: skip
         if spec.workers > 0:
             argv += ["--processes", str(spec.workers)]
+        if spec.arrival_rate > 0:
+            argv += ["--sessionlab-arrival-rate", f"{spec.arrival_rate:g}"] + (["--sessionlab-poisson"] * spec.poisson)
         return argv + self.user_classes()
 
     def user_classes(self) -> list[str]:
         """The locustfile's user classes this cell runs: the scenario's own, else the asked-for kinds."""
+        if self.spec.user_classes:
+            return list(self.spec.user_classes)
         own = scenario_for(self.spec.scenario).users
         return list(own) if own else [USER_CLASSES[kind] for kind in self.kinds]
 

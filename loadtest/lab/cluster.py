@@ -31,6 +31,7 @@ from loadtest.lab.processes import (
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
 from loadtest.lab.replication import DEFAULT_REPLICATION, cluster_traffic, node_stats, replication_env
+from loadtest.lab.store_backend import StoreBackend
 from nodes.contract.names import BALANCER_STATUS_PATH, REPLICATED_STORE
 
 STATUS_PATH = BALANCER_STATUS_PATH
@@ -56,6 +57,15 @@ class ClusterConfig:
     log_dir: Path = field(default_factory=lambda: Path("."))
     health_interval: float | None = None  # None = the balancer's default
     extra_env: tuple[tuple[str, str], ...] = ()
+    redis_persistence: str = "none"  # "aof": our own Redis keeps an append-only file (appendfsync everysec)
+    redis_sentinel: bool = False  # our own Redis is a primary, a replica and three Sentinels (redis+sentinel://)
+    store_latency_ms: float = 0.0  # added round trip between the nodes and our Redis (a delay relay)
+    with_redis: bool = False  # start our Redis even for stores that do not use it (same events for every store)
+
+    @property
+    def store_backend(self) -> bool:
+        """Whether our Redis is more than one plain server on loopback (see loadtest.lab.store_backend)."""
+        return self.redis_sentinel or self.store_latency_ms > 0 or self.redis_persistence != "none"
 
 
 @dataclass
@@ -84,6 +94,7 @@ class LocalCluster:
         self.balancer: Member | None = None
         self.redis: RedisServer | None = None
         self.redis_cluster: RedisClusterServers | None = None
+        self.store: StoreBackend | None = None  # our Redis when the config asks for more than a plain server
         self.redis_url = config.redis_url
         self.started_in: float | None = None
         self.admin_token = secrets.token_urlsafe(24)  # for the balancer's runtime API (drain, ready, add, remove)
@@ -111,7 +122,7 @@ class LocalCluster:
         port = config.port or free_ports(1, config.host)[0]
         if config.port and port_in_use(port, config.host):
             raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
-        if config.store == "redis" and not self.redis_url:
+        if (config.store == "redis" or config.with_redis) and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
         node_ports = free_ports(config.nodes, config.host, avoid={port})
@@ -142,6 +153,12 @@ class LocalCluster:
     def _start_redis(self) -> str:
         """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""
         config = self.config
+        if config.store_backend and not config.redis_cluster:
+            self.store = StoreBackend(host=config.host, log_dir=config.log_dir, persistence=config.redis_persistence,
+                                      sentinel=config.redis_sentinel, delay_ms=config.store_latency_ms)  # fmt: skip
+            self.store.start(self.on_pid)
+            self.redis = self.store.server  # killed and restarted by the control API like our plain Redis
+            return self.store.url
         if config.redis_cluster:
             self.redis_cluster = RedisClusterServers(masters=CLUSTER_MASTERS, host=config.host)
             self.redis_cluster.start()
@@ -219,6 +236,8 @@ class LocalCluster:
             _quietly(process.stop)
         if self.redis is not None:
             _quietly(self.redis.cleanup)
+        if self.store is not None:
+            _quietly(self.store.cleanup)
         if self.redis_cluster is not None:
             _quietly(self.redis_cluster.cleanup)
 

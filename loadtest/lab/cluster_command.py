@@ -18,9 +18,11 @@ from pathlib import Path
 
 from loadtest.compare.locustrun import LOCUSTFILE
 from loadtest.lab.cluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
+from loadtest.lab.page_hints import page_lines
 from loadtest.lab.paths import absolute
 from loadtest.lab.processes import StartupError
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
+from loadtest.lab.sentinel import SentinelSet
 from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, NODE_STORES, REPLICATED_STORE, ROUTING_MODES
 
 DEFAULT_PORT = 8080  # what [tool.locust] host points at
@@ -46,6 +48,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--redis-cluster", action="store_true",
                         help=f"start a local {CLUSTER_MASTERS}-master Redis Cluster and point the nodes at it "
                              "(redis+cluster:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
+    parser.add_argument("--redis-sentinel", action="store_true",
+                        help="start a Redis primary, a replica and three Sentinels and point the nodes at them "
+                             "(redis+sentinel:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address everything binds to (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"balancer port (default {DEFAULT_PORT}; 0 picks a free one)")  # fmt: skip
@@ -53,10 +58,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.nodes < 1:
         parser.error("--nodes must be at least 1")
-    if args.redis_cluster and args.store not in (None, "redis"):
-        parser.error(f"--redis-cluster is a session store for --store redis, not --store {args.store}")
+    for flag, chosen in (("--redis-cluster", args.redis_cluster), ("--redis-sentinel", args.redis_sentinel)):
+        if chosen and args.store not in (None, "redis"):
+            parser.error(f"{flag} is a session store for --store redis, not --store {args.store}")
+    if args.redis_cluster and args.redis_sentinel:
+        parser.error("choose one of --redis-cluster and --redis-sentinel")
+    own_redis = args.redis_cluster or args.redis_sentinel
     store = args.store or _env_default("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
-    args.store = "redis" if args.redis_cluster else store
+    args.store = "redis" if own_redis else store
     return args
 
 
@@ -84,11 +93,15 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
         pids = ", ".join(str(server.pid) for server in cluster.redis_cluster.servers)
         lines.append(f"  redis     {cluster.redis_cluster.url}   Redis Cluster, {CLUSTER_MASTERS} masters, pids {pids}")
         lines.append(f"            {cluster.redis_cluster.servers[0].binary.describe()}")
+    elif cluster.store is not None and cluster.store.sentinels is not None:
+        lines += sentinel_lines(cluster.store.sentinels)
     elif config.store == "redis":
         lines.append("  redis     (REDIS_URL from the environment)")
     locustfile = _shown(LOCUSTFILE)
     lines += [
         f"  logs      {logs}",
+        "",
+        *page_lines(cluster.url, config.store, config.routing),
         "",
         "Point locust's web UI at it (then open http://localhost:8089):",
         f"  locust -f {locustfile} -H {cluster.url}",
@@ -101,6 +114,18 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
     return "\n".join(lines)
 
 
+def sentinel_lines(sentinels: SentinelSet) -> list[str]:
+    """The Sentinel set, and the PIDs to kill for a failover demo."""
+    pids = sentinels.pids()
+    return [
+        f"  redis     {sentinels.url}   Sentinel-watched primary and replica",
+        *(f"            {name:<22} pid {pid}" for name, pid in pids.items()),
+        f"            failover demo: kill -9 {sentinels.primary.pid}   (the primary; Sentinel promotes the replica "
+        "in ~2-3 s, the nodes answer 503 meanwhile and heal by themselves)",
+        f"            {sentinels.binary.describe()}",
+    ]
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -111,10 +136,11 @@ def _shown(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logs = args.logs or Path(tempfile.mkdtemp(prefix="sessionlab-cluster-"))
-    redis_url = None if args.redis_cluster else os.environ.get("REDIS_URL") or None
+    own_redis = args.redis_cluster or args.redis_sentinel
+    redis_url = None if own_redis else os.environ.get("REDIS_URL") or None
     config = ClusterConfig(nodes=args.nodes, routing=args.routing, store=args.store, host=args.host, port=args.port,
                            redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs,
-                           replication=args.replication)  # fmt: skip
+                           redis_sentinel=args.redis_sentinel, replication=args.replication)  # fmt: skip
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

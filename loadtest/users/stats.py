@@ -19,10 +19,12 @@ from typing import Any
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtest.users import openloop
 from loadtest.users import tally as T
 
 STATS_FORMAT = 1
 REPORT_KEY = "sessionlab"  # key of our increments in a worker's stats report
+HDR_KEY = "sessionlab_hdr"  # key of our encoded latency histograms in a worker's stats report
 TALLY = T.Tally()
 RUN: dict[str, Any] = {"test_start": None, "test_stop": None, "workers": 0}
 PROCESS = {"id": str(os.getpid())}  # a worker's own PID (read again after a fork, see _remember_environment)
@@ -35,6 +37,7 @@ _ENV: dict[str, Any] = {}
 def _remember_environment(environment: Any, **_: Any) -> None:
     PROCESS["id"] = str(os.getpid())  # `--processes` forks workers after this module was imported
     _ENV["environment"] = environment
+    openloop.configure(environment.parsed_options)
 
 
 @events.init_command_line_parser.add_listener
@@ -54,16 +57,19 @@ def _add_arguments(parser: Any) -> None:
         include_in_web_ui=False,
         help="write locust's final PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv at the end",
     )
+    openloop.add_arguments(parser)
 
 
 @events.report_to_master.add_listener
 def _send_increments(client_id: str, data: dict[str, Any]) -> None:
     data[REPORT_KEY] = TALLY.drain()
+    data[HDR_KEY] = openloop.RECORDER.drain()
 
 
 @events.worker_report.add_listener
 def _merge_increments(client_id: str, data: dict[str, Any]) -> None:
     TALLY.merge(data.get(REPORT_KEY) or {})
+    openloop.RECORDER.merge(data.get(HDR_KEY) or {})
 
 
 @events.test_start.add_listener
@@ -75,6 +81,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
+    openloop.count_missed(time.time())  # in every process with users (a worker's count goes in its last report)
     if not isinstance(environment.runner, WorkerRunner):
         RUN["test_stop"] = time.time()
 
@@ -110,6 +117,8 @@ def _write_stats(environment: Any, *, final: bool) -> None:
         "user_kinds": dict(USER_KINDS),
         "user_classes": sorted(cls.__name__ for cls in environment.user_classes if cls.weight),
         "per_second": TALLY.to_dict(),
+        "open_loop": openloop.OPEN.settings(),
+        "hdr": openloop.RECORDER.encode(),
         "entries": [entry.serialize() for entry in runner.stats.entries.values()] if final else [],
         "locust_errors": [error.serialize() for error in runner.stats.errors.values()] if final else [],
     }

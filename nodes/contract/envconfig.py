@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TypeVar
@@ -99,8 +100,18 @@ class Env:
             raise SettingsError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
         return value
 
-    def parsed(self, name: builtins.str, default: T, parse: Callable[[builtins.str], T], allowed: builtins.str) -> T:
-        """Apply `parse` to the value; any ValueError it raises becomes a SettingsError naming `allowed`."""
+    def parsed(
+        self,
+        name: builtins.str,
+        default: T,
+        parse: Callable[[builtins.str], T],
+        allowed: builtins.str,
+        redact: Callable[[builtins.str], builtins.str] = lambda text: text,
+    ) -> T:
+        """Apply `parse` to the value; any ValueError it raises becomes a SettingsError naming `allowed`.
+
+        `redact` cleans the message of what must never be echoed (a password inside a URL, say).
+        """
         value = self.raw(name)
         if value is None:
             return default
@@ -108,7 +119,7 @@ class Env:
             return parse(value)
         except ValueError as exc:
             detail = f" ({exc})" if str(exc) else ""
-            raise SettingsError(f"{name}={value!r} is invalid: expected {allowed}{detail}") from None
+            raise SettingsError(redact(f"{name}={value!r} is invalid: expected {allowed}{detail}")) from None
 
     def _number(
         self,
@@ -146,3 +157,11 @@ def exit_with_settings_error(program: str, error: SettingsError) -> NoReturn:
     """Stop a service at start-up with one readable line on stderr (exit status 2), never a traceback."""
     print(f"{program}: configuration error: {error}", file=sys.stderr)
     raise SystemExit(2)
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def without_url_passwords(text: builtins.str) -> builtins.str:
+    """`redis://:hunter2@host` -> `redis://:***@host`: a malformed URL is shown, its password never."""
+    return _URL_PASSWORD.sub(r"\1***@", text)

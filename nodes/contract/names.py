@@ -41,6 +41,9 @@ NODE_ID_HEADER: Final = "X-Node-Id"
 # Session ids and Fernet tokens are url-safe base64, which never holds a ".", so the first "." splits.
 ROUTE_SEPARATOR: Final = "."
 
+# REDIS_URL scheme of a Redis found through Sentinel: redis+sentinel://host:port[,host:port...]/<master name>.
+REDIS_SENTINEL_SCHEME: Final = "redis+sentinel://"
+
 # The idle timeout of a session, in seconds, sliding on use (SESSION_MAX_AGE).
 DEFAULT_MAX_AGE: Final = 1800
 

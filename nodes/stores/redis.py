@@ -8,14 +8,19 @@ when Redis is back.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
 from nodes.settings import NodeSettings
+from nodes.stores.autopipeline import AutoPipeline, Command
+from nodes.stores.durability import Durability
 from nodes.stores.errors import StoreUnavailable
 from nodes.stores.redis_client import connect
 from nodes.stores.server_side import ServerSideStore
@@ -36,6 +41,7 @@ if string.match(current, '^(%d+):') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
+CAS_SHA = hashlib.sha1(COMPARE_AND_SET.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 OUTCOMES = {1: WriteOutcome.STORED, 0: WriteOutcome.CONFLICT, -1: WriteOutcome.GONE}
 T = TypeVar("T")
 
@@ -48,41 +54,76 @@ class RedisStore(ServerSideStore):
     name = "redis"
     revocation_scope = "all"
 
-    def __init__(self, transport: Transport, max_age: int, client: aioredis.Redis, consistency: str = "cas") -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        max_age: int,
+        client: aioredis.Redis,
+        consistency: str = "cas",
+        durability: Durability | None = None,
+    ) -> None:
         super().__init__(transport, max_age, consistency)
         self.client = client
-        self._compare_and_set = client.register_script(COMPARE_AND_SET)  # EVALSHA, reloaded after a restart
+        # A cluster routes each command to its shard by itself; a single Redis (or Sentinel's primary) batches.
+        self.batch = None if isinstance(client, RedisCluster) else AutoPipeline(client)
+        self.durability = durability or Durability()
         self._down = False
 
     @classmethod
     def from_settings(cls, settings: NodeSettings, transport: Transport) -> Self:
         client = connect(settings.redis_url.reveal(), settings.redis_timeout, settings.redis_cluster)
-        return cls(transport, settings.max_age, client, settings.consistency)
+        durability = Durability(settings.redis_wait, settings.redis_wait_timeout)
+        return cls(transport, settings.max_age, client, settings.consistency, durability)
 
     async def read(self, session_id: str) -> bytes | None:
-        raw = await self._call(self.client.getex(KEY_PREFIX + session_id, ex=self.idle_timeout))
+        raw = await self._call(self._send("GETEX", KEY_PREFIX + session_id, "EX", self.idle_timeout))
         return raw if raw is None or isinstance(raw, bytes) else raw.encode()  # bytes: decode_responses=False
 
     async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
-        if user is None:
-            await self._call(self.client.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout))
-            return
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(KEY_PREFIX + session_id, payload, ex=self.idle_timeout)
-        self._index(pipe, session_id, user)
-        await self._call(pipe.execute())
+        await self._write(
+            [("SET", KEY_PREFIX + session_id, payload, "EX", self.idle_timeout), *self._index(session_id, user)]
+        )
 
     async def compare_and_set(
         self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
     ) -> WriteOutcome:
-        keys = [KEY_PREFIX + session_id]
-        args: list[bytes | str | int] = [str(expected_version), payload, self.idle_timeout]
-        outcome = OUTCOMES[int(await self._call(self._compare_and_set(keys=keys, args=args)))]
-        if outcome is WriteOutcome.STORED and user is not None:
-            pipe = self.client.pipeline(transaction=False)
-            self._index(pipe, session_id, user)
-            await self._call(pipe.execute())
-        return outcome
+        """The script and the index upkeep go out together: indexing a session that lost the race is harmless."""
+        script = (1, KEY_PREFIX + session_id, str(expected_version), payload, self.idle_timeout)
+        replies = await self._write([("EVALSHA", CAS_SHA, *script), *self._index(session_id, user)], tolerate=True)
+        if isinstance(replies[0], NoScriptError):  # a restarted or new primary: EVAL caches the script again
+            replies = await self._write([("EVAL", COMPARE_AND_SET, *script)])
+        return OUTCOMES[int(replies[0])]
+
+    def _index(self, session_id: str, user: str | None) -> list[Command]:
+        """Keep the user's index alive longer than any of its sessions (each lives idle_timeout after a read)."""
+        if user is None:
+            return []
+        return [("SADD", user_key(user), session_id), ("EXPIRE", user_key(user), 2 * self.idle_timeout)]
+
+    async def _write(self, commands: list[Command], tolerate: bool = False) -> list[Any]:
+        """Send a write's commands together; with SESSION_REDIS_WAIT, on one connection followed by WAIT.
+
+        A command's own error fails the write like a lost connection would (a 503), except NOSCRIPT when
+        `tolerate`: the caller answers it by sending the script itself.
+        """
+        sent = self._durable(commands) if self.durability.replicas else self._together(commands)
+        return await self._call(_checked(sent, NoScriptError if tolerate else ()))
+
+    async def _together(self, commands: list[Command]) -> list[Any]:
+        return list(await asyncio.gather(*(self._send(*command) for command in commands), return_exceptions=True))
+
+    async def _durable(self, commands: list[Command]) -> list[Any]:
+        """WAIT counts the replicas that acknowledged this connection's writes, so it shares their pipeline."""
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        pipe.execute_command("WAIT", self.durability.replicas, self.durability.timeout_ms)
+        *replies, acknowledged = await pipe.execute(raise_on_error=False)
+        self.durability.record(acknowledged)
+        return list(replies)
+
+    def _send(self, *command: Any) -> Awaitable[Any]:
+        return self.client.execute_command(*command) if self.batch is None else self.batch.execute(*command)
 
     async def end_user_sessions(self, user: str) -> int:
         members = await self._call(self.client.smembers(user_key(user)))
@@ -92,12 +133,6 @@ class RedisStore(ServerSideStore):
         ended = await self._call(self.client.delete(*keys))  # split per slot by the cluster client
         await self._call(self.client.delete(user_key(user)))
         return int(ended)
-
-    def _index(self, pipe: aioredis.client.Pipeline, session_id: str, user: str | None) -> None:
-        """Keep the user's index alive longer than any of its sessions (each lives idle_timeout after a read)."""
-        if user is not None:
-            pipe.sadd(user_key(user), session_id)
-            pipe.expire(user_key(user), 2 * self.idle_timeout)
 
     async def delete(self, session_id: str) -> None:
         await self._call(self.client.delete(KEY_PREFIX + session_id))
@@ -109,6 +144,8 @@ class RedisStore(ServerSideStore):
             return False
 
     async def close(self) -> None:
+        if self.batch is not None:
+            await self.batch.close()
         await self.client.aclose()
 
     async def _call(self, command: Awaitable[T]) -> T:
@@ -123,3 +160,12 @@ class RedisStore(ServerSideStore):
             log.warning("session store reachable again")
             self._down = False
         return result
+
+
+async def _checked(sent: Awaitable[list[Any]], tolerated: type[Exception] | tuple[()]) -> list[Any]:
+    """The replies, or the first error among them raised (inside `_call`, so it is logged and becomes a 503)."""
+    replies = await sent
+    for reply in replies:
+        if isinstance(reply, BaseException) and not isinstance(reply, tolerated):
+            raise reply
+    return replies

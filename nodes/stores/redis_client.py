@@ -1,12 +1,15 @@
-"""The Redis connection: short timeouts, one immediate retry, and Redis Cluster from the same URL setting."""
+"""The Redis connection: short timeouts, one immediate retry; Redis Cluster and Sentinel from the same URL setting."""
 
 from __future__ import annotations
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from nodes.contract.sentinel_url import SentinelTarget, is_sentinel_url, parse_sentinel_url
 
 CLUSTER_SCHEME = "redis+cluster://"
 MAX_CONNECTIONS = 256
@@ -18,6 +21,8 @@ def connect(url: str, timeout: float, cluster: bool = False) -> aioredis.Redis:
     A `redis+cluster://host:port` URL (or `cluster=True`) gives redis.asyncio's Redis Cluster client, which
     finds every shard from that one node and routes each key to the shard that owns its slot.
     """
+    if is_sentinel_url(url):
+        return _connect_sentinel(parse_sentinel_url(url), timeout)
     if url.startswith(CLUSTER_SCHEME) or cluster:
         return _connect_cluster("redis://" + url.removeprefix(CLUSTER_SCHEME).removeprefix("redis://"), timeout)
     return aioredis.Redis.from_url(
@@ -40,3 +45,24 @@ def _connect_cluster(url: str, timeout: float) -> aioredis.Redis:
         decode_responses=False,
         max_connections=MAX_CONNECTIONS,
     )
+
+
+def _connect_sentinel(target: SentinelTarget, timeout: float) -> aioredis.Redis:
+    """A client for whichever server the Sentinels name primary now.
+
+    Each new connection asks the Sentinels where the primary is. A connection to a primary that was demoted
+    gets READONLY, which redis.asyncio turns into a dropped connection and a ConnectionError: the one retry
+    then reconnects to the new primary, so a node heals from a failover without a restart.
+    """
+    timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=timeouts, **timeouts)  # type: ignore[no-untyped-call]
+    client: aioredis.Redis = sentinel.master_for(
+        target.master,
+        password=target.password,
+        db=target.db,
+        retry=Retry(NoBackoff(), retries=1),
+        retry_on_error=[RedisConnectionError],
+        decode_responses=False,
+        max_connections=MAX_CONNECTIONS,
+    )
+    return client

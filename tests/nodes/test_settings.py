@@ -44,7 +44,10 @@ def test_secrets_never_print() -> None:
         ({"NODE_PORT": "70000"}, "NODE_PORT='70000' is out of range"),
         ({"SESSION_MAX_AGE": "-1"}, "SESSION_MAX_AGE='-1' is out of range"),
         ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE='maybe' is invalid: expected 0 or 1"),
-        ({"REDIS_URL": "http://x"}, "REDIS_URL='http://x' is invalid: expected a redis:// or redis+cluster:// URL"),
+        (
+            {"REDIS_URL": "http://x"},
+            "REDIS_URL='http://x' is invalid: expected a redis://, redis+cluster:// or redis+sentinel://",
+        ),
         ({"NODE_SHUTDOWN_TIMEOUT": "0"}, "NODE_SHUTDOWN_TIMEOUT='0' is out of range"),
         ({"SESSION_SECRET": f"{DEV_SECRET},not-a-key"}, "SESSION_SECRET item 2 of 2 (9 characters, value hidden)"),
     ],
@@ -83,3 +86,19 @@ def test_node_id_can_name_the_host_for_scaled_replicas() -> None:
     assert settings.node_id == f"node-{socket.gethostname()}-8081"
     with pytest.raises(SettingsError, match="NODE_ID='node-{host}' is invalid"):
         NodeSettings.from_env({"NODE_ID": "node-{host}"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://:hunter2-password@",  # no host
+        "redis+sentinel://:hunter2-password@127.0.0.1:26379",  # no master name
+        "redis+sentinel://:hunter2-password@not-a-port:x/mymaster",
+        "http://user:hunter2-password@127.0.0.1:6379/0",  # wrong scheme
+    ],
+)
+def test_a_malformed_redis_url_is_named_without_its_password(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        NodeSettings.from_env({"SESSION_STORE": "redis", "REDIS_URL": url})
+    message = str(caught.value)
+    assert "REDIS_URL=" in message and "hunter2" not in message and ":***@" in message

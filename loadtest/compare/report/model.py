@@ -8,8 +8,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from loadtest.compare import fidelity_report
 from loadtest.compare.report import replication
-from loadtest.compare.report.table import ran, table_rows
+from loadtest.compare.report.captions import how_to_read
+from loadtest.compare.report.table import ran
+from loadtest.compare.report.tables import build_tables
 from loadtest.compare.report.text import (
     LOST_UPDATE_INTRO,
     REVOCATION_INTRO,
@@ -21,6 +24,7 @@ from loadtest.compare.report.text import (
     store_verdicts,
     warning_lines,
 )
+from loadtest.compare.report.top import build_top
 
 Segments = list[tuple[str, bool]]
 
@@ -31,17 +35,18 @@ def segments(text: str) -> Segments:
 
 
 def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
-    """The report model: setup, warnings, verdicts, table, optional sections, figures and the reading guide."""
+    """The report model: setup, warnings, the top (grids, Recommendation), the detail tables, optional sections,
+    verdicts in words, figures and the reading guide."""
     cells, meta = results["cells"], results.get("meta", {})
-    headers, rows = table_rows(cells)
     return {
         "title": "sessionlab: sticky sessions or shared sessions?",
         "setup": setup_text(meta, cells),
         "warnings": warning_lines(cells),
         "load_warnings": load_warnings(cells),
+        "load_model": fidelity_report.load_model_lines(ran(cells)),
         "verdicts": store_verdicts(cells),
-        "headers": headers,
-        "rows": [{"cells": row, "ok": cell.get("verdict") == "ok"} for cell, row in zip(ran(cells), rows, strict=True)],
+        "top": build_top(results),
+        "tables": build_tables(cells),
         "lost_updates": {"intro": LOST_UPDATE_INTRO, "lines": lost_update_lines(cells)},
         "revocation": {"intro": segments(REVOCATION_INTRO), "lines": revocation_lines(cells)},
         "replication": replication.section(cells),
@@ -52,4 +57,5 @@ def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dic
 
 def figure(name: str, title: str, png: bytes) -> dict[str, str]:
     """A figure: its file under plots/ (for report.md) and its data: URI (report.html opens offline)."""
-    return {"name": name, "title": title, "uri": "data:image/png;base64," + base64.b64encode(png).decode()}
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    return {"name": name, "title": title, "how_to_read": how_to_read(name), "uri": uri}

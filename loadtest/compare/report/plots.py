@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.figure import Figure  # noqa: E402
 
+from loadtest.compare.report import latency_overlay  # noqa: E402
 from loadtest.compare.report.table import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
 
 Cell = dict[str, Any]
@@ -80,23 +81,30 @@ def misses(cells: Sequence[Cell]) -> bytes | None:
 
 
 def timelines(cells: Sequence[Cell]) -> bytes | None:
-    """Miss rate per second for each node-failure cell, with the kill marked and theory's rates dashed."""
-    cells = [c for c in ran(cells) if c.get("kill_at_s") is not None and c.get("timeline")]
+    """Miss rate per second for each node-failure (or open-loop) cell, with the kill marked and theory's rates
+    dashed; p50/p99 per second on a second axis, and every event marked (latency_overlay)."""
+    cells = [c for c in ran(cells) if c.get("timeline") and (c.get("kill_at_s") is not None or c.get("events")
+                                                             or c.get("load_model") == "open")]  # fmt: skip
     if not cells:
         return None
-    columns = min(4, len(cells))
+    columns = min(3, len(cells))  # 3 panels a row stay legible when the page scales the figure down
     rows = math.ceil(len(cells) / columns)
-    figure, grid = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.5 * rows), squeeze=False, sharey=True)
+    size = (max(3.3 * columns, 8.0), 2.5 * rows + 1.0)
+    figure, grid = plt.subplots(rows, columns, figsize=size, squeeze=False, sharey=True)
     for axes, cell in zip(grid.flat, cells, strict=False):
         _timeline(axes, cell)
     for axes in list(grid.flat)[len(cells) :]:
         axes.set_visible(False)
     handles, names = grid.flat[0].get_legend_handles_labels()
-    figure.legend(handles, names, loc="upper left", fontsize=8, ncols=3, frameon=False)
-    figure.suptitle("Miss rate over time per user kind, node-failure scenario (red line: node SIGKILLed)")
+    twins = [t for t in (latency_overlay.overlay(a, c) for a, c in zip(grid.flat, cells, strict=False)) if t]
+    if twins:
+        more_handles, more_names = twins[0].get_legend_handles_labels()
+        handles, names = handles + more_handles, names + more_names
+    figure.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.95), fontsize=8, ncols=5, frameon=False)
+    figure.suptitle("Miss rate (left axis) and p50/p99 latency in ms (right axis, log) over time; red: events")
     figure.supxlabel("seconds since the load started")
     figure.supylabel("misses / session requests")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.88))
     return _png(figure)
 
 
@@ -107,8 +115,11 @@ def _timeline(axes: Any, cell: Cell) -> None:
         if rows:
             rates = [r["by_kind"][kind][1] / r["by_kind"][kind][0] for r in rows]
             axes.plot([r["t"] + 0.5 for r in rows], rates, label=kind, **style)
-    kill = cell["kill_at_s"]
-    axes.axvline(kill, color=KILL_COLOR, linewidth=1.5)
+    kill = cell.get("kill_at_s")
+    if kill is None:
+        kill = max([r["t"] + 1 for r in cell["timeline"]])  # no kill: theory's rate before it holds throughout
+    else:
+        axes.axvline(kill, color=KILL_COLOR, linewidth=1.5)
     before, after = cell.get("expected_rate_before_kill"), cell.get("expected_rate_after_kill")
     end = max([r["t"] + 1 for r in cell["timeline"]] + [kill + 1])
     if before is not None:

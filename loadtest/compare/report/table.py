@@ -15,7 +15,9 @@ STORE_NOTES = {
     "memory": "sessions live in the memory of the node that created them",
     "cookie": "the whole session travels, encrypted, in the client's cookie or token (4 KB at most, "
     "cannot be revoked before it expires)",
-    "redis": "every node reads and writes sessions in one shared Redis (which must stay up)",
+    "redis": "every node reads and writes sessions in one shared Redis, itself a dependency: restarted without "
+    "persistence it comes back empty (every session lost), and a primary that dies takes its unreplicated writes "
+    "unless each write waits for a replica (the store-failure and store-failover cells measure both)",
     "replicated": "each node holds copies in memory and copies every write to its peers (Tomcat-style: all "
     "nodes, or a primary and one backup; sync or async)",
 }

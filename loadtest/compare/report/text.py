@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from statistics import median
 from typing import Any
 
+from loadtest.compare import fidelity_report
 from loadtest.compare.report.table import (
     KIND_NAMES,
     STORE_NOTES,
@@ -156,8 +157,8 @@ def warning_lines(cells: Sequence[Cell]) -> list[str]:
 
 
 def load_warnings(cells: Sequence[Cell]) -> list[str]:
-    """Cells whose load did not come from as many locust workers as asked for."""
-    return [
+    """Cells whose load did not come from as many locust workers as asked for, or whose generator fell behind."""
+    return fidelity_report.generator_warnings(ran(cells)) + [
         f"{cell_name(c)}: {c.get('load_processes', 0)} locust process(es) sent requests, "
         f"{c['workers_requested']} workers were asked for ({c.get('workers', 0)} connected)"
         for c in ran(cells)

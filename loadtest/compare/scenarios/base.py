@@ -51,6 +51,7 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     in_default: ClassVar[bool] = False  # part of the default matrix (keep it under 10 minutes); --all runs every one
     users: ClassVar[tuple[str, ...] | None] = None  # locust user classes of its own; None: the cell's user kinds
     default_routings: ClassVar[tuple[str, ...] | None] = None  # routings unless --routing is given; None: all
+    default_stores: ClassVar[tuple[str, ...] | None] = None  # stores in the default matrix (not --all, no --store)
     interleaved: ClassVar[bool] = True  # planned per routing next to the other interleaved scenarios
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:

@@ -42,7 +42,8 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     proxies = ["direct", *(f"balancer-{mode}" for mode in ("random", "round_robin", "sticky", "hash"))]
     proxies += [f"nginx-{mode}" for mode in ("round_robin", "hash") if find_tool("nginx")]
     proxies += [f"haproxy-{mode}" for mode in ("round_robin", "sticky") if find_tool("haproxy")]
-    stores = ["store-none", *(f"store-{s}-{k}" for s in ("memory", "cookie", "redis") for k in ("read", "write"))]
+    kinds = ("read", "read-hot", "write", "write-hot")
+    stores = ["store-none", *(f"store-{s}-{k}" for s in ("memory", "cookie", "redis") for k in kinds)]
     replicated = [f"store-replicated-{mode}-write" for mode in ("all-sync", "all-async", "backup-sync")]
     assert [row["name"] for row in report["rows"]] == [*proxies, *stores, "redis-floor", *replicated]
     for row in report["rows"]:
@@ -54,5 +55,6 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     assert any(target["target"].startswith("balancer random") for target in report["targets"])
 
     table = (out / "bench.md").read_text()
-    assert "| balancer sticky |" in table and "redis store, reads" in table and table in result.stdout
+    assert "| balancer sticky |" in table and "redis store, reads (GET /me), one hot session" in table
+    assert table in result.stdout
     assert holders_of_files_under(out) == []

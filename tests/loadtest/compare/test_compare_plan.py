@@ -14,7 +14,7 @@ def labels(*argv: str) -> list[str]:
 
 def test_the_default_matrix_adds_the_concurrent_cells_pinned_by_sticky_routing() -> None:
     cells = plan(parse_args([]))
-    assert len(cells) == len(ROUTING_MODES) * len(STORES) * 2 + 5  # steady and node-failure per routing x store
+    assert len(cells) == len(ROUTING_MODES) * len(STORES) * 2 + 5 + 2  # + store-failure: random, memory and redis
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
         "sticky / memory / concurrent / cas",

@@ -52,6 +52,6 @@ def test_the_section_and_its_figure_are_in_both_reports(tmp_path: Path) -> None:
     markdown = (tmp_path / "report.md").read_text()
     assert "## What replication costs" in markdown
     assert "| Tomcat DeltaManager (all-to-all) | any | 1 | 2 | 4 |" in markdown
-    assert "| replicated all-sync | 2 |" in markdown  # the comparison table names the mode and, swept, the node count
+    assert "| replicated all-sync / route / steady |" in markdown  # the detail tables name the replication mode
     assert "What replication costs" in (tmp_path / "report.html").read_text()
     assert (tmp_path / "plots" / "replication_cost.png").stat().st_size > 0

@@ -36,6 +36,7 @@ def test_cluster_serves_and_a_signal_stops_every_process(stop_signal: int) -> No
             banner = read_banner(run)
             url = re.search(r"balancer\s+(http://\S+)", banner).group(1)  # type: ignore[union-attr]
             assert f"locust -f loadtest/locustfile.py -H {url}" in banner
+            assert f"open {url}/ in a browser" in banner and "redis + round_robin: reload as often" in banner
             children = proctree.descendants(run.pid)
             assert len(children) == 4  # redis-server, 2 nodes, balancer
             status = get_json(url + "/_balancer/status", timeout=5)
@@ -86,3 +87,25 @@ def test_redis_cluster_serves_sessions_and_a_signal_stops_its_three_redis_server
 def test_redis_cluster_is_a_redis_store() -> None:
     done = sessionlab("cluster", "--redis-cluster", "--store", "memory", timeout=30)
     assert done.returncode == 2 and "--redis-cluster is a session store for --store redis" in done.stderr
+
+
+def test_redis_sentinel_prints_the_pids_to_kill_and_a_signal_stops_all_five() -> None:
+    with spawn("cluster", "--redis-sentinel", "--nodes", "2", "--routing", "random", "--port", "0") as run:
+        try:
+            banner = read_banner(run)
+            url = re.search(r"balancer\s+(http://\S+)", banner).group(1)  # type: ignore[union-attr]
+            assert re.search(r"redis\s+redis\+sentinel://127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/", banner)
+            primary = int(re.search(r"kill -9 (\d+)", banner).group(1))  # type: ignore[union-attr]
+            children = proctree.descendants(run.pid)
+            assert primary in children and len(children) == 8  # primary, replica, 3 Sentinels, 2 nodes, balancer
+            browser = Client(url)
+            assert browser.call("POST", "/login", {"user": "ann"})[0] == 200
+            assert browser.call("GET", "/me")[0] == 200
+            run.send_signal(signal.SIGTERM)
+            run.communicate(timeout=20)
+        finally:
+            stop_tree(run)
+    assert run.returncode == 0
+    assert wait_until(lambda: not any(proctree.alive(pid) for pid in children), 5.0)
+    done = sessionlab("cluster", "--redis-sentinel", "--store", "cookie", timeout=30)
+    assert done.returncode == 2 and "--redis-sentinel is a session store for --store redis" in done.stderr

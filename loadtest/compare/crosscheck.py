@@ -1,0 +1,138 @@
+"""The outside cross-check: the same rate and connections from `hey`, a Go load generator, on the same cluster.
+
+`hey -z D -c C -q R/C -o csv -H "Cookie: ..." URL/me`: C connections, each at R/C requests/s (hey's `-q` is
+per connection), one logged-in session's cookie, every request's time written as CSV (seconds, full
+precision), so its percentiles are exact, computed here by sorting. hey paces each connection with a ticker
+and measures from the actual send, so its figures are service times; the lab reports both its latency from
+the intended start and its service time, and the comparison uses like with like (see `compare_figures`).
+
+On a shared machine, load from elsewhere comes and goes in bursts (a second-long stall of every process was
+seen here); the two generators therefore take turns in ROUNDS (lab, hey, lab, hey), so both meet the same
+weather, and each one's rounds are merged (HDR histograms for the lab, all samples for hey).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+HEY = "hey"
+P50_AGREEMENT, P99_AGREEMENT = 0.20, 2.0  # within 20% at p50, within 2x at p99
+ROUNDS = 2  # turns each generator takes, alternating
+SATURATED = 0.9  # machine CPU busy share from which a comparison says the machine, not the cluster, was measured
+
+
+def hey_path() -> str | None:
+    return shutil.which(HEY)
+
+
+def login_cookie(base_url: str, user: str = "cross-check") -> str:
+    """Log one user in; the Cookie header value carrying its session (and the balancer's affinity)."""
+    request = urllib.request.Request(f"{base_url}/login", data=json.dumps({"user": user}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")  # fmt: skip
+    with urllib.request.urlopen(request, timeout=5.0) as response:  # noqa: S310 - loopback URLs only
+        cookies: SimpleCookie = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
+
+
+@dataclass(frozen=True)
+class HeyRun:
+    url: str
+    rate: float  # requests/s in total
+    connections: int
+    duration: float
+    cookie: str
+
+    def argv(self, binary: str) -> list[str]:
+        per_connection = self.rate / self.connections
+        return [binary, "-z", f"{self.duration:g}s", "-c", str(self.connections), "-q", f"{per_connection:g}",
+                "-o", "csv", "-H", f"Cookie: {self.cookie}", "-disable-compression", self.url]  # fmt: skip
+
+    def run(self, binary: str) -> list[tuple[float, int]]:
+        """Every request's (response time in ms, status)."""
+        done = subprocess.run(self.argv(binary), capture_output=True, text=True, timeout=self.duration + 60,
+                              check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"hey exited with {done.returncode}: {done.stderr.strip()[:300]}")
+        return parse_csv(done.stdout)
+
+
+def parse_csv(text: str) -> list[tuple[float, int]]:
+    """(response time in ms, status) of every request in hey's CSV output."""
+    rows = csv.DictReader(io.StringIO(text))
+    return [(float(row["response-time"]) * 1000, int(row["status-code"])) for row in rows if row.get("response-time")]
+
+
+def exact_percentile(values: list[float], q: float) -> float | None:
+    """The nearest-rank q-th percentile (0-100) of `values`, by sorting."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(int(-(-q * len(ordered) // 100)), 1)  # ceil(q/100 * n), at least 1
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def figures(samples: list[tuple[float, int]], duration: float) -> dict[str, Any]:
+    times = [ms for ms, _ in samples]
+    return {
+        "requests": len(samples),
+        "rps": round(len(samples) / duration, 1) if duration else 0.0,
+        "errors": sum(1 for _, status in samples if status != 200),
+        "p50_ms": exact_percentile(times, 50),
+        "p99_ms": exact_percentile(times, 99),
+    }
+
+
+def agreement(lab: float | None, tool: float | None, *, ratio: float | None = None, relative: float | None = None
+              ) -> bool | None:  # fmt: skip
+    """Whether two figures agree: within `relative` of each other, or within a factor `ratio`."""
+    if not lab or not tool:
+        return None
+    if relative is not None:
+        return abs(lab - tool) <= relative * tool
+    return max(lab, tool) / min(lab, tool) <= (ratio or 1.0)
+
+
+def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
+    """The `cross_check` record: both generators' figures at one rate and connection count, and the verdicts."""
+    record: dict[str, Any] = {
+        "tool": HEY,
+        "rate": rate,
+        "connections": connections,
+        "lab_p50_ms": lab.get("p50_ms"),
+        "tool_p50_ms": tool.get("p50_ms"),
+        "lab_p99_ms": lab.get("p99_ms"),
+        "tool_p99_ms": tool.get("p99_ms"),
+        "lab_service_p50_ms": lab.get("service_p50_ms"),
+        "lab_service_p99_ms": lab.get("service_p99_ms"),
+        "lab_start_lag_p99_ms": lab.get("start_lag_p99_ms"),
+        "lab_rps": lab.get("rps"),
+        "tool_rps": tool.get("rps"),
+        "tool_requests": tool.get("requests"),
+        "tool_errors": tool.get("errors"),
+    }
+    record["p50_agrees"] = agreement(record["lab_p50_ms"], record["tool_p50_ms"], relative=P50_AGREEMENT)
+    record["p99_agrees"] = agreement(record["lab_p99_ms"], record["tool_p99_ms"], ratio=P99_AGREEMENT)
+    record["machine"] = machine_note(lab)
+    return record
+
+
+def machine_note(lab: dict[str, Any]) -> str | None:
+    """Say so when other processes saturated the machine: then neither generator's figures describe the cluster."""
+    busy, load, cores = lab.get("machine_busy_share"), lab.get("load_average"), lab.get("cores")
+    if busy is None or busy < SATURATED:
+        return None
+    return (
+        f"machine saturated: {busy:.0%} CPU busy, load average {load} on {cores:g} cores; the generator "
+        f"took {lab.get('generator_cpu_share')} of it and the cluster {lab.get('cluster_cpu_share')}: the rest "
+        "was other processes, so these figures measure the machine's contention as much as the cluster"
+    )

@@ -1,0 +1,123 @@
+"""report.md of a capacity search or a cross-check: the stores ranked by capacity, both generators' figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Cell = dict[str, Any]
+
+WORKERS_NOTE = (
+    "On one machine the load generator shares the CPU with the cluster: every request it sends costs CPU the "
+    "nodes and the balancer then lack, and its own late starts add to the latency. `--workers K` splits locust "
+    "into K processes; on this machine they compete for the same cores, so only run them on other machines "
+    "(locust `--master`/`--worker`) to lift the generator's share out of the measurement."
+)
+
+
+def _ms(value: Any) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def capacity_lines(cells: Sequence[Cell]) -> list[str]:
+    ranked = sorted((c for c in cells if "capacity_rps" in c), key=lambda c: -c["capacity_rps"])
+    if not ranked:
+        return []
+    slo = ranked[0].get("capacity_slo_ms")
+    out = [f"## Capacity (p99 <= {slo:g} ms, errors <= 0.1%), ranked", "",
+           "| rank | store | routing | capacity req/s | limited by | generator CPU at the last pass |",
+           "|---|---|---|---|---|---|"]  # fmt: skip
+    for rank, cell in enumerate(ranked, start=1):
+        passes = [s for s in cell["capacity_steps"] if s["passed"]]
+        share = passes[-1]["details"].get("generator_cpu_share") if passes else None
+        shown = "-" if share is None else f"{share:.0%}"
+        out.append(f"| {rank} | {cell['store']} | {cell['routing']} | {cell['capacity_rps']:g} | "
+                   f"{cell.get('capacity_limited_by') or '-'} | {shown} |")  # fmt: skip
+    out += ["", "Steps (rate: verdict, p99 ms, achieved req/s, late-start rate, generator / cluster CPU share):", ""]
+    for cell in ranked:
+        steps = "; ".join(_step_text(s) for s in cell["capacity_steps"])
+        out.append(f"- {cell['store']} / {cell['routing']}: {steps}")
+    out += [
+        f"**WARNING: {c['store']} / {c['routing']}: {c['capacity_note']}**" for c in ranked if c.get("capacity_note")
+    ]
+    if any(c.get("capacity_limited_by") == "generator" for c in ranked):
+        out += ["", "**The generator, not the cluster, bounded at least one capacity: it could not send the rate.**"]
+    return [*out, "", WORKERS_NOTE, ""]
+
+
+def _step_text(step: dict[str, Any]) -> str:
+    d = step["details"]
+    verdict = "pass" if step["passed"] else f"fail ({step['failed_by']})"
+    return (f"{step['rate']:g}: {verdict}, {_ms(step['p99_ms'])}, {d.get('achieved_rps')}, {d.get('late_start_rate')},"
+            f" {d.get('generator_cpu_share')} / {d.get('cluster_cpu_share')}")  # fmt: skip
+
+
+def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
+    out = []
+    for cell in cells:
+        check = cell.get("cross_check")
+        if not check:
+            continue
+        out += [f"## Cross-check with {check['tool']}: {cell['store']} / {cell['routing']}, GET /me, "
+                f"{check['rate']:g} req/s on {check['connections']} connections", "",
+                "| | p50 ms | p99 ms | req/s |", "|---|---|---|---|",
+                f"| lab (from intended start) | {_ms(check['lab_p50_ms'])} | {_ms(check['lab_p99_ms'])} | "
+                f"{check['lab_rps']} |",
+                f"| lab service time (from the send) | {_ms(check['lab_service_p50_ms'])} | "
+                f"{_ms(check['lab_service_p99_ms'])} | |",
+                f"| {check['tool']} | {_ms(check['tool_p50_ms'])} | {_ms(check['tool_p99_ms'])} | "
+                f"{check['tool_rps']} |",
+                "", f"p50 within 20%: {check['p50_agrees']}; p99 within 2x: {check['p99_agrees']}. The lab's own "
+                f"start lag (generator delay) p99: {_ms(check['lab_start_lag_p99_ms'])} ms; late starts "
+                f"{cell.get('late_starts')} ({cell.get('late_start_rate')}); generator CPU "
+                f"{cell.get('generator_cpu_share')} of the machine, machine busy {cell.get('machine_busy_share')}.",
+                "", *([f"**WARNING: {check['machine']}**", ""] if check.get("machine") else [])]  # fmt: skip
+    return out
+
+
+def generator_warnings(cells: Sequence[Cell]) -> list[str]:
+    """Open-loop cells whose generator could not keep the rate or started too many requests late."""
+    return [f"{c['store']} / {c['routing']} / {c['scenario']}: the load generator fell behind ({c['generator_note']});"
+            f" its own start lag (p99 {_ms(c.get('start_lag_p99_ms'))} ms) is part of this cell's latency"
+            for c in cells if c.get("generator_behind")]  # fmt: skip
+
+
+def load_model_lines(cells: Sequence[Cell]) -> list[str]:
+    """The load model of the run, and per open-loop cell the rate asked and kept, late starts and CPU shares."""
+    opened = [c for c in cells if c.get("load_model") == "open"]
+    if not opened:
+        return ["Load model: closed loop (each user waits for its answer, then 50-500 ms, before the next "
+                "request; latency from the send).", ""]  # fmt: skip
+    out = ["", "## Load model: open loop", "", OPEN_LOOP_TEXT, "",
+           "| cell | asked req/s | achieved | late starts | queued | start lag p99 ms | service p99 ms | "
+           "generator CPU | cluster CPU | machine busy |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in opened:
+        out.append(f"| {c['store']} / {c['routing']} / {c['scenario']} | {c['arrival_rate']:g} | {c['achieved_rps']:g}"
+                   f" | {c['late_starts']} ({c['late_start_rate']:.1%}) | {c['queued_starts']} | "
+                   f"{_ms(c.get('start_lag_p99_ms'))} | {_ms(c.get('service_p99_ms'))} | {_share(c, 'generator')} |"
+                   f" {_share(c, 'cluster')} | {_pct(c.get('machine_busy_share'))} |")  # fmt: skip
+    return [*out, ""]
+
+
+OPEN_LOOP_TEXT = (
+    "Each user sends on a fixed schedule (its share of the total rate), in order on its own session; latency "
+    "counts from each request's intended start, so a stall shows as latency instead of as requests not sent. "
+    "A start is *late* when a request leaves more than 5 ms after it could have (its intended start, or its "
+    "previous answer if that came later): the generator's own delay. A cell is flagged when more than 1% of "
+    "starts were late or the achieved rate fell below 95% of the request."
+)
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _share(cell: Cell, side: str) -> str:
+    return _pct(cell.get(f"{side}_cpu_share"))
+
+
+def render(meta: dict[str, Any], cells: Sequence[Cell]) -> str:
+    head = [f"# sessionlab: {meta.get('tool', 'compare')} — open-loop figures", "",
+            f"{meta.get('nodes')} nodes per fresh cluster; started {meta.get('started')}; "
+            f"{meta.get('wall_s', '?')} s in all.", ""]  # fmt: skip
+    return "\n".join(head + capacity_lines(cells) + cross_check_lines(cells))

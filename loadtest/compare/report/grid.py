@@ -1,0 +1,119 @@
+"""The top of the report: per scenario, a routing x store grid of graded cells, built from results.json alone.
+
+Rows are stores (split by consistency mode where one scenario ran several), columns routings, in the
+contract's order first and then in the order results.json holds any others: a new store, routing or
+scenario shows up without a change here. A cell that disagrees with theory keeps that flag; a cell that
+did not run stays in the grid, marked so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loadtest.compare.report import grades
+from loadtest.compare.scenarios import SCENARIOS
+from nodes.contract.names import ROUTING_MODES, STORES
+
+Cell = Mapping[str, Any]
+
+
+def ordered(values: Iterable[str], known: Sequence[str]) -> list[str]:
+    """Distinct values: the known ones in their order, then the rest in the order they came."""
+    seen = list(dict.fromkeys(values))
+    return [v for v in known if v in seen] + [v for v in seen if v not in known]
+
+
+def row_label(cell: Cell, split_modes: bool) -> str:
+    return f"{cell['store']} ({cell['consistency']})" if split_modes else str(cell["store"])
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One measured (or failed) cell as the grid shows it."""
+
+    cell: Cell
+    grade: str  # fine / costly / broken, or "not-run"
+    measure_grades: Mapping[str, str]
+
+    @property
+    def ran(self) -> bool:
+        return "miss_rate" in self.cell
+
+    @property
+    def agrees(self) -> bool:
+        return bool(self.cell.get("agrees_with_theory"))
+
+    def get(self, key: str) -> Any:
+        return self.cell.get(key)
+
+    def facts(self) -> list[tuple[str, str, str]]:
+        """(band key, short text, grade) per measured band, in the legend's order: what the grid cell says."""
+        return [(band.key, fact_text(band, self.cell), self.measure_grades[band.key])
+                for band in grades.BANDS if band.key in self.measure_grades]  # fmt: skip
+
+    def theory_text(self) -> str:
+        """The expected miss rate, for a cell that disagrees with it."""
+        expected, tolerance = self.cell.get("expected_miss_rate"), self.cell.get("tolerance")
+        return "" if expected is None else f"theory {100 * expected:.1f}% ± {100 * (tolerance or 0):.1f}%"
+
+
+def short_pct(value: float) -> str:
+    """A fraction as a percentage that never shows a small nonzero rate as 0."""
+    if value == 0:
+        return "0%"
+    return f"{100 * value:.2f}%" if value < 0.001 else f"{100 * value:.1f}%"
+
+
+FACT_NAMES = {"miss_rate": "miss", "error_rate": "errors", "p99_ms": "p99", "lost_update_rate": "lost"}
+
+
+def fact_text(band: grades.Band, cell: Cell) -> str:
+    value = grades.value_of(cell, band) or 0.0
+    shown = f"{value:g} ms" if band.unit == "ms" else short_pct(value)
+    return f"{FACT_NAMES.get(band.key, band.measure)} {shown}"
+
+
+@dataclass(frozen=True)
+class GridRow:
+    label: str
+    store: str
+    consistency: str | None  # set when the row is one consistency mode of the store
+    cells: dict[str, GridCell]  # by routing; a routing missing here did not run for this row
+
+
+@dataclass(frozen=True)
+class Grid:
+    scenario: str
+    routings: list[str]
+    rows: list[GridRow]
+
+
+def grid_cell(cell: Cell) -> GridCell:
+    if "miss_rate" not in cell:
+        return GridCell(cell, "not-run", {})
+    return GridCell(cell, grades.grade(cell), grades.grades_of(cell))
+
+
+def build_grid(scenario: str, cells: Sequence[Cell]) -> Grid:
+    """The grid of one scenario's cells."""
+    mine = [c for c in cells if c.get("scenario") == scenario]
+    modes: dict[str, set[Any]] = {}
+    for cell in mine:
+        modes.setdefault(str(cell["store"]), set()).add(cell.get("consistency"))
+    split = any(len(m) > 1 for m in modes.values())  # a store ran in several modes: one row per store and mode
+    routings = ordered((str(c["routing"]) for c in mine), ROUTING_MODES)
+    rows: dict[str, GridRow] = {}
+    for store in ordered((str(c["store"]) for c in mine), STORES):
+        for cell in (c for c in mine if c["store"] == store):
+            label = row_label(cell, split)
+            row = rows.setdefault(label, GridRow(label, store, cell.get("consistency") if split else None, {}))
+            row.cells[str(cell["routing"])] = grid_cell(cell)
+    return Grid(scenario, routings, list(rows.values()))
+
+
+def build_grids(cells: Sequence[Cell]) -> list[Grid]:
+    """One grid per scenario that has cells, in the lab's scenario order, then any others."""
+    scenarios = ordered((str(c["scenario"]) for c in cells), list(SCENARIOS))
+    return [build_grid(scenario, cells) for scenario in scenarios]

@@ -1,0 +1,249 @@
+"""The report's Recommendation, every sentence computed from results.json: nothing here is a hand-written verdict.
+
+For the run's client mix (the user kinds it ran), a store x routing choice "loses nothing" when none of its
+cells missed a session. Among those, the recommended one has the fewest caveats measured in the run (a session
+that outlived logout-all, writes lost in the store's default consistency mode), then the best worst grade, then
+the lowest p99, then the most requests per second; its cost is stated against the fastest and busiest choice.
+Then, per scenario, which choices failed it and by how much; then parallel writes (lost updates) per
+consistency mode, and cells that disagree with theory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+from loadtest.compare.report import grades
+from loadtest.compare.report.grid import ordered
+from loadtest.compare.scenarios import SCENARIOS
+from loadtest.compare.theory import KINDS
+from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
+
+Cell = Mapping[str, Any]
+KIND_WORDS = {"browser": "browser users with cookies", "app": "app users with tokens"}
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def ms(value: float) -> str:
+    return f"{value:g} ms"
+
+
+def and_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One store x routing and the cells it ran in (cells measuring lost updates apart: they judge consistency)."""
+
+    store: str
+    routing: str
+    cells: Sequence[Cell]
+
+    @property
+    def name(self) -> str:
+        return f"{self.store} + {self.routing}"
+
+    @property
+    def lossless(self) -> bool:
+        return all(c["misses"] == 0 for c in self.cells)
+
+    @property
+    def p99(self) -> float:
+        return max((c["p99_ms"] for c in self.cells if c.get("p99_ms") is not None), default=float("inf"))
+
+    @property
+    def rps(self) -> float:
+        return median(float(c.get("rps") or 0.0) for c in self.cells)
+
+    @property
+    def checked(self) -> int:
+        return sum(int(c.get("session_requests", 0)) for c in self.cells)
+
+    def scenarios(self) -> list[str]:
+        return ordered((str(c["scenario"]) for c in self.cells), list(SCENARIOS))
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A bold headline and the sentences that follow it, all derived from the cells."""
+
+    headline: str
+    intro: str  # the client mix and scenarios the sentences hold for
+    lines: list[str]
+
+
+def measured(cells: Sequence[Cell]) -> list[Cell]:
+    return [c for c in cells if "miss_rate" in c]
+
+
+def choices(cells: Sequence[Cell]) -> list[Choice]:
+    """Every store x routing that ran outside the concurrent scenario, in the report's order."""
+    plain = [c for c in measured(cells) if "lost_update_rate" not in c]
+    pairs = dict.fromkeys((str(c["store"]), str(c["routing"])) for c in plain)
+    rank = {s: i for i, s in enumerate(ordered((s for s, _ in pairs), STORES))}
+    order = {r: i for i, r in enumerate(ordered((r for _, r in pairs), ROUTING_MODES))}
+    pairs_sorted = sorted(pairs, key=lambda p: (rank[p[0]], order[p[1]]))
+    return [Choice(s, r, [c for c in plain if (c["store"], c["routing"]) == (s, r)]) for s, r in pairs_sorted]
+
+
+def client_mix(meta: Mapping[str, Any]) -> str:
+    kinds = [k for k in meta.get("user_kinds", KINDS)]
+    return and_list([KIND_WORDS.get(k, f"{k} users") for k in kinds]) if kinds else "the run's users"
+
+
+def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
+    """The headline and the sentences of the Recommendation section."""
+    options = choices(cells)
+    scenarios = ordered((str(c["scenario"]) for c in measured(cells)), list(SCENARIOS))
+    intro = f"For this run's clients ({client_mix(meta)}), in the scenarios that ran ({', '.join(scenarios)}):"
+    lossless = sorted((o for o in options if o.lossless), key=lambda o: rank(o, cells))
+    headline = _headline(lossless, options, cells)
+    lines = [*_lossless_lines(lossless, options, cells), *_failure_lines(cells), *_mix_lines(options, meta)]
+    lines += _consistency_lines(cells) + _theory_lines(cells)
+    return Recommendation(headline, intro, [line for line in lines if line])
+
+
+def rank(choice: Choice, cells: Sequence[Cell]) -> tuple[int, int, float, float]:
+    """Fewer measured caveats first, then a better worst grade over its cells, then lower p99, then more rps."""
+    worst = grades.worst([grades.grade(c) for c in choice.cells])
+    return len(caveats(choice, cells)), grades.GRADES.index(worst), choice.p99, -choice.rps
+
+
+def caveats(choice: Choice, cells: Sequence[Cell]) -> list[str]:
+    """What a choice costs beyond latency, as measured: sessions outliving logout-all, writes lost in parallel."""
+    found = [_revocation_caveat(c) for c in choice.cells if c.get("revocation")][:1]
+    for cell in measured(cells):
+        if cell["store"] == choice.store and cell.get("lost_update_rate") and cell["consistency"] == _default(cell):
+            found.append(f"its default {cell['consistency']} mode lost {pct(cell['lost_update_rate'])} of parallel "
+                         "writes to one session")  # fmt: skip
+    return [text for text in found if text]
+
+
+def _default(cell: Cell) -> str:
+    return default_consistency(str(cell["store"]))
+
+
+def _revocation_caveat(cell: Cell) -> str:
+    details, usable = cell["revocation"], cell.get("revoked_usable_s")
+    if details.get("until") == "expiry":
+        return f"a session stayed usable after logout-all until it expires ({details.get('max_age_s', usable)} s idle)"
+    if details.get("until") == "bound":
+        return f"a session was still usable {usable:g} s after logout-all"
+    return ""
+
+
+def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> str:
+    if lossless:
+        best = lossless[0]
+        why = "with the fewest caveats and the best grades, at the lowest p99 among those"
+        return f"Use the {best.store} store with {best.routing} routing: it lost no session, {why}."
+    if not options:
+        return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
+    least = min(options, key=lambda o: max(c["miss_rate"] for c in o.cells))
+    worst = max(c["miss_rate"] for c in least.cells)
+    return f"No choice lost nothing; the least lossy was {least.name} (at worst {pct(worst)} of requests missed)."
+
+
+def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> list[str]:
+    if not lossless:
+        return []
+    fastest = min(options, key=lambda o: o.p99)
+    busiest = max(o.rps for o in options) or 1.0
+    lines = [f"Lost nothing: {and_list([o.name for o in lossless])}."]
+    for option in lossless:
+        extra = option.p99 - fastest.p99
+        cost = "the fastest of all choices" if extra <= 0 else f"{ms(extra)} above {fastest.name}, the fastest choice"
+        lines.append(
+            f"{option.name}: {option.checked:,} authenticated requests, none missed; p99 {ms(option.p99)} "
+            f"({cost}); {option.rps:,.0f} requests/s ({100 * option.rps / busiest:.0f}% of the busiest choice)"
+            + "".join(f"; but {text}" for text in caveats(option, cells))
+            + "."
+        )
+    return lines
+
+
+def _failure_lines(cells: Sequence[Cell]) -> list[str]:
+    """Per scenario: the choices that were costly or broken in it, and what made them so."""
+    lines = []
+    plain = [c for c in measured(cells) if "lost_update_rate" not in c]
+    for scenario in ordered((str(c["scenario"]) for c in plain), list(SCENARIOS)):
+        for grade in (grades.BROKEN, grades.COSTLY):
+            hit = [c for c in plain if c["scenario"] == scenario and grades.grade(c) == grade]
+            if hit:
+                lines.append(f"{grade.capitalize()} in {scenario}: " + "; ".join(_what_failed(c) for c in hit) + ".")
+    return lines
+
+
+def _what_failed(cell: Cell) -> str:
+    parts = []
+    for band in grades.BANDS:
+        grade = grades.grades_of(cell).get(band.key)
+        if grade in (grades.COSTLY, grades.BROKEN):
+            parts.append(_measure_text(band, cell))
+    return f"{cell['store']} + {cell['routing']}: " + ", ".join(parts)
+
+
+def _measure_text(band: grades.Band, cell: Cell) -> str:
+    if band is grades.MISSES:
+        return f"{pct(cell['miss_rate'])} of requests missed ({cell['misses']:,} re-logins)"
+    if band is grades.ERRORS:
+        return f"{cell.get('errors', 0):,} failed request(s)"
+    if band is grades.LATENCY:
+        return f"p99 {ms(cell['p99_ms'])}"
+    return f"{pct(cell['lost_update_rate'])} of acknowledged writes lost"
+
+
+def _mix_lines(options: Sequence[Choice], meta: Mapping[str, Any]) -> list[str]:
+    """Where the client mix decides: a cell that kept one kind's sessions and lost another's; kinds not run."""
+    lines = []
+    for option in options:
+        for cell in option.cells:
+            kept, lost = _kinds_kept_and_lost(cell)
+            if kept and lost:
+                rates = ", ".join(f"{pct(r)} for {KIND_WORDS.get(k, k)}" for k, r in lost.items())
+                lines.append(f"In {cell['scenario']}, {option.name} kept every session of "
+                             f"{and_list([KIND_WORDS.get(k, k) for k in kept])} but missed {rates}: "
+                             "it fits only a mix without them.")  # fmt: skip
+    missing = [KIND_WORDS.get(k, k) for k in KINDS if k not in meta.get("user_kinds", KINDS)]
+    if missing:
+        rerun = f"re-run with --user-kinds {','.join(KINDS)} if you have them"
+        lines.append(f"Not measured for {and_list(missing)}: {rerun}.")
+    return lines
+
+
+def _kinds_kept_and_lost(cell: Cell) -> tuple[list[str], dict[str, float]]:
+    """User kinds that never missed in this cell, and the miss rate of those that did."""
+    parts = {k: p for k, p in cell.get("by_kind", {}).items() if p.get("session_requests")}
+    kept = [k for k, p in parts.items() if not p.get("misses")]
+    lost = {k: p["misses"] / p["session_requests"] for k, p in parts.items() if p.get("misses")}
+    return kept, lost
+
+
+def _consistency_lines(cells: Sequence[Cell]) -> list[str]:
+    """Parallel writes to one session: what each store and consistency mode lost."""
+    concurrent = [c for c in measured(cells) if c.get("lost_update_rate") is not None]
+    if not concurrent:
+        return []
+    parts = [
+        f"{c['store']} with {c['consistency']} lost {c['increments_lost']:,} of {c['increments_acked']:,} "
+        f"({pct(c['lost_update_rate'])})"
+        for c in concurrent
+    ]
+    safe = [f"{c['store']} ({c['consistency']})" for c in concurrent if c["increments_lost"] == 0]
+    verdict = f" Only {and_list(safe)} kept every write." if safe else " Every mode that ran lost writes."
+    return [f"Parallel writes to one session (acknowledged increments): {'; '.join(parts)}.{verdict}"]
+
+
+def _theory_lines(cells: Sequence[Cell]) -> list[str]:
+    off = [c for c in measured(cells) if not c.get("agrees_with_theory")]
+    if not off:
+        return []
+    names = [f"{c['store']} + {c['routing']} ({c['scenario']})" for c in off]
+    return [f"{len(off)} cell(s) disagree with theory and are marked ≠ in the grid: {', '.join(names)}. "
+            "Trust them less until the lab or the model is fixed."]  # fmt: skip

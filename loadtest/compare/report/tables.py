@@ -1,0 +1,104 @@
+"""The report's details: the full comparison as several narrow tables, one per question, each fitting 1,280 px.
+
+Every table starts with the cell's name and shows one group of columns (traffic, misses vs theory, errors,
+consistency, revocation, events). A group whose columns no cell carries is left out, so a run without
+concurrent cells has no consistency table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loadtest.compare.report.table import cell_name, lost_text, ms, num, pct, ran, revoked_text
+
+Cell = dict[str, Any]
+Show = Callable[[Cell], str]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One table: its title, what it answers, its columns, and the key a cell must carry to appear in it."""
+
+    title: str
+    question: str
+    columns: Sequence[tuple[str, Show]]
+    needs: tuple[str, ...] = ()  # a cell appears when it carries one of these keys; () = every measured cell
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    question: str
+    headers: list[str]
+    rows: list[list[str]]
+    flagged: list[bool]  # the row's cell disagrees with theory
+
+
+def kind_rate(kind: str) -> Show:
+    def show(cell: Cell) -> str:
+        part = cell.get("by_kind", {}).get(kind, {})
+        return pct(part["miss_rate"]) if part.get("session_requests") else "-"
+
+    return show
+
+
+def shares(cell: Cell) -> str:
+    return " / ".join(f"{100 * v:.0f}" for v in cell.get("node_share", {}).values()) or "-"
+
+
+def ejected(cell: Cell) -> str:
+    at, kill = cell.get("ejected_at_s"), cell.get("kill_at_s")
+    return "-" if at is None or kill is None else f"{at - kill:.1f} s after the kill"
+
+
+def events(cell: Cell) -> str:
+    """Each scenario event as "what at t s: outcome"."""
+    shown = [f"{e.get('what', '?')} at {e.get('t', 0):.1f} s" + (f": {e['outcome']}" if e.get("outcome") else "")
+             for e in cell.get("events", [])]  # fmt: skip
+    if not shown and cell.get("killed_node"):  # results from before the scenario events
+        shown = [f"SIGKILL {cell['killed_node']} at {cell.get('kill_at_s') or 0:.1f} s"]
+    return "; ".join(shown) or "-"
+
+
+def theory(cell: Cell) -> str:
+    return f"{pct(cell.get('expected_miss_rate'))} ± {pct(cell.get('tolerance'))}"
+
+
+GROUPS = (
+    Group("Traffic", "How much load each cell carried, and how fast it was answered (HTTP requests only).",
+          [("requests", lambda c: num(c.get("requests"))), ("rps", lambda c: num(c.get("rps"))),
+           ("p50 ms", lambda c: ms(c.get("p50_ms"))), ("p95 ms", lambda c: ms(c.get("p95_ms"))),
+           ("p99 ms", lambda c: ms(c.get("p99_ms"))), ("node share %", shares)]),
+    Group("Misses vs theory", "How often a node did not find the user's session, against what theory expects.",
+          [("miss rate", lambda c: pct(c.get("miss_rate"))), ("theory", theory),
+           ("verdict", lambda c: str(c.get("verdict", "-"))), ("browser miss", kind_rate("browser")),
+           ("app miss", kind_rate("app")), ("re-logins", lambda c: num(c.get("relogins")))]),
+    Group("Errors", "Requests that failed outright (5xx, connection errors), counted apart from misses.",
+          [("errors", lambda c: num(c.get("errors"))), ("error rate", lambda c: pct(c.get("error_rate")))]),
+    Group("Consistency", "Parallel writes to one session: acknowledged increments that vanished.",
+          [("consistency", lambda c: str(c["consistency"])), ("lost updates", lost_text),
+           ("409s", lambda c: num(c.get("conflicts_409")))], needs=("lost_update_rate",)),
+    Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
+          [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),
+    Group("Events", "What happened to the cluster during the run.",
+          [("events", events), ("ejected by the balancer", ejected)], needs=("events", "killed_node")),
+)  # fmt: skip
+
+
+def has(cell: Cell, keys: tuple[str, ...]) -> bool:
+    return not keys or any(cell.get(key) not in (None, [], {}) for key in keys)
+
+
+def build_table(group: Group, cells: Sequence[Cell]) -> Table:
+    mine = [c for c in ran(cells) if has(c, group.needs)]
+    headers = ["cell", *(header for header, _ in group.columns)]
+    rows = [[cell_name(c), *(show(c) for _, show in group.columns)] for c in mine]
+    return Table(group.title, group.question, headers, rows, [not c.get("agrees_with_theory") for c in mine])
+
+
+def build_tables(cells: Sequence[Cell]) -> list[Table]:
+    """Every group that has a cell to show, in the order above."""
+    tables = [build_table(group, cells) for group in GROUPS]
+    return [table for table in tables if table.rows]

@@ -1,0 +1,66 @@
+"""--store-latency: what a network hop to Redis should cost each request, and whether the cells agree.
+
+A redis-store request pays its Redis round trips times the added RTT: `GET /me` is one (GETEX reads the session
+and slides its TTL); `POST /counter` two (GETEX, then the compare-and-set script — the per-user index upkeep,
+when due, rides in the same pipeline and adds no round trip). Memory and cookie requests make none. Each cell with
+a delay is compared with the 0 ms cell of the same store, routing and scenario: the p50 difference per request
+should be round trips x measured RTT, within a millisecond (locust rounds times to whole milliseconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ROUND_TRIPS = {"GET /me": 1, "POST /counter": 2}
+SLACK_MS = 1.0
+
+
+def p50_by_request(entries: list[Mapping[str, Any]]) -> dict[str, float]:
+    """The median response time of each request named in ROUND_TRIPS, from locust's histograms (ms)."""
+    found = {}
+    for entry in entries:
+        name = f"{entry.get('method')} {entry.get('name')}"
+        times = entry.get("response_times") or {}
+        if name in ROUND_TRIPS and times:
+            found[name] = _median({float(ms): int(count) for ms, count in times.items()})
+    return found
+
+
+def _median(histogram: dict[float, int]) -> float:
+    half, seen = sum(histogram.values()) / 2, 0
+    for ms in sorted(histogram):
+        seen += histogram[ms]
+        if seen >= half:
+            return ms
+    return 0.0
+
+
+def round_trips(store: str) -> dict[str, int]:
+    return ROUND_TRIPS if store == "redis" else dict.fromkeys(ROUND_TRIPS, 0)
+
+
+def compare_with_baseline(cells: list[dict[str, Any]]) -> None:
+    """Annotate each delayed cell with its p50 difference to the 0 ms cell and what theory expects of it."""
+    baselines = {_key(c): c for c in cells if not c.get("store_latency_ms")}
+    for cell in cells:
+        base = baselines.get(_key(cell))
+        if not cell.get("store_latency_ms") or base is None:
+            continue
+        rtt = (cell.get("store_rtt_ms") or cell["store_latency_ms"]) if cell["store"] == "redis" else 0.0
+        checks = {}
+        for name, trips in round_trips(cell["store"]).items():
+            now, before = cell.get("p50_ms_by_request", {}).get(name), base.get("p50_ms_by_request", {}).get(name)
+            if now is not None and before is not None:
+                checks[name] = _check(trips, now - before, trips * rtt)
+        cell["store_latency_check"] = checks
+        cell["store_latency_agrees"] = all(c["agrees"] for c in checks.values()) if checks else None
+
+
+def _check(trips: int, added: float, expected: float) -> dict[str, Any]:
+    agrees = abs(added - expected) <= SLACK_MS
+    return {"round_trips": trips, "p50_added_ms": round(added, 2), "expected_ms": round(expected, 2), "agrees": agrees}
+
+
+def _key(cell: Mapping[str, Any]) -> tuple[Any, ...]:
+    return cell.get("store"), cell.get("routing"), cell.get("scenario"), cell.get("consistency")

@@ -1,0 +1,69 @@
+"""Sessions written on purpose around a store fault, then counted: which survived the restart or the failover.
+
+The probe is an app client (the session token travels in X-Session-Token, no cookie jar). While it runs it logs
+in again and again through the balancer, keeping every session a node acknowledged with a 200 and when; after
+the fault, `missing()` asks for each and counts the 401s. It also times the fault as users see it: the first
+refused store write after the kill and the first good one after it (`outage_s`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from loadtest.lab.probe import request
+from nodes.contract.names import TOKEN_HEADER
+
+TIMEOUT = 2.0
+
+
+@dataclass
+class SessionProbe:
+    """Logs in in a loop through `url` from start() until stop(); keeps the acknowledged sessions."""
+
+    url: str
+    sessions: list[tuple[float, str]] = field(default_factory=list)  # (acknowledged at, token)
+    failures: list[float] = field(default_factory=list)  # when a login got no 200
+    goods: list[float] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> SessionProbe:
+        self._thread = threading.Thread(target=self._run, name="session-probe", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(TIMEOUT + 1)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            answer = request("POST", self.url + "/login", json_body={"user": "probe"},
+                             headers={TOKEN_HEADER: "new"}, timeout=TIMEOUT)  # fmt: skip
+            now = time.monotonic()
+            token = answer.headers.get(TOKEN_HEADER)
+            if answer.status == 200 and token:
+                self.sessions.append((now, token))
+                self.goods.append(now)
+            else:
+                self.failures.append(now)
+                self._stop.wait(0.01)
+
+    def outage_s(self, since: float) -> float | None:
+        """From the first failed login after `since` to the first good one after that; 0 when none failed."""
+        first_failed = next((t for t in self.failures if t >= since), None)
+        if first_failed is None:
+            return 0.0
+        first_good = next((t for t in self.goods if t > first_failed), None)
+        return None if first_good is None else round(first_good - first_failed, 3)
+
+    def written_before(self, moment: float) -> list[str]:
+        return [token for at, token in self.sessions if at <= moment]
+
+    def missing(self, tokens: list[str]) -> int:
+        """How many of `tokens` the cluster no longer knows (401 on GET /me)."""
+        statuses = [request("GET", self.url + "/me", headers={TOKEN_HEADER: t}, timeout=TIMEOUT).status for t in tokens]
+        return sum(status == 401 for status in statuses)

@@ -1,0 +1,56 @@
+"""The capacity search on deterministic systems: it terminates, finds the knee, and is monotone in the SLO."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadtest.compare.capacity import Observation, Search, search
+
+
+def knee(capacity: float, errors_from: float = 1e9, generator_limit: float = 1e9):  # noqa: ANN201
+    """A system whose p99 is 2 ms up to `capacity` and grows steeply past it."""
+
+    def measure(rate: float) -> Observation:
+        p99 = 2.0 if rate <= capacity else 2.0 + (rate - capacity) * 0.5
+        return Observation(p99, 0.01 if rate >= errors_from else 0.0, generator_behind=rate > generator_limit)
+
+    return measure
+
+
+def test_the_search_finds_the_knee_within_its_precision_and_terminates() -> None:
+    found = search(knee(730.0), Search(slo_ms=50.0))
+    answer = found["capacity_rps"]
+    assert 730.0 <= answer <= 730.0 + 96 / 0.5 + 1  # p99 <= 50 ms up to 826 req/s
+    steps = found["capacity_steps"]
+    assert [s["rate"] for s in steps[:4]] == [100.0, 200.0, 400.0, 800.0]  # doubling first
+    assert len(steps) <= Search(slo_ms=50.0).max_steps
+    assert all(s["passed"] == (s["rate"] <= 826) for s in steps)
+
+
+@pytest.mark.parametrize("capacity", [40.0, 300.0, 2500.0])
+def test_a_looser_slo_never_gives_a_lower_capacity(capacity: float) -> None:
+    answers = [search(knee(capacity), Search(slo_ms=slo))["capacity_rps"] for slo in (5, 20, 50, 100, 400)]
+    assert answers == sorted(answers)
+
+
+def test_errors_and_a_generator_that_cannot_keep_up_fail_a_step_and_say_why() -> None:
+    by_errors = search(knee(10_000.0, errors_from=500.0), Search(slo_ms=50.0))
+    assert 400 <= by_errors["capacity_rps"] < 500 and by_errors["capacity_limited_by"] == "errors"
+    by_generator = search(knee(10_000.0, generator_limit=300.0), Search(slo_ms=50.0))
+    assert by_generator["capacity_limited_by"] == "generator"
+    assert {s["failed_by"] for s in by_generator["capacity_steps"]} == {None, "generator"}
+
+
+def test_a_system_that_fails_at_the_first_rate_gets_capacity_zero_quickly() -> None:
+    found = search(knee(0.0, errors_from=0.0), Search(slo_ms=50.0))
+    assert found["capacity_rps"] == 0.0
+    assert len(found["capacity_steps"]) <= Search(slo_ms=50.0).max_steps
+
+
+def test_a_search_on_a_saturated_machine_says_its_answer_measures_the_machine() -> None:
+    from loadtest.compare.fidelityrun import machine_verdict
+
+    steps = [{"details": {"machine_busy_share": 1.0}}, {"details": {"machine_busy_share": 0.4}}]
+    verdict = machine_verdict(steps)
+    assert verdict["capacity_machine_saturated_steps"] == 1 and "1 of 2 steps" in verdict["capacity_note"]
+    assert machine_verdict([{"details": {"machine_busy_share": 0.3}}])["capacity_note"] is None

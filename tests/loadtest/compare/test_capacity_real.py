@@ -1,0 +1,32 @@
+"""`sessionlab compare --capacity` for real, kept short: it says how long it will take, steps the rate up on
+a real cluster, and writes each step and the answer into results.json and the ranking into report.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import results, sessionlab
+
+pytestmark = pytest.mark.timeout(170)
+
+
+def test_a_short_capacity_search_terminates_with_its_steps_and_answer(tmp_path: Path) -> None:
+    done = sessionlab("compare", "--capacity", "--capacity-steps", "2", "--store", "memory", "--routing", "sticky",
+                      "--users", "10", "--duration", "4", "--slo-ms", "5000", "--out", str(tmp_path),
+                      timeout=150)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"this takes at most \d+\.\d min", done.stdout)
+    cell = results(tmp_path)["cells"][0]
+    steps = cell["capacity_steps"]
+    assert len(steps) == 2 and steps[0]["rate"] == 100.0
+    assert steps[1]["rate"] == (200.0 if steps[0]["passed"] else 50.0)  # doubles after a pass, bisects after a fail
+    for step in steps:
+        assert step["passed"] == (step["failed_by"] is None)
+        assert step["details"]["achieved_rps"] > 0 and step["details"]["generator_cpu_share"] is not None
+    passed = [s["rate"] for s in steps if s["passed"]]
+    assert cell["capacity_rps"] == (max(passed) if passed else 0.0)
+    assert cell["capacity_slo_ms"] == 5000.0
+    assert "Capacity (p99 <= 5000 ms" in (tmp_path / "report.md").read_text()
