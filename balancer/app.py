@@ -16,8 +16,10 @@ from balancer.pool import ConnectionPool
 from balancer.proxy import Proxy
 from balancer.reader import LocalRequest
 from balancer.routing import Router, create_policy
+from balancer.runtime import PATHS as RUNTIME_PATHS
+from balancer.runtime import RuntimeApi
 from balancer.settings import BalancerSettings
-from balancer.upstreams import UpstreamRegistry
+from balancer.upstreams import Upstream, UpstreamRegistry
 
 HOUSEKEEPING_INTERVAL = 5.0  # how often idle client and node connections are looked at
 _JSON = (b"Content-Type", b"application/json; charset=utf-8")
@@ -37,6 +39,9 @@ class Balancer:
             if settings.discover
             else None
         )
+        token = settings.admin_token
+        self._runtime = RuntimeApi(self.registry, token, self._check_soon) if token is not None else None
+        self._checks: set[asyncio.Future[bool]] = set()  # checks of nodes the runtime API added
         self._proxy: Proxy | None = None
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -84,6 +89,10 @@ class Balancer:
             for conn in list(proxy.connections):
                 conn.abort()
             proxy.pool.close()
+        checks = list(self._checks)
+        for check in checks:
+            check.cancel()
+        await asyncio.gather(*checks, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -95,14 +104,23 @@ class Balancer:
             self._server = None
 
     def own_endpoint(self, request: LocalRequest) -> tuple[int, Headers, bytes]:
-        """GET /_balancer/status (JSON) and /_balancer/metrics (Prometheus text); 404 for the rest of /_balancer/."""
+        """GET /_balancer/status (JSON) and /_balancer/metrics (Prometheus text), the runtime API when a token is
+        configured, and 404 for the rest of /_balancer/."""
         method, path = request.method, request.path
+        if self._runtime is not None and path in RUNTIME_PATHS:
+            return self._runtime.answer(request)
         if method in (b"GET", b"HEAD"):
             if path == b"/_balancer/status":
                 return 200, [_JSON], json.dumps(status_document(self.router)).encode()
             if path == b"/_balancer/metrics":
                 return 200, [(b"Content-Type", CONTENT_TYPE_LATEST.encode())], render_metrics(self._metrics)
         return NOT_FOUND.parts()
+
+    def _check_soon(self, upstream: Upstream) -> None:
+        """Check a node the runtime API added now rather than at the next round: it gets traffic once it passes."""
+        check = asyncio.ensure_future(self._health.check(upstream))
+        self._checks.add(check)
+        check.add_done_callback(self._checks.discard)
 
     async def _read_timeouts(self) -> None:
         assert self._proxy is not None

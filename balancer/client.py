@@ -61,13 +61,12 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._lingering:
             return
-        reader = self._reader
+        reader, active = self._reader, self.active
         heads, refusal = reader.feed(data)
+        if active is not None:  # (an exchange that this read starts sends all it has read at once)
+            active.request_progress()
         for request in heads:
             self._enqueue(request)
-        active = self.active
-        if active is not None:
-            active.request_progress()
         if refusal is not None:
             self._reject(refusal)
         elif reader.unread_input:  # an Upgrade (not supported), or bytes after a `Connection: close` request

@@ -14,12 +14,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
 from balancer.routing import Router
+from balancer.upstreams import DOWN, DRAINING, READY
+
+STATES = (READY, DRAINING, DOWN)
 
 __all__ = ["CONTENT_TYPE_LATEST", "metrics_registry", "render_metrics", "status_document"]
 
 
 def status_document(router: Router) -> dict[str, Any]:
-    """GET /_balancer/status: the routing mode, the redispatch count, and each node's state and counters."""
+    """GET /_balancer/status: the routing mode, the redispatch count, and each node's state and counters (`state`:
+    ready, draining, or down when its health checks fail)."""
     members = router.registry.members
     return {
         "routing": router.mode,
@@ -28,9 +32,11 @@ def status_document(router: Router) -> dict[str, Any]:
         "upstreams": [
             {
                 "url": upstream.url,
+                "state": upstream.state,
                 "healthy": upstream.healthy,
                 "in_flight": upstream.in_flight,
                 "served": upstream.served,
+                "served_draining": upstream.served_draining,
                 "failures": upstream.failures,
             }
             for upstream in members
@@ -60,13 +66,24 @@ class BalancerCollector:
         failures = CounterMetricFamily(
             "balancer_upstream_failures", "Connection failures, timeouts and failed checks.", labels=["upstream"]
         )
+        state = GaugeMetricFamily(
+            "balancer_upstream_state", "1 for the node's state: ready, draining or down.", labels=["upstream", "state"]
+        )
+        draining = CounterMetricFamily(
+            "balancer_upstream_draining_requests",
+            "Responses received while the node was draining.",
+            labels=["upstream"],
+        )
         for upstream in router.registry.members:
             labels = [upstream.url]
             healthy.add_metric(labels, 1 if upstream.healthy else 0)
             in_flight.add_metric(labels, upstream.in_flight)
             served.add_metric(labels, upstream.served)
             failures.add_metric(labels, upstream.failures)
-        yield from (info, redispatches, healthy, in_flight, served, failures)
+            draining.add_metric(labels, upstream.served_draining)
+            for name in STATES:
+                state.add_metric([upstream.url, name], 1 if upstream.state == name else 0)
+        yield from (info, redispatches, healthy, state, in_flight, served, draining, failures)
 
 
 def metrics_registry(router: Router) -> CollectorRegistry:

@@ -1,8 +1,8 @@
 """Reading a client's requests: the httptools parser, the head limits, and the forwarded head for each request.
 
 `RequestReader.feed` takes the bytes of one read and returns what they completed: the requests whose head
-arrived (their body pieces keep arriving into them) and, when the input cannot be read any further, the refusal
-to answer with. The reader decides nothing else: what to do with a request is the client connection's business.
+arrived and, when the input cannot be read any further, the refusal to answer with. The reader decides nothing
+else: what to do with a request is the client connection's business.
 """
 
 from __future__ import annotations
@@ -64,13 +64,6 @@ class LocalRequest(NamedTuple):
         return self.target.partition(b"?")[0]
 
 
-class Fed(NamedTuple):
-    """What one read completed."""
-
-    heads: list[Request]  # requests whose head is complete, in order
-    refusal: Failure | None  # the input cannot be read further: answer this, then close
-
-
 class Refused(httptools.HttpParserError):
     """Raised from a parser callback to stop parsing: the head must not be forwarded."""
 
@@ -101,14 +94,17 @@ class RequestReader:
         """No request is partly read (the connection is idle once every answer is out)."""
         return self.current is None or self.in_head
 
-    def feed(self, data: bytes) -> Fed:
-        """Parse one read."""
+    def feed(self, data: bytes) -> tuple[list[Request], Failure | None]:
+        """Parse one read: the requests whose head it completed, in order (their bodies keep arriving into them),
+        and the refusal to answer with when the input cannot be read any further."""
         if self.finished:
-            return Fed([], None)
+            return [], None
         head_before = self.current if self.in_head else None
         completed_before = self._completed
         refusal = self._parse(data)
-        heads, self._heads = self._heads, []
+        heads = self._heads
+        if heads:  # a new list only when this one is handed out
+            self._heads = []
         if refusal is None and self.in_head:
             # Count the whole read when it all belongs to the unfinished head, or the head began in it after no other.
             if self.current is head_before or self._completed == completed_before:
@@ -117,7 +113,7 @@ class RequestReader:
                 refusal = HEAD_TOO_LARGE
         if refusal is not None:
             self._stop()
-        return Fed(heads, refusal)
+        return heads, refusal
 
     def _parse(self, data: bytes) -> Failure | None:
         try:

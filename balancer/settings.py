@@ -35,6 +35,7 @@ class BalancerSettings:
     session_cookie: str = SESSION_COOKIE
     session_header: str = TOKEN_HEADER
     route_secret: Secret = Secret(DEV_ROUTE_SECRET)
+    admin_token: Secret | None = None  # the runtime API exists only when it is set
     hash_vnodes: int = 160
     max_connections: int = 1000
     connect_timeout: float = 2.0
@@ -67,6 +68,7 @@ class BalancerSettings:
             session_cookie=env.parsed("BALANCER_SESSION_COOKIE", SESSION_COOKIE, _token, "a cookie name"),
             session_header=env.parsed("BALANCER_SESSION_HEADER", TOKEN_HEADER, _token, "a header name"),
             route_secret=_route_secret(env),
+            admin_token=_admin_token(env),
             hash_vnodes=env.int("BALANCER_HASH_VNODES", 160, minimum=1, maximum=10_000),
             max_connections=env.int("BALANCER_MAX_CONNECTIONS", 1000, minimum=0),
             connect_timeout=env.float("BALANCER_CONNECT_TIMEOUT", 2.0, minimum=0.01, maximum=600),
@@ -122,17 +124,37 @@ def _dns_target(item: str) -> DnsTarget:
 
 def _origin(item: str) -> str:
     try:
+        return node_origin(item)
+    except ValueError as error:
+        # The message never holds the item when it carries credentials (no password is ever echoed).
+        shown = "" if "@" in item else f" {item!r}"
+        raise SettingsError(f"BALANCER_UPSTREAMS item{shown} {error}") from None
+
+
+def node_origin(item: str) -> str:
+    """A node base URL normalized to its origin (`http://host:port`); ValueError says what is wrong with it. Shared
+    by the settings and the runtime API."""
+    try:
         url = URL(item)
         port = url.port  # raises on a malformed port
     except ValueError:
         url, port = None, None
-    if "@" in item:  # checked first, so that no message below can echo a password
-        raise SettingsError("BALANCER_UPSTREAMS items must not carry credentials: expected http://host:port")
+    if "@" in item:  # checked first, so that no message can echo a password
+        raise ValueError("must not carry credentials: expected http://host:port")
     if url is None or url.scheme not in ("http", "https") or not url.host or port is None:
-        raise SettingsError(f"BALANCER_UPSTREAMS item {item!r} is invalid: expected http://host:port")
+        raise ValueError("is invalid: expected http://host:port")
     if url.path not in ("", "/") or url.query_string or url.fragment:
-        raise SettingsError(f"BALANCER_UPSTREAMS item {item!r} has a path or query: expected http://host:port")
+        raise ValueError("has a path or query: expected http://host:port")
     return str(URL.build(scheme=url.scheme, host=url.host, port=port))
+
+
+def _admin_token(env: Env) -> Secret | None:
+    value = env.raw("BALANCER_ADMIN_TOKEN")
+    if value is not None and len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"BALANCER_ADMIN_TOKEN is too short ({len(value)} characters): expected at least {MIN_SECRET_LENGTH}"
+        )
+    return None if value is None else Secret(value)
 
 
 def _route_secret(env: Env) -> Secret:

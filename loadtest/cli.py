@@ -9,9 +9,15 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "node": ("nodes.__main__", "run one aiohttp node (settings from NODE_*/SESSION_*/REDIS_URL env vars)"),
     "balancer": ("balancer.__main__", "run the reverse proxy (settings from BALANCER_* env vars)"),
-    "cluster": ("loadtest.cluster", "run a local cluster: N nodes + balancer + redis, in the foreground"),
-    "compare": ("loadtest.compare", "the main job: run the routing x store x scenario matrix and write a report"),
-    "bench": ("loadtest.bench", "measure the balancer against nginx and HAProxy, and the session stores, side by side"),
+    "cluster": ("loadtest.lab.cluster_command", "run a local cluster: N nodes + balancer + redis, in the foreground"),
+    "compare": (
+        "loadtest.compare.command",
+        "the main job: run the routing x store x scenario matrix and write a report",
+    ),
+    "bench": (
+        "loadtest.bench.command",
+        "measure the balancer against nginx and HAProxy, and the session stores, side by side",
+    ),
 }
 
 

@@ -2,7 +2,7 @@
 
 Run it on its own (`locust -f loadtest/locustfile.py`, defaults in pyproject's [tool.locust]) or through
 `sessionlab compare`. Each user logs in, then reads and changes its session; every authenticated answer is
-judged (loadtest/misses.py). A miss is reported as its own request event, type "SESSION", name
+judged (loadtest/users/misses.py). A miss is reported as its own request event, type "SESSION", name
 "miss: <kind>", marked failed with the reason, response time 0 — so it shows in locust's UI, CSV and
 totals and adds up across workers — while the HTTP request that revealed it is marked a success (the
 server answered correctly for what it saw). Reports must leave SESSION rows out of latency and error
@@ -37,14 +37,14 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 try:
-    from loadtest import tally as T
-    from loadtest.misses import Expected, judge, learn
+    from loadtest.users import tally as T
+    from loadtest.users.misses import Expected, judge, learn
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
     from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from loadtest import tally as T
-    from loadtest.misses import Expected, judge, learn
+    from loadtest.users import tally as T
+    from loadtest.users.misses import Expected, judge, learn
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
     from nodes.contract.names import TOKEN_HEADER
 
@@ -151,6 +151,7 @@ class SessionClient(FastHttpUser):
     def error(self, resp: Any, text: str) -> None:
         resp.failure(text)
         TALLY.count(T.ERRORS, self.kind)
+        TALLY.count(T.STATUS, str(resp.status_code or 0))
 
     def miss(self, reason: str, *, relogin: bool = True) -> None:
         TALLY.count(T.MISSES, self.kind)

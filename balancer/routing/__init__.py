@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from balancer.routing import hash, random, round_robin, sticky  # noqa: F401 - importing registers them
-from balancer.routing.base import POLICIES, Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import POLICIES, NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
 from balancer.upstreams import Upstream, UpstreamRegistry
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
 
 __all__ = ["NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
-
-
-class NoHealthyUpstream(Exception):
-    """Every node is down (or excluded): the data path answers 503."""
 
 
 def create_policy(settings: BalancerSettings) -> RoutingPolicy:
@@ -38,7 +34,7 @@ class Router:
     def route(self, request: RouteRequest, exclude: Upstream | None = None) -> Route:
         """Pick a healthy node (never `exclude`, the one that just failed); raise NoHealthyUpstream if none."""
         view = self.registry.view if exclude is None else self.registry.view.without(exclude)
-        if not view.healthy:
+        if not view.serving:
             raise NoHealthyUpstream
         route = self.policy.choose(request, view)
         if route.redispatched:

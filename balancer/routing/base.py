@@ -17,6 +17,17 @@ if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
 
 
+class NoHealthyUpstream(Exception):
+    """No node may take this request (every one is down, draining or excluded): the data path answers 503."""
+
+
+def available(view: Membership) -> tuple[Upstream, ...]:
+    """The nodes that may take a new client; raises NoHealthyUpstream when there is none."""
+    if not view.available:
+        raise NoHealthyUpstream
+    return view.available
+
+
 @dataclass(frozen=True, slots=True)
 class RouteRequest:
     """What routing may know about a request: its Cookie header(s) and its session-token header."""
@@ -35,7 +46,8 @@ class Route:
 
 
 class RoutingPolicy(ABC):
-    """Pick a node for one request among the view's healthy ones (never empty when `choose` is called)."""
+    """Pick a node for one request: a new client among `view.available` (see `available`), a client pinned to a
+    node among `view.serving` (draining nodes keep their pinned clients where the policy says so)."""
 
     name: ClassVar[str]
     affinity_cookie: str | None = None  # a cookie of the balancer's own, hidden from the nodes

@@ -1,7 +1,8 @@
 """`hash`: consistent hashing on the session id, so a session stays on one node without any balancer cookie.
 
 The id is the node's session cookie or, for app clients, the session-token header. Adding or removing one of
-N nodes moves only about 1/N of the sessions. Requests without a session id are routed at random.
+N nodes moves only about 1/N of the sessions. Requests without a session id are routed at random. A draining
+node leaves the ring as a down one does: exactly the sessions it owned move, the others stay where they are.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
 from balancer.routing.random import RandomPolicy
 from balancer.upstreams import Membership, Upstream
 
@@ -61,7 +62,7 @@ class HashPolicy(RoutingPolicy):
         session_id = cookie_value(request.cookie, self._session_cookie) or request.session_token
         if not session_id:
             return self._fallback.choose(request, view)
-        ring, by_url = self._ring(view.healthy)
+        ring, by_url = self._ring(available(view))
         return Route(by_url[ring.lookup(session_id)])
 
     def _ring(self, healthy: tuple[Upstream, ...]) -> tuple[HashRing, dict[str, Upstream]]:

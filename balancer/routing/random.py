@@ -1,10 +1,10 @@
-"""`random`: each request goes to a node drawn uniformly from the healthy ones."""
+"""`random`: each request goes to a node drawn uniformly from the available ones (healthy, not draining)."""
 
 from __future__ import annotations
 
 import random
 
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
 from balancer.upstreams import Membership
 
 
@@ -18,4 +18,4 @@ class RandomPolicy(RoutingPolicy):
         self._choice = (rng or random.Random()).choice
 
     def choose(self, request: RouteRequest, view: Membership) -> Route:
-        return Route(self._choice(view.healthy))
+        return Route(self._choice(available(view)))

@@ -1,10 +1,10 @@
-"""`round_robin`: strict rotation over the healthy nodes."""
+"""`round_robin`: strict rotation over the available nodes (healthy and not draining)."""
 
 from __future__ import annotations
 
 import itertools
 
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
 from balancer.upstreams import Membership
 
 
@@ -18,5 +18,5 @@ class RoundRobinPolicy(RoutingPolicy):
         self._counter = itertools.count()
 
     def choose(self, request: RouteRequest, view: Membership) -> Route:
-        healthy = view.healthy
+        healthy = available(view)
         return Route(healthy[next(self._counter) % len(healthy)])

@@ -3,6 +3,8 @@
 
 The cookie value is an HMAC of the node's URL under BALANCER_ROUTE_SECRET: opaque (never the address),
 unforgeable without the secret, and verifiable by a restarted balancer, so affinity survives restarts.
+A draining node keeps the clients pinned to it, as HAProxy's `state drain` does, until it is removed or down;
+new clients never land on it.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class StickyPolicy(RoutingPolicy):
         value = cookie_value(request.cookie, self._cookie)
         pinned = self._pinned_url(value, view) if value else None
         if pinned is not None:
-            for upstream in view.healthy:
+            for upstream in view.serving:  # a draining node keeps the clients pinned to it
                 if upstream.url == pinned:
                     return Route(upstream)
         upstream = self._first_pick.choose(request, view).upstream

@@ -20,7 +20,18 @@ async def test_status_reports_mode_nodes_and_counters(start_nodes, start_balance
         "routing": "round_robin",
         "redispatches": 0,
         "healthy": 2,
-        "upstreams": [{"url": node.url, "healthy": True, "in_flight": 0, "served": 2, "failures": 0} for node in nodes],
+        "upstreams": [
+            {
+                "url": node.url,
+                "state": "ready",
+                "healthy": True,
+                "in_flight": 0,
+                "served": 2,
+                "served_draining": 0,
+                "failures": 0,
+            }
+            for node in nodes
+        ],
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from balancer.health import HealthChecker
 from balancer.settings import BalancerSettings
 from balancer.upstreams import UpstreamRegistry
-from loadtest.processes import free_port
+from loadtest.lab.processes import free_port
 from tests.balancer.support import eventually
 
 
@@ -21,7 +21,7 @@ async def test_a_check_ejects_a_failing_or_dead_node_and_readmits_it(start_nodes
         await nodes[0].stop()  # connection refused
         await checker.check_all()
         assert [u.healthy for u in registry.members] == [False, False, False]
-        assert registry.view.healthy == ()
+        assert registry.view.available == ()
         nodes[1].healthy = True
         port = int(nodes[0].url.rsplit(":", 1)[1])
         await nodes[0].start(aiohttp_server, port=port)  # back on the same address

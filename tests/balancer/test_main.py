@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from loadtest.processes import ManagedProcess, free_port, http_status, python_module
+from loadtest.lab.probe import http_status
+from loadtest.lab.processes import ManagedProcess, free_port, python_module
 from tests.balancer.support import eventually
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc and sends POSIX signals")

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from loadtest.processes import free_port
+from loadtest.lab.processes import free_port
 from tests.balancer.support import RawHttp, eventually
 
 
@@ -125,9 +125,11 @@ async def test_a_client_breaking_off_its_upload_is_not_blamed_on_the_node(start_
     await eventually(lambda: balancer.upstream(nodes[0].url)["in_flight"] == 0)
     assert balancer.upstream(nodes[0].url) | {"url": None} == {
         "url": None,
+        "state": "ready",
         "healthy": True,
         "in_flight": 0,
         "served": 0,
+        "served_draining": 0,
         "failures": 0,
     }
     assert not [record for record in caplog.records if record.levelname in ("WARNING", "ERROR")]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiohttp import web
 
-from loadtest.processes import free_port
+from loadtest.lab.processes import free_port
 from tests.balancer.support import RawHttp, RawResponse, RawUpstream, eventually
 
 MARKER = "zq-echo-marker-7319"  # must never appear in what the balancer answers or logs

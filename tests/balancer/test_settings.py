@@ -36,6 +36,7 @@ def test_every_setting_is_read() -> None:
         "BALANCER_SESSION_COOKIE": "sid",
         "BALANCER_SESSION_HEADER": "X-Token",
         "BALANCER_ROUTE_SECRET": "a-long-enough-route-secret",
+        "BALANCER_ADMIN_TOKEN": "a-long-enough-admin-token",
         "BALANCER_HASH_VNODES": "50",
         "BALANCER_MAX_CONNECTIONS": "64",
         "BALANCER_CONNECT_TIMEOUT": "0.5",
@@ -57,6 +58,7 @@ def test_every_setting_is_read() -> None:
         session_cookie="sid",
         session_header="X-Token",
         route_secret=Secret("a-long-enough-route-secret"),
+        admin_token=Secret("a-long-enough-admin-token"),
         hash_vnodes=50,
         max_connections=64,
         connect_timeout=0.5,
@@ -67,6 +69,7 @@ def test_every_setting_is_read() -> None:
     )
     assert not settings.using_dev_secret
     assert "a-long-enough" not in repr(settings)
+    assert BalancerSettings.from_env(UPSTREAMS).admin_token is None  # unset: no runtime API
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,11 @@ def test_missing_upstreams_say_what_is_expected() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("BALANCER_ROUTE_SECRET", "tiny-s3cret"), ("BALANCER_UPSTREAMS", "ftp://admin:hunter2hunter2@node:21")],
+    [
+        ("BALANCER_ROUTE_SECRET", "tiny-s3cret"),
+        ("BALANCER_ADMIN_TOKEN", "tiny-s3cret"),
+        ("BALANCER_UPSTREAMS", "ftp://admin:hunter2hunter2@node:21"),
+    ],
 )
 def test_errors_never_echo_a_secret(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as error:

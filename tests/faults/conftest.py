@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from loadtest.localcluster import ClusterConfig, LocalCluster
+from loadtest.lab.cluster import ClusterConfig, LocalCluster
 
 HEALTH_INTERVAL = 0.2  # seconds between the balancer's health checks
 FAULT_ENV = {

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections import Counter
 
-from loadtest.processes import wait_until
+from loadtest.lab.processes import wait_until
 from tests.faults.conftest import ClusterFactory, log_tracebacks
 from tests.faults.load import Load
 

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from loadtest.localcluster import LocalCluster
-from loadtest.processes import wait_until
+from loadtest.lab.cluster import LocalCluster
+from loadtest.lab.processes import wait_until
 from tests.faults.conftest import ClusterFactory, log_tracebacks
 from tests.faults.load import Call, Load
 

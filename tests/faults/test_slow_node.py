@@ -8,7 +8,7 @@ import signal
 import time
 from collections import Counter
 
-from loadtest.processes import wait_until
+from loadtest.lab.processes import wait_until
 from tests.faults.conftest import HEALTH_INTERVAL, ClusterFactory, log_tracebacks
 from tests.faults.load import Load
 

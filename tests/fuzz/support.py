@@ -23,8 +23,9 @@ from typing import Any
 import httptools
 from cryptography.fernet import Fernet
 
-from loadtest.processes import ManagedProcess, free_ports, http_status, python_module, wait_until
-from loadtest.redis_server import RedisServer
+from loadtest.lab.probe import http_status
+from loadtest.lab.processes import ManagedProcess, free_ports, python_module, wait_until
+from loadtest.lab.redis_server import RedisServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"

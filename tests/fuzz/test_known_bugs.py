@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.localcluster import ClusterConfig, LocalCluster
-from loadtest.processes import wait_until
+from loadtest.lab.cluster import ClusterConfig, LocalCluster
+from loadtest.lab.processes import wait_until
 from tests.fuzz.support import Response, cookie_header, exchange, json_request, request
 
 MAX_HEAD = 64 * 1024

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadtest import proctree
+from loadtest.lab import proctree
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from loadtest.processes import wait_until
-from loadtest.redis_server import RedisServer
+from loadtest.lab.processes import wait_until
+from loadtest.lab.redis_server import RedisServer
 from nodes.stores.redis import KEY_PREFIX
 from tests.nodes.calls import cookie_of, login, me
 

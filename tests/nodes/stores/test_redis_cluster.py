@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from redis.crc import key_slot
 
-from loadtest.redis_server import CLUSTER_SLOTS, RedisClusterServers
+from loadtest.lab.redis_server import CLUSTER_SLOTS, RedisClusterServers
 from nodes.stores.redis import KEY_PREFIX
 from tests.nodes.calls import app_login, login, me
 

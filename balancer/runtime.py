@@ -1,0 +1,123 @@
+"""The runtime API: add, remove, drain and re-admit nodes while the balancer runs (HAProxy's runtime API and
+`set server <b>/<s> state drain|ready` are the model).
+
+    POST   /_balancer/upstreams        {"url": "http://host:port"}   add (health-checked before it gets traffic)
+    DELETE /_balancer/upstreams        {"url": ...}                  remove
+    POST   /_balancer/upstreams/drain  {"url": ...}                  no new clients
+    POST   /_balancer/upstreams/ready  {"url": ...}                  new clients again
+
+Only with BALANCER_ADMIN_TOKEN set, and only with `Authorization: Bearer <token>` (compared in constant time; a
+missing or wrong token is a 401 that changes nothing). Bodies are small JSON objects read by the balancer itself:
+these paths are never proxied, so no node can see or answer them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+from balancer.errors import Failure
+from balancer.http1 import Headers
+from balancer.reader import LocalRequest
+from balancer.settings import node_origin
+from balancer.upstreams import Upstream, UpstreamRegistry
+from nodes.contract.envconfig import Secret
+
+UPSTREAMS_PATH = b"/_balancer/upstreams"
+DRAIN_PATH = b"/_balancer/upstreams/drain"
+READY_PATH = b"/_balancer/upstreams/ready"
+PATHS = frozenset((UPSTREAMS_PATH, DRAIN_PATH, READY_PATH))
+
+_JSON = (b"Content-Type", b"application/json; charset=utf-8")
+UNAUTHORIZED = Failure(401, "unauthorized", "send Authorization: Bearer <BALANCER_ADMIN_TOKEN>")
+METHOD_NOT_ALLOWED = Failure(405, "method_not_allowed", "see the runtime API in the README")
+
+Answer = tuple[int, Headers, bytes]
+
+
+class BadInput(ValueError):
+    """A runtime call the balancer cannot carry out; the message is the 400's reason."""
+
+
+class RuntimeApi:
+    """Answers the runtime calls; `check_soon` runs a health check of a node now (a new node waits for it)."""
+
+    def __init__(self, registry: UpstreamRegistry, token: Secret, check_soon: Callable[[Upstream], None]) -> None:
+        self._registry = registry
+        self._token = token.reveal().encode()
+        self._check_soon = check_soon
+        self._actions: dict[tuple[bytes, bytes], Callable[[str], dict[str, Any]]] = {
+            (b"POST", UPSTREAMS_PATH): self.add,
+            (b"DELETE", UPSTREAMS_PATH): self.remove,
+            (b"POST", DRAIN_PATH): self.drain,
+            (b"POST", READY_PATH): self.ready,
+        }
+
+    def answer(self, request: LocalRequest) -> Answer:
+        """One runtime call: 401 unless authorized, 405 for a wrong method, 400 for a bad body, else 200."""
+        if not self._authorized(request.headers):
+            status, headers, body = UNAUTHORIZED.parts()
+            return status, [*headers, (b"WWW-Authenticate", b'Bearer realm="balancer"')], body
+        action = self._actions.get((request.method, request.path))
+        if action is None:
+            return METHOD_NOT_ALLOWED.parts()
+        try:
+            result = action(requested_url(request.body))
+        except BadInput as error:
+            return Failure(400, "bad_runtime_request", str(error)).parts()
+        return 200, [_JSON], json.dumps(result).encode()
+
+    def add(self, url: str) -> dict[str, Any]:
+        """Idempotent: a node already there is left as it is."""
+        existing = self._registry.get(url)
+        upstream = existing or self._registry.add(url)
+        if existing is None:
+            self._check_soon(upstream)
+        return {"url": url, "state": upstream.state, "added": existing is None}
+
+    def remove(self, url: str) -> dict[str, Any]:
+        self._registry.remove(self._known(url))
+        return {"url": url, "removed": True}
+
+    def drain(self, url: str) -> dict[str, Any]:
+        upstream = self._known(url)
+        self._registry.set_draining(upstream, True)
+        return {"url": url, "state": upstream.state}
+
+    def ready(self, url: str) -> dict[str, Any]:
+        upstream = self._known(url)
+        self._registry.set_draining(upstream, False)
+        return {"url": url, "state": upstream.state}
+
+    def _known(self, url: str) -> Upstream:
+        upstream = self._registry.get(url)
+        if upstream is None:
+            raise BadInput(f"unknown upstream {url}: GET /_balancer/status lists them")
+        return upstream
+
+    def _authorized(self, headers: Headers) -> bool:
+        given = [value for name, value in headers if name.lower() == b"authorization"]
+        if len(given) != 1:
+            return False
+        scheme, _, credentials = given[0].strip().partition(b" ")
+        # Compared in constant time whatever it holds (the token's length aside), and never logged.
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._token)
+
+
+def requested_url(body: bytes | None) -> str:
+    """The normalized node URL of a runtime call's body `{"url": "http://host:port"}`."""
+    if body is None:
+        raise BadInput('the body is too large: expected {"url": "http://host:port"}')
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BadInput('the body is not JSON: expected {"url": "http://host:port"}') from None
+    url = document.get("url") if isinstance(document, dict) else None
+    if not isinstance(url, str):
+        raise BadInput('the body has no "url" string: expected {"url": "http://host:port"}')
+    try:
+        return node_origin(url)
+    except ValueError as error:
+        raise BadInput(f"url {error}") from None

@@ -1,0 +1,285 @@
+"""`sessionlab bench`: how fast is each part, side by side, in one run on this machine.
+
+It measures one node direct (the limit); our balancer in each routing mode, nginx and HAProxy with equivalent
+configurations, all over the same two nodes; one node per session store (no session, memory, cookie, redis),
+each with clients that keep their session, for reads and for writes; the redis.asyncio GET+SET round trip on its
+own (the floor for the Redis store); and how much memory 100,000 memory-store sessions take. Every row is run
+with the same load generator (wrk, one thread) and placement (wrk on one CPU, every server on another), in
+rounds that alternate the rows (A/B/A/B...), and reported as medians with ratios.
+
+nginx and HAProxy rows are skipped, with the command to install them, when they are not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
+from loadtest.bench.report import add_ratios, machine, markdown, summarize, targets, tool_version
+from loadtest.bench.servers import INSTALL_HINTS, Placement, Servers, find_tool
+from loadtest.lab.paths import absolute, report_dir
+from loadtest.lab.processes import StartupError, python_module
+from loadtest.lab.redis_server import RedisServer
+
+BALANCER_MODES = ("random", "round_robin", "sticky", "hash")
+NGINX_MODES = ("round_robin", "hash")  # nginx (open source) has no cookie stickiness
+HAPROXY_MODES = ("round_robin", "sticky")
+PROXY_WORKLOAD = Workload("GET", "/healthz")
+READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
+
+
+@dataclass
+class Row:
+    """One line of the table: what is measured, how its clients get a session, and its runs."""
+
+    name: str  # stable id in bench.json, e.g. "balancer-sticky"
+    group: str  # "proxy" or "store"
+    label: str
+    url: str = ""
+    workload: Workload = PROXY_WORKLOAD
+    sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "none"
+    redis_url: str | None = None  # the floor row: a probe, not wrk
+    script: Path | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sessionlab bench",
+        description=__doc__.split("\n\n")[0] + " Needs wrk (" + INSTALL_HINTS["wrk"] + "); nginx and HAProxy "
+        "rows need nginx and haproxy (" + INSTALL_HINTS["nginx"] + "; " + INSTALL_HINTS["haproxy"] + ").",
+    )
+    parser.add_argument("--quick", action="store_true", help="a short run (about a minute): 1 s runs, 2 rounds")
+    parser.add_argument("--seconds", type=int, help="length of each run (default 5; --quick: 1)")
+    parser.add_argument("--repeats", type=int, help="rounds over all rows (default 3; --quick: 2)")
+    parser.add_argument("--warmup", type=int, help="an unrecorded first run per row, seconds (default 1; --quick: 0)")
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections = clients (default 50)")
+    parser.add_argument("--memory-sessions", type=int, help="logins for the memory figure (100000; --quick 10000)")
+    parser.add_argument("--only", help="comma-separated row names or patterns (e.g. 'balancer-*,nginx-*') to run")
+    parser.add_argument("--out", type=absolute, help="where bench.json and bench.md go (default reports/bench-<time>/)")
+    parser.add_argument(
+        "--baseline", type=absolute, metavar="CHECKOUT",
+        help="also run the balancer of another source tree (e.g. a `git worktree` of main) to measure a change",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.seconds = args.seconds or (1 if quick else 5)
+    args.repeats = args.repeats or (2 if quick else 3)
+    args.warmup = args.warmup if args.warmup is not None else (0 if quick else 1)
+    args.memory_sessions = args.memory_sessions or (10_000 if quick else 100_000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wrk = find_tool("wrk")
+    if wrk is None:
+        print(f"sessionlab bench: wrk is required: {INSTALL_HINTS['wrk']}", file=sys.stderr)
+        return 2
+    started = datetime.now(UTC)
+    out: Path = args.out or report_dir("bench-")
+    out.mkdir(parents=True, exist_ok=True)
+    placement = Placement.detect()
+    servers = Servers(out / "logs")
+    redis: RedisServer | None = None
+    skipped: list[dict[str, str]] = []
+    try:
+        redis = RedisServer(log_dir=out / "logs").start()
+        rows, memory_url = start_servers(args, servers, redis, skipped)
+        placement.pin_servers([*servers.pids(), *([redis.pid] if redis.pid else [])])
+        placement.pin_self_to_load()
+        prepare(rows, out, args.connections)
+        run_rounds(rows, placement, wrk, args)
+        memory = measure_memory(memory_url, servers.pid("node-memory-size"), args)
+    except (StartupError, RuntimeError) as error:
+        print(f"sessionlab bench: {error}", file=sys.stderr)
+        return 1
+    finally:
+        servers.stop_all()
+        if redis is not None:
+            redis.cleanup()
+    report = build_report(rows, memory, skipped, placement, args, started, wrk)
+    (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (out / "bench.md").write_text(table)
+    print(table)
+    print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
+    return 0
+
+
+def start_servers(
+    args: argparse.Namespace, servers: Servers, redis: RedisServer, skipped: list[dict[str, str]]
+) -> tuple[list[Row], str]:
+    """Start every server at once, wait until each answers, and return the rows (and the memory-figure node)."""
+    nodes = [servers.node(f"node-{index}", "memory") for index in range(2)]
+    stores = {store: servers.node(f"node-{store}", store, redis.url) for store in ("memory", "cookie", "redis")}
+    memory_url = servers.node("node-memory-size", "memory", memory_max=args.memory_sessions + 1000)
+    rows = selected([*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)], args.only)
+    ready = {"node-0": nodes[0], "node-1": nodes[1], "node-memory-size": memory_url}
+    ready |= {f"node-{store}": url for store, url in stores.items()}
+    checks = {name: url + "/readyz" for name, url in ready.items()}
+    checks |= {row.name: row.url + "/healthz" for row in rows if row.sessions == "browser"}  # through to the nodes
+    servers.wait_ready(checks)
+    return rows, memory_url
+
+
+def proxy_rows(
+    args: argparse.Namespace, servers: Servers, nodes: list[str], skipped: list[dict[str, str]]
+) -> list[Row]:
+    """The node direct, our balancer in every mode (and a baseline checkout's), nginx and HAProxy, over `nodes`."""
+    rows = [Row("direct", "proxy", "one node direct (the limit)", nodes[0])]
+    balancers = [("balancer", "balancer", None)]
+    if args.baseline is not None:
+        balancers.append(("baseline", "baseline balancer", args.baseline.resolve()))
+    for prefix, label, checkout in balancers:
+        for mode in BALANCER_MODES:
+            url = servers.balancer(f"{prefix}-{mode}", mode, nodes, checkout=checkout)
+            rows.append(Row(f"{prefix}-{mode}", "proxy", f"{label} {mode}", url, sessions="browser"))
+    for tool, modes in (("nginx", NGINX_MODES), ("haproxy", HAPROXY_MODES)):
+        binary = find_tool(tool)
+        if binary is None:
+            skipped.append({"name": tool, "reason": f"{tool} is not installed ({INSTALL_HINTS[tool]})"})
+            continue
+        for mode in modes:
+            url = getattr(servers, tool)(f"{tool}-{mode}", binary, mode, nodes)
+            rows.append(Row(f"{tool}-{mode}", "proxy", f"{tool} {mode}", url, sessions="browser"))
+    return rows
+
+
+def store_rows(stores: dict[str, str], redis_url: str) -> list[Row]:
+    """No session, then reads and writes on each store's node, then the Redis round trip alone."""
+    rows = [Row("store-none", "store", "no session (GET /healthz)", stores["memory"])]
+    for store, url in stores.items():
+        for kind, workload in (("read", READ), ("write", WRITE)):
+            label = f"{store} store, {kind}s ({workload.method} {workload.path})"
+            rows.append(Row(f"store-{store}-{kind}", "store", label, url, workload, sessions="login"))
+    rows.append(Row("redis-floor", "store", "redis.asyncio GET+SET round trip alone (pairs/s)", redis_url=redis_url))
+    return rows
+
+
+def selected(rows: list[Row], only: str | None) -> list[Row]:
+    """The rows `--only` names (comma-separated names or shell patterns); all of them without it."""
+    if not only:
+        return rows
+    patterns = [pattern.strip() for pattern in only.split(",") if pattern.strip()]
+    return [row for row in rows if any(fnmatch.fnmatchcase(row.name, pattern) for pattern in patterns)]
+
+
+def prepare(rows: list[Row], out: Path, connections: int) -> None:
+    """Give every row's clients their sessions and write its wrk script."""
+    scripts = out / "scripts"
+    scripts.mkdir(exist_ok=True)
+    for row in rows:
+        if row.redis_url is not None:
+            continue
+        if row.sessions == "browser":
+            cookies = browser_sessions(row.url, row.workload.path, connections)
+        elif row.sessions == "login":
+            cookies = login_sessions(row.url, connections, prefix=row.name)
+        else:
+            cookies = []
+        row.script = lua_script(scripts / f"{row.name}.lua", row.workload, cookies)
+
+
+def run_rounds(rows: list[Row], placement: Placement, wrk: str, args: argparse.Namespace) -> None:
+    """An unrecorded warm-up per row, then `repeats` rounds over all rows, every other round in reverse order."""
+    if args.warmup:
+        for row in rows:
+            measure(row, placement, wrk, args.warmup, args.connections)
+    for round_index in range(args.repeats):
+        order = rows if round_index % 2 == 0 else rows[::-1]
+        for row in order:
+            result = measure(row, placement, wrk, args.seconds, args.connections)
+            row.runs.append(result)
+            print(f"round {round_index + 1}/{args.repeats}  {row.name:<22} {result['rps']:>9,.0f} req/s  "
+                  f"p99 {result['p99_ms']:6.2f} ms", file=sys.stderr, flush=True)  # fmt: skip
+
+
+def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections: int) -> dict[str, Any]:
+    if row.redis_url is None:
+        assert row.script is not None
+        return asdict(run_wrk(wrk, row.url, row.script, seconds=seconds, connections=connections, timeout=seconds + 60))
+    argv = python_module("loadtest.bench.probe", "floor", "--redis-url", row.redis_url, "--seconds", str(seconds),
+                         "--concurrency", str(connections))  # fmt: skip
+    with placement.on_server_cpu():  # the floor's client sits where a node would, beside redis-server
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise RuntimeError(f"the redis floor probe failed: {result.stderr.strip()[-300:]}")
+    return dict(json.loads(result.stdout))
+
+
+def measure_memory(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any] | None:
+    """RSS of a fresh memory-store node before and after N logins (N new sessions), as MB per 100,000."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return None
+    logins = ["--url", url, "--concurrency", str(args.connections)]
+    _probe("logins", *logins, "--count", "1000")  # warm every code path first
+    before = _rss_mb(status)
+    result = _probe("logins", *logins, "--count", str(args.memory_sessions))
+    after = _rss_mb(status)
+    count = args.memory_sessions
+    print(f"memory store: {count:,} logins in {result['seconds']:.1f} s, RSS {before:.1f} → {after:.1f} MB",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return {
+        "sessions": count,
+        "failed": result["failed"],
+        "rss_before_mb": before,
+        "rss_after_mb": after,
+        "mb_per_100k": (after - before) * 100_000 / count,
+    }
+
+
+def _probe(*args: str) -> dict[str, Any]:
+    result = subprocess.run(python_module("loadtest.bench.probe", *args), capture_output=True, text=True,  # noqa: S603
+                            timeout=600, check=False)  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"bench probe {args[0]} failed: {result.stderr.strip()[-300:]}")
+    return dict(json.loads(result.stdout))
+
+
+def _rss_mb(status: Path) -> float:
+    line = next(line for line in status.read_text().splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def build_report(
+    rows: list[Row],
+    memory: dict[str, Any] | None,
+    skipped: list[dict[str, str]],
+    placement: Placement,
+    args: argparse.Namespace,
+    started: datetime,
+    wrk: str,
+) -> dict[str, Any]:
+    summaries = [summarize(row.name, row.group, row.label, row.runs) for row in rows]
+    add_ratios(summaries)
+    tools = {"wrk": tool_version([wrk, "--version"])}
+    for tool, flag in (("nginx", "-v"), ("haproxy", "-v"), ("redis-server", "--version")):
+        binary = find_tool(tool)
+        tools[tool] = tool_version([binary, flag]) if binary else "not installed"
+    return {
+        "date": f"{started:%Y-%m-%d %H:%M} UTC",
+        "machine": {**machine(), "tools": tools},
+        "settings": {
+            "seconds": args.seconds,
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "connections": args.connections,
+            "placement": placement.describe().capitalize(),
+            "elapsed_s": round(time.time() - started.timestamp()),
+        },
+        "rows": summaries,
+        "memory": memory,
+        "skipped": skipped,
+        "targets": targets(summaries, memory),
+    }

@@ -1,0 +1,246 @@
+"""The servers `sessionlab bench` measures, and where they run: nodes, our balancer, and nginx and HAProxy with
+configurations equivalent to each routing mode, written to a temp dir (loopback only, their own free ports).
+
+Everything starts unpinned (fast), and once ready every thread of every server is pinned to the server CPU,
+while wrk and the probes run on the load CPU: the same placement for every row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadtest.lab.probe import http_status
+from loadtest.lab.processes import ManagedProcess, free_port, python_module
+
+INSTALL_HINTS = {
+    "wrk": "Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk",
+    "nginx": "Debian/Ubuntu: apt-get install nginx; macOS: brew install nginx",
+    "haproxy": "Debian/Ubuntu: apt-get install haproxy; macOS: brew install haproxy",
+}
+# Fernet key for the cookie-store node: any valid key will do for a benchmark (and it avoids the dev-key warning).
+BENCH_FERNET_KEY = "bXjqGK8h0i7JYcYPz3s2f9JjOqQ9v2bqzq1k8v1o4nY="
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Which CPUs the load generator and the servers use (None: no pinning on this machine)."""
+
+    load: frozenset[int] | None
+    servers: frozenset[int] | None
+
+    @classmethod
+    def detect(cls) -> Placement:
+        """One CPU for the load, the next for every server, when the OS lets us pin and there are two."""
+        if not hasattr(os, "sched_getaffinity"):
+            return cls(None, None)
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            return cls(None, None)
+        return cls(frozenset(cpus[:1]), frozenset(cpus[1:2]))
+
+    def describe(self) -> str:
+        if self.load is None or self.servers is None:
+            return "not pinned (needs Linux and 2 CPUs)"
+        return f"load generator on CPU {_cpus(self.load)}, servers on CPU {_cpus(self.servers)}"
+
+    def pin_servers(self, pids: Sequence[int]) -> None:
+        """Every thread of each process onto the server CPU (threads started later inherit it)."""
+        if self.servers is None:
+            return
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(ProcessLookupError, PermissionError):  # a thread that just ended
+                    os.sched_setaffinity(int(task.name), self.servers)
+
+    def pin_self_to_load(self) -> None:
+        """This process (and so wrk and the probes it starts) onto the load CPU."""
+        if self.load is not None:
+            os.sched_setaffinity(0, self.load)
+
+    @contextlib.contextmanager
+    def on_server_cpu(self) -> Iterator[None]:
+        """Processes started inside run on the server CPU from their first instruction (they inherit it)."""
+        if self.servers is None or self.load is None:
+            yield
+            return
+        os.sched_setaffinity(0, self.servers)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, self.load)
+
+
+def _cpus(cpus: frozenset[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def find_tool(name: str) -> str | None:
+    """A tool on PATH or in the sbin directories that Debian keeps nginx and haproxy in."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/sbin")
+
+
+@dataclass
+class Servers:
+    """Every process a bench run started; `stop_all` stops them by PID."""
+
+    log_dir: Path
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+        """Start a process (readiness is awaited by `wait_ready`, so that they all start at once)."""
+        process = ManagedProcess(name, argv, env=env, log_path=self.log_dir / f"{name}.log", cwd=cwd)
+        self.processes.append(process.start())
+
+    def node(self, name: str, store: str, redis_url: str | None = None, memory_max: int | None = None) -> str:
+        port = free_port()
+        env = {
+            **_clean_env(),
+            "NODE_ID": name,
+            "NODE_PORT": str(port),
+            "SESSION_STORE": store,
+            "SESSION_SECRET": BENCH_FERNET_KEY,
+            "NODE_ACCESS_LOG": "0",
+            **({"REDIS_URL": redis_url} if redis_url else {}),
+            **({"SESSION_MEMORY_MAX": str(memory_max)} if memory_max else {}),
+        }
+        self.spawn(name, python_module("nodes"), env)
+        return f"http://127.0.0.1:{port}"
+
+    def balancer(self, name: str, mode: str, upstreams: Sequence[str], checkout: Path | None = None) -> str:
+        """Our balancer in one routing mode; `checkout`: run the `balancer` package of another source tree."""
+        port = free_port()
+        env = {
+            **_clean_env(),
+            "BALANCER_PORT": str(port),
+            "BALANCER_UPSTREAMS": ",".join(upstreams),
+            "BALANCER_ROUTING": mode,
+            "BALANCER_ROUTE_SECRET": secrets.token_urlsafe(24),
+            "BALANCER_LOG_LEVEL": "WARNING",
+        }
+        self.spawn(name, python_module("balancer"), env, cwd=checkout)
+        return f"http://127.0.0.1:{port}"
+
+    def nginx(self, name: str, binary: str, mode: str, upstreams: Sequence[str]) -> str:
+        port = free_port()
+        workdir = self.log_dir / name
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = workdir / "nginx.conf"
+        config.write_text(nginx_config(mode, port, upstreams, workdir))
+        self.spawn(name, [binary, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(config)])
+        return f"http://127.0.0.1:{port}"
+
+    def haproxy(self, name: str, binary: str, mode: str, upstreams: Sequence[str]) -> str:
+        port = free_port()
+        config = self.log_dir / f"{name}.cfg"
+        config.write_text(haproxy_config(mode, port, upstreams))
+        self.spawn(name, [binary, "-db", "-f", str(config)])
+        return f"http://127.0.0.1:{port}"
+
+    def pid(self, name: str) -> int:
+        pid = next(process.pid for process in self.processes if process.name == name)
+        assert pid is not None
+        return pid
+
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes if process.pid is not None]
+
+    def wait_ready(self, checks: Mapping[str, str], timeout: float = 30.0) -> None:
+        """Wait until each named process answers 200 on its URL (raises StartupError with its log's tail)."""
+        by_name = {process.name: process for process in self.processes}
+        for name, url in checks.items():
+            by_name[name].wait_ready(lambda url=url: http_status(url) == 200, timeout)  # type: ignore[misc]
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def _clean_env() -> dict[str, str]:
+    """This environment without settings meant for other nodes or balancers."""
+    prefixes = ("BALANCER_", "NODE_", "SESSION_", "REDIS_")
+    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+
+
+NGINX_BALANCE = {"round_robin": "", "random": "random;", "hash": "hash $cookie_SL_SESSION consistent;"}
+
+
+def nginx_config(mode: str, port: int, upstreams: Sequence[str], workdir: Path) -> str:
+    """One process, loopback only, keep-alive both ways with no per-connection request limit (like ours)."""
+    servers = "\n".join(f"    server {url.removeprefix('http://')};" for url in upstreams)
+    return f"""# written by `sessionlab bench`
+master_process off;
+daemon off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path {workdir}/body;
+  proxy_temp_path {workdir}/proxy;
+  fastcgi_temp_path {workdir}/fastcgi;
+  uwsgi_temp_path {workdir}/uwsgi;
+  scgi_temp_path {workdir}/scgi;
+  upstream nodes {{
+    {NGINX_BALANCE[mode]}
+{servers}
+    keepalive 128;
+    keepalive_requests 1000000;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://nodes;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+    }}
+  }}
+}}
+"""
+
+
+HAPROXY_BALANCE = {
+    "round_robin": "balance roundrobin",
+    "random": "balance random",
+    "sticky": "balance roundrobin\n  cookie SL_ROUTE insert indirect nocache",
+    "hash": "balance hash req.cook(SL_SESSION)\n  hash-type consistent",
+}
+
+
+def haproxy_config(mode: str, port: int, upstreams: Sequence[str]) -> str:
+    """One thread, loopback only, keep-alive both ways; sticky is HAProxy's own `cookie ... insert indirect`."""
+    cookie = " cookie n{index}" if mode == "sticky" else ""
+    servers = "\n".join(
+        f"  server n{index} {url.removeprefix('http://')}{cookie.format(index=index)}"
+        for index, url in enumerate(upstreams)
+    )
+    return f"""# written by `sessionlab bench`
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  option http-keep-alive
+  option forwardfor
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend bench
+  bind 127.0.0.1:{port}
+  default_backend nodes
+backend nodes
+  {HAPROXY_BALANCE[mode]}
+  http-reuse always
+{servers}
+"""

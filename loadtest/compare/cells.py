@@ -1,0 +1,225 @@
+"""One matrix cell's result: the locust run's counts turned into the record results.json keeps.
+
+Input is what the locustfile wrote (`--sessionlab-stats`: per-second tally plus locust's final entries)
+and what the runner knows (the cell, when it killed which node). Latency comes from the tally's own
+histogram of HTTP answers, so SESSION events (misses, lost updates; response time 0) never dilute it;
+errors are locust's failures outside the SESSION rows. Pure functions, no locust import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loadtest.compare.theory import CONCURRENT, KINDS, Exposure, expect, expect_lost_updates
+from loadtest.users import tally as T
+from nodes.contract.names import default_consistency
+
+MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What one cell runs: the choice under test and the load."""
+
+    routing: str
+    store: str
+    scenario: str
+    nodes: int
+    users: int
+    duration: float
+    workers: int = 0
+    consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
+    revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
+
+    @property
+    def label(self) -> str:
+        mode = f" / {self.consistency}" if self.consistency else ""
+        return f"{self.routing} / {self.store} / {self.scenario}{mode}"
+
+    @property
+    def effective_consistency(self) -> str:
+        return self.consistency or default_consistency(self.store)
+
+
+@dataclass(frozen=True)
+class Kill:
+    """A node the runner SIGKILLed: which, and when (seconds after the load started)."""
+
+    node: str
+    at_s: float
+    ejected_at_s: float | None = None  # when the balancer's health check marked it down, if seen
+
+
+def http_entries(entries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [e for e in entries if e.get("method") != MISS_TYPE]
+
+
+def elapsed(stats: Mapping[str, Any]) -> float:
+    start, stop = stats.get("test_start"), stats.get("test_stop") or stats.get("written")
+    return max(float(stop) - float(start), 1e-9) if start and stop else 0.0
+
+
+def timeline(per_second: Mapping[str, Mapping[str, int]], start: float) -> list[dict[str, Any]]:
+    """One row per second since the load started: session requests, misses, errors, per kind and node."""
+    rows = []
+    for second, counts in sorted(per_second.items(), key=lambda item: int(item[0])):
+        rows.append(
+            {
+                "t": round(int(second) - start, 3),  # this row covers [t, t + 1) seconds after the start
+                "session_requests": T.measure_total(counts, T.SESSION_REQUESTS),
+                "misses": T.measure_total(counts, T.MISSES),
+                "errors": T.measure_total(counts, T.ERRORS),
+                "by_kind": {
+                    kind: [counts.get(T.key(T.SESSION_REQUESTS, kind), 0), counts.get(T.key(T.MISSES, kind), 0)]
+                    for kind in KINDS
+                },
+                "nodes": T.labels(counts, T.NODE),
+            }
+        )
+    return rows
+
+
+def split_at_kill(rows: list[dict[str, Any]], kill_at: float | None) -> tuple[dict[str, int], dict[str, int]]:
+    """Session requests per kind before and after the kill (the kill's own second is shared pro rata)."""
+    before = dict.fromkeys(KINDS, 0.0)
+    after = dict.fromkeys(KINDS, 0.0)
+    for row in rows:
+        share_after = 0.0 if kill_at is None else min(max(row["t"] + 1 - kill_at, 0.0), 1.0)
+        for kind, (requests, _) in row["by_kind"].items():
+            before[kind] = before.get(kind, 0.0) + requests * (1 - share_after)
+            after[kind] = after.get(kind, 0.0) + requests * share_after
+    return {k: round(v) for k, v in before.items()}, {k: round(v) for k, v in after.items()}
+
+
+def node_share(totals: Mapping[str, int]) -> dict[str, float]:
+    """Fraction of node-served requests per node id (answers without a node id, e.g. a 502, left out)."""
+    served = {node: n for node, n in T.labels(totals, T.NODE).items() if not node.startswith("(")}
+    total = sum(served.values())
+    return {node: n / total for node, n in sorted(served.items())} if total else {}
+
+
+def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = None) -> dict[str, Any]:
+    """The results.json record of one cell."""
+    start = float(stats.get("test_start") or 0.0)
+    totals = T.sum_counts(stats.get("per_second", {}).values())
+    rows = timeline(stats.get("per_second", {}), start)
+    entries = http_entries(stats.get("entries", []))
+    requests = sum(int(e.get("num_requests", 0)) for e in entries)
+    errors = sum(int(e.get("num_failures", 0)) for e in entries)
+    seconds = elapsed(stats)
+    latency = T.labels(totals, T.LATENCY)
+    session_requests = T.measure_total(totals, T.SESSION_REQUESTS)
+    misses = T.measure_total(totals, T.MISSES)
+    before, after = split_at_kill(rows, kill.at_s if kill else None)
+    users = {kind: totals.get(T.key(T.USERS, kind), 0) for kind in KINDS}
+    exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None)
+    expectation = expect(spec.routing, spec.store, exposure)
+    miss_rate = misses / session_requests if session_requests else 0.0
+    tolerance = expectation.tolerance(killed=kill is not None)
+    miss_agrees = expectation.agrees(miss_rate, killed=kill is not None)
+    lost = lost_updates(spec, totals) if spec.scenario == CONCURRENT else {}
+    agrees = miss_agrees and lost.get("lost_update_agrees") is not False
+    return {
+        "routing": spec.routing,
+        "store": spec.store,
+        "scenario": spec.scenario,
+        "consistency": spec.effective_consistency,
+        "nodes": spec.nodes,
+        "users": spec.users,
+        **load_sources(spec, stats, totals),
+        "duration": spec.duration,
+        "elapsed_s": round(seconds, 3),
+        "requests": requests,
+        "rps": round(requests / seconds, 1) if seconds else 0.0,
+        "p50_ms": T.percentile(latency, 0.50),
+        "p95_ms": T.percentile(latency, 0.95),
+        "p99_ms": T.percentile(latency, 0.99),
+        "max_ms": max((float(v) for v in latency), default=None),
+        "session_requests": session_requests,
+        "misses": misses,
+        "miss_rate": miss_rate,
+        "expected_misses": round(expectation.misses, 2),
+        "expected_miss_rate": expectation.rate,
+        "expected_rate_before_kill": expectation.rate_before,
+        "expected_rate_after_kill": expectation.rate_after,
+        "tolerance": tolerance,
+        "miss_agrees_with_theory": miss_agrees,
+        "agrees_with_theory": agrees,
+        "verdict": "ok" if agrees else "DISAGREES WITH THEORY",
+        "theory": expectation.explanation,
+        "logins": T.measure_total(totals, T.LOGINS),
+        "relogins": T.measure_total(totals, T.RELOGINS),
+        "errors": errors,
+        "error_rate": errors / requests if requests else 0.0,
+        "node_share": node_share(totals),
+        "node_requests": T.labels(totals, T.NODE),
+        "by_kind": {kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
+        "miss_reasons": T.labels(totals, T.REASON),
+        "killed_node": kill.node if kill else None,
+        "kill_at_s": round(kill.at_s, 3) if kill else None,
+        "ejected_at_s": round(kill.ejected_at_s, 3) if kill and kill.ejected_at_s is not None else None,
+        **lost,
+        "timeline": rows,
+    }
+
+
+def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+    """How many locust workers produced the load: the master's count, and the processes whose requests arrived."""
+    by_process = T.labels(totals, T.PROCESS)
+    return {
+        "workers": int(stats.get("workers") or 0),  # workers connected to the master (0: one local process)
+        "workers_requested": spec.workers,
+        "load_processes": len(by_process),  # locust processes that sent requests (the master sends none)
+        "requests_by_process": by_process,
+    }
+
+
+def lost_updates(spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
+    """The concurrent scenario's record: acknowledged increments, those lost, and what theory says of them."""
+    acked, lost = T.measure_total(totals, T.ACKED), T.measure_total(totals, T.LOST)
+    theory = expect_lost_updates(spec.store, spec.effective_consistency)
+    return {
+        "bursts": T.measure_total(totals, T.BURSTS),
+        "bursts_unverified": T.measure_total(totals, T.UNVERIFIED),
+        "increments_acked": acked,
+        "increments_lost": lost,
+        "conflicts_409": T.measure_total(totals, T.CONFLICTS),
+        "lost_update_rate": lost / acked if acked else None,
+        "lost_update_expected": theory.expected,  # 0 (cas) or None: measured, not predicted
+        "lost_update_agrees": theory.agrees(lost) if acked else None,
+        "lost_update_theory": theory.explanation,
+    }
+
+
+def _kind_summary(totals: Mapping[str, int], kind: str, before: Mapping[str, int], after: Mapping[str, int]) -> dict:
+    checked = totals.get(T.key(T.SESSION_REQUESTS, kind), 0)
+    missed = totals.get(T.key(T.MISSES, kind), 0)
+    return {
+        "users": totals.get(T.key(T.USERS, kind), 0),
+        "session_requests": checked,
+        "misses": missed,
+        "miss_rate": missed / checked if checked else 0.0,
+        "relogins": totals.get(T.key(T.RELOGINS, kind), 0),
+        "errors": totals.get(T.key(T.ERRORS, kind), 0),
+        "session_requests_before_kill": before.get(kind, 0),
+        "session_requests_after_kill": after.get(kind, 0),
+    }
+
+
+def failed_cell(spec: CellSpec, reason: str) -> dict[str, Any]:
+    """The record of a cell that could not run, so the report still lists it."""
+    return {
+        "routing": spec.routing,
+        "store": spec.store,
+        "scenario": spec.scenario,
+        "nodes": spec.nodes,
+        "consistency": spec.effective_consistency,
+        "users": spec.users,
+        "workers": 0,
+        "workers_requested": spec.workers,
+        "duration": spec.duration,
+        "verdict": "DID NOT RUN",
+        "failure": reason,
+    }

@@ -1,0 +1,125 @@
+"""Running the locustfile headless as its own process (locust monkey-patches whatever imports it).
+
+The runner never imports locust: it starts `python -m locust`, learns when the load began from the stats
+file the locustfile writes at test start, and reads the final stats file when locust exits.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loadtest.compare.cells import CellSpec
+from loadtest.compare.theory import CONCURRENT
+from loadtest.lab import proctree
+from loadtest.lab.processes import ManagedProcess, StartupError, python_module, wait_until
+
+LOCUSTFILE = Path(__file__).resolve().parents[1] / "locustfile.py"
+USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
+CONCURRENT_CLASS = "ConcurrentUser"  # the only users of a concurrent-scenario cell
+STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
+
+
+@dataclass
+class LocustRun:
+    """One headless locust process against `host`, writing everything into `folder`."""
+
+    spec: CellSpec
+    host: str
+    folder: Path
+    kinds: tuple[str, ...] = ("browser", "app")
+    on_pid: Callable[[str, int], None] = lambda name, pid: None
+
+    def __post_init__(self) -> None:
+        # locust runs with `folder` as its working directory: a relative folder would be doubled there
+        self.folder = self.folder.resolve()
+
+    @property
+    def stats_path(self) -> Path:
+        return self.folder / "sessionlab-stats.json"
+
+    def argv(self) -> list[str]:
+        spec = self.spec
+        argv = python_module(
+            "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(spec.users), "-r", str(max(spec.users, 1)), "-t", f"{spec.duration:g}s",
+            "-H", self.host, "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", f"{STOP_TIMEOUT:g}",
+            "--sessionlab-stats", str(self.stats_path), "--sessionlab-csv", str(self.folder / "locust"),
+        )  # fmt: skip
+        if spec.workers > 0:
+            argv += ["--processes", str(spec.workers)]
+        return argv + self.user_classes()
+
+    def user_classes(self) -> list[str]:
+        """The locustfile's user classes this cell runs: the concurrent scenario has its own."""
+        if self.spec.scenario == CONCURRENT:
+            return [CONCURRENT_CLASS]
+        return [USER_CLASSES[kind] for kind in self.kinds]
+
+    def clear_previous(self) -> None:
+        """Remove what an earlier run in the same --out folder left: its stats would pass for this run's."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in (self.stats_path, *self.folder.glob("locust_*.csv")):
+            stale.unlink(missing_ok=True)
+
+    def start(self) -> ManagedProcess:
+        self.clear_previous()
+        # cwd = the cell's folder: no locust.conf or pyproject.toml from elsewhere changes the run
+        process = ManagedProcess("locust", self.argv(), log_path=self.folder / "locust.log", cwd=self.folder).start()
+        self.on_pid("locust", int(process.pid or 0))
+        return process
+
+    def wait_started(self, process: ManagedProcess, timeout: float = 30.0) -> float:
+        """The wall-clock time the load began (the locustfile writes it at test start)."""
+        found: dict[str, float] = {}
+
+        def started() -> bool:
+            if not process.running():
+                raise StartupError(f"locust exited with status {process.returncode()}\n{process.log_tail()}")
+            start = (self.read_stats() or {}).get("test_start")
+            if start:
+                found["start"] = float(start)
+            return "start" in found
+
+        if not wait_until(started, timeout, interval=0.05):
+            raise StartupError(f"locust did not start its test within {timeout:.0f}s\n{process.log_tail()}")
+        return found["start"]
+
+    def wait_finished(self, process: ManagedProcess) -> None:
+        """Wait for locust's own end (-t plus stop timeout), then stop it and whatever it forked."""
+        deadline = self.spec.duration + STOP_TIMEOUT + 30.0
+        if not wait_until(lambda: not process.running(), deadline, interval=0.1):
+            stop(process)
+            raise StartupError(f"locust did not finish within {deadline:.0f}s\n{process.log_tail()}")
+        stop(process)
+
+    def read_stats(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.stats_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def final_stats(self, process: ManagedProcess) -> dict[str, Any]:
+        stats = self.read_stats()
+        if not stats or not stats.get("final"):
+            raise StartupError(f"locust wrote no final stats to {self.stats_path}\n{process.log_tail()}")
+        return stats
+
+
+def stop(process: ManagedProcess) -> None:
+    """Stop locust and any worker processes it forked (by their PIDs), whatever state it is in."""
+    forked = proctree.descendants(process.pid) if process.pid and process.running() else []
+    process.stop(grace=STOP_TIMEOUT + 5.0)
+    if forked and not wait_until(lambda: not any(proctree.alive(pid) for pid in forked), 5.0):
+        proctree.kill_all(forked)
+
+
+def wait_seconds(seconds: float) -> None:
+    """Sleep in short slices (a signal still interrupts promptly)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))

@@ -1,0 +1,1 @@
+"""results.json -> report.md and report.html (with plots), and the console summary."""

@@ -1,0 +1,1 @@
+"""Lab infrastructure: child processes, Redis/Valkey servers, the local cluster and its launcher, loopback probes."""

@@ -1,0 +1,145 @@
+"""`sessionlab cluster`: a local cluster in the foreground, for locust's web UI or a curl session.
+
+N nodes, the balancer and (for the redis store, unless REDIS_URL is set) a private redis-server on a free
+port, or with --redis-cluster a local 3-master Redis Cluster. Prints the balancer URL and the locust commands
+to point at it (one process, or a master with workers); Ctrl-C or SIGTERM stops everything. A failed start
+stops whatever had started and exits 1 with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from loadtest.compare.locustrun import LOCUSTFILE
+from loadtest.lab.cluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
+from loadtest.lab.paths import absolute
+from loadtest.lab.processes import StartupError
+from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, ROUTING_MODES, STORES
+
+DEFAULT_PORT = 8080  # what [tool.locust] host points at
+
+
+class Stop(Exception):
+    """SIGTERM or SIGINT: leave the foreground loop and stop the cluster."""
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sessionlab cluster",
+        description="Run N nodes + the balancer (+ redis-server) locally in the foreground; Ctrl-C stops all.",
+    )
+    parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    parser.add_argument("--routing", choices=ROUTING_MODES,
+                        default=_env_default("BALANCER_ROUTING", DEFAULT_ROUTING, ROUTING_MODES),
+                        help="balancer routing (default: $BALANCER_ROUTING or random)")  # fmt: skip
+    parser.add_argument("--store", choices=STORES, help="session store (default: $SESSION_STORE or memory)")
+    parser.add_argument("--redis-cluster", action="store_true",
+                        help=f"start a local {CLUSTER_MASTERS}-master Redis Cluster and point the nodes at it "
+                             "(redis+cluster:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
+    parser.add_argument("--host", default="127.0.0.1", help="address everything binds to (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"balancer port (default {DEFAULT_PORT}; 0 picks a free one)")  # fmt: skip
+    parser.add_argument("--logs", type=absolute, help="folder for the processes' logs (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    if args.nodes < 1:
+        parser.error("--nodes must be at least 1")
+    if args.redis_cluster and args.store not in (None, "redis"):
+        parser.error(f"--redis-cluster is a session store for --store redis, not --store {args.store}")
+    args.store = "redis" if args.redis_cluster else args.store or _env_default("SESSION_STORE", DEFAULT_STORE, STORES)
+    return args
+
+
+def _env_default(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if value not in allowed:
+        raise SystemExit(f"sessionlab cluster: {name}={value!r} is invalid: expected one of {', '.join(allowed)}")
+    return value
+
+
+def banner(cluster: LocalCluster, logs: Path) -> str:
+    config = cluster.config
+    lines = [
+        f"sessionlab cluster: {config.nodes} node(s), {config.store} store, {config.routing} routing "
+        f"(up in {cluster.started_in:.1f}s)",
+        f"  balancer  {cluster.url}   status: {cluster.url}{STATUS_PATH}",
+    ]
+    lines += [f"  {m.name:<9} {m.url}   pid {m.process.pid}" for m in cluster.nodes]
+    if cluster.redis is not None:
+        lines.append(f"  redis     {cluster.redis.url}   pid {cluster.redis.pid}")
+        lines.append(f"            {cluster.redis.binary.describe()}")
+    elif cluster.redis_cluster is not None:
+        pids = ", ".join(str(server.pid) for server in cluster.redis_cluster.servers)
+        lines.append(f"  redis     {cluster.redis_cluster.url}   Redis Cluster, {CLUSTER_MASTERS} masters, pids {pids}")
+        lines.append(f"            {cluster.redis_cluster.servers[0].binary.describe()}")
+    elif config.store == "redis":
+        lines.append("  redis     (REDIS_URL from the environment)")
+    locustfile = _shown(LOCUSTFILE)
+    lines += [
+        f"  logs      {logs}",
+        "",
+        "Point locust's web UI at it (then open http://localhost:8089):",
+        f"  locust -f {locustfile} -H {cluster.url}",
+        "Or spread the load over a master and workers (start one worker per core; add --master-host HOST to run",
+        "workers on other machines; add ConcurrentUser to both commands for the lost-update scenario):",
+        f"  locust -f {locustfile} -H {cluster.url} --master",
+        f"  locust -f {locustfile} --worker",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logs = args.logs or Path(tempfile.mkdtemp(prefix="sessionlab-cluster-"))
+    redis_url = None if args.redis_cluster else os.environ.get("REDIS_URL") or None
+    config = ClusterConfig(nodes=args.nodes, routing=args.routing, store=args.store, host=args.host, port=args.port,
+                           redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs)  # fmt: skip
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    cluster = LocalCluster(config)
+    try:
+        cluster.start()
+        print(banner(cluster, logs), flush=True)
+        return _watch(cluster)
+    except StartupError as error:
+        print(f"sessionlab cluster: could not start: {error}", file=sys.stderr)
+        return 1
+    except Stop:
+        print("\nsessionlab cluster: stopping", flush=True)
+        return 0
+    finally:
+        cluster.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _watch(cluster: LocalCluster) -> int:
+    """Stay in the foreground; report nodes that die (a crash demo is fine), give up if the balancer dies."""
+    reported: set[str] = set()
+    while True:
+        for name in cluster.dead_members():
+            if name not in reported:
+                reported.add(name)
+                print(f"sessionlab cluster: {name} exited; see its log", flush=True)
+        if "balancer" in reported:
+            print("sessionlab cluster: the balancer is gone, stopping", file=sys.stderr)
+            return 1
+        time.sleep(0.5)

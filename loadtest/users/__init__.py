@@ -1,0 +1,1 @@
+"""The locust side: what the users count (tally) and how a session miss is judged (misses)."""

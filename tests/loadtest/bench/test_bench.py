@@ -1,0 +1,57 @@
+"""`sessionlab bench --quick` end to end with the shortest runs: every row lands in bench.json and bench.md, and
+nothing it started is left running. Speed is what the bench measures; this test never asserts on it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from loadtest.bench.servers import find_tool
+
+pytestmark = [
+    pytest.mark.skipif(find_tool("wrk") is None, reason="needs wrk (apt-get install wrk)"),
+]
+
+
+def holders_of_files_under(directory: Path) -> list[str]:
+    """Processes that still have a file under `directory` open (every process the bench starts logs there)."""
+    holders = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if any(item.path.startswith(str(directory)) for item in proc.open_files()):
+                holders.append(f"{proc.pid}: {' '.join(proc.info['cmdline'] or [])}")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):  # gone meanwhile, or not ours to read
+            continue
+    return holders
+
+
+def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Path) -> None:
+    """Run as a user would: the console script in a fresh folder, no --out: the report lands in ./reports/."""
+    argv = [str(Path(sys.executable).parent / "sessionlab"), "bench", "--quick", "--seconds", "1", "--repeats", "1"]
+    argv += ["--connections", "10", "--memory-sessions", "300"]
+    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=170, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [out] = list((tmp_path / "reports").glob("bench-*"))
+
+    report = json.loads((out / "bench.json").read_text())
+    proxies = ["direct", *(f"balancer-{mode}" for mode in ("random", "round_robin", "sticky", "hash"))]
+    proxies += [f"nginx-{mode}" for mode in ("round_robin", "hash") if find_tool("nginx")]
+    proxies += [f"haproxy-{mode}" for mode in ("round_robin", "sticky") if find_tool("haproxy")]
+    stores = ["store-none", *(f"store-{s}-{k}" for s in ("memory", "cookie", "redis") for k in ("read", "write"))]
+    assert [row["name"] for row in report["rows"]] == [*proxies, *stores, "redis-floor"]
+    for row in report["rows"]:
+        assert len(row["runs"]) == 1 and row["rps"] > 0 and row["p50_ms"] > 0, row
+        assert row["non2xx"] == 0 and row["socket_errors"] == 0, row  # every session was found, nothing failed
+    assert {item["name"] for item in report["skipped"]} == {t for t in ("nginx", "haproxy") if not find_tool(t)}
+    assert report["memory"]["sessions"] == 300 and report["memory"]["failed"] == 0
+    assert report["machine"]["cores"] and report["machine"]["cpu"] and report["date"]
+    assert any(target["target"].startswith("balancer random") for target in report["targets"])
+
+    table = (out / "bench.md").read_text()
+    assert "| balancer sticky |" in table and "redis store, reads" in table and table in result.stdout
+    assert holders_of_files_under(out) == []

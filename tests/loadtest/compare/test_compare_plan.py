@@ -1,0 +1,49 @@
+"""Which cells `sessionlab compare` plans: the concurrent scenario's consistency modes and the logout-all probes."""
+
+from __future__ import annotations
+
+from loadtest.compare.command import parse_args, plan
+
+
+def labels(*argv: str) -> list[str]:
+    return [spec.label for spec in plan(parse_args(list(argv)))]
+
+
+def test_the_default_matrix_adds_the_concurrent_cells_pinned_by_sticky_routing() -> None:
+    cells = plan(parse_args([]))
+    assert len(cells) == 4 * 3 * 2 + 5
+    concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
+    assert concurrent == [
+        "sticky / memory / concurrent / cas",
+        "sticky / memory / concurrent / last_write_wins",
+        "sticky / cookie / concurrent / last_write_wins",  # the client holds cookie sessions: no cas
+        "sticky / redis / concurrent / cas",
+        "sticky / redis / concurrent / last_write_wins",
+    ]
+
+
+def test_quick_asks_for_no_concurrent_cell_unless_told() -> None:
+    assert all(spec.scenario == "node-failure" for spec in plan(parse_args(["--quick"])))
+    assert labels("--quick", "--scenario", "concurrent", "--store", "redis", "--consistency", "cas") == [
+        "sticky / redis / concurrent / cas"
+    ]
+
+
+def test_routing_and_consistency_narrow_the_concurrent_cells() -> None:
+    assert labels("--scenario", "concurrent", "--routing", "random", "--store", "redis,cookie") == [
+        "random / redis / concurrent / cas",
+        "random / redis / concurrent / last_write_wins",
+        "random / cookie / concurrent / last_write_wins",
+    ]
+    assert labels("--scenario", "concurrent", "--store", "cookie", "--consistency", "cas") == [
+        "sticky / cookie / concurrent / last_write_wins"
+    ]
+
+
+def test_logout_all_is_measured_once_per_store_and_routing() -> None:
+    cells = plan(parse_args(["--routing", "random,sticky", "--store", "memory"]))
+    measured = [(spec.routing, spec.scenario) for spec in cells if spec.revocation_bound]
+    assert measured == [("random", "steady"), ("sticky", "steady")]
+    assert {spec.revocation_bound for spec in cells if spec.revocation_bound} == {5.0}
+    assert {spec.revocation_bound for spec in plan(parse_args(["--quick"]))} == {2.0}  # one cell per store x routing
+    assert not any(spec.revocation_bound for spec in plan(parse_args(["--revocation-bound", "0"])))

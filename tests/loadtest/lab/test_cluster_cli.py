@@ -1,0 +1,92 @@
+"""`sessionlab cluster` for real: it serves through the balancer (also on a Redis Cluster), stops everything on a
+signal, fails cleanly."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from loadtest.compare.revocation import Client
+from loadtest.lab import proctree
+from loadtest.lab.processes import wait_until
+from tests.loadtest.realrun import sessionlab, spawn, stop_tree
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def read_banner(run: subprocess.Popen) -> str:
+    """Lines up to the "Ctrl-C" line (the cluster is ready by then)."""
+    assert run.stdout is not None
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            return "".join(lines)
+    raise AssertionError("".join(lines) + (run.stderr.read() if run.stderr else ""))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_cluster_serves_and_a_signal_stops_every_process(stop_signal: int) -> None:
+    with spawn("cluster", "--nodes", "2", "--store", "redis", "--routing", "round_robin", "--port", "0") as run:
+        try:
+            banner = read_banner(run)
+            url = re.search(r"balancer\s+(http://\S+)", banner).group(1)  # type: ignore[union-attr]
+            assert f"locust -f loadtest/locustfile.py -H {url}" in banner
+            children = proctree.descendants(run.pid)
+            assert len(children) == 4  # redis-server, 2 nodes, balancer
+            with urllib.request.urlopen(url + "/_balancer/status", timeout=5) as response:  # noqa: S310 - loopback
+                status = json.loads(response.read())
+            assert status["routing"] == "round_robin" and status["healthy"] == 2
+            run.send_signal(stop_signal)
+            run.communicate(timeout=20)
+        finally:
+            stop_tree(run)
+    assert run.returncode == 0
+    assert wait_until(lambda: not any(proctree.alive(pid) for pid in children), 5.0)
+
+
+def test_port_in_use_fails_with_one_clear_line_and_nothing_left() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = sessionlab("cluster", "--port", str(port), timeout=30)
+    assert done.returncode == 1
+    assert f"port {port}" in done.stderr and "in use" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_redis_cluster_serves_sessions_and_a_signal_stops_its_three_redis_servers() -> None:
+    with spawn("cluster", "--redis-cluster", "--nodes", "2", "--routing", "random", "--port", "0") as run:
+        try:
+            banner = read_banner(run)
+            url = re.search(r"balancer\s+(http://\S+)", banner).group(1)  # type: ignore[union-attr]
+            assert "redis store" in banner and re.search(r"redis\s+redis\+cluster://127\.0\.0\.1:\d+", banner)
+            assert f"locust -f loadtest/locustfile.py -H {url} --master" in banner
+            assert "locust -f loadtest/locustfile.py --worker" in banner
+            children = proctree.descendants(run.pid)
+            redis = [pid for pid in children if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            assert len(redis) == 3 and len(children) == 6  # 3 redis-server, 2 nodes, balancer
+            browser = Client(url)
+            assert browser.call("POST", "/login", {"user": "ann"})[0] == 200
+            for _ in range(4):  # random routing: both nodes find the session in the cluster
+                status, body = browser.call("GET", "/me")
+                assert (status, body.get("user")) == (200, "ann"), body
+            run.send_signal(signal.SIGTERM)
+            run.communicate(timeout=20)
+        finally:
+            stop_tree(run)
+    assert run.returncode == 0
+    assert wait_until(lambda: not any(proctree.alive(pid) for pid in children), 5.0)
+
+
+def test_redis_cluster_is_a_redis_store() -> None:
+    done = sessionlab("cluster", "--redis-cluster", "--store", "memory", timeout=30)
+    assert done.returncode == 2 and "--redis-cluster is a session store for --store redis" in done.stderr
