@@ -83,6 +83,7 @@ class LocalCluster:
         self.redis_cluster: RedisClusterServers | None = None
         self.redis_url = config.redis_url
         self.started_in: float | None = None
+        self._secret = ""  # the nodes' SESSION_SECRET, made at start
         self.admin_token = secrets.token_urlsafe(24)  # for the balancer's runtime API (drain, ready, add, remove)
 
     @property
@@ -109,20 +110,34 @@ class LocalCluster:
             raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
         if config.store == "redis" and not self.redis_url:
             self.redis_url = self._start_redis()
-        secret = fernet_key()
+        self._secret = fernet_key()
         node_ports = free_ports(config.nodes, config.host, avoid={port})
         for index, node_port in enumerate(node_ports, start=1):
-            node_id = f"node-{index}"
-            env = self._env(NODE_ID=node_id, NODE_HOST=config.host, NODE_PORT=str(node_port),
-                            SESSION_STORE=config.store, SESSION_SECRET=secret,
-                            SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
-            self.nodes.append(self._spawn(node_id, f"http://{config.host}:{node_port}", python_module("nodes"), env))
+            self.nodes.append(self._spawn_node(f"node-{index}", node_port))
         upstreams = ",".join(member.url for member in self.nodes)
         env = self._env(BALANCER_HOST=config.host, BALANCER_PORT=str(port), BALANCER_UPSTREAMS=upstreams,
                         BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token)  # fmt: skip
         if config.health_interval is not None:
             env["BALANCER_HEALTH_INTERVAL"] = str(config.health_interval)
         self.balancer = self._spawn("balancer", f"http://{config.host}:{port}", python_module("balancer"), env)
+
+    def _spawn_node(self, node_id: str, port: int) -> Member:
+        config = self.config
+        env = self._env(NODE_ID=node_id, NODE_HOST=config.host, NODE_PORT=str(port),
+                        SESSION_STORE=config.store, SESSION_SECRET=self._secret,
+                        SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
+        return self._spawn(node_id, f"http://{config.host}:{port}", python_module("nodes"), env)
+
+    def start_extra_node(self, timeout: float = 20.0) -> Member:
+        """One more node process (node-<N+1>, a free port, the cluster's settings), ready but not yet known to the
+        balancer: the runtime API adds it (scale-out). Stopped with the rest."""
+        taken = {int(m.url.rsplit(":", 1)[1]) for m in self.nodes}
+        if self.balancer is not None:
+            taken.add(int(self.balancer.url.rsplit(":", 1)[1]))
+        member = self._spawn_node(f"node-{len(self.nodes) + 1}", free_ports(1, self.config.host, avoid=taken)[0])
+        self.nodes.append(member)
+        member.process.wait_ready(partial(self.node_ready, member), timeout)
+        return member
 
     def _start_redis(self) -> str:
         """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""

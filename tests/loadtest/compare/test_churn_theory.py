@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from balancer.routing.hash import HashRing
-from loadtest.churn_theory import (
+from loadtest.compare.churn_theory import (
     JOIN,
     LEAVE,
     UNPIN,
@@ -23,7 +23,7 @@ from loadtest.churn_theory import (
     rolling_hashed_misses,
     rolling_pinned_misses,
 )
-from loadtest.ring import ProbeRing
+from loadtest.compare.ring import ProbeRing
 
 NODES = ("node-1", "node-2", "node-3")
 
