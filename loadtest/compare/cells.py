@@ -8,13 +8,18 @@ errors are locust's failures outside the SESSION rows. Pure functions, no locust
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.theory import CONCURRENT, KINDS, Exposure, expect, expect_lost_updates
+from loadtest.compare.scenarios import scenario_for
+from loadtest.compare.theory import KINDS, Exposure
 from loadtest.users import tally as T
 from nodes.contract.names import default_consistency
+
+if TYPE_CHECKING:
+    from loadtest.compare.scenarios.base import ErrorTheory
+    from loadtest.compare.theory import Expectation
 
 MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
 
@@ -100,27 +105,38 @@ def node_share(totals: Mapping[str, int]) -> dict[str, float]:
     return {node: n / total for node, n in sorted(served.items())} if total else {}
 
 
-def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = None) -> dict[str, Any]:
-    """The results.json record of one cell."""
+def build_cell(
+    spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = None, events: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """The results.json record of one cell; `events` are the timeline's records, `kill` the one that split it."""
+    scenario = scenario_for(spec.scenario)
     start = float(stats.get("test_start") or 0.0)
     totals = T.sum_counts(stats.get("per_second", {}).values())
     rows = timeline(stats.get("per_second", {}), start)
-    entries = http_entries(stats.get("entries", []))
-    requests = sum(int(e.get("num_requests", 0)) for e in entries)
-    errors = sum(int(e.get("num_failures", 0)) for e in entries)
-    seconds = elapsed(stats)
-    latency = T.labels(totals, T.LATENCY)
-    session_requests = T.measure_total(totals, T.SESSION_REQUESTS)
-    misses = T.measure_total(totals, T.MISSES)
     before, after = split_at_kill(rows, kill.at_s if kill else None)
     users = {kind: totals.get(T.key(T.USERS, kind), 0) for kind in KINDS}
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None)
-    expectation = expect(spec.routing, spec.store, exposure)
-    miss_rate = misses / session_requests if session_requests else 0.0
-    tolerance = expectation.tolerance(killed=kill is not None)
-    miss_agrees = expectation.agrees(miss_rate, killed=kill is not None)
-    lost = lost_updates(spec, totals) if spec.scenario == CONCURRENT else {}
-    agrees = miss_agrees and lost.get("lost_update_agrees") is not False
+    extra = scenario.record(spec, totals)
+    return {
+        **identity(spec),
+        **load_sources(spec, stats, totals),
+        **traffic(stats, totals),
+        **miss_theory(scenario.theory(spec, exposure), totals, killed=kill is not None, extra=extra),
+        **error_theory(scenario.error_theory(spec), stats, totals),
+        "logins": T.measure_total(totals, T.LOGINS),
+        "relogins": T.measure_total(totals, T.RELOGINS),
+        "node_share": node_share(totals),
+        "node_requests": T.labels(totals, T.NODE),
+        "by_kind": {kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
+        "miss_reasons": T.labels(totals, T.REASON),
+        **kill_fields(kill),
+        **extra,
+        "events": [dict(record) for record in events],
+        "timeline": rows,
+    }
+
+
+def identity(spec: CellSpec) -> dict[str, Any]:
     return {
         "routing": spec.routing,
         "store": spec.store,
@@ -128,8 +144,17 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
         "consistency": spec.effective_consistency,
         "nodes": spec.nodes,
         "users": spec.users,
-        **load_sources(spec, stats, totals),
         "duration": spec.duration,
+    }
+
+
+def traffic(stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+    """Requests, throughput and latency of the HTTP answers (SESSION rows left out)."""
+    entries = http_entries(stats.get("entries", []))
+    requests = sum(int(e.get("num_requests", 0)) for e in entries)
+    seconds = elapsed(stats)
+    latency = T.labels(totals, T.LATENCY)
+    return {
         "elapsed_s": round(seconds, 3),
         "requests": requests,
         "rps": round(requests / seconds, 1) if seconds else 0.0,
@@ -137,6 +162,19 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
         "p95_ms": T.percentile(latency, 0.95),
         "p99_ms": T.percentile(latency, 0.99),
         "max_ms": max((float(v) for v in latency), default=None),
+    }
+
+
+def miss_theory(
+    expectation: Expectation, totals: Mapping[str, int], *, killed: bool, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Measured misses against the scenario's theory; the verdict also needs every `*_agrees` of `extra`."""
+    session_requests = T.measure_total(totals, T.SESSION_REQUESTS)
+    misses = T.measure_total(totals, T.MISSES)
+    miss_rate = misses / session_requests if session_requests else 0.0
+    miss_agrees = expectation.agrees(miss_rate, killed=killed)
+    agrees = miss_agrees and all(v is not False for k, v in extra.items() if k.endswith("_agrees"))
+    return {
         "session_requests": session_requests,
         "misses": misses,
         "miss_rate": miss_rate,
@@ -144,24 +182,43 @@ def build_cell(spec: CellSpec, stats: Mapping[str, Any], kill: Kill | None = Non
         "expected_miss_rate": expectation.rate,
         "expected_rate_before_kill": expectation.rate_before,
         "expected_rate_after_kill": expectation.rate_after,
-        "tolerance": tolerance,
+        "tolerance": expectation.tolerance(killed=killed),
         "miss_agrees_with_theory": miss_agrees,
         "agrees_with_theory": agrees,
         "verdict": "ok" if agrees else "DISAGREES WITH THEORY",
         "theory": expectation.explanation,
-        "logins": T.measure_total(totals, T.LOGINS),
-        "relogins": T.measure_total(totals, T.RELOGINS),
+    }
+
+
+def error_theory(theory: ErrorTheory, stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+    """Failed requests, by status ("connection" when nothing answered), and what the scenario expected."""
+    entries = http_entries(stats.get("entries", []))
+    requests = sum(int(e.get("num_requests", 0)) for e in entries)
+    errors = sum(int(e.get("num_failures", 0)) for e in entries)
+    return {
         "errors": errors,
         "error_rate": errors / requests if requests else 0.0,
-        "node_share": node_share(totals),
-        "node_requests": T.labels(totals, T.NODE),
-        "by_kind": {kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
-        "miss_reasons": T.labels(totals, T.REASON),
+        "errors_by_status": errors_by_status(totals),
+        "expected_errors": theory.expected,
+        "errors_agree_with_theory": theory.agrees(errors),
+        "error_theory": theory.explanation,
+    }
+
+
+def errors_by_status(totals: Mapping[str, int]) -> dict[str, int]:
+    """`{"502": 3, "connection": 1}`: status 0 means the request got no HTTP answer at all."""
+    counts: dict[str, int] = {}
+    for status, n in T.labels(totals, T.STATUS).items():
+        label = "connection" if status == "0" else status
+        counts[label] = counts.get(label, 0) + n
+    return dict(sorted(counts.items()))
+
+
+def kill_fields(kill: Kill | None) -> dict[str, Any]:
+    return {
         "killed_node": kill.node if kill else None,
         "kill_at_s": round(kill.at_s, 3) if kill else None,
         "ejected_at_s": round(kill.ejected_at_s, 3) if kill and kill.ejected_at_s is not None else None,
-        **lost,
-        "timeline": rows,
     }
 
 
@@ -173,23 +230,6 @@ def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, 
         "workers_requested": spec.workers,
         "load_processes": len(by_process),  # locust processes that sent requests (the master sends none)
         "requests_by_process": by_process,
-    }
-
-
-def lost_updates(spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
-    """The concurrent scenario's record: acknowledged increments, those lost, and what theory says of them."""
-    acked, lost = T.measure_total(totals, T.ACKED), T.measure_total(totals, T.LOST)
-    theory = expect_lost_updates(spec.store, spec.effective_consistency)
-    return {
-        "bursts": T.measure_total(totals, T.BURSTS),
-        "bursts_unverified": T.measure_total(totals, T.UNVERIFIED),
-        "increments_acked": acked,
-        "increments_lost": lost,
-        "conflicts_409": T.measure_total(totals, T.CONFLICTS),
-        "lost_update_rate": lost / acked if acked else None,
-        "lost_update_expected": theory.expected,  # 0 (cas) or None: measured, not predicted
-        "lost_update_agrees": theory.agrees(lost) if acked else None,
-        "lost_update_theory": theory.explanation,
     }
 
 
@@ -222,4 +262,6 @@ def failed_cell(spec: CellSpec, reason: str) -> dict[str, Any]:
         "duration": spec.duration,
         "verdict": "DID NOT RUN",
         "failure": reason,
+        "errors_by_status": {},
+        "events": [],
     }

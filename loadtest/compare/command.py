@@ -1,9 +1,9 @@
 """`sessionlab compare`: the routing x store x scenario matrix, one fresh local cluster per cell, and a report.
 
-For each cell: start the cluster, run the locustfile headless as its own process for a bounded time (in
-the node-failure scenario SIGKILL one node at the run's midpoint; in the concurrent scenario only users that
-fire parallel increments, with the nodes in one SESSION_CONSISTENCY mode), read what it counted, then (once
-per store and routing) measure how long a session stays usable after /logout-all, and stop everything.
+For each cell: start the cluster its scenario asks for (`loadtest/compare/scenarios/`), run the locustfile
+headless as its own process for a bounded time while the scenario's events are applied on their timeline
+(node-failure SIGKILLs a node at the midpoint), read what it counted, then (once per store and routing)
+measure how long a session stays usable after /logout-all, and stop everything.
 Then write results.json, report.md, report.html and the raw locust CSVs under --out. Every PID started is
 appended to <out>/pids.txt, and every one is stopped before this command returns, even on Ctrl-C.
 """
@@ -22,21 +22,20 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare import locustrun, revocation
-from loadtest.compare.cells import CellSpec, Kill, build_cell, failed_cell
+from loadtest.compare.cells import CellSpec, build_cell, failed_cell
 from loadtest.compare.report import render as report
 from loadtest.compare.report.render import write_results
-from loadtest.compare.theory import CONCURRENT, SCENARIOS
+from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
+from loadtest.compare.scenarios.timeline import run_timeline
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
+from loadtest.lab.control import ClusterControl
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
-from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES, consistency_modes
+from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MODES, STORES
 
 DEFAULT_USERS = 40
 DEFAULT_DURATION = 14.0
-DEFAULT_SCENARIOS = SCENARIOS  # steady, node-failure, concurrent
-# Concurrent cells pin their (browser) users, so memory sessions stay reachable and what differs is consistency.
-CONCURRENT_ROUTINGS = ("sticky",)
 DEFAULT_REVOCATION_BOUND = 5.0
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
          "scenario": ("node-failure",)}  # fmt: skip
@@ -85,10 +84,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--routing", type=_choices(ROUTING_MODES), help=f"comma-separated subset of {','.join(ROUTING_MODES)}"
     )
     parser.add_argument("--store", type=_choices(STORES), help=f"comma-separated subset of {','.join(STORES)}")
-    parser.add_argument("--scenario", type=_choices(SCENARIOS),
-                        help=f"comma-separated subset of {','.join(SCENARIOS)}; concurrent cells run users that fire "
-                             f"parallel increments on one session, with {','.join(CONCURRENT_ROUTINGS)} routing "
-                             "unless --routing is given")  # fmt: skip
+    parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
+                        help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
+                             f"{','.join(default_scenarios())}): " + "; ".join(
+                                 f"{name}: {s.description}" for name, s in SCENARIOS.items()))  # fmt: skip
+    parser.add_argument("--all", action="store_true", help="every registered scenario (the full matrix)")
     parser.add_argument("--consistency", type=_choices(CONSISTENCY_MODES), default=CONSISTENCY_MODES,
                         help="SESSION_CONSISTENCY modes of the concurrent cells (default both: cas,last_write_wins); "
                              "the cookie store only has last_write_wins")  # fmt: skip
@@ -128,24 +128,37 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+def default_scenarios() -> tuple[str, ...]:
+    return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
+
+
 def plan(args: argparse.Namespace) -> list[CellSpec]:
-    """The cells to run, in matrix order: per store, routing x scenario, then the concurrent cells per mode."""
+    """The cells to run, in matrix order: per store, routing x the interleaved scenarios, then the others."""
     quick: dict[str, Any] = QUICK if args.quick else {}
-    routings = args.routing or quick.get("routing", ROUTING_MODES)
     stores = args.store or quick.get("store", STORES)
-    scenarios = args.scenario or quick.get("scenario", DEFAULT_SCENARIOS)
-    users = args.users or quick.get("users", DEFAULT_USERS)
-    duration = args.duration or quick.get("duration", DEFAULT_DURATION)
+    chosen = tuple(SCENARIOS) if args.all else args.scenario or quick.get("scenario", default_scenarios())
+    scenarios = [scenario_for(name) for name in chosen]
+    load = {"nodes": args.nodes, "users": args.users or quick.get("users", DEFAULT_USERS),
+            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers}  # fmt: skip
     cells = []
     for store in stores:
-        for routing in routings:
-            cells += [CellSpec(routing, store, scenario, args.nodes, users, duration, args.workers)
-                      for scenario in scenarios if scenario != CONCURRENT]  # fmt: skip
-        if CONCURRENT in scenarios:
-            modes = [mode for mode in consistency_modes(store) if mode in args.consistency] or ["last_write_wins"]
-            cells += [CellSpec(routing, store, CONCURRENT, args.nodes, users, duration, args.workers, mode)
-                      for routing in args.routing or CONCURRENT_ROUTINGS for mode in modes]  # fmt: skip
+        for routing in _routings(args, quick, None):
+            cells += [_spec(routing, store, s, mode, load) for s in scenarios if s.interleaved
+                      for mode in s.variants(store, args.consistency)]  # fmt: skip
+        for scenario in (s for s in scenarios if not s.interleaved):
+            cells += [_spec(routing, store, scenario, mode, load) for routing in _routings(args, quick, scenario)
+                      for mode in scenario.variants(store, args.consistency)]  # fmt: skip
     return with_revocation(cells, _revocation_bound(args))
+
+
+def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
+    """--routing when given, else the scenario's own routings, else the matrix's."""
+    own = scenario.default_routings if scenario else None
+    return tuple(args.routing or own or quick.get("routing", ROUTING_MODES))
+
+
+def _spec(routing: str, store: str, scenario: Scenario, mode: str | None, load: dict[str, Any]) -> CellSpec:
+    return CellSpec(routing, store, scenario.name, consistency=mode, **load)
 
 
 def _revocation_bound(args: argparse.Namespace) -> float:
@@ -169,27 +182,28 @@ def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
 
 
 def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> dict[str, Any]:
-    """Fresh cluster, bounded locust run (a node killed at the midpoint if asked), stop all, the cell's record."""
-    config = ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store, log_dir=folder / "logs",
-                           consistency=spec.consistency)  # fmt: skip
+    """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
+    scenario = scenario_for(spec.scenario)
+    config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
+                                            log_dir=folder / "logs", consistency=spec.consistency))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=pids)
-        who = f"{spec.users} {'concurrent ' if spec.scenario == CONCURRENT else ''}users"
-        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {who} "
+        progress.say(f"{spec.label}: cluster up in {cluster.started_in:.1f}s; locust {spec.users} users "
                      f"for {spec.duration:g}s" + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
+        control = ClusterControl(cluster)
         process = run.start()
         try:
             start = run.wait_started(process)
-            kill = _kill_midway(cluster, spec, start, progress) if spec.scenario == "node-failure" else None
+            records = run_timeline(scenario.events(spec), control, start, progress.say)
             run.wait_finished(process)
             stats = run.final_stats(process)
         finally:
             locustrun.stop(process)
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
-        dead = [name for name in cluster.dead_members() if not kill or name != kill.node]
+        dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
-    return {**build_cell(spec, stats, kill), **revoked}
+    return {**build_cell(spec, stats, scenario.disruption(records), records), **revoked}
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -199,17 +213,6 @@ def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[st
     )  # the lab leaves SESSION_MAX_AGE at its default
     progress.say(f"  logout-all: {measured['revocation']['explanation']}")
     return measured
-
-
-def _kill_midway(cluster: LocalCluster, spec: CellSpec, start: float, progress: Progress) -> Kill:
-    locustrun.wait_seconds(start + spec.duration / 2 - time.time())
-    node = cluster.kill_node(0)
-    at = time.time() - start
-    ejected = cluster.wait_ejected(node, timeout=10.0)
-    ejected_at = time.time() - start if ejected else None
-    seen = f"balancer ejected it {ejected_at - at:.1f}s later" if ejected_at else "balancer did not eject it"
-    progress.say(f"  SIGKILLed {node} at {at:.1f}s; {seen}")
-    return Kill(node, at, ejected_at)
 
 
 def summary_line(cell: dict[str, Any]) -> str:
@@ -303,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _meta(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
-    first = cells[0] if cells else replace(CellSpec("random", "memory", "steady", args.nodes, 0, 0.0))
+    first = cells[0] if cells else CellSpec("random", "memory", "steady", args.nodes, 0, 0.0)
     return {
         "tool": "sessionlab compare",
         "started": datetime.now().isoformat(timespec="seconds"),

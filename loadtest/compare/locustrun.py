@@ -7,20 +7,18 @@ file the locustfile writes at test start, and reads the final stats file when lo
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from loadtest.compare.cells import CellSpec
-from loadtest.compare.theory import CONCURRENT
+from loadtest.compare.scenarios import scenario_for
 from loadtest.lab import proctree
 from loadtest.lab.processes import ManagedProcess, StartupError, python_module, wait_until
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "locustfile.py"
 USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
-CONCURRENT_CLASS = "ConcurrentUser"  # the only users of a concurrent-scenario cell
 STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
 
 
@@ -55,10 +53,9 @@ class LocustRun:
         return argv + self.user_classes()
 
     def user_classes(self) -> list[str]:
-        """The locustfile's user classes this cell runs: the concurrent scenario has its own."""
-        if self.spec.scenario == CONCURRENT:
-            return [CONCURRENT_CLASS]
-        return [USER_CLASSES[kind] for kind in self.kinds]
+        """The locustfile's user classes this cell runs: the scenario's own, else the asked-for kinds."""
+        own = scenario_for(self.spec.scenario).users
+        return list(own) if own else [USER_CLASSES[kind] for kind in self.kinds]
 
     def clear_previous(self) -> None:
         """Remove what an earlier run in the same --out folder left: its stats would pass for this run's."""
@@ -116,10 +113,3 @@ def stop(process: ManagedProcess) -> None:
     process.stop(grace=STOP_TIMEOUT + 5.0)
     if forked and not wait_until(lambda: not any(proctree.alive(pid) for pid in forked), 5.0):
         proctree.kill_all(forked)
-
-
-def wait_seconds(seconds: float) -> None:
-    """Sleep in short slices (a signal still interrupts promptly)."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        time.sleep(min(left, 0.1))

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 
 from nodes.contract.names import ROUTING_MODES, STORES, consistency_modes
 
-CONCURRENT = "concurrent"  # parallel increments on one session: the lost-update scenario
-SCENARIOS = ("steady", "node-failure", CONCURRENT)
 KINDS = ("browser", "app")
 
 SIGMAS = 3.0  # tolerance: this many standard deviations of the expected count ...

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from loadtest.compare.cells import CellSpec, Kill, build_cell, failed_cell, split_at_kill, timeline
+from loadtest.users import tally as T
 from tests.loadtest.compare.generated import START, cell, concurrent_cell, stats_doc
 
 REQUIRED = {
     "routing", "store", "scenario", "requests", "rps", "p50_ms", "p95_ms", "p99_ms", "miss_rate",
     "expected_miss_rate", "relogins", "errors", "node_share", "nodes", "users", "duration", "session_requests",
     "misses", "tolerance", "verdict", "kill_at_s", "timeline", "workers", "workers_requested", "load_processes",
-    "consistency",
+    "consistency", "errors_by_status", "events",
 }  # fmt: skip
 
 
@@ -87,3 +88,11 @@ def test_load_sources_count_the_processes_whose_requests_arrived() -> None:
     record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0, workers=2), stats)
     assert (record["workers"], record["workers_requested"], record["load_processes"]) == (2, 2, 2)
     assert record["requests_by_process"] == {"4001": 300, "4002": 290}
+
+
+def test_errors_are_recorded_by_status_and_a_missing_answer_as_connection() -> None:
+    stats = stats_doc(0.0)
+    stats["per_second"][str(int(START))].update({T.key(T.STATUS, "502"): 3, T.key(T.STATUS, "0"): 2})
+    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), stats)
+    assert record["errors_by_status"] == {"502": 3, "connection": 2}
+    assert failed_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), "x")["errors_by_status"] == {}

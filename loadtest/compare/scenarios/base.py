@@ -1,0 +1,100 @@
+"""What a scenario is: the cluster it needs, the events it applies on a timeline, and the theory it is judged by.
+
+Routing policies and session stores sit behind one small interface each; scenarios do too. A scenario is one
+module with one `Scenario` subclass decorated by `@register`, so `sessionlab compare --scenario` offers it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from loadtest.compare.theory import Expectation, Exposure, expect
+from loadtest.lab.cluster import ClusterConfig
+
+if TYPE_CHECKING:
+    from loadtest.compare.cells import CellSpec, Kill
+    from loadtest.lab.control import ClusterControl
+
+# An action applied to the running cluster; what it returns is merged into the event's record
+# (at least "outcome": one readable sentence; scenarios may add fields their theory reads).
+Action = Callable[["ClusterControl"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing done to the running cluster `at` seconds after the load started."""
+
+    at: float
+    action: Action
+    what: str
+
+
+@dataclass(frozen=True)
+class ErrorTheory:
+    """Expected error count: `expected` None where timing decides (then reported, not predicted)."""
+
+    expected: int | None
+    explanation: str
+
+    def agrees(self, errors: int) -> bool | None:
+        return None if self.expected is None else errors <= self.expected
+
+
+class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overrides what it changes
+    """One way of loading (and disturbing) a cluster, judged against theory from the run's own exposure."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]  # one line, shown by --help and in the report
+    in_default: ClassVar[bool] = False  # part of the default matrix (keep it under 10 minutes); --all runs every one
+    users: ClassVar[tuple[str, ...] | None] = None  # locust user classes of its own; None: the cell's user kinds
+    default_routings: ClassVar[tuple[str, ...] | None] = None  # routings unless --routing is given; None: all
+    interleaved: ClassVar[bool] = True  # planned per routing next to the other interleaved scenarios
+
+    def cluster(self, config: ClusterConfig) -> ClusterConfig:
+        """The cluster this scenario needs, from the cell's (e.g. a spare node, a Sentinel set)."""
+        return config
+
+    def variants(self, store: str, consistency: tuple[str, ...]) -> tuple[str | None, ...]:
+        """The SESSION_CONSISTENCY modes to run per store; (None,): the store's default only."""
+        return (None,)
+
+    def events(self, spec: CellSpec) -> list[Event]:
+        """What to do to the running cluster, and when (seconds after the load started)."""
+        return []
+
+    def disruption(self, records: Sequence[Mapping[str, Any]]) -> Kill | None:
+        """The event that splits the run into before/after for the theory (a node lost), if any."""
+        return None
+
+    def theory(self, spec: CellSpec, exposure: Exposure) -> Expectation:
+        """Expected misses (with variance and an explanation) from what the run exposed."""
+        return expect(spec.routing, spec.store, exposure)
+
+    def error_theory(self, spec: CellSpec) -> ErrorTheory:
+        return ErrorTheory(0, "no process fails and nothing is changed under load: no request should fail")
+
+    def record(self, spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
+        """Extra fields of this scenario's cell record (keys ending in `_agrees` join the verdict)."""
+        return {}
+
+
+SCENARIOS: dict[str, type[Scenario]] = {}
+S = TypeVar("S", bound=type[Scenario])
+
+
+def register(scenario: S) -> S:
+    """Class decorator: offer this scenario to `sessionlab compare --scenario`."""
+    if scenario.name in SCENARIOS:
+        raise ValueError(f"scenario {scenario.name!r} is registered twice")
+    SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def scenario_for(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]()
+    except KeyError:
+        raise ValueError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}") from None

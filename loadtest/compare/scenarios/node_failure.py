@@ -1,0 +1,37 @@
+"""node-failure: SIGKILL one node halfway through the load, as a crash would, and watch the balancer eject it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from loadtest.compare.scenarios.actions import kill_node
+from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
+
+if TYPE_CHECKING:
+    from loadtest.compare.cells import CellSpec, Kill
+
+VICTIM = "node-1"
+
+
+@register
+class NodeFailure(Scenario):
+    name = "node-failure"
+    description = f"{VICTIM} is SIGKILLed at the run's midpoint; the balancer must eject it"
+    in_default = True
+
+    def events(self, spec: CellSpec) -> list[Event]:
+        return [Event(at=0.5 * spec.duration, action=kill_node(VICTIM), what=f"SIGKILL {VICTIM}")]
+
+    def disruption(self, records: Sequence[Mapping[str, Any]]) -> Kill | None:
+        from loadtest.compare.cells import Kill
+
+        kill = next((r for r in records if r.get("killed")), None)
+        if kill is None:
+            return None
+        after = kill.get("ejected_after_s")
+        return Kill(kill["killed"], float(kill["t"]), None if after is None else float(kill["t"]) + float(after))
+
+    def error_theory(self, spec: CellSpec) -> ErrorTheory:
+        return ErrorTheory(None, "requests in flight on the killed node, and those sent to it before the health "
+                           "check ejects it, fail (502); how many depends on timing, so they are reported")  # fmt: skip

@@ -1,0 +1,12 @@
+"""steady: the load alone, no event; the baseline every other scenario is read against."""
+
+from __future__ import annotations
+
+from loadtest.compare.scenarios.base import Scenario, register
+
+
+@register
+class Steady(Scenario):
+    name = "steady"
+    description = "browser and app users for the whole run; nothing else happens"
+    in_default = True
