@@ -44,7 +44,6 @@ LEAVE, JOIN, UNPIN = "leave", "join", "unpin"
 CHANGES = (LEAVE, JOIN, UNPIN)
 FLOOR = 0.02  # miss rate the model leaves out: health-check and restart timing, retries cut off by the run's end
 THEORY_ROUTINGS = ("random", "round_robin", "sticky", "hash")
-ERROR_BOUND = 0.001  # drained changes may fail at most this fraction of requests (a kept-alive connection race)
 
 
 def uniform_shares(nodes: Sequence[str]) -> dict[str, float]:
@@ -347,28 +346,5 @@ def explain(routing: str, store: str, nodes: int) -> str:
             f"1/(N+1)*(N+1) = 1")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ErrorExpectation:
-    """Expected failed requests: `expected` None where timing decides (reported, not predicted)."""
-
-    expected: int | None
-    allowed: int
-    explanation: str
-
-    def agrees(self, errors: int) -> bool | None:
-        return None if self.expected is None else errors <= self.expected + self.allowed
-
-
-def expect_errors(drained: bool, requests: int) -> ErrorExpectation:
-    """Drained changes fail nothing (≤ ERROR_BOUND of requests for a kept-alive connection closing as a request
-    is sent on it); a SIGKILL fails what was in flight on the node, which depends on timing."""
-    if not drained:
-        return ErrorExpectation(None, 0, "SIGKILL fails the requests in flight on the node (a POST cut off is not "
-                                "replayed): how many depends on timing, so they are reported")  # fmt: skip
-    allowed = math.floor(ERROR_BOUND * requests)
-    return ErrorExpectation(0, allowed, f"nodes leave drained and stop gracefully: no request should fail "
-                            f"(at most {ERROR_BOUND:.1%} = {allowed} of {requests:,} allowed)")  # fmt: skip
-
-
 __all__ = ["CHANGES", "JOIN", "KINDS", "LEAVE", "UNPIN", "Change", "ChurnExposure", "ChurnExpectation", "Epoch",
-           "ErrorExpectation", "expect_churn", "expect_errors", "placement", "uniform_shares"]  # fmt: skip
+           "expect_churn", "placement", "uniform_shares"]  # fmt: skip

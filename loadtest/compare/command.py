@@ -26,6 +26,7 @@ from loadtest.compare.cells import CellSpec, build_cell, failed_cell
 from loadtest.compare.report import render as report
 from loadtest.compare.report.render import write_results
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
+from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
 from loadtest.compare.scenarios.timeline import run_timeline
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
@@ -37,6 +38,7 @@ from nodes.contract.names import CONSISTENCY_MODES, DEFAULT_MAX_AGE, ROUTING_MOD
 DEFAULT_USERS = 40
 DEFAULT_DURATION = 14.0
 DEFAULT_REVOCATION_BOUND = 5.0
+DEFAULT_DRAIN_SECONDS = 2.0
 QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
          "scenario": ("node-failure",)}  # fmt: skip
 QUICK_REVOCATION_BOUND = 2.0
@@ -96,6 +98,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds to keep polling a session after /logout-all (default "
                              f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
                              "0 skips the measurement)")  # fmt: skip
+    parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS,
+                        help="rolling-deploy and scale-in: seconds a node drains before it is stopped or removed "
+                             f"(default {DEFAULT_DRAIN_SECONDS:g})")  # fmt: skip
+    parser.add_argument("--deploy-mode", choices=DEPLOY_MODES, default=DEPLOY_MODES[0],
+                        help="rolling-deploy: drain (drain, SIGTERM, restart, ready; default) or kill (SIGKILL, no "
+                             "drain, restart: the contrast)")  # fmt: skip
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
     parser.add_argument("--nodes", type=int, default=3, help="nodes per cluster (default 3)")
@@ -114,6 +122,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--workers must be >= 0 and --users >= 1")
     if args.revocation_bound is not None and args.revocation_bound < 0:
         parser.error("--revocation-bound must be >= 0")
+    if not 0 <= args.drain_seconds <= 600:
+        parser.error("--drain-seconds must be between 0 and 600")
     return args
 
 
@@ -139,14 +149,18 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     chosen = tuple(SCENARIOS) if args.all else args.scenario or quick.get("scenario", default_scenarios())
     scenarios = [scenario_for(name) for name in chosen]
     load = {"nodes": args.nodes, "users": args.users or quick.get("users", DEFAULT_USERS),
-            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers}  # fmt: skip
+            "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
+            "drain_seconds": args.drain_seconds, "deploy_mode": args.deploy_mode}  # fmt: skip
+    whole = bool(args.all or args.store or args.routing or args.quick)  # else: each scenario's default cells
     cells = []
     for store in stores:
         for routing in _routings(args, quick, None):
             cells += [_spec(routing, store, s, mode, load) for s in scenarios if s.interleaved
+                      and (whole or s.in_default_matrix(store, routing))
                       for mode in s.variants(store, args.consistency)]  # fmt: skip
         for scenario in (s for s in scenarios if not s.interleaved):
             cells += [_spec(routing, store, scenario, mode, load) for routing in _routings(args, quick, scenario)
+                      if whole or scenario.in_default_matrix(store, routing)
                       for mode in scenario.variants(store, args.consistency)]  # fmt: skip
     return with_revocation(cells, _revocation_bound(args))
 
@@ -158,7 +172,8 @@ def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenari
 
 
 def _spec(routing: str, store: str, scenario: Scenario, mode: str | None, load: dict[str, Any]) -> CellSpec:
-    return CellSpec(routing, store, scenario.name, consistency=mode, **load)
+    spec = CellSpec(routing, store, scenario.name, consistency=mode, **load)
+    return replace(spec, duration=scenario.duration(spec))
 
 
 def _revocation_bound(args: argparse.Namespace) -> float:

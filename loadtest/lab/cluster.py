@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from loadtest.lab.probe import get_json, http_status
+from loadtest.lab.probe import get_json, request
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
@@ -29,7 +29,7 @@ from loadtest.lab.processes import (
     wait_until,
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
-from nodes.contract.names import BALANCER_STATUS_PATH
+from nodes.contract.names import BALANCER_STATUS_PATH, NODE_ID_HEADER
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATUS_PATH = BALANCER_STATUS_PATH
@@ -169,7 +169,10 @@ class LocalCluster:
 
     def node_ready(self, member: Member) -> bool:
         """The node answers its readiness check (/readyz when it needs Redis, else /healthz)."""
-        return http_status(member.url + ("/readyz" if self.config.store == "redis" else "/healthz")) == 200
+        answer = request("GET", member.url + ("/readyz" if self.config.store == "redis" else "/healthz"))
+        # Its own answer: on a busy machine another program can take a free port between the pick and the bind,
+        # and would pass for the node (the node then dies on "address already in use").
+        return answer.status == 200 and answer.headers.get(NODE_ID_HEADER) == member.name
 
     def _wait_ready(self, deadline: float) -> None:
         for member in self.nodes:

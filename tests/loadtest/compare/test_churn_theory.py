@@ -18,7 +18,6 @@ from loadtest.compare.churn_theory import (
     ChurnExposure,
     available_sets,
     expect_churn,
-    expect_errors,
     placement,
     rolling_hashed_misses,
     rolling_pinned_misses,
@@ -147,13 +146,6 @@ def test_tolerance_shrinks_with_exposure_and_has_a_floor() -> None:
     small = expect_churn("random", "memory", exposure(scale_out(), {"app": 30}, per_epoch=100))
     large = expect_churn("random", "memory", exposure(scale_out(), {"app": 30}, per_epoch=10_000))
     assert small.tolerance() > large.tolerance() > 0.02
-
-
-def test_errors_drained_zero_with_a_bound_killed_reported() -> None:
-    drained = expect_errors(True, 20_000)
-    assert (drained.expected, drained.allowed) == (0, 20) and drained.agrees(20) and not drained.agrees(21)
-    killed = expect_errors(False, 20_000)
-    assert killed.expected is None and killed.agrees(500) is None
 
 
 def test_probe_ring_is_the_balancers_ring_over_the_urls() -> None:

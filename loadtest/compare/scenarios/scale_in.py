@@ -1,0 +1,46 @@
+"""scale-in: at the midpoint one node is drained, then (--drain-seconds later) removed and stopped.
+
+Memory: spread users strand the drained node's sessions at once, hash users whose ids it owned move, sticky users
+pinned to it keep it while it drains and miss once when it is removed. Cookie and redis lose nothing and, with
+the node drained before it goes, fail no request.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from loadtest.compare.scenarios import membership as M
+from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
+from loadtest.compare.theory import Expectation
+
+if TYPE_CHECKING:
+    from loadtest.compare.cells import CellSpec
+
+MIN_DURATION = 14.0
+DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))
+
+
+@register
+class ScaleIn(Scenario):
+    name = "scale-in"
+    description = "one node drained at the midpoint, then removed through the runtime API and stopped"
+    in_default = True
+    default_routings = ("sticky", "hash")
+    interleaved = False
+
+    def duration(self, spec: CellSpec) -> float:
+        return max(spec.duration, MIN_DURATION + spec.drain_seconds)
+
+    def in_default_matrix(self, store: str, routing: str) -> bool:
+        return (store, routing) in DEFAULT_CELLS
+
+    def events(self, spec: CellSpec) -> list[Event]:
+        name, at = f"node-{spec.nodes}", (self.duration(spec) - spec.drain_seconds) / 2
+        return [Event(at, M.drain(name), f"drain {name}"),
+                Event(at + spec.drain_seconds, M.remove(name), f"remove {name}")]  # fmt: skip
+
+    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
+        return M.judge(spec, run)
+
+    def error_theory(self, spec: CellSpec) -> ErrorTheory:
+        return M.drained_errors()
