@@ -53,6 +53,7 @@ class ClusterConfig:
     log_dir: Path = field(default_factory=lambda: Path("."))
     health_interval: float | None = None  # None = the balancer's default
     extra_env: tuple[tuple[str, str], ...] = ()
+    spares: int = 0  # more node processes, started and ready but not given to the balancer (scale-out adds them)
 
 
 @dataclass
@@ -111,10 +112,10 @@ class LocalCluster:
         if config.store == "redis" and not self.redis_url:
             self.redis_url = self._start_redis()
         self._secret = fernet_key()
-        node_ports = free_ports(config.nodes, config.host, avoid={port})
+        node_ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
         for index, node_port in enumerate(node_ports, start=1):
             self.nodes.append(self._spawn_node(f"node-{index}", node_port))
-        upstreams = ",".join(member.url for member in self.nodes)
+        upstreams = ",".join(member.url for member in self.members())
         env = self._env(BALANCER_HOST=config.host, BALANCER_PORT=str(port), BALANCER_UPSTREAMS=upstreams,
                         BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token)  # fmt: skip
         if config.health_interval is not None:
@@ -193,9 +194,13 @@ class LocalCluster:
             return None
         return {u.get("url", "") for u in document.get("upstreams", []) if u.get("healthy")}
 
+    def members(self) -> list[Member]:
+        """The nodes given to the balancer at start (spares come after them)."""
+        return self.nodes[: self.config.nodes]
+
     def all_healthy(self) -> bool:
         healthy = self.healthy_urls()
-        return healthy is not None and all(_same_origin(m.url, healthy) for m in self.nodes)
+        return healthy is not None and all(_same_origin(m.url, healthy) for m in self.members())
 
     def kill_node(self, index: int = 0) -> str:
         """SIGKILL one node, as a crash would; returns its node id."""

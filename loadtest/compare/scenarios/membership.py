@@ -92,18 +92,16 @@ def restart(name: str, *, then_ready: bool) -> Action:
     return act
 
 
-def add_node() -> Action:
-    """Start one more node process and add it through the runtime API; JOIN once the balancer's check passed."""
+def add(name: str) -> Action:
+    """Add a spare node (started with the cluster, ready) through the runtime API; JOIN once its check passed."""
 
     def act(control: ClusterControl) -> dict[str, Any]:
         began = time.monotonic()
-        name = control.start_extra_node()
         control.add(name)
         seen = control.wait_state(name, "ready", ADMIT_TIMEOUT)
         after = time.monotonic() - began
-        return {"outcome": f"{name} started and added, taking work {after:.1f}s later" + ("" if seen else
-                " (not seen ready)"), "added": name, "node_urls": _urls(control),
-                "changes": [_change(name, JOIN, after)]}  # fmt: skip
+        return {"outcome": f"{name} added, taking work {after:.1f}s later" + ("" if seen else " (not seen ready)"),
+                "added": name, "node_urls": _urls(control), "changes": [_change(name, JOIN, after)]}  # fmt: skip
 
     return act
 
@@ -161,7 +159,8 @@ def measured_shares(rows: Sequence[Mapping[str, Any]], low: float, high: float) 
 
 def judge(spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
     """The expectation of a membership-change cell, and the fields its record adds (epochs, per-node shares)."""
-    changes = changes_of(run.events)
+    end = max((float(row["t"]) + 1 for row in run.rows), default=0.0)
+    changes = tuple(change for change in changes_of(run.events) if change.at < end)  # later ones met no load
     urls: dict[str, str] = {}
     for record in run.events:
         urls.update(record.get("node_urls", {}))

@@ -7,6 +7,7 @@ node, as `loadtest.compare.churn_theory` derives per routing mode and user kind.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.scenarios import membership as M
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
 
 DEPLOY_MODES = ("drain", "kill")
-LEAD = 3.0  # seconds of load before the first node goes (hash users settle on the ring first)
-RESTART = 5.0  # seconds budgeted per node for SIGTERM, a new process and the balancer's health check
-TAIL = 4.0  # seconds of load after the last node is back (re-logins after the last change settle)
+LEAD = 2.0  # seconds of load before the first node goes (hash users settle on the ring first)
+RESTART = 4.5  # seconds budgeted per node for SIGTERM, a new process and the balancer's health check
+TAIL = 3.5  # seconds of load after the last node is back (re-logins after the last change settle)
 DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))
 
 
@@ -33,11 +34,10 @@ class RollingDeploy(Scenario):
     name = "rolling-deploy"
     description = "each node in turn drained (--drain-seconds), SIGTERMed, restarted and made ready; --deploy-mode kill"
     in_default = True
-    default_routings = ("sticky", "hash")
     interleaved = False
 
     def duration(self, spec: CellSpec) -> float:
-        return max(spec.duration, LEAD + spec.nodes * slot(spec) + TAIL)
+        return max(spec.duration, math.ceil(LEAD + spec.nodes * slot(spec) + TAIL))  # locust takes whole seconds
 
     def in_default_matrix(self, store: str, routing: str) -> bool:
         return (store, routing) in DEFAULT_CELLS

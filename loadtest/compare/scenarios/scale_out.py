@@ -7,17 +7,19 @@ to N/(N+1). The record shows each node's share of requests before and after.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.ring import ProbeRing
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
 from loadtest.compare.theory import Expectation
+from loadtest.lab.cluster import ClusterConfig
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
 
-MIN_DURATION = 16.0  # the new node takes ~3 s to start: half the run before, enough after to settle
+MIN_DURATION = 14.0
 DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))
 
 
@@ -26,8 +28,10 @@ class ScaleOut(Scenario):
     name = "scale-out"
     description = "one more node started and added through the runtime API at the midpoint"
     in_default = True
-    default_routings = ("sticky", "hash")
     interleaved = False
+
+    def cluster(self, config: ClusterConfig) -> ClusterConfig:
+        return replace(config, spares=1)  # started and ready with the others: adding it is one runtime call
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, MIN_DURATION)
@@ -36,8 +40,8 @@ class ScaleOut(Scenario):
         return (store, routing) in DEFAULT_CELLS
 
     def events(self, spec: CellSpec) -> list[Event]:
-        at = self.duration(spec) / 2 - 2.0  # it starts ~2-3 s before it takes work
-        return [Event(at, M.add_node(), f"add node-{spec.nodes + 1}")]
+        name = f"node-{spec.nodes + 1}"
+        return [Event(self.duration(spec) / 2, M.add(name), f"add {name}")]
 
     def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
         expectation, fields = M.judge(spec, run)

@@ -10,3 +10,6 @@ class Steady(Scenario):
     name = "steady"
     description = "browser and app users for the whole run; nothing else happens"
     in_default = True
+
+    def in_default_matrix(self, store: str, routing: str) -> bool:
+        return routing != "round_robin"  # random's twin in theory; --all or --routing runs it
