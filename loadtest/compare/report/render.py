@@ -18,6 +18,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from loadtest.compare.report import membership
+
 Cell = dict[str, Any]
 STORE_NOTES = {
     "memory": "sessions live in the memory of the node that created them",
@@ -327,6 +329,9 @@ def render_markdown(results: dict[str, Any], figures: dict[str, tuple[str, bytes
     if revoked := revocation_lines(cells):
         out += ["## Log out everywhere: how long a revoked session stays usable", "", REVOCATION_INTRO, ""]
         out += [f"- {line}" for line in revoked] + [""]
+    if changed := membership.paragraphs(cells):
+        out += ["## Rolling deploys, scale-out, scale-in", "", membership.INTRO, ""]
+        out += [f"- {line}" for line in changed] + [""]
     out += ["## Figures", ""] + [f"![{title}](plots/{name}.png)" for name, (title, _) in figures.items()] + [""]
     out += ["## How to read this report", "", *_reading_guide(), ""]
     return "\n".join(out)
@@ -413,6 +418,9 @@ def render_html(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) 
         css = "" if cell.get("verdict") == "ok" else ' class="bad"'
         parts.append(f"<tr{css}>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>")
     parts.append("</tbody></table>")
+    if changed := membership.paragraphs(cells):
+        parts.append(f"<h2>Rolling deploys, scale-out, scale-in</h2><p>{esc(membership.INTRO)}</p><ul>")
+        parts += [f"<li>{esc(line)}</li>" for line in changed] + ["</ul>"]
     if lost := lost_update_lines(cells):
         parts.append(f"<h2>Lost updates (concurrent writes to one session)</h2><p>{esc(LOST_UPDATE_INTRO)}</p><ul>")
         parts += [f"<li>{esc(line)}</li>" for line in lost] + ["</ul>"]

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
 from loadtest.compare.theory import Expectation
+from loadtest.lab.cluster import ClusterConfig
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
 
 DEPLOY_MODES = ("drain", "kill")
 LEAD = 2.0  # seconds of load before the first node goes (hash users settle on the ring first)
-RESTART = 4.5  # seconds budgeted per node for SIGTERM, a new process and the balancer's health check
+RESTART = 6.0  # seconds budgeted per node for SIGTERM, a new process and the balancer's health check
 TAIL = 3.5  # seconds of load after the last node is back (re-logins after the last change settle)
 DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))
 
@@ -36,6 +37,9 @@ class RollingDeploy(Scenario):
     in_default = True
     interleaved = False
 
+    def cluster(self, config: ClusterConfig) -> ClusterConfig:
+        return M.tolerant(config)
+
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, math.ceil(LEAD + spec.nodes * slot(spec) + TAIL))  # locust takes whole seconds
 
@@ -43,7 +47,7 @@ class RollingDeploy(Scenario):
         return (store, routing) in DEFAULT_CELLS
 
     def events(self, spec: CellSpec) -> list[Event]:
-        events = []
+        events, clock = [], M.DrainClock(spec.drain_seconds)
         for index in range(spec.nodes):
             name, at = f"node-{index + 1}", LEAD + index * slot(spec)
             if spec.deploy_mode == "kill":
@@ -51,7 +55,8 @@ class RollingDeploy(Scenario):
                            Event(at, M.restart(name, then_ready=False), f"restart {name}")]  # fmt: skip
             else:
                 stop = at + spec.drain_seconds
-                events += [Event(at, M.drain(name), f"drain {name}"), Event(stop, M.stop(name), f"SIGTERM {name}"),
+                events += [Event(at, M.drain(name, clock), f"drain {name}"),
+                           Event(stop, M.stop(name, clock), f"SIGTERM {name}"),
                            Event(stop, M.restart(name, then_ready=True), f"restart {name}")]  # fmt: skip
         return events
 

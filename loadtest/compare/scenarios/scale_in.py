@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
 from loadtest.compare.theory import Expectation
+from loadtest.lab.cluster import ClusterConfig
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
@@ -28,6 +29,9 @@ class ScaleIn(Scenario):
     in_default = True
     interleaved = False
 
+    def cluster(self, config: ClusterConfig) -> ClusterConfig:
+        return M.tolerant(config)
+
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, math.ceil(MIN_DURATION + spec.drain_seconds))  # locust takes whole seconds
 
@@ -36,8 +40,9 @@ class ScaleIn(Scenario):
 
     def events(self, spec: CellSpec) -> list[Event]:
         name, at = f"node-{spec.nodes}", (self.duration(spec) - spec.drain_seconds) / 2
-        return [Event(at, M.drain(name), f"drain {name}"),
-                Event(at + spec.drain_seconds, M.remove(name), f"remove {name}")]  # fmt: skip
+        clock = M.DrainClock(spec.drain_seconds)
+        return [Event(at, M.drain(name, clock), f"drain {name}"),
+                Event(at + spec.drain_seconds, M.remove(name, clock), f"remove {name}")]  # fmt: skip
 
     def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
         return M.judge(spec, run)

@@ -31,7 +31,7 @@ class ScaleOut(Scenario):
     interleaved = False
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
-        return replace(config, spares=1)  # started and ready with the others: adding it is one runtime call
+        return replace(M.tolerant(config), spares=1)  # started with the others: adding it is one runtime call
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, MIN_DURATION)
