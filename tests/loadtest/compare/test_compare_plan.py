@@ -11,7 +11,7 @@ def labels(*argv: str) -> list[str]:
 
 def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     cells = plan(parse_args([]))
-    assert len(cells) == 9 + 4 + 3 + 3 * 3  # steady, node-failure, concurrent, the membership changes
+    assert len(cells) == 7 + 4 + 3 + 3 * 3  # steady, node-failure, concurrent, the membership changes
     assert not [spec for spec in cells if spec.routing == "round_robin"]  # random's twin: --all runs it
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
