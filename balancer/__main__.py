@@ -17,9 +17,10 @@ log = logging.getLogger("balancer")
 
 DESCRIPTION = (
     "Run the reverse proxy in front of the nodes. Settings come from the environment: BALANCER_UPSTREAMS "
-    "(required, comma-separated node URLs), BALANCER_ROUTING (random|round_robin|sticky|hash), BALANCER_HOST, "
+    "(required, comma-separated node URLs), BALANCER_ROUTING (random|round_robin|sticky|hash|route), BALANCER_HOST, "
     "BALANCER_PORT, BALANCER_HEALTH_INTERVAL, BALANCER_STICKY_COOKIE, BALANCER_ROUTE_SECRET and more (see README). "
-    "Own endpoints: GET /_balancer/status (JSON) and GET /_balancer/metrics (Prometheus)."
+    "Own endpoints: GET /_balancer/status (JSON), GET /_balancer/metrics (Prometheus), and with BALANCER_ADMIN_TOKEN "
+    "the runtime API (/_balancer/upstreams: add, remove, drain, ready)."
 )
 DEV_SECRET_WARNING = (
     "\n" + "!" * 78 + "\n"

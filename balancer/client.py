@@ -38,6 +38,7 @@ class ClientConnection(asyncio.Protocol):
         self.full = False  # our write buffer to the client is above its high-water mark
         self.closing = False  # close once the active exchange ends
         self.idle_since: float | None = None
+        self.access_log = proxy.access_log
         self._client_ip = b""
         self._reader = RequestReader(b"", None, b"")
         self._queue: deque[Exchange] = deque()  # pipelined requests waiting for their turn
@@ -138,7 +139,7 @@ class ClientConnection(asyncio.Protocol):
             keep_going = False
         if not keep_going:
             self._close()
-        elif self._reader.between_requests:
+        elif self._reader.current is None or self._reader.in_head:  # between requests: idle
             self.idle_since = self.proxy.clock()
 
     def write(self, data: bytes) -> None:
@@ -164,7 +165,7 @@ class ClientConnection(asyncio.Protocol):
                 transport.resume_reading()
 
     def log_access(self, request: Request, status: int) -> None:
-        if self.proxy.access_log:
+        if self.access_log:  # checked here and, on the hot path, by the caller
             method, target = request.method.decode(), request.target.decode()
             access_log.info('%s "%s %s" %d', self._client_ip.decode(), method, target, status)
 

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
 from balancer.http1 import (
     CHUNK_END,
+    CHUNKED,
     CONTINUE,
     IDEMPOTENT,
+    NO_BODY,
     NO_BODY_STATUSES,
-    Body,
+    UNTIL_CLOSE,
     Headers,
     chunk,
     message,
@@ -52,32 +54,35 @@ class State(enum.Enum):
     DONE = "over"
 
 
+# Module-level names for the hot path: looking up an Enum member on its class costs ~5x a global (Python 3.11).
+WAITING, ROUTING, CONNECTING, SENDING, RELAYING, DRAINING, DONE = State
+
+
 class Exchange:
     """One request forwarded to a node (or answered by the balancer) and its answer relayed."""
 
     __slots__ = ("client", "request", "state", "route", "upstream", "excluded", "conn", "attempts", "failure",
-                 "body", "_out", "_connecting", "_head_due")  # fmt: skip
+                 "body", "_out", "_connecting")  # fmt: skip
 
     def __init__(self, client: ClientConnection, request: Request) -> None:
         self.client = client
         self.request = request
-        self.state = State.WAITING
+        self.state = WAITING
         self.route: Route | None = None
         self.upstream: Upstream | None = None  # the node this exchange counts as in flight on
         self.excluded: Upstream | None = None  # the node that failed the first attempt
         self.conn: UpstreamConnection | None = None
         self.attempts = 0
         self.failure: Failure | None = None  # why the previous attempt failed
-        self.body = Body.NONE  # how the answer's body is framed for the client
+        self.body = NO_BODY  # how the answer's body is framed for the client
         self._out: list[bytes] = []  # answer bytes gathered during one read from the node
         self._connecting: asyncio.Future[None] | None = None
-        self._head_due = False  # the connection is new to this request: the head goes first
 
     def start(self) -> None:
         """Its turn has come: answer it here, or send it to a node."""
         request = self.request
         if request.local:
-            self.state = State.SENDING
+            self.state = SENDING
             self.request_progress()
             return
         if request.forwarded.expect_continue and not request.done:  # type: ignore[union-attr]
@@ -87,10 +92,11 @@ class Exchange:
     def request_progress(self) -> None:
         """More of the request was read: pass it on (or, once it is complete, finish what waited for that)."""
         request, state = self.request, self.state
-        if state is State.DRAINING:
+        if state is DRAINING:
             if request.done:
-                self._done()
-        elif state is State.SENDING or state is State.RELAYING:
+                self.state = DONE
+                self.client.exchange_done(self)
+        elif state is SENDING or state is RELAYING:
             if request.local:
                 if request.done:
                     self._answer_locally()
@@ -100,18 +106,18 @@ class Exchange:
     @property
     def answer_begun(self) -> bool:
         """Some of the answer (the node's, or an error) has gone to the client."""
-        return self.state is State.RELAYING or self.state is State.DRAINING
+        return self.state is RELAYING or self.state is DRAINING
 
     def abandon(self) -> None:
         """The client is gone or broke its request: stop, without an answer."""
         self._leave_node(reusable=False)
-        self.state = State.DONE
+        self.state = DONE
 
     # Routing and connecting
 
     def _route(self) -> None:
         """Pick a node (never the one that just failed) and send the request on a kept-alive or new connection."""
-        self.state = State.ROUTING
+        self.state = ROUTING
         forwarded = self.request.forwarded
         assert forwarded is not None
         client = self.client
@@ -129,7 +135,7 @@ class Exchange:
         if conn is not None:
             self._bind(conn)
         else:
-            self.state = State.CONNECTING
+            self.state = CONNECTING
             client.pause_reading(OPENING)
             self._connecting = asyncio.ensure_future(self._connect(upstream))  # referenced while it runs
 
@@ -149,46 +155,42 @@ class Exchange:
     def _still_connecting(self, upstream: Upstream) -> bool:
         """Whether the connection to `upstream` is still wanted (the client may have left meanwhile)."""
         self._connecting = None
-        if self.state is not State.CONNECTING or self.upstream is not upstream:
+        if self.state is not CONNECTING or self.upstream is not upstream:
             return False
         self.client.resume_reading(OPENING)
         return True
 
     def _bind(self, conn: UpstreamConnection) -> None:
+        """Send the head and what has been read of the body on the node connection, in one write."""
+        request, forwarded = self.request, self.request.forwarded
+        assert forwarded is not None and self.upstream is not None
         self.conn = conn
-        self.state = State.SENDING
-        self._head_due = True
-        conn.attach(self, head_request=self.request.method == b"HEAD")
+        self.state = SENDING
+        conn.attach(self, head_request=request.method == b"HEAD")
         if self.client.full:
             conn.pause_reading()
-        self._send()
-
-    def _send(self) -> None:
-        """Write what is pending of the request (the head first); once it is all out, the read deadline runs."""
-        request, conn = self.request, self.conn
-        assert conn is not None
-        data = request.take() if request.pending else b""
-        if self._head_due:
-            self._head_due = False
-            data = self._head() + data
-        if data:
-            conn.send(data)
+        head = forwarded.head
+        if not forwarded.has_host:
+            head = with_host(head, self.client.proxy.pool.address(self.upstream.url)[3])
+        conn.send(head + request.take() if request.pending else head)
         if request.done:
             conn.request_sent()
 
-    def _head(self) -> bytes:
-        forwarded = self.request.forwarded
-        assert forwarded is not None and self.upstream is not None
-        if forwarded.has_host:
-            return forwarded.head
-        return with_host(forwarded.head, self.client.proxy.pool.address(self.upstream.url)[3])
+    def _send(self) -> None:
+        """Write the body bytes read since; once the request is all out, the read deadline runs."""
+        request, conn = self.request, self.conn
+        assert conn is not None
+        if request.pending:
+            conn.send(request.take())
+        if request.done:
+            conn.request_sent()
 
     # upstream_connection.ResponseSink: the node's answer
 
     def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
         assert self.route is not None and self.upstream is not None
         self.upstream.answered()
-        self.state = State.RELAYING
+        self.state = RELAYING
         client, request = self.client, self.request
         no_body = request.method == b"HEAD" or status in NO_BODY_STATUSES
         client_keep_alive = request.keep_alive and not client.closing
@@ -196,21 +198,22 @@ class Exchange:
             status, reason, headers, no_body=no_body, client_http11=request.http11,
             keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
         )  # fmt: skip
-        if self.body is Body.UNTIL_CLOSE or not client_keep_alive:
+        if self.body is UNTIL_CLOSE or not client_keep_alive:
             client.closing = True
         self._out.append(head)
-        client.log_access(request, status)
+        if client.access_log:
+            client.log_access(request, status)
 
     def response_body(self, data: bytes) -> None:
         body = self.body
-        if body is Body.CHUNKED:
+        if body is CHUNKED:
             self._out.append(chunk(data))
-        elif body is not Body.NONE:
+        elif body is not NO_BODY:
             self._out.append(data)
 
     def response_flush(self, ended: bool) -> None:
         out = self._out
-        if ended and self.body is Body.CHUNKED:
+        if ended and self.body is CHUNKED:
             out.append(CHUNK_END)
         if out:
             self.client.write(out[0] if len(out) == 1 else b"".join(out))
@@ -233,9 +236,9 @@ class Exchange:
         self._leave_node(reusable=False)
         upstream.failed()
         failure = error.failure
-        if self.state is State.RELAYING:  # the head went out: a truncated body must not pass for a whole one
+        if self.state is RELAYING:  # the head went out: a truncated body must not pass for a whole one
             log.warning("upstream %s failed mid-response: %s", upstream.url, failure.reason)
-            self.state = State.DONE
+            self.state = DONE
             self.client.cut_off()
             return
         log.warning("upstream %s: %s", upstream.url, failure.reason)
@@ -274,14 +277,11 @@ class Exchange:
         """The answer is out: end now, or once the rest of the request body has been read and dropped (so the
         connection stays usable)."""
         if self.request.done:
-            self._done()
+            self.state = DONE
+            self.client.exchange_done(self)
         else:
-            self.state = State.DRAINING
+            self.state = DRAINING
             self.request.drop_body()
-
-    def _done(self) -> None:
-        self.state = State.DONE
-        self.client.exchange_done(self)
 
     def _answer_locally(self) -> None:
         request, client = self.request, self.client
@@ -290,7 +290,8 @@ class Exchange:
         client.write(message(status, headers, body, close=client.closing or not request.keep_alive,
                              head_only=request.method == b"HEAD"))  # fmt: skip
         client.log_access(request, status)
-        self._done()
+        self.state = DONE
+        client.exchange_done(self)
 
     def _answer_error(self, failure: Failure) -> None:
         self.client.send_error(failure, close=not self.request.keep_alive)

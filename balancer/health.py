@@ -1,5 +1,6 @@
 """Active health checks: every BALANCER_HEALTH_INTERVAL each node's /healthz is fetched; a pass re-admits the
-node, a failure ejects it. (Passive ejection on connection failures happens in the data path.)"""
+node, a failure ejects it. (Passive ejection on connection failures happens in the data path.) The answer's X-Node-Id
+tells which node an upstream is, for `route` routing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import aiohttp
 
 from balancer.settings import BalancerSettings
 from balancer.upstreams import Upstream, UpstreamRegistry
+from nodes.contract.names import NODE_ID_HEADER
 
 log = logging.getLogger("balancer.health")
 
@@ -51,9 +53,9 @@ class HealthChecker:
 
     async def check(self, upstream: Upstream) -> bool:
         """One check of one node; updates its health and returns whether it passed."""
-        problem = await self._problem(upstream)
+        problem, node_id = await self._probe(upstream)
         if problem is None:
-            self._registry.mark_up(upstream)
+            self._registry.mark_up(upstream, node_id)
             return True
         if upstream.healthy:
             self._registry.mark_down(upstream, f"health check failed ({problem})")
@@ -61,14 +63,15 @@ class HealthChecker:
             log.debug("upstream %s still down: %s", upstream.url, problem)
         return False
 
-    async def _problem(self, upstream: Upstream) -> str | None:
-        """Why the node fails its check, or None when it passes (any 2xx)."""
+    async def _probe(self, upstream: Upstream) -> tuple[str | None, str | None]:
+        """Why the node fails its check (None when it passes: any 2xx), and the node id its answer names."""
         assert self._session is not None, "use HealthChecker as an async context manager"
         try:
             async with self._session.get(upstream.url + self._path, allow_redirects=False) as response:
                 await response.read()
-                return None if 200 <= response.status < 300 else f"status {response.status}"
+                node_id = response.headers.get(NODE_ID_HEADER) or None
+                return (None if 200 <= response.status < 300 else f"status {response.status}"), node_id
         except TimeoutError:
-            return "timeout"
+            return "timeout", None
         except aiohttp.ClientError as exc:
-            return type(exc).__name__ if not str(exc) else str(exc)
+            return (type(exc).__name__ if not str(exc) else str(exc)), None

@@ -55,6 +55,10 @@ class Body(enum.Enum):
     UNTIL_CLOSE = 3  # bytes as they come, then the connection closes (a length-less body to an HTTP/1.0 client)
 
 
+# Module-level names for the hot path: looking up an Enum member on its class costs ~5x a global (Python 3.11).
+NO_BODY, RAW, CHUNKED, UNTIL_CLOSE = Body
+
+
 class ForwardedRequest(NamedTuple):
     """The head that goes to a node, how the request's body is framed, and what routing may read from it."""
 
@@ -202,14 +206,14 @@ def response_head(
     lines = [b"HTTP/1.1 %d %b\r\n" % (status, reason) if reason else status_line(status, reason)]
     lines += [b"%b: %b\r\n" % pair for lname, pair in zip(lowered, headers, strict=True) if lname not in dropped]
     if no_body:
-        body = Body.NONE
+        body = NO_BODY
     elif b"content-length" in lowered and b"transfer-encoding" not in lowered:
-        body = Body.RAW
+        body = RAW
     elif client_http11:
-        body = Body.CHUNKED
+        body = CHUNKED
         lines.append(_CHUNKED)
     else:
-        body, keep_alive = Body.UNTIL_CLOSE, False
+        body, keep_alive = UNTIL_CLOSE, False
     if set_cookie is not None:
         lines.append(b"Set-Cookie: %b\r\n" % set_cookie.encode("latin-1"))
         if not _uncacheable(lowered, headers):  # like HAProxy's `nocache`: no shared cache hands the pin to others

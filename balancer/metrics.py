@@ -32,6 +32,7 @@ def status_document(router: Router) -> dict[str, Any]:
         "upstreams": [
             {
                 "url": upstream.url,
+                "node_id": upstream.node_id,
                 "state": upstream.state,
                 "healthy": upstream.healthy,
                 "in_flight": upstream.in_flight,

@@ -32,7 +32,7 @@ class ConnectionPool:
         self._connect_timeout = connect_timeout
         self._limit = limit
         self._idle: dict[str, list[UpstreamConnection]] = {}
-        self._busy: set[UpstreamConnection] = set()
+        self._connections: set[UpstreamConnection] = set()  # every open one, idle or in use
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._addresses: dict[str, Address] = {}
@@ -44,7 +44,6 @@ class ConnectionPool:
         while stack:
             conn = stack.pop()
             if conn.open:
-                self._busy.add(conn)
                 return conn
         return None
 
@@ -75,13 +74,12 @@ class ConnectionPool:
         except BaseException:
             self._closed_one()
             raise
-        self._busy.add(conn)
+        self._connections.add(conn)
         return conn
 
     def release(self, conn: UpstreamConnection) -> None:
         """Put a connection whose exchange ended cleanly back for the next request to this node."""
-        conn.detach()
-        self._busy.discard(conn)
+        conn.sink = None
         if self._closed or self._waiters or not conn.reusable or not conn.open:
             conn.close()  # a request waiting for a free slot gets this one's
             return
@@ -91,7 +89,7 @@ class ConnectionPool:
 
     def forget(self, conn: UpstreamConnection) -> None:
         """A connection closed (called once, from its connection_lost)."""
-        self._busy.discard(conn)
+        self._connections.discard(conn)
         stack = self._idle.get(conn.url)
         if stack and conn in stack:
             stack.remove(conn)
@@ -112,7 +110,7 @@ class ConnectionPool:
         """Time out the connections in use whose node has been silent past the read timeout: a scan every
         `read_check_interval` is cheaper than a timer per request, and precise enough."""
         now = self.clock()
-        for conn in list(self._busy):
+        for conn in list(self._connections):  # an idle one has no sink: nothing is due
             conn.check_deadline(now, self.read_timeout)
 
     def sweep(self, members: Collection[str]) -> None:

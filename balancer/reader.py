@@ -89,11 +89,6 @@ class RequestReader:
         self._head_read = 0  # bytes of reads made entirely inside the current head (bounds an unfinished line)
         self._completed = 0  # requests read to their end
 
-    @property
-    def between_requests(self) -> bool:
-        """No request is partly read (the connection is idle once every answer is out)."""
-        return self.current is None or self.in_head
-
     def feed(self, data: bytes) -> tuple[list[Request], Failure | None]:
         """Parse one read: the requests whose head it completed, in order (their bodies keep arriving into them),
         and the refusal to answer with when the input cannot be read any further."""
@@ -101,35 +96,39 @@ class RequestReader:
             return [], None
         head_before = self.current if self.in_head else None
         completed_before = self._completed
-        refusal = self._parse(data)
-        heads = self._heads
-        if heads:  # a new list only when this one is handed out
-            self._heads = []
-        if refusal is None and self.in_head:
-            # Count the whole read when it all belongs to the unfinished head, or the head began in it after no other.
-            if self.current is head_before or self._completed == completed_before:
-                self._head_read += len(data)
-            if max(self._head_bytes, self._head_read) > MAX_HEAD:
-                refusal = HEAD_TOO_LARGE
-        if refusal is not None:
-            self._stop()
-        return heads, refusal
-
-    def _parse(self, data: bytes) -> Failure | None:
+        refusal = None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # what follows the request is another protocol: not supported
             self.finished = self.unread_input = True
         except httptools.HttpParserError as exc:
-            if self.finished:  # bytes after a `Connection: close` request are never processed
-                self.unread_input = True
-                return None
-            cause = exc if isinstance(exc, Refused) else exc.__context__
-            if isinstance(cause, Refused):
-                return cause.failure
-            _log_if_bug(exc)
-            return BAD_REQUEST
-        return None
+            refusal = self._refusal(exc)
+        heads = self._heads
+        if heads:  # a new list only when this one is handed out
+            self._heads = []
+        if refusal is None and self.in_head and self._head_too_large(len(data), head_before, completed_before):
+            refusal = HEAD_TOO_LARGE
+        if refusal is not None:
+            self._stop()
+        return heads, refusal
+
+    def _refusal(self, exc: httptools.HttpParserError) -> Failure | None:
+        """What to answer to input the parser stopped at (None: nothing, it came after the last request)."""
+        if self.finished:  # bytes after a `Connection: close` request are never processed
+            self.unread_input = True
+            return None
+        cause = exc if isinstance(exc, Refused) else exc.__context__
+        if isinstance(cause, Refused):
+            return cause.failure
+        _log_if_bug(exc)
+        return BAD_REQUEST
+
+    def _head_too_large(self, size: int, head_before: Request | None, completed_before: int) -> bool:
+        """Whether the unfinished head is over the limit, counting whole reads that fell inside it (so that one
+        endless line is bounded too)."""
+        if self.current is head_before or self._completed == completed_before:  # the read is all head
+            self._head_read += size
+        return max(self._head_bytes, self._head_read) > MAX_HEAD
 
     def _stop(self) -> None:
         """Read nothing more: the request being read is dropped (it is not complete)."""

@@ -8,7 +8,7 @@ is rebuilt only when membership, health or a drain changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 log = logging.getLogger("balancer.upstreams")
@@ -61,6 +61,7 @@ class Membership:
     members: tuple[Upstream, ...]
     available: tuple[Upstream, ...]  # healthy and ready: may take new clients
     serving: tuple[Upstream, ...]  # healthy, draining ones included: may serve clients pinned to them
+    routes: Mapping[str, Upstream]  # node id -> available upstream, for the ids its health checks reported
 
     def without(self, upstream: Upstream) -> Membership:
         """The same view minus one upstream (used to retry a failed request on another node)."""
@@ -68,14 +69,8 @@ class Membership:
             self.members,
             tuple(u for u in self.available if u is not upstream),
             tuple(u for u in self.serving if u is not upstream),
+            {node_id: u for node_id, u in self.routes.items() if u is not upstream},
         )
-
-    def by_node_id(self, node_id: str) -> Upstream | None:
-        """The serving member whose health checks name it `node_id`."""
-        for upstream in self.serving:
-            if upstream.node_id == node_id:
-                return upstream
-        return None
 
 
 class UpstreamRegistry:
@@ -86,7 +81,7 @@ class UpstreamRegistry:
         self._configured: list[str] = []  # the last `set_urls` (static and discovered nodes)
         self._added: list[str] = []  # added through the runtime API
         self._removed: set[str] = set()  # configured nodes removed through the runtime API
-        self._view = Membership((), (), ())
+        self._view = Membership((), (), (), {})
         self.set_urls(urls)
 
     @property
@@ -141,12 +136,14 @@ class UpstreamRegistry:
             log.warning("upstream %s is down: %s", upstream.url, reason)
             self._rebuild()
 
-    def mark_up(self, upstream: Upstream) -> None:
-        """Re-admit a node after a passing health check."""
+    def mark_up(self, upstream: Upstream, node_id: str | None = None) -> None:
+        """Re-admit a node after a passing health check, which also says its node id (X-Node-Id), if it sent one."""
+        if upstream.healthy and upstream.node_id == node_id:
+            return
         if not upstream.healthy:
-            upstream.healthy = True
             log.info("upstream %s is healthy", upstream.url)
-            self._rebuild()
+        upstream.healthy, upstream.node_id = True, node_id
+        self._rebuild()
 
     def _apply(self) -> None:
         """Rebuild the members from the configured nodes (minus removed ones) and the added ones."""
@@ -164,4 +161,19 @@ class UpstreamRegistry:
     def _rebuild(self) -> None:
         members = tuple(self._members.values())
         serving = tuple(u for u in members if u.healthy)
-        self._view = Membership(members, tuple(u for u in serving if not u.draining), serving)
+        available = tuple(u for u in serving if not u.draining)
+        self._view = Membership(members, available, serving, _routes(available))
+
+
+def _routes(available: tuple[Upstream, ...]) -> dict[str, Upstream]:
+    """Node id -> upstream; when two upstreams report one id, the first keeps it (and the clash is logged)."""
+    routes: dict[str, Upstream] = {}
+    for upstream in available:
+        if upstream.node_id is None:
+            continue
+        if upstream.node_id in routes:
+            log.warning("upstreams %s and %s both say they are %r", routes[upstream.node_id].url, upstream.url,
+                        upstream.node_id)  # fmt: skip
+            continue
+        routes[upstream.node_id] = upstream
+    return routes

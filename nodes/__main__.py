@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="sessionlab node",
         description="Run one aiohttp node. Settings come from the environment: NODE_ID, NODE_HOST, NODE_PORT, "
         "SESSION_STORE (memory|cookie|redis), REDIS_URL, SESSION_SECRET, SESSION_MAX_AGE, SESSION_COOKIE_SECURE, "
-        "SESSION_MEMORY_MAX, REDIS_TIMEOUT, NODE_SHUTDOWN_TIMEOUT (see README).",
+        "SESSION_MEMORY_MAX, REDIS_TIMEOUT, NODE_SHUTDOWN_TIMEOUT, SESSION_ROUTE_TAG (see README).",
     )
     parser.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -27,6 +27,8 @@ from nodes.serve import InFlight
 from nodes.settings import NodeSettings
 from nodes.stores import SessionStore, build_store
 from nodes.stores.errors import SessionGone, SessionTooLarge, StoreUnavailable
+from nodes.stores.replicated import ReplicatedStore
+from nodes.stores.replication.build import wire_into
 from nodes.stores.server_side import ServerSideStore
 from nodes.validation import BadRequest
 from nodes.writes import ConflictCount, merge_on_conflict, one_writer_per_session
@@ -90,6 +92,8 @@ def create_app(settings: NodeSettings) -> web.Application:
     app[IN_FLIGHT] = in_flight
     app.add_routes(routes)
     app.add_routes(page_routes)
+    if isinstance(store, ReplicatedStore):
+        wire_into(app, store.replicator, settings)
     app.cleanup_ctx.append(_store_lifecycle)
     return app
 

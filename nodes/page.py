@@ -3,6 +3,8 @@
 It shows which node answered, whether that node found the session, the user and the counter — never the
 session reference. Its buttons POST to `/page/...`, run the same actions as the JSON API (`nodes.actions`)
 and answer 303 back to `/`. The main element carries `data-node` and `data-session` ("found"/"missing").
+A client that does not ask for HTML (`Accept` without `text/html`: curl, API clients, the fuzz suite) gets
+the same facts as JSON, so every API answer stays JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import jinja2
 from aiohttp import web
 
 from nodes.actions import current_session, end_every_session, end_session, increment, start_session
+from nodes.api import reply
 from nodes.keys import NODE_ID
 from nodes.validation import MAX_NAME, BadRequest, read_login
 
@@ -28,9 +31,28 @@ TEMPLATES = jinja2.Environment(
 PAGE = TEMPLATES.get_template("page.html")
 
 
+NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept"}  # per-session content, HTML or JSON by Accept
+
+
 def render(request: web.Request, session: Any, error: str | None = None, status: int = 200) -> web.Response:
     html = PAGE.render(node=request.app[NODE_ID], session=session, error=error, max_name=MAX_NAME)
-    return web.Response(text=html, status=status, content_type="text/html", headers={"Cache-Control": "no-store"})
+    return web.Response(text=html, status=status, content_type="text/html", headers=NO_STORE)
+
+
+def summary(request: web.Request, session: Any) -> web.Response:
+    """The page's facts as JSON, for a client that did not ask for HTML."""
+    if session is None:
+        return reply(request, session="missing")
+    return reply(request, session="found", user=session["user"], counter=session["counter"])
+
+
+def wants_html(request: web.Request) -> bool:
+    """Whether Accept names text/html (every browser's navigation does) with a non-zero quality."""
+    for item in request.headers.get("Accept", "").split(","):
+        media, _, params = item.strip().partition(";")
+        if media.strip().lower() == "text/html" and params.replace(" ", "").lower() not in ("q=0", "q=0.0"):
+            return True
+    return False
 
 
 def back_to_page() -> web.Response:
@@ -40,7 +62,8 @@ def back_to_page() -> web.Response:
 
 @page_routes.get("/")
 async def page(request: web.Request) -> web.Response:
-    return render(request, await current_session(request))
+    session = await current_session(request)
+    return render(request, session) if wants_html(request) else summary(request, session)
 
 
 @page_routes.post("/page/login")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -15,8 +16,11 @@ from nodes.contract.names import (
     CONSISTENCY_MODES,
     DEFAULT_MAX_AGE,
     DEFAULT_STORE,
+    NODE_STORES,
+    REPLICATED_STORE,
+    REPLICATION_MODES,
+    REPLICATION_SCOPES,
     SESSION_COOKIE,
-    STORES,
     TOKEN_HEADER,
     default_consistency,
 )
@@ -54,13 +58,21 @@ class NodeSettings:
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
+    # SESSION_STORE=replicated (see README, "Replicated sessions"):
+    peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
+    replication: str = "all"  # SESSION_REPLICATION: all | backup
+    replication_mode: str = "sync"  # SESSION_REPLICATION_MODE: sync | async
+    replication_timeout: float = 0.5  # the longest a write waits for a peer, and a heartbeat's timeout, seconds
+    peer_secret: Secret | None = None  # SESSION_PEER_SECRET: authenticates peers to each other
+    heartbeat_interval: float = 1.0
+    startup_pull_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeSettings:
         env = Env(environ)
         port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
         secrets, using_dev = _fernet_keys(env)
-        store = env.choice("SESSION_STORE", DEFAULT_STORE, STORES)
+        store = env.choice("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
         node_id = env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand")
         return cls(
             node_id=node_id,
@@ -84,6 +96,7 @@ class NodeSettings:
             access_log=env.bool("NODE_ACCESS_LOG", False),
             route_tag=_route_tag(env, node_id),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
+            **_replication(env, store),
         )
 
     def redis_location(self) -> str:
@@ -100,6 +113,45 @@ def _consistency(env: Env, store: str) -> str:
             "concurrent writes cannot be detected; expected last_write_wins, or a memory or redis store"
         )
     return mode
+
+
+MIN_PEER_SECRET = 16
+
+
+def _replication(env: Env, store: str) -> dict[str, Any]:
+    """The replicated store's settings; SESSION_PEER_SECRET is required with it and never echoed."""
+    if store != REPLICATED_STORE:
+        return {}
+    secret = env.raw("SESSION_PEER_SECRET")
+    if secret is None or len(secret) < MIN_PEER_SECRET:
+        raise SettingsError(
+            f"SESSION_PEER_SECRET is {'too short' if secret else 'required'} with SESSION_STORE=replicated: "
+            f"expected a shared secret of at least {MIN_PEER_SECRET} characters, the same on every node"
+        )
+    return {
+        "peers": env.parsed(
+            "SESSION_PEERS", _no_peers(), _peer_list, "comma-separated http://host:port or dns://name:port"
+        ),
+        "replication": env.choice("SESSION_REPLICATION", "all", REPLICATION_SCOPES),
+        "replication_mode": env.choice("SESSION_REPLICATION_MODE", "sync", REPLICATION_MODES),
+        "replication_timeout": env.float("SESSION_REPLICATION_TIMEOUT", 0.5, minimum=0.01, maximum=60),
+        "peer_secret": Secret(secret),
+        "heartbeat_interval": env.float("SESSION_HEARTBEAT_INTERVAL", 1.0, minimum=0.05, maximum=60),
+        "startup_pull_timeout": env.float("SESSION_STARTUP_PULL_TIMEOUT", 5.0, minimum=0.1, maximum=600),
+    }
+
+
+def _no_peers() -> tuple[str, ...]:
+    return ()
+
+
+def _peer_list(value: str) -> tuple[str, ...]:
+    from nodes.stores.replication.peers import parse_peer  # here: nodes.stores imports these settings
+
+    peers = tuple(item.strip() for item in value.split(",") if item.strip())
+    for peer in peers:
+        parse_peer(peer)
+    return peers
 
 
 def _route_tag(env: Env, node_id: str) -> bool:

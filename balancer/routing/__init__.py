@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from balancer.routing import hash, random, round_robin, sticky  # noqa: F401 - importing registers them
+from balancer.routing import hash, random, round_robin, route, sticky  # noqa: F401 - importing registers them
 from balancer.routing.base import POLICIES, NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
 from balancer.upstreams import Upstream, UpstreamRegistry
 
@@ -36,7 +36,7 @@ class Router:
         view = self.registry.view if exclude is None else self.registry.view.without(exclude)
         if not view.serving:
             raise NoHealthyUpstream
-        route = self.policy.choose(request, view)
-        if route.redispatched:
+        chosen = self.policy.choose(request, view)
+        if chosen.redispatched:
             self.redispatches += 1
-        return route
+        return chosen

@@ -62,8 +62,12 @@ class HashPolicy(RoutingPolicy):
         session_id = cookie_value(request.cookie, self._session_cookie) or request.session_token
         if not session_id:
             return self._fallback.choose(request, view)
+        return Route(self.owner(session_id, view))
+
+    def owner(self, key: str, view: Membership) -> Upstream:
+        """The available node that owns `key` on the ring."""
         ring, by_url = self._ring(available(view))
-        return Route(by_url[ring.lookup(session_id)])
+        return by_url[ring.lookup(key)]
 
     def _ring(self, healthy: tuple[Upstream, ...]) -> tuple[HashRing, dict[str, Upstream]]:
         cached = self._rings.get(healthy)

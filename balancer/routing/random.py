@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
+from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy, register
 from balancer.upstreams import Membership
 
 
@@ -18,4 +18,6 @@ class RandomPolicy(RoutingPolicy):
         self._choice = (rng or random.Random()).choice
 
     def choose(self, request: RouteRequest, view: Membership) -> Route:
-        return Route(self._choice(available(view)))
+        if not view.available:
+            raise NoHealthyUpstream
+        return Route(self._choice(view.available))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
+from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy, register
 from balancer.upstreams import Membership
 
 
@@ -18,5 +18,7 @@ class RoundRobinPolicy(RoutingPolicy):
         self._counter = itertools.count()
 
     def choose(self, request: RouteRequest, view: Membership) -> Route:
-        healthy = available(view)
+        healthy = view.available
+        if not healthy:
+            raise NoHealthyUpstream
         return Route(healthy[next(self._counter) % len(healthy)])

@@ -28,6 +28,7 @@ from loadtest.bench.report import add_ratios, machine, markdown, summarize, targ
 from loadtest.bench.servers import INSTALL_HINTS, Placement, Servers, find_tool
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError, python_module
+from loadtest.lab.proctree import rss_mb
 from loadtest.lab.redis_server import RedisServer
 
 BALANCER_MODES = ("random", "round_robin", "sticky", "hash")
@@ -219,14 +220,13 @@ def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections:
 
 def measure_memory(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any] | None:
     """RSS of a fresh memory-store node before and after N logins (N new sessions), as MB per 100,000."""
-    status = Path(f"/proc/{pid}/status")
-    if not status.exists():
+    if rss_mb(pid) is None:
         return None
     logins = ["--url", url, "--concurrency", str(args.connections)]
     _probe("logins", *logins, "--count", "1000")  # warm every code path first
-    before = _rss_mb(status)
+    before = rss_mb(pid) or 0.0
     result = _probe("logins", *logins, "--count", str(args.memory_sessions))
-    after = _rss_mb(status)
+    after = rss_mb(pid) or 0.0
     count = args.memory_sessions
     print(f"memory store: {count:,} logins in {result['seconds']:.1f} s, RSS {before:.1f} → {after:.1f} MB",
           file=sys.stderr, flush=True)  # fmt: skip
@@ -245,11 +245,6 @@ def _probe(*args: str) -> dict[str, Any]:
     if result.returncode != 0:
         raise RuntimeError(f"bench probe {args[0]} failed: {result.stderr.strip()[-300:]}")
     return dict(json.loads(result.stdout))
-
-
-def _rss_mb(status: Path) -> float:
-    line = next(line for line in status.read_text().splitlines() if line.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
 
 
 def build_report(

@@ -14,34 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from loadtest.bench.configs import replay_script
 from nodes.contract.names import SESSION_COOKIE
-
-_LUA = """-- written by `sessionlab bench`: one pre-formatted request per client session, sent in turn
-local cookies = {%(cookies)s}
-local method, path, body = %(method)s, %(path)s, %(body)s
-local requests, i = {}, 0
-
-init = function(args)
-  for n, cookie in ipairs(cookies) do
-    local headers = {}
-    if cookie ~= "" then headers["Cookie"] = cookie end
-    if body then headers["Content-Type"] = "application/json" end
-    requests[n] = wrk.format(method, path, headers, body)
-  end
-end
-
-request = function()
-  i = i %% #requests + 1
-  return requests[i]
-end
-
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('\\n{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
-    '"non2xx": %%d, "socket_errors": %%d}\\n', summary.requests, summary.duration, latency:percentile(50),
-    latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))
-end
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +41,8 @@ class Measurement:
 
 def lua_script(path: Path, workload: Workload, cookies: list[str]) -> Path:
     """Write the wrk script that replays `cookies` (one per client) with the workload's request."""
-    path.write_text(
-        _LUA
-        % {
-            "cookies": ", ".join(_lua_string(cookie) for cookie in cookies or [""]),
-            "method": _lua_string(workload.method),
-            "path": _lua_string(workload.path),
-            "body": "nil" if workload.body is None else _lua_string(workload.body),
-        }
-    )
+    path.write_text(replay_script(cookies, workload.method, workload.path, workload.body))
     return path
-
-
-def _lua_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def run_wrk(wrk: str, url: str, script: Path, *, seconds: int, connections: int, timeout: float) -> Measurement:

@@ -15,12 +15,7 @@ NOISY = 1.3  # a row whose fastest run beats its slowest by more than this is fl
 
 def machine() -> dict[str, Any]:
     """CPU model, cores, OS and Python: what a reader needs to compare these numbers with their own."""
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    model = _lscpu_model() or platform.processor() or "unknown"
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -29,13 +24,24 @@ def machine() -> dict[str, Any]:
     }
 
 
-def tool_version(argv: list[str]) -> str:
-    """First line a tool prints about its version (nginx prints to stderr)."""
+def _lscpu_model() -> str | None:
+    """The CPU model name as lscpu (util-linux) prints it, where it exists."""
+    text = tool_output(["lscpu"])
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), None)
+
+
+def tool_output(argv: list[str]) -> str:
+    """What a tool prints (stdout then stderr), or "" when it cannot run."""
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
     except OSError:
-        return "unknown"
-    lines = (result.stdout + result.stderr).strip().splitlines()
+        return ""
+    return (result.stdout + result.stderr).strip()
+
+
+def tool_version(argv: list[str]) -> str:
+    """First line a tool prints about its version (nginx prints to stderr)."""
+    lines = tool_output(argv).splitlines()
     return lines[0].strip() if lines else "unknown"
 
 

@@ -15,8 +15,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loadtest.bench.configs import haproxy_config, nginx_config
+from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_port, python_module
+from loadtest.lab.processes import ManagedProcess, free_port
+from loadtest.lab.proctree import threads
 
 INSTALL_HINTS = {
     "wrk": "Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk",
@@ -54,9 +57,9 @@ class Placement:
         if self.servers is None:
             return
         for pid in pids:
-            for task in Path(f"/proc/{pid}/task").iterdir():
+            for thread in threads(pid):
                 with contextlib.suppress(ProcessLookupError, PermissionError):  # a thread that just ended
-                    os.sched_setaffinity(int(task.name), self.servers)
+                    os.sched_setaffinity(thread, self.servers)
 
     def pin_self_to_load(self) -> None:
         """This process (and so wrk and the probes it starts) onto the load CPU."""
@@ -99,31 +102,17 @@ class Servers:
 
     def node(self, name: str, store: str, redis_url: str | None = None, memory_max: int | None = None) -> str:
         port = free_port()
-        env = {
-            **_clean_env(),
-            "NODE_ID": name,
-            "NODE_PORT": str(port),
-            "SESSION_STORE": store,
-            "SESSION_SECRET": BENCH_FERNET_KEY,
-            "NODE_ACCESS_LOG": "0",
-            **({"REDIS_URL": redis_url} if redis_url else {}),
-            **({"SESSION_MEMORY_MAX": str(memory_max)} if memory_max else {}),
-        }
-        self.spawn(name, python_module("nodes"), env)
+        env = child_env(SESSION_STORE=store, SESSION_SECRET=BENCH_FERNET_KEY, NODE_ACCESS_LOG="0",
+                        REDIS_URL=redis_url or "", SESSION_MEMORY_MAX=str(memory_max or ""))  # fmt: skip
+        self.processes.append(launch_node(name, "127.0.0.1", port, self.log_dir, env))
         return f"http://127.0.0.1:{port}"
 
     def balancer(self, name: str, mode: str, upstreams: Sequence[str], checkout: Path | None = None) -> str:
         """Our balancer in one routing mode; `checkout`: run the `balancer` package of another source tree."""
         port = free_port()
-        env = {
-            **_clean_env(),
-            "BALANCER_PORT": str(port),
-            "BALANCER_UPSTREAMS": ",".join(upstreams),
-            "BALANCER_ROUTING": mode,
-            "BALANCER_ROUTE_SECRET": secrets.token_urlsafe(24),
-            "BALANCER_LOG_LEVEL": "WARNING",
-        }
-        self.spawn(name, python_module("balancer"), env, cwd=checkout)
+        env = child_env(BALANCER_UPSTREAMS=",".join(upstreams), BALANCER_ROUTING=mode,
+                        BALANCER_ROUTE_SECRET=secrets.token_urlsafe(24), BALANCER_LOG_LEVEL="WARNING")  # fmt: skip
+        self.processes.append(launch_balancer(name, "127.0.0.1", port, self.log_dir, env, cwd=checkout))
         return f"http://127.0.0.1:{port}"
 
     def nginx(self, name: str, binary: str, mode: str, upstreams: Sequence[str]) -> str:
@@ -159,88 +148,3 @@ class Servers:
     def stop_all(self) -> None:
         for process in reversed(self.processes):
             process.stop()
-
-
-def _clean_env() -> dict[str, str]:
-    """This environment without settings meant for other nodes or balancers."""
-    prefixes = ("BALANCER_", "NODE_", "SESSION_", "REDIS_")
-    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
-
-
-NGINX_BALANCE = {"round_robin": "", "random": "random;", "hash": "hash $cookie_SL_SESSION consistent;"}
-
-
-def nginx_config(mode: str, port: int, upstreams: Sequence[str], workdir: Path) -> str:
-    """One process, loopback only, keep-alive both ways with no per-connection request limit (like ours)."""
-    servers = "\n".join(f"    server {url.removeprefix('http://')};" for url in upstreams)
-    return f"""# written by `sessionlab bench`
-master_process off;
-daemon off;
-worker_processes 1;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path {workdir}/body;
-  proxy_temp_path {workdir}/proxy;
-  fastcgi_temp_path {workdir}/fastcgi;
-  uwsgi_temp_path {workdir}/uwsgi;
-  scgi_temp_path {workdir}/scgi;
-  upstream nodes {{
-    {NGINX_BALANCE[mode]}
-{servers}
-    keepalive 128;
-    keepalive_requests 1000000;
-  }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://nodes;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $http_host;
-    }}
-  }}
-}}
-"""
-
-
-HAPROXY_BALANCE = {
-    "round_robin": "balance roundrobin",
-    "random": "balance random",
-    "sticky": "balance roundrobin\n  cookie SL_ROUTE insert indirect nocache",
-    "hash": "balance hash req.cook(SL_SESSION)\n  hash-type consistent",
-}
-
-
-def haproxy_config(mode: str, port: int, upstreams: Sequence[str]) -> str:
-    """One thread, loopback only, keep-alive both ways; sticky is HAProxy's own `cookie ... insert indirect`."""
-    cookie = " cookie n{index}" if mode == "sticky" else ""
-    servers = "\n".join(
-        f"  server n{index} {url.removeprefix('http://')}{cookie.format(index=index)}"
-        for index, url in enumerate(upstreams)
-    )
-    return f"""# written by `sessionlab bench`
-global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  option http-keep-alive
-  option forwardfor
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-frontend bench
-  bind 127.0.0.1:{port}
-  default_backend nodes
-backend nodes
-  {HAPROXY_BALANCE[mode]}
-  http-reuse always
-{servers}
-"""

@@ -44,6 +44,7 @@ LEAVE, JOIN, UNPIN = "leave", "join", "unpin"
 CHANGES = (LEAVE, JOIN, UNPIN)
 FLOOR = 0.02  # miss rate the model leaves out: health-check and restart timing, retries cut off by the run's end
 THEORY_ROUTINGS = ("random", "round_robin", "sticky", "hash")
+THEORY_STORES = ("memory", "cookie", "redis")
 
 
 def uniform_shares(nodes: Sequence[str]) -> dict[str, float]:
@@ -178,8 +179,9 @@ def available_sets(exposure: ChurnExposure) -> list[tuple[str, ...]]:
 def expect_churn(routing: str, store: str, exposure: ChurnExposure, ring: ProbeRing | None = None) -> ChurnExpectation:
     """Expected misses of one cell (routing x store) through the exposure's changes. `ring` is the balancer's hash
     ring over the cluster's URLs (default: over the node ids, as good as any for an ideal ring)."""
-    if store not in STORES:
-        raise ValueError(f"unknown store {store!r}: expected one of {', '.join(STORES)}")
+    if store not in THEORY_STORES:
+        known = "is unknown" if store not in STORES else "has no membership-change theory yet"
+        raise ValueError(f"store {store!r} {known}: expected one of {', '.join(THEORY_STORES)}")
     sets = available_sets(exposure)
     ring = ring or ProbeRing()
     parts = {kind: _part(placement(routing, kind), kind, exposure, sets, ring, store) for kind in exposure.kinds()}
@@ -347,4 +349,4 @@ def explain(routing: str, store: str, nodes: int) -> str:
 
 
 __all__ = ["CHANGES", "JOIN", "KINDS", "LEAVE", "UNPIN", "Change", "ChurnExposure", "ChurnExpectation", "Epoch",
-           "expect_churn", "placement", "uniform_shares"]  # fmt: skip
+           "THEORY_ROUTINGS", "THEORY_STORES", "expect_churn", "placement", "uniform_shares"]  # fmt: skip

@@ -21,10 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare import locustrun, revocation
+from loadtest.compare import locustrun, report, revocation
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
-from loadtest.compare.report import render as report
-from loadtest.compare.report.render import write_results
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
 from loadtest.compare.scenarios.timeline import run_timeline
@@ -281,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             meta["redis_server"] = find_server().describe()
         except StartupError as error:
-            write_results(out, {**meta, "aborted": str(error)}, cells)
+            report.write_results(out, {**meta, "aborted": str(error)}, cells)
             print(f"sessionlab compare: {error}", file=sys.stderr)
             return EXIT_STARTUP
         print(f"sessionlab compare: Redis store cells use {meta['redis_server']}", flush=True)
@@ -296,18 +294,18 @@ def main(argv: list[str] | None = None) -> int:
                     cell = failed_cell(spec, str(failure))
                     progress.say(f"  DID NOT RUN: {failure}")
                 cells.append(cell)
-                write_results(out, meta, cells)
+                report.write_results(out, meta, cells)
         except StartupError as error:
-            write_results(out, {**meta, "aborted": str(error).splitlines()[0]}, cells)
+            report.write_results(out, {**meta, "aborted": str(error).splitlines()[0]}, cells)
             print(f"sessionlab compare: a component could not start: {error}", file=sys.stderr)
             return EXIT_STARTUP
         except KeyboardInterrupt:
-            write_results(out, {**meta, "aborted": "interrupted"}, cells)
+            report.write_results(out, {**meta, "aborted": "interrupted"}, cells)
             print(f"\nsessionlab compare: interrupted; everything stopped. {len(cells)} finished cells in "
                   f"{out / 'results.json'} (no report)", file=sys.stderr)  # fmt: skip
             return EXIT_INTERRUPTED
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
-    write_results(out, meta, cells)
+    report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
     disagree = [c for c in cells if not c.get("agrees_with_theory")]
     failed = [c for c in cells if "failure" in c]

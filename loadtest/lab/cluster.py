@@ -10,31 +10,30 @@ by PID, whatever state the start reached; a failed start raises StartupError aft
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import get_json, request
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
     free_ports,
     port_in_use,
-    python_module,
     wait_until,
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
 from nodes.contract.names import BALANCER_STATUS_PATH, NODE_ID_HEADER
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATUS_PATH = BALANCER_STATUS_PATH
 
 PidHook = Callable[[str, int], None]
+Launch = Callable[[str, str, int, Path, Mapping[str, str]], ManagedProcess]
 CLUSTER_MASTERS = 3
 
 
@@ -84,7 +83,6 @@ class LocalCluster:
         self.redis_cluster: RedisClusterServers | None = None
         self.redis_url = config.redis_url
         self.started_in: float | None = None
-        self._secret = ""  # the nodes' SESSION_SECRET, made at start
         self.admin_token = secrets.token_urlsafe(24)  # for the balancer's runtime API (drain, ready, add, remove)
 
     @property
@@ -111,34 +109,18 @@ class LocalCluster:
             raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
         if config.store == "redis" and not self.redis_url:
             self.redis_url = self._start_redis()
-        self._secret = fernet_key()
-        node_ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
-        for index, node_port in enumerate(node_ports, start=1):
-            self.nodes.append(self._spawn_node(f"node-{index}", node_port))
-        upstreams = ",".join(member.url for member in self.members())
-        env = self._env(BALANCER_HOST=config.host, BALANCER_PORT=str(port), BALANCER_UPSTREAMS=upstreams,
-                        BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token)  # fmt: skip
-        if config.health_interval is not None:
-            env["BALANCER_HEALTH_INTERVAL"] = str(config.health_interval)
-        self.balancer = self._spawn("balancer", f"http://{config.host}:{port}", python_module("balancer"), env)
-
-    def _spawn_node(self, node_id: str, port: int) -> Member:
-        config = self.config
-        env = self._env(NODE_ID=node_id, NODE_HOST=config.host, NODE_PORT=str(port),
-                        SESSION_STORE=config.store, SESSION_SECRET=self._secret,
-                        SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
-        return self._spawn(node_id, f"http://{config.host}:{port}", python_module("nodes"), env)
-
-    def start_extra_node(self, timeout: float = 20.0) -> Member:
-        """One more node process (node-<N+1>, a free port, the cluster's settings), ready but not yet known to the
-        balancer: the runtime API adds it (scale-out). Stopped with the rest."""
-        taken = {int(m.url.rsplit(":", 1)[1]) for m in self.nodes}
-        if self.balancer is not None:
-            taken.add(int(self.balancer.url.rsplit(":", 1)[1]))
-        member = self._spawn_node(f"node-{len(self.nodes) + 1}", free_ports(1, self.config.host, avoid=taken)[0])
-        self.nodes.append(member)
-        member.process.wait_ready(partial(self.node_ready, member), timeout)
-        return member
+        secret = fernet_key()
+        extra = dict(config.extra_env)
+        ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
+        for index, node_port in enumerate(ports, start=1):
+            env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
+                            SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
+            self._add(self.nodes, f"node-{index}", node_port, launch_node, env)
+        interval = "" if config.health_interval is None else str(config.health_interval)  # "": the balancer's default
+        env = child_env(extra, BALANCER_UPSTREAMS=",".join(member.url for member in self.members()),
+                        BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token,
+                        BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
+        self.balancer = self._add([], "balancer", port, launch_balancer, env)
 
     def _start_redis(self) -> str:
         """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""
@@ -154,19 +136,11 @@ class LocalCluster:
         self.on_pid(f"redis-server:{self.redis.port}", int(self.redis.pid or 0))
         return self.redis.url
 
-    def _env(self, **values: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "BALANCER_", "SESSION_"))}
-        env.pop("REDIS_URL", None)
-        env.pop("REDIS_CLUSTER", None)  # the URL's scheme says whether our Redis is a cluster
-        env.update(PYTHONUNBUFFERED="1", **dict(self.config.extra_env))
-        env.update({k: v for k, v in values.items() if v})
-        return env
-
-    def _spawn(self, name: str, url: str, argv: list[str], env: dict[str, str]) -> Member:
-        log = self.config.log_dir / f"{name}.log"
-        process = ManagedProcess(name, argv, env=env, log_path=log, cwd=PROJECT_ROOT).start()
+    def _add(self, members: list[Member], name: str, port: int, launch: Launch, env: dict[str, str]) -> Member:
+        process = launch(name, self.config.host, port, self.config.log_dir, env)
         self.on_pid(name, int(process.pid or 0))
-        return Member(name, url, process)
+        members.append(Member(name, f"http://{self.config.host}:{port}", process))
+        return members[-1]
 
     def node_ready(self, member: Member) -> bool:
         """The node answers its readiness check (/readyz when it needs Redis, else /healthz)."""

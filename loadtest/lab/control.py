@@ -92,11 +92,6 @@ class ClusterControl:
         """Take the node out of the balancer's membership (requests in flight on it finish)."""
         self._runtime("DELETE", UPSTREAMS_PATH, name)
 
-    def start_extra_node(self, timeout: float = 20.0) -> str:
-        """Start one more node process (not yet a member: `add` it); returns its name."""
-        member = self.cluster.start_extra_node(timeout)
-        return member.name
-
     def upstream_state(self, name: str) -> str | None:
         """What the balancer's status says of the node: ready, draining, down, or None when not a member."""
         url = self.member(name).url.rstrip("/")

@@ -9,12 +9,21 @@ from __future__ import annotations
 from typing import Final
 
 # Routing policies the balancer offers (BALANCER_ROUTING); order is the report's order.
-ROUTING_MODES: Final = ("random", "round_robin", "sticky", "hash")
+ROUTING_MODES: Final = ("random", "round_robin", "sticky", "hash", "route")
 DEFAULT_ROUTING: Final = "random"
 
 # Session stores a node offers (SESSION_STORE); order is the report's order.
 STORES: Final = ("memory", "cookie", "redis")
 DEFAULT_STORE: Final = "memory"
+
+# The node's own stores: STORES plus the replicated store (Tomcat-style clustering, SESSION_STORE=replicated). It
+# stays out of STORES (the lab's matrix) until the lab starts clusters with SESSION_PEERS and SESSION_PEER_SECRET.
+REPLICATED_STORE: Final = "replicated"
+NODE_STORES: Final = (*STORES, REPLICATED_STORE)
+# SESSION_REPLICATION: "all" copies every session to every node (DeltaManager); "backup" keeps one backup per
+# session on another node (BackupManager). SESSION_REPLICATION_MODE: "sync" waits for the copies, "async" does not.
+REPLICATION_SCOPES: Final = ("all", "backup")
+REPLICATION_MODES: Final = ("sync", "async")
 
 # SESSION_CONSISTENCY: "cas" versions each session and re-applies a change on conflict (no lost updates);
 # "last_write_wins" is aiohttp-session's own behaviour. The client holds cookie sessions, so cookie can't do cas.

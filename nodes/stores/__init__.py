@@ -13,6 +13,7 @@ from nodes.stores.base import SessionStore
 from nodes.stores.cookie import CookieStore
 from nodes.stores.memory import MemoryStore
 from nodes.stores.redis import RedisStore
+from nodes.stores.replicated import ReplicatedStore
 from nodes.transport import Transport
 
 StoreFactory = Callable[[NodeSettings, Transport], SessionStore]
@@ -21,6 +22,7 @@ STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": MemoryStore.from_settings,
     "cookie": CookieStore.from_settings,
     "redis": RedisStore.from_settings,
+    "replicated": ReplicatedStore.from_settings,
 }
 
 

@@ -57,7 +57,8 @@ class FakeNode:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         self.health_checks += 1
-        return web.Response(text="ok" if self.healthy else "down", status=200 if self.healthy else 503)
+        status = 200 if self.healthy else 503
+        return web.Response(text="ok" if self.healthy else "down", status=status, headers={"X-Node-Id": self.node_id})
 
     async def _any(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -23,6 +23,7 @@ async def test_status_reports_mode_nodes_and_counters(start_nodes, start_balance
         "upstreams": [
             {
                 "url": node.url,
+                "node_id": node.node_id,
                 "state": "ready",
                 "healthy": True,
                 "in_flight": 0,

@@ -11,7 +11,7 @@ import pytest
 from balancer.errors import TIMEOUT, UNREACHABLE, UpstreamError
 from balancer.http1 import Headers
 from balancer.pool import ConnectionPool
-from loadtest.processes import free_port
+from loadtest.lab.processes import free_port
 from tests.balancer.support import RawUpstream, eventually
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: n\r\n\r\n"

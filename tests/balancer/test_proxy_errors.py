@@ -125,6 +125,7 @@ async def test_a_client_breaking_off_its_upload_is_not_blamed_on_the_node(start_
     await eventually(lambda: balancer.upstream(nodes[0].url)["in_flight"] == 0)
     assert balancer.upstream(nodes[0].url) | {"url": None} == {
         "url": None,
+        "node_id": "n0",
         "state": "ready",
         "healthy": True,
         "in_flight": 0,

@@ -23,7 +23,7 @@ def test_pipelined_requests_come_out_in_order_with_their_bodies() -> None:
 def test_a_head_split_over_reads_comes_out_once_complete() -> None:
     requests = reader()
     assert requests.feed(b"GET /split HTTP/1.1\r\nHo") == ([], None)
-    assert requests.in_head and requests.between_requests
+    assert requests.in_head and requests.current is not None
     [request], _ = requests.feed(b"st: h\r\n\r\n")
     assert request.target == b"/split" and request.forwarded is not None
 

@@ -45,13 +45,3 @@ def start_cluster(tmp_path: Path) -> Iterator[ClusterFactory]:
             if process.running() and process.pid is not None:
                 os.kill(process.pid, signal.SIGCONT)
         cluster.stop()
-
-
-def log_tracebacks(cluster: LocalCluster) -> dict[str, int]:
-    """How many tracebacks each process logged (a fault must be handled, never crash a handler)."""
-    counts = {}
-    for log in sorted(cluster.config.log_dir.glob("*.log")):
-        text = log.read_text(errors="replace")
-        if "Traceback" in text:
-            counts[log.name] = text.count("Traceback")
-    return counts

@@ -9,8 +9,9 @@ import time
 from collections import Counter
 
 from loadtest.lab.processes import wait_until
-from tests.faults.conftest import ClusterFactory, log_tracebacks
+from tests.faults.conftest import ClusterFactory
 from tests.faults.load import Load
+from tests.support import log_tracebacks
 
 USERS = 20
 SHUTDOWN_TIMEOUT = 2.0  # FAULT_ENV's BALANCER_SHUTDOWN_TIMEOUT
@@ -59,4 +60,4 @@ def test_sticky_affinity_and_memory_sessions_survive_a_balancer_restart(start_cl
     assert any(c.status == 200 for c in after) and first_ok <= ready + RECOVERY
     assert not [c for c in calls if c.foreign]
     assert max(c.duration for c in calls) <= SHUTDOWN_TIMEOUT + MARGIN
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)

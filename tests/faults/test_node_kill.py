@@ -10,8 +10,9 @@ import pytest
 
 from loadtest.lab.cluster import LocalCluster
 from loadtest.lab.processes import wait_until
-from tests.faults.conftest import ClusterFactory, log_tracebacks
+from tests.faults.conftest import ClusterFactory
 from tests.faults.load import Call, Load
+from tests.support import log_tracebacks
 
 USERS = 20
 READ_TIMEOUT = 2.0  # FAULT_ENV's BALANCER_READ_TIMEOUT
@@ -82,7 +83,7 @@ def test_a_killed_node_costs_no_session_with_a_shared_store(start_cluster: Clust
     assert all(c.ended <= marks["noticed"] + RECOVERY for c in failed), "service did not recover in time"
     assert max(c.duration for c in calls) <= SLOWEST
     assert any(c.node == "node-1" for c in calls if c.started > marks["rejoined"]), "node-1 never served again"
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)
 
 
 def test_memory_sticky_kill_misses_each_dead_node_user_once(start_cluster: ClusterFactory) -> None:
@@ -110,4 +111,4 @@ def test_memory_sticky_kill_misses_each_dead_node_user_once(start_cluster: Clust
     assert {c.user for c in calls if c.failed} <= dead_users, "only requests in flight on the dead node may fail"
     assert all(c.ended <= marks["noticed"] + RECOVERY for c in calls if c.failed or c.miss)
     assert max(c.duration for c in calls) <= SLOWEST
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)

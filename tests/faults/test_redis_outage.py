@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from tests.faults.conftest import ClusterFactory, log_tracebacks
+from tests.faults.conftest import ClusterFactory
 from tests.faults.load import Load
+from tests.support import log_tracebacks
 
 USERS = 20
 RECOVERY = 2.0
@@ -75,4 +76,4 @@ def test_a_redis_outage_gives_503s_then_service_resumes(start_cluster: ClusterFa
     assert all(len(logins) == 2 for logins in load.logins.values()), load.logins
     assert all(c.path == "/login" or c.path in SESSION_PATHS for c in calls)
     assert max(c.duration for c in calls) <= SLOWEST
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)

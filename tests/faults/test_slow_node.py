@@ -9,8 +9,9 @@ import time
 from collections import Counter
 
 from loadtest.lab.processes import wait_until
-from tests.faults.conftest import HEALTH_INTERVAL, ClusterFactory, log_tracebacks
+from tests.faults.conftest import HEALTH_INTERVAL, ClusterFactory
 from tests.faults.load import Load
+from tests.support import log_tracebacks
 
 USERS = 20
 READ_TIMEOUT = 1.0
@@ -60,4 +61,4 @@ def test_a_stopped_node_gives_504s_in_time_and_nobody_hangs(start_cluster: Clust
     assert all(c.ended <= noticed + READ_TIMEOUT + CHECK_SLACK + RECOVERY for c in failed)
     assert not [c for c in calls if c.miss or c.foreign]
     assert any(c.node == node.name for c in calls if c.started > rejoined), "the resumed node never served again"
-    assert not log_tracebacks(cluster)
+    assert not log_tracebacks(cluster.config.log_dir)

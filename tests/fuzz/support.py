@@ -10,7 +10,6 @@ contain a victim's marker or session reference.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import socket
@@ -23,8 +22,9 @@ from typing import Any
 import httptools
 from cryptography.fernet import Fernet
 
+from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_ports, python_module, wait_until
+from loadtest.lab.processes import ManagedProcess, free_ports, wait_until
 from loadtest.lab.redis_server import RedisServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -237,26 +237,19 @@ class FuzzCluster:
 
     def _start_processes(self) -> None:
         self.redis = RedisServer(host=HOST, log_dir=self.log_dir).start()
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_", "BALANCER_", "SESSION_", "REDIS_"))}
-        base["PYTHONUNBUFFERED"] = "1"
         key = Fernet.generate_key().decode()
         ports = free_ports(len(STORES) + len(ROUTINGS), HOST)
         for index, store in enumerate(STORES, start=1):
             name, port = f"node-{index}", ports.pop()
-            env = {**base, "NODE_ID": name, "NODE_HOST": HOST, "NODE_PORT": str(port), "SESSION_STORE": store,
-                   "SESSION_SECRET": key, "REDIS_URL": self.redis.url}  # fmt: skip
-            self.nodes[name] = self._spawn(name, port, "nodes", env)
+            env = child_env(SESSION_STORE=store, SESSION_SECRET=key, REDIS_URL=self.redis.url)
+            self.nodes[name] = Member(name, port, launch_node(name, HOST, port, self.log_dir, env))
         upstreams = ",".join(member.url for member in self.nodes.values())
         for routing in ROUTINGS:
             port = ports.pop()
-            env = {**base, "BALANCER_HOST": HOST, "BALANCER_PORT": str(port), "BALANCER_UPSTREAMS": upstreams,
-                   "BALANCER_ROUTING": routing, "BALANCER_ROUTE_SECRET": secrets.token_urlsafe(24)}  # fmt: skip
-            self.balancers[routing] = self._spawn(f"balancer-{routing}", port, "balancer", env)
-
-    def _spawn(self, name: str, port: int, module: str, env: dict[str, str]) -> Member:
-        log = self.log_dir / f"{name}.log"
-        process = ManagedProcess(name, python_module(module), env=env, log_path=log, cwd=PROJECT_ROOT).start()
-        return Member(name, port, process)
+            env = child_env(BALANCER_UPSTREAMS=upstreams, BALANCER_ROUTING=routing,
+                            BALANCER_ROUTE_SECRET=secrets.token_urlsafe(24))  # fmt: skip
+            name = f"balancer-{routing}"
+            self.balancers[routing] = Member(name, port, launch_balancer(name, HOST, port, self.log_dir, env))
 
     def _wait_ready(self, deadline: float) -> None:
         for member in self.nodes.values():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from nodes.contract.names import STORES
 from tests.nodes.calls import login, me
-
-STORES = ["memory", "cookie", "redis"]
 
 
 @pytest.fixture(params=STORES)

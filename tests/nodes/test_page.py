@@ -9,11 +9,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from nodes.app import create_app
-from nodes.contract.names import ROUTE_SEPARATOR, SESSION_COOKIE, TOKEN_HEADER
+from nodes.contract.names import ROUTE_SEPARATOR, SESSION_COOKIE, STORES, TOKEN_HEADER
 from nodes.keys import STORE
 from nodes.settings import NodeSettings
 
-STORES = ["memory", "cookie", "redis"]
+# What Chromium sends when it navigates to a page.
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"}
 
 
 class Forms(HTMLParser):
@@ -43,7 +44,7 @@ async def browser(request, aiohttp_client, secret, redis_url) -> TestClient:  # 
 
 
 async def page(browser: TestClient) -> str:
-    response = await browser.get("/")
+    response = await browser.get("/", headers=BROWSER)
     assert response.status == 200
     assert response.content_type == "text/html"
     return await response.text()
@@ -67,7 +68,7 @@ def session_cookie(browser: TestClient) -> str:
 
 
 async def test_without_a_session_the_page_says_missing_and_creates_none(browser) -> None:  # type: ignore[no-untyped-def]
-    response = await browser.get("/")
+    response = await browser.get("/", headers=BROWSER)
     assert main_element(await response.text()) == ("node-1", "missing")
     assert "Set-Cookie" not in response.headers
     assert response.headers["X-Node-Id"] == "node-1"
@@ -116,7 +117,7 @@ async def test_the_page_never_shows_the_session_reference(browser) -> None:  # t
     assert main_element(html)[1] == "found"
     assert reference not in html and reference[:16] not in html
     token = (await browser.post("/login", json={"user": "bob"}, headers={TOKEN_HEADER: "new"})).headers[TOKEN_HEADER]
-    html = await (await browser.get("/", headers={TOKEN_HEADER: token})).text()
+    html = await (await browser.get("/", headers={TOKEN_HEADER: token, **BROWSER})).text()
     assert re.search(r'id="user">bob<', html) and token not in html and token[:16] not in html
 
 
@@ -132,3 +133,14 @@ async def test_buttons_without_a_session_just_come_back(browser) -> None:  # typ
     for action in ("/page/counter", "/page/logout", "/page/logout-all"):
         await post_form(browser, action)
     assert main_element(await page(browser))[1] == "missing"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/html;q=0"])
+async def test_a_client_that_does_not_ask_for_html_gets_json(browser, accept) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Accept": accept} if accept else {"Accept": ""}
+    response = await browser.get("/", headers=headers)
+    assert (response.status, response.content_type) == (200, "application/json")
+    assert await response.json() == {"node": "node-1", "session": "missing"}
+    await post_form(browser, "/page/login", user="ann")
+    answer = await (await browser.get("/", headers=headers)).json()
+    assert answer == {"node": "node-1", "session": "found", "user": "ann", "counter": 0}

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from nodes.contract.envconfig import SettingsError
-from nodes.contract.names import ROUTE_SEPARATOR, TOKEN_HEADER
+from nodes.contract.names import ROUTE_SEPARATOR, STORES, TOKEN_HEADER
 from nodes.settings import NodeSettings
 from nodes.stores.ids import SESSION_ID_PATTERN
 from nodes.transport import Transport
 from tests.nodes.calls import app_login, cookie_of, login, me, test_transport
 
-STORES = ["memory", "cookie", "redis"]
 TAGGED = {"SESSION_ROUTE_TAG": "1"}
 MADE_UP = "B" * 22
 

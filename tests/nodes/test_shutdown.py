@@ -16,7 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from loadtest.processes import ManagedProcess, free_port, http_status, python_module
+from loadtest.lab.probe import http_status
+from loadtest.lab.processes import ManagedProcess, free_port, python_module
 
 IN_FLIGHT = 100
 Held = tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
+from nodes.actions import current_session
 from nodes.app import create_app
+from nodes.changes import MAX_CART_LINES, Change, SessionReply, add_to_cart, apply, increment_counter
 from nodes.contract.envconfig import SettingsError
-from nodes.keys import CONFLICTS
+from nodes.contract.names import TOKEN_HEADER
+from nodes.keys import CONFLICTS, NODE_ID, STORE
 from nodes.settings import NodeSettings
+from nodes.stores.encoding import decode_versioned, encode_versioned
+from nodes.stores.server_side import ServerSideStore
+from nodes.stores.versions import VersionedSession
 from tests.nodes.calls import app_login, me
 
 CONCURRENT = 100
@@ -71,3 +80,59 @@ async def test_same_node_writes_queue_instead_of_racing(aiohttp_server, client, 
     answers = await increment_concurrently(browser, [node], token)
     assert sorted(answers) == list(range(1, CONCURRENT + 1))
     assert app[CONFLICTS].value == 0
+
+
+RaceMove = Callable[[ServerSideStore, str], Awaitable[None]]
+
+
+async def race_app(aiohttp_client, change: Change, competitor: RaceMove) -> tuple[TestClient, str]:  # type: ignore[no-untyped-def]
+    """A node with a POST /race that applies `change`, then lets `competitor` write the session before it saves."""
+    app = create_app(NodeSettings.from_env({"SESSION_STORE": "memory"}))
+
+    async def race(request: web.Request) -> web.Response:
+        session = await current_session(request)
+        assert session is not None and session.identity is not None
+        apply(request, session, change)
+        await competitor(app[STORE], str(session.identity))  # type: ignore[arg-type]  # another node saves first
+        return SessionReply(app[NODE_ID], lambda s: {"counter": s["counter"], "cart": len(s["cart"])}, session)
+
+    app.router.add_post("/race", race)
+    client = await aiohttp_client(app)
+    response = await client.post("/login", json={"user": "ann"}, headers={TOKEN_HEADER: "new"})
+    return client, response.headers[TOKEN_HEADER]
+
+
+def rewrite(field: str, value: object) -> RaceMove:
+    async def move(store: ServerSideStore, session_id: str) -> None:
+        version, data = decode_versioned(await store.read(session_id)) or (0, {})
+        session = VersionedSession(session_id, {**data, "session": {**data["session"], field: value}}, version)
+        await store.write(session_id, encode_versioned(version + 1, session))
+
+    return move
+
+
+async def test_a_stale_save_re_applies_the_change_and_answers_what_was_stored(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    client, token = await race_app(aiohttp_client, increment_counter, rewrite("counter", 10))
+    response = await client.post("/race", headers={TOKEN_HEADER: token})
+    assert (await response.json())["counter"] == 11  # the competitor's 10, plus this request's increment
+    assert (await (await client.get("/me", headers={TOKEN_HEADER: token})).json())["counter"] == 11
+    assert client.app[CONFLICTS].value == 1
+
+
+async def test_a_session_ended_by_the_competitor_is_not_resurrected(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    async def log_out(store: ServerSideStore, session_id: str) -> None:
+        await store.delete(session_id)
+
+    client, token = await race_app(aiohttp_client, increment_counter, log_out)
+    response = await client.post("/race", headers={TOKEN_HEADER: token})
+    assert (response.status, await response.json()) == (401, {"node": "node-8081", "session": "missing"})
+    assert (await client.get("/me", headers={TOKEN_HEADER: token})).status == 401
+
+
+async def test_a_change_that_no_longer_applies_is_a_409(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    full = [{"sku": f"sku-{index}", "qty": 1} for index in range(MAX_CART_LINES)]
+    client, token = await race_app(aiohttp_client, add_to_cart("tea", 1), rewrite("cart", full))
+    response = await client.post("/race", headers={TOKEN_HEADER: token})
+    assert response.status == 409
+    assert (await response.json())["detail"] == f"the cart is full ({MAX_CART_LINES} lines)"
+    assert (await (await client.get("/cart", headers={TOKEN_HEADER: token})).json())["cart"] == full

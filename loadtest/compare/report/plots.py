@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.figure import Figure  # noqa: E402
 
 from loadtest.compare.report.membership import draw_panel, membership_cells  # noqa: E402
-from loadtest.compare.report.render import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
+from loadtest.compare.report.table import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
 
 Cell = dict[str, Any]
 OK_COLOR, BAD_COLOR, KILL_COLOR = "#4477aa", "#cc3311", "#cc3311"

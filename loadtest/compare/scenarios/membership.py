@@ -17,6 +17,8 @@ from loadtest.compare.churn_theory import (
     JOIN,
     KINDS,
     LEAVE,
+    THEORY_ROUTINGS,
+    THEORY_STORES,
     UNPIN,
     Change,
     ChurnExpectation,
@@ -192,8 +194,16 @@ def measured_shares(rows: Sequence[Mapping[str, Any]], low: float, high: float) 
     return {node: round(n / total, 4) for node, n in sorted(served.items())} if total else {}
 
 
-def judge(spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
-    """The expectation of a membership-change cell, and the fields its record adds (epochs, per-node shares)."""
+def has_theory(spec: CellSpec) -> bool:
+    """Whether churn_theory covers this cell (not yet: `route` routing, the replicated store)."""
+    return spec.routing in THEORY_ROUTINGS and spec.store in THEORY_STORES
+
+
+def judge(spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
+    """The expectation of a membership-change cell, and the fields its record adds (epochs, per-node shares);
+    None where the theory has nothing to say (the cell is then judged by the steady model)."""
+    if not has_theory(spec):
+        return None
     end = max((float(row["t"]) + 1 for row in run.rows), default=0.0)
     changes = tuple(change for change in changes_of(run.events) if change.at < end)  # later ones met no load
     urls: dict[str, str] = {}

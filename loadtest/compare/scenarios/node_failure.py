@@ -22,7 +22,8 @@ class NodeFailure(Scenario):
 
     def in_default_matrix(self, store: str, routing: str) -> bool:
         # memory shows each routing's loss; a shared store loses nothing whatever the routing (sticky: redispatch)
-        return (store == "memory" and routing != "round_robin") or (store == "redis" and routing == "sticky")
+        memory = store == "memory" and routing in ("random", "sticky", "hash")
+        return memory or (store, routing) == ("redis", "sticky")
 
     def events(self, spec: CellSpec) -> list[Event]:
         return [Event(at=0.5 * spec.duration, action=kill_node(VICTIM), what=f"SIGKILL {VICTIM}")]

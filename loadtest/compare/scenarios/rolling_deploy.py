@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from loadtest.compare.churn_theory import THEORY_ROUTINGS
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
 from loadtest.compare.theory import Expectation
@@ -36,6 +37,7 @@ class RollingDeploy(Scenario):
     description = "each node in turn drained (--drain-seconds), SIGTERMed, restarted and made ready; --deploy-mode kill"
     in_default = True
     interleaved = False
+    default_routings = THEORY_ROUTINGS  # `route` has no membership-change theory yet
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         return M.tolerant(config)
@@ -60,9 +62,11 @@ class RollingDeploy(Scenario):
                            Event(stop, M.restart(name, then_ready=True), f"restart {name}")]  # fmt: skip
         return events
 
-    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
-        expectation, fields = M.judge(spec, run)
-        return expectation, {**fields, "deploy_mode": spec.deploy_mode, "drain_seconds": spec.drain_seconds}
+    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
+        judged = M.judge(spec, run)
+        if judged is None:
+            return None
+        return judged[0], {**judged[1], "deploy_mode": spec.deploy_mode, "drain_seconds": spec.drain_seconds}
 
     def error_theory(self, spec: CellSpec) -> ErrorTheory:
         if spec.deploy_mode == "kill":

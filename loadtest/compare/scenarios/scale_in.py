@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from loadtest.compare.churn_theory import THEORY_ROUTINGS
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
 from loadtest.compare.theory import Expectation
@@ -28,6 +29,7 @@ class ScaleIn(Scenario):
     description = "one node drained at the midpoint, then removed through the runtime API and stopped"
     in_default = True
     interleaved = False
+    default_routings = THEORY_ROUTINGS  # `route` has no membership-change theory yet
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         return M.tolerant(config)
@@ -44,7 +46,7 @@ class ScaleIn(Scenario):
         return [Event(at, M.drain(name, clock), f"drain {name}"),
                 Event(at + spec.drain_seconds, M.remove(name, clock), f"remove {name}")]  # fmt: skip
 
-    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
+    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
         return M.judge(spec, run)
 
     def error_theory(self, spec: CellSpec) -> ErrorTheory:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from loadtest.compare.churn_theory import THEORY_ROUTINGS
 from loadtest.compare.ring import ProbeRing
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
@@ -29,6 +30,7 @@ class ScaleOut(Scenario):
     description = "one more node started and added through the runtime API at the midpoint"
     in_default = True
     interleaved = False
+    default_routings = THEORY_ROUTINGS  # `route` has no membership-change theory yet
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         return replace(M.tolerant(config), spares=1)  # started with the others: adding it is one runtime call
@@ -43,9 +45,9 @@ class ScaleOut(Scenario):
         name = f"node-{spec.nodes + 1}"
         return [Event(self.duration(spec) / 2, M.add(name), f"add {name}")]
 
-    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]]:
-        expectation, fields = M.judge(spec, run)
-        return expectation, {**fields, **ring_movement(spec, run)}
+    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
+        judged = M.judge(spec, run)
+        return None if judged is None else (judged[0], {**judged[1], **ring_movement(spec, run)})
 
     def error_theory(self, spec: CellSpec) -> ErrorTheory:
         return M.drained_errors()

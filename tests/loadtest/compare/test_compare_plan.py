@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loadtest.compare.command import parse_args, plan
+from nodes.contract.names import ROUTING_MODES
 
 
 def labels(*argv: str) -> list[str]:
@@ -12,7 +13,7 @@ def labels(*argv: str) -> list[str]:
 def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     cells = plan(parse_args([]))
     assert len(cells) == 7 + 4 + 3 + 3 * 3  # steady, node-failure, concurrent, the membership changes
-    assert not [spec for spec in cells if spec.routing == "round_robin"]  # random's twin: --all runs it
+    assert not [spec for spec in cells if spec.routing in ("round_robin", "route")]  # --all runs them
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
         "sticky / cookie / concurrent / last_write_wins",  # the client holds cookie sessions: no cas
@@ -20,7 +21,7 @@ def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
         "sticky / redis / concurrent / last_write_wins",
     ]
     every = plan(parse_args(["--all"]))
-    assert len(every) == 4 * 3 * 2 + 5 + 3 * 4 * 3
+    assert len(every) == len(ROUTING_MODES) * 3 * 2 + 5 + 3 * 4 * 3  # membership: the 4 routings with a theory
     assert "sticky / memory / concurrent / cas" in [spec.label for spec in every]
 
 

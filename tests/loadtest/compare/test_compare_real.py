@@ -11,7 +11,7 @@ import pytest
 
 from loadtest.lab import proctree
 from loadtest.lab.processes import wait_until
-from tests.loadtest.realrun import recorded_pids, results, sessionlab, spawn, stop_tree, survivors, together
+from tests.support import recorded_pids, results, sessionlab, spawn, stop_tree, survivors, together
 
 from .test_cells import REQUIRED
 from .test_report import NETWORK

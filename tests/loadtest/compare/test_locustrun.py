@@ -8,7 +8,7 @@ from pathlib import Path
 
 from loadtest.compare.cells import CellSpec
 from loadtest.compare.locustrun import LocustRun
-from tests.loadtest.realrun import ROOT
+from tests.support import ROOT
 
 
 def test_files_of_an_earlier_run_are_cleared_before_a_new_one(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare.report import render as report
+from loadtest.compare import report
 from tests.loadtest.compare.generated import concurrent_cell, matrix
 
 # a URL with a host, a src/href that is not inline data or a fragment, a CSS import or url(): all fetch something

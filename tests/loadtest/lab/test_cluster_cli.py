@@ -3,13 +3,10 @@ signal, fails cleanly."""
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import socket
 import subprocess
-import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +14,7 @@ from loadtest.compare.revocation import Client
 from loadtest.lab import proctree
 from loadtest.lab.probe import request
 from loadtest.lab.processes import wait_until
-from tests.loadtest.realrun import sessionlab, spawn, stop_tree
+from tests.support import get_json, sessionlab, spawn, stop_tree
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,8 +39,7 @@ def test_cluster_serves_and_a_signal_stops_every_process(stop_signal: int) -> No
             assert f"locust -f loadtest/locustfile.py -H {url}" in banner
             children = proctree.descendants(run.pid)
             assert len(children) == 4  # redis-server, 2 nodes, balancer
-            with urllib.request.urlopen(url + "/_balancer/status", timeout=5) as response:  # noqa: S310 - loopback
-                status = json.loads(response.read())
+            status = get_json(url + "/_balancer/status", timeout=5)
             assert status["routing"] == "round_robin" and status["healthy"] == 2
             run.send_signal(stop_signal)
             run.communicate(timeout=20)
@@ -73,7 +69,7 @@ def test_redis_cluster_serves_sessions_and_a_signal_stops_its_three_redis_server
             assert f"locust -f loadtest/locustfile.py -H {url} --master" in banner
             assert "locust -f loadtest/locustfile.py --worker" in banner
             children = proctree.descendants(run.pid)
-            redis = [pid for pid in children if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            redis = [pid for pid in children if "redis-server" in proctree.cmdline(pid)]
             assert len(redis) == 3 and len(children) == 6  # 3 redis-server, 2 nodes, balancer
             browser = Client(url)
             assert browser.call("POST", "/login", {"user": "ann"})[0] == 200

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from loadtest.lab.processes import wait_until
+from loadtest.lab.proctree import alive
 
 PARENT = """
 import sys, time
@@ -17,14 +18,6 @@ child = ManagedProcess("sleeper", [sys.executable, "-c", "import time; time.slee
 print(child.pid, flush=True)
 time.sleep(60)
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux-only")

@@ -15,7 +15,7 @@ from loadtest.compare.cells import CellSpec
 from loadtest.compare.command import parse_args, plan
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.membership import changes_of, epoch_requests
-from tests.loadtest.realrun import recorded_pids, results, survivors, together
+from tests.support import recorded_pids, results, survivors, together
 
 SPEC = CellSpec("sticky", "memory", "rolling-deploy", nodes=3, users=20, duration=10.0)
 

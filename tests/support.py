@@ -1,4 +1,5 @@
-"""Helpers for the tests that run the real thing: `sessionlab` as a subprocess, and PIDs that must be gone."""
+"""The one support module of the lab and fault tests: `sessionlab` as a subprocess, PIDs that must be gone,
+tracebacks in logs; polling (`wait_until`), liveness (`alive`) and loopback probes come from the lab itself."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.lab import proctree
+from loadtest.lab.probe import get_json, http_status
+from loadtest.lab.processes import wait_until
+from loadtest.lab.proctree import alive
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["alive", "get_json", "http_status", "wait_until"]  # re-exported: one place for tests to look
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def sessionlab(*args: str, timeout: float = 120.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -78,7 +84,7 @@ def living(pids: dict[int, str]) -> dict[int, str]:
     left = {}
     for pid in pids:
         if proctree.alive(pid):
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cmdline = proctree.cmdline(pid)
             if any(word in cmdline for word in ("nodes", "balancer", "locust", "redis-server")):
                 left[pid] = cmdline
     return left
@@ -91,3 +97,13 @@ def survivors(pids: dict[int, str]) -> list[str]:
 
 def results(out: Path) -> dict[str, Any]:
     return json.loads((out / "results.json").read_text())
+
+
+def log_tracebacks(log_dir: Path) -> dict[str, int]:
+    """How many tracebacks each process logged under `log_dir` (a fault must be handled, never crash a handler)."""
+    counts = {}
+    for log in sorted(log_dir.glob("*.log")):
+        text = log.read_text(errors="replace")
+        if "Traceback" in text:
+            counts[log.name] = text.count("Traceback")
+    return counts

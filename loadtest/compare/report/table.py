@@ -1,0 +1,120 @@
+"""The comparison table of a compare report: how each value of a cell is shown, and which columns appear.
+
+Columns come from one list (COLUMNS); optional ones appear only when some cell has the value (lost updates
+from concurrent cells, time usable after logout-all from the cells that measured it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Cell = dict[str, Any]
+STORE_NOTES = {
+    "memory": "sessions live in the memory of the node that created them",
+    "cookie": "the whole session travels, encrypted, in the client's cookie or token (4 KB at most, "
+    "cannot be revoked before it expires)",
+    "redis": "every node reads and writes sessions in one shared Redis (which must stay up)",
+}
+
+
+KIND_NAMES = {"browser": "browser users", "app": "app users without cookies"}
+
+
+def pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def ms(value: Any) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def num(value: Any) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
+
+
+def cell_name(cell: Cell) -> str:
+    """store / routing / scenario, plus the consistency mode for concurrent cells (two cells differ only by it)."""
+    mode = f" / {cell['consistency']}" if "lost_update_rate" in cell else ""
+    return f"{cell['store']} / {cell['routing']} / {cell['scenario']}{mode}"
+
+
+def lost_text(cell: Cell) -> str:
+    if cell.get("lost_update_rate") is None:
+        return "-"
+    counts = f" ({cell['increments_lost']:,}/{cell['increments_acked']:,})" if "increments_acked" in cell else ""
+    return pct(cell["lost_update_rate"]) + counts
+
+
+def revoked_text(cell: Cell) -> str:
+    """How long the other session stayed usable after logout-all, in words a table can hold."""
+    details = cell.get("revocation") or {}
+    until, usable = details.get("until"), cell.get("revoked_usable_s")
+    if until == "expiry":
+        return f"until expiry ({details.get('max_age_s', usable)} s idle)"
+    if until == "bound":
+        return f"≥ {usable:g} s (not revoked)"
+    if until == "revoked":
+        return f"{usable:g} s"
+    return "unclear" if until else "-"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the comparison table: the header, how to show a cell's value, shown only if present?"""
+
+    header: str
+    show: Callable[[Cell], str]
+    optional_key: str | None = None
+
+
+def _kind_rate(kind: str) -> Callable[[Cell], str]:
+    def show(cell: Cell) -> str:
+        part = cell.get("by_kind", {}).get(kind, {})
+        return pct(part["miss_rate"]) if part.get("session_requests") else "-"
+
+    return show
+
+
+COLUMNS: list[Column] = [
+    Column("store", lambda c: c["store"]),
+    Column("routing", lambda c: c["routing"]),
+    Column("scenario", lambda c: c["scenario"]),
+    Column("requests", lambda c: num(c.get("requests"))),
+    Column("rps", lambda c: num(c.get("rps"))),
+    Column("p50 ms", lambda c: ms(c.get("p50_ms"))),
+    Column("p95 ms", lambda c: ms(c.get("p95_ms"))),
+    Column("p99 ms", lambda c: ms(c.get("p99_ms"))),
+    Column("miss rate", lambda c: pct(c.get("miss_rate"))),
+    Column("theory", lambda c: f"{pct(c.get('expected_miss_rate'))} ± {pct(c.get('tolerance'))}"),
+    Column("verdict", lambda c: c.get("verdict", "-")),
+    Column("browser miss", _kind_rate("browser")),
+    Column("app miss", _kind_rate("app")),
+    Column("re-logins", lambda c: num(c.get("relogins"))),
+    Column("errors", lambda c: num(c.get("errors"))),
+    Column("node share", lambda c: " / ".join(f"{100 * v:.0f}" for v in c.get("node_share", {}).values()) or "-"),
+    Column("killed", lambda c: f"{c['killed_node']} at {c['kill_at_s']:.1f}s" if c.get("killed_node") else "-"),
+    # the concurrent scenario and the logout-all measurement: shown as soon as a cell carries them
+    Column("consistency", lambda c: c["consistency"] if "lost_update_rate" in c else "-", "lost_update_rate"),
+    Column("lost updates", lost_text, optional_key="lost_update_rate"),
+    Column("409s", lambda c: num(c.get("conflicts_409")), optional_key="lost_update_rate"),
+    Column("usable after logout-all", revoked_text, optional_key="revoked_usable_s"),
+]
+
+
+def columns_for(cells: Sequence[Cell]) -> list[Column]:
+    return [c for c in COLUMNS if c.optional_key is None or any(c.optional_key in cell for cell in cells)]
+
+
+def ran(cells: Sequence[Cell]) -> list[Cell]:
+    return [c for c in cells if "miss_rate" in c]
+
+
+def disagreements(cells: Sequence[Cell]) -> list[Cell]:
+    return [c for c in cells if c.get("verdict") != "ok"]
+
+
+def table_rows(cells: Sequence[Cell]) -> tuple[list[str], list[list[str]]]:
+    columns = columns_for(ran(cells))
+    return [c.header for c in columns], [[c.show(cell) for c in columns] for cell in ran(cells)]

@@ -1,0 +1,108 @@
+"""Node failures: a SIGKILLed node's sessions survive on the others, a new node pulls the sessions before it is
+ready, and a SIGSTOPped peer costs a sync write at most the replication timeout (then re-syncs when it is back)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from nodes.contract.names import TOKEN_HEADER
+from tests.nodes.replication.conftest import ClusterFactory
+from tests.nodes.replication.support import connected, eventually, increment, login, me, stats
+
+TIMEOUT = 0.5  # SESSION_REPLICATION_TIMEOUT in support.FAST
+SLACK = 1.0  # "plus a little": scheduling on a busy 2-core machine
+
+
+@pytest.mark.parametrize("scope", ["all", "backup"])
+async def test_sessions_survive_a_killed_node(start_cluster: ClusterFactory, http: aiohttp.ClientSession, scope: str):
+    cluster = start_cluster(3, SESSION_REPLICATION=scope)
+    await connected(http, cluster)
+    victim, *survivors = cluster.nodes
+    tokens = [await login(http, victim, f"user-{index}") for index in range(12)]
+    for token in tokens:
+        await increment(http, victim, token)
+    victim.process.kill()
+    for token in tokens:  # wherever a client lands next, its session and its counter are there
+        for node in survivors:
+            status, body = await me(http, node, token)
+            assert (status, body.get("counter")) == (200, 1), (scope, node.url, body)
+    for token in tokens:  # and writes go on: a dead primary refuses connections, the next in line decides
+        assert await increment(http, survivors[0], token) == 2
+        assert (await me(http, survivors[1], token))[1]["counter"] == 2
+
+
+async def test_a_new_node_sees_existing_sessions_once_ready(start_cluster: ClusterFactory, http: aiohttp.ClientSession):
+    cluster = start_cluster(2, spare=1)
+    await connected(http, cluster)
+    tokens = [await login(http, cluster.nodes[index % 2], f"user-{index}") for index in range(10)]
+    newcomer = cluster.start_node()  # returns once its /readyz answers 200
+    for token in tokens:
+        assert (await me(http, newcomer, token))[0] == 200
+    figures = await stats(http, newcomer)
+    assert (figures["startup_pull"], figures["startup_pull_sessions"]) == ("pulled", 10)
+
+
+async def test_a_new_node_in_backup_scope_finds_every_session(
+    start_cluster: ClusterFactory, http: aiohttp.ClientSession
+):
+    cluster = start_cluster(2, spare=1, SESSION_REPLICATION="backup")
+    await connected(http, cluster)
+    tokens = [await login(http, cluster.nodes[index % 2], f"user-{index}") for index in range(10)]
+    newcomer = cluster.start_node()
+    await connected(http, cluster)
+    for token in tokens:  # held by the newcomer (pulled or pushed) or fetched from the owners
+        assert (await me(http, newcomer, token))[0] == 200
+
+
+async def test_a_stopped_peer_costs_a_sync_write_at_most_the_timeout(
+    start_cluster: ClusterFactory, http: aiohttp.ClientSession
+):
+    cluster = start_cluster(3)
+    await connected(http, cluster)
+    first, second, frozen = cluster.nodes
+    token = await login(http, first)
+    headers = {TOKEN_HEADER: token}
+    frozen.freeze()
+    statuses = []
+    try:
+        for _ in range(5):  # the first write waits for the timeout; the peer is then left out
+            began = time.monotonic()
+            response = await asyncio.wait_for(http.post(f"{first.url}/counter", headers=headers), TIMEOUT + 2 * SLACK)
+            assert time.monotonic() - began < TIMEOUT + SLACK
+            statuses.append(response.status)
+        # 503 only if the frozen node was the session's primary: it may still apply that write when it wakes up,
+        # so the write is not redone elsewhere (as a Redis timeout is a 503); every later write goes through.
+        assert statuses[0] in (200, 503) and statuses[1:] == [200] * 4, statuses
+
+        async def left_out() -> bool:  # by a failed send, or by two missed heartbeats if this node sent it nothing
+            return bool((await stats(http, first))["peers_live"] == 1)
+
+        assert await eventually(left_out, within=5.0)
+        assert (await me(http, second, token))[1]["counter"] == statuses.count(200)
+    finally:
+        frozen.thaw()
+
+    async def caught_up() -> bool:  # back: it answers heartbeats again and gets a re-sync
+        status, body = await me(http, frozen, token)
+        return status == 200 and body["counter"] == statuses.count(200)
+
+    assert await eventually(caught_up, within=10.0)
+    assert (await stats(http, first))["peers_live"] == 2
+
+
+async def test_logout_and_logout_all_reach_every_node(start_cluster: ClusterFactory, http: aiohttp.ClientSession):
+    cluster = start_cluster(3)
+    await connected(http, cluster)
+    first, second, third = cluster.nodes
+    one, two, three = [await login(http, node, "ann") for node in cluster.nodes]
+    response = await http.post(f"{second.url}/logout", headers={TOKEN_HEADER: one})
+    assert response.status == 200
+    assert [(await me(http, node, one))[0] for node in cluster.nodes] == [401, 401, 401]
+    response = await http.post(f"{third.url}/logout-all", headers={TOKEN_HEADER: two})
+    assert (response.status, (await response.json())["scope"]) == (200, "all")
+    for token in (two, three):
+        assert [(await me(http, node, token))[0] for node in cluster.nodes] == [401, 401, 401]
