@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from loadtest.compare import loadfigures
 from loadtest.compare.scenarios import scenario_for
+from loadtest.compare.scenarios.base import RunTimeline
 from loadtest.compare.theory import KINDS, Exposure
 from loadtest.users import tally as T
 from nodes.contract.names import default_consistency
@@ -50,6 +51,9 @@ class CellSpec:
     def store_label(self) -> str:
         """The store as the report names it: `replicated all-sync` for the replicated store."""
         return f"{self.store} {self.replication}" if self.replication else self.store
+
+    drain_seconds: float = 2.0  # membership changes: how long a node drains before it is stopped or removed
+    deploy_mode: str = "drain"  # rolling-deploy: "drain" (drain, SIGTERM, restart, ready) or "kill" (SIGKILL, restart)
 
     @property
     def label(self) -> str:
@@ -142,11 +146,15 @@ def build_cell(
     lag_ms = float(replication.get("lag_ms_typical", 0.0)) if replication else 0.0
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
-    record = {
+    whole = scenario.timeline_theory(spec, RunTimeline(rows, events, users))
+    expectation = whole[0] if whole else scenario.theory(spec, exposure)
+    extra = {**extra, **(whole[1] if whole else {})}
+    changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor
+    cell = {
         **identity(spec),
         **load_sources(spec, stats, totals),
         **traffic(stats, totals),
-        **miss_theory(scenario.theory(spec, exposure), totals, killed=kill is not None, extra=extra),
+        **miss_theory(expectation, totals, killed=changed, extra=extra),
         **error_theory(scenario.error_theory(spec), stats, totals),
         "logins": T.measure_total(totals, T.LOGINS),
         "relogins": T.measure_total(totals, T.RELOGINS),
@@ -160,7 +168,16 @@ def build_cell(
         "events": [dict(record) for record in events],
         "timeline": loadfigures.with_latency(rows, stats),
     }
-    return {**record, **loadfigures.cell_fields(stats)}
+    cell = {**cell, **loadfigures.cell_fields(stats)}
+    return with_error_verdict(cell) if whole else cell
+
+
+def with_error_verdict(cell: dict[str, Any]) -> dict[str, Any]:
+    """Membership-change cells are judged on failed requests too: drained changes must fail (almost) none."""
+    if cell.get("errors_agree_with_theory") is False:
+        cell["agrees_with_theory"] = False
+        cell["verdict"] = "DISAGREES WITH THEORY"
+    return cell
 
 
 def identity(spec: CellSpec) -> dict[str, Any]:
@@ -228,7 +245,8 @@ def error_theory(theory: ErrorTheory, stats: Mapping[str, Any], totals: Mapping[
         "error_rate": errors / requests if requests else 0.0,
         "errors_by_status": errors_by_status(totals),
         "expected_errors": theory.expected,
-        "errors_agree_with_theory": theory.agrees(errors),
+        "errors_allowed": theory.allowed(requests) if theory.expected is not None else None,
+        "errors_agree_with_theory": theory.agrees(errors, requests),
         "error_theory": theory.explanation,
     }
 

@@ -14,16 +14,29 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare import fidelity, locustrun, report, revocation, sweep
+from loadtest.compare import fidelity, report, revocation, sweep
 from loadtest.compare.cells import CellSpec, build_cell, failed_cell
 from loadtest.compare.loadrun import cpu_fields, run_load
+from loadtest.compare.options import (  # noqa: F401 - parse_args is the command's API too
+    DEFAULT_DURATION,
+    DEFAULT_REVOCATION_BOUND,
+    DEFAULT_USERS,
+    EXIT_DISAGREES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STARTUP,
+    QUICK,
+    QUICK_REVOCATION_BOUND,
+    default_scenarios,
+    parse_args,
+)
 from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.scenarios.store_actions import measured
@@ -31,27 +44,15 @@ from loadtest.compare.scenarios.timeline import run_timeline
 from loadtest.compare.store_latency import compare_with_baseline, p50_by_request
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
-from loadtest.lab.paths import absolute, report_dir
+from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.replication import DEFAULT_REPLICATION
 from loadtest.lab.server_binary import find_server
-from loadtest.lab.store_backend import PERSISTENCE
 from nodes.contract.names import (
-    CONSISTENCY_MODES,
     DEFAULT_MAX_AGE,
-    NODE_STORES,
     ROUTING_MODES,
     STORES,
 )
-
-DEFAULT_USERS = 40
-DEFAULT_OUTAGE = 3.0
-DEFAULT_DURATION = 14.0
-DEFAULT_REVOCATION_BOUND = 5.0
-QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
-         "scenario": ("node-failure",)}  # fmt: skip
-QUICK_REVOCATION_BOUND = 2.0
-EXIT_OK, EXIT_STARTUP, EXIT_USAGE, EXIT_DISAGREES, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class CellFailed(RuntimeError):
@@ -85,91 +86,6 @@ class PidLog:
             file.write(f"{name} {pid}\n")
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="sessionlab compare",
-        description="Run the routing x store x scenario matrix against fresh local clusters and write a report "
-        "(results.json, report.md, report.html, raw locust CSVs).",
-    )
-    parser.add_argument(
-        "--routing", type=_choices(ROUTING_MODES), help=f"comma-separated subset of {','.join(ROUTING_MODES)}"
-    )
-    parser.add_argument(
-        "--store",
-        type=_choices(NODE_STORES),
-        help=f"comma-separated subset of {','.join(NODE_STORES)} (default {','.join(STORES)})",
-    )
-    sweep.add_arguments(parser)  # --replication, --nodes
-    parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
-                        help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
-                             f"{','.join(default_scenarios())}): " + "; ".join(
-                                 f"{name}: {s.description}" for name, s in SCENARIOS.items()))  # fmt: skip
-    parser.add_argument("--all", action="store_true", help="every registered scenario (the full matrix)")
-    parser.add_argument("--consistency", type=_choices(CONSISTENCY_MODES), default=CONSISTENCY_MODES,
-                        help="SESSION_CONSISTENCY modes of the concurrent cells (default both: cas,last_write_wins); "
-                             "the cookie store only has last_write_wins")  # fmt: skip
-    parser.add_argument("--revocation-bound", type=float,
-                        help="seconds to keep polling a session after /logout-all (default "
-                             f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
-                             "0 skips the measurement)")  # fmt: skip
-    parser.add_argument("--store-latency", type=_milliseconds, default=(0.0,), metavar="MS[,MS...]",
-                        help="added round trip between the nodes and Redis (a delay relay, half each way), one cell "
-                             "per value, e.g. 0,1,2 (default 0)")  # fmt: skip
-    parser.add_argument("--outage", type=float, default=DEFAULT_OUTAGE,
-                        help=f"seconds Redis stays down in store-failure (default {DEFAULT_OUTAGE:g})")  # fmt: skip
-    parser.add_argument(
-        "--redis-persistence",
-        choices=tuple(PERSISTENCE),
-        default="none",
-        help="the lab Redis' persistence: none, or aof (appendonly yes, appendfsync everysec)",
-    )
-    parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
-    parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
-    parser.add_argument("--workers", type=int, default=0, help="locust worker processes (0: one local process)")
-    parser.add_argument("--user-kinds", type=_choices(tuple(locustrun.USER_CLASSES)), default=("browser", "app"),
-                        help="users to run: browser,app (default both; concurrent cells run their own)")  # fmt: skip
-    parser.add_argument("--quick", action="store_true",
-                        help="a short smoke run: fewer users, 7 s cells, and (unless chosen) "
-                             "random,sticky,hash x every store x node-failure")  # fmt: skip
-    parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
-    parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
-    fidelity.add_arguments(parser)
-    args = parser.parse_args(argv)
-    fidelity.check_arguments(parser, args)
-    if min(args.nodes) < 2:
-        parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
-    if args.workers < 0 or (args.users is not None and args.users < 1):
-        parser.error("--workers must be >= 0 and --users >= 1")
-    if args.revocation_bound is not None and args.revocation_bound < 0:
-        parser.error("--revocation-bound must be >= 0")
-    return args
-
-
-def _milliseconds(value: str) -> tuple[float, ...]:
-    try:
-        items = tuple(float(item) for item in value.split(",") if item.strip())
-    except ValueError:
-        items = ()
-    if not items or any(not 0 <= item <= 1000 for item in items):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected comma-separated milliseconds between 0 and 1000")
-    return items
-
-
-def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
-    def parse(value: str) -> tuple[str, ...]:
-        items = tuple(item.strip() for item in value.split(",") if item.strip())
-        wrong = [item for item in items if item not in allowed]
-        if wrong or not items:
-            raise argparse.ArgumentTypeError(f"{value!r}: expected a comma-separated subset of {','.join(allowed)}")
-        return items
-
-    return parse
-
-
-def default_scenarios() -> tuple[str, ...]:
-    return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
-
-
 def plan(args: argparse.Namespace) -> list[CellSpec]:
     """The cells to run, in matrix order: per store, routing x the interleaved scenarios, then the others."""
     quick: dict[str, Any] = QUICK if args.quick else {}
@@ -178,25 +94,24 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     scenarios = [scenario_for(name) for name in chosen]
     load = {"users": args.users or quick.get("users", DEFAULT_USERS),
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
-            "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson,
-            "outage": args.outage, "redis_persistence": args.redis_persistence}  # fmt: skip
+            "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson, "outage": args.outage,
+            "redis_persistence": args.redis_persistence, "drain_seconds": args.drain_seconds,
+            "deploy_mode": args.deploy_mode}  # fmt: skip
+    whole = bool(args.all or args.store or args.routing or args.quick)  # else: each scenario's default cells
     cells = []
     for nodes in args.nodes:
         for store, replication in sweep.stores_with_modes(stores, args.replication):
             at = {**load, "nodes": nodes, "replication": replication}
             for routing in _routings(args, quick, None):
                 cells += [_spec(routing, store, s, mode, at) for s in scenarios if s.interleaved
+                          and (whole or s.in_default_matrix(store, routing))
                           for mode in s.variants(store, args.consistency)]  # fmt: skip
-            for scenario in (s for s in scenarios if not s.interleaved and _in_plan(s, store, args)):
+            for scenario in (s for s in scenarios if not s.interleaved):
                 cells += [_spec(routing, store, scenario, mode, at) for routing in _routings(args, quick, scenario)
+                          if whole or scenario.in_default_matrix(store, routing)
                           for mode in scenario.variants(store, args.consistency)]  # fmt: skip
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     return with_revocation(cells, _revocation_bound(args))
-
-
-def _in_plan(scenario: Scenario, store: str, args: argparse.Namespace) -> bool:
-    """A scenario's cells for this store: always when asked for (--all, --store); else its default stores."""
-    return bool(args.all or args.store or scenario.default_stores is None or store in scenario.default_stores)
 
 
 def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
@@ -208,7 +123,8 @@ def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenari
 def _spec(routing: str, store: str, scenario: Scenario, mode: str | None, load: dict[str, Any]) -> CellSpec:
     """One cell; open loop only for scenarios that run the ordinary users (bursts keep their own rhythm)."""
     paced = load if scenario.users is None else {**load, "arrival_rate": 0.0, "poisson": False}
-    return CellSpec(routing, store, scenario.name, consistency=mode, **paced)
+    spec = CellSpec(routing, store, scenario.name, consistency=mode, **paced)
+    return replace(spec, duration=scenario.duration(spec))
 
 
 def _revocation_bound(args: argparse.Namespace) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.lab.launcher import child_env, launch_balancer, launch_node
-from loadtest.lab.probe import get_json, http_status
+from loadtest.lab.probe import get_json, request
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
@@ -32,7 +32,7 @@ from loadtest.lab.processes import (
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
 from loadtest.lab.replication import DEFAULT_REPLICATION, cluster_traffic, node_stats, replication_env
 from loadtest.lab.store_backend import StoreBackend
-from nodes.contract.names import BALANCER_STATUS_PATH, REPLICATED_STORE
+from nodes.contract.names import BALANCER_STATUS_PATH, NODE_ID_HEADER, REPLICATED_STORE
 
 STATUS_PATH = BALANCER_STATUS_PATH
 
@@ -60,6 +60,7 @@ class ClusterConfig:
     redis_persistence: str = "none"  # "aof": our own Redis keeps an append-only file (appendfsync everysec)
     redis_sentinel: bool = False  # our own Redis is a primary, a replica and three Sentinels (redis+sentinel://)
     store_latency_ms: float = 0.0  # added round trip between the nodes and our Redis (a delay relay)
+    spares: int = 0  # more node processes, started and ready but not given to the balancer (scale-out adds them)
     with_redis: bool = False  # start our Redis even for stores that do not use it (same events for every store)
 
     @property
@@ -125,14 +126,14 @@ class LocalCluster:
         if (config.store == "redis" or config.with_redis) and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
-        node_ports = free_ports(config.nodes, config.host, avoid={port})
-        extra = {**self._node_settings([f"http://{config.host}:{p}" for p in node_ports]), **dict(config.extra_env)}
-        for index, node_port in enumerate(node_ports, start=1):
+        ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
+        extra = {**self._node_settings([f"http://{config.host}:{p}" for p in ports]), **dict(config.extra_env)}
+        for index, node_port in enumerate(ports, start=1):
             env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
                             SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
             self._add(self.nodes, f"node-{index}", node_port, launch_node, env)
         interval = "" if config.health_interval is None else str(config.health_interval)  # "": the balancer's default
-        env = child_env(extra, BALANCER_UPSTREAMS=",".join(member.url for member in self.nodes),
+        env = child_env(extra, BALANCER_UPSTREAMS=",".join(member.url for member in self.members()),
                         BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token,
                         BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
         self.balancer = self._add([], "balancer", port, launch_balancer, env)
@@ -179,7 +180,10 @@ class LocalCluster:
     def node_ready(self, member: Member) -> bool:
         """The node answers its readiness check (/readyz when it needs Redis, else /healthz)."""
         needs_readyz = self.config.store in ("redis", REPLICATED_STORE)  # Redis reachable; start-up pull done
-        return http_status(member.url + ("/readyz" if needs_readyz else "/healthz")) == 200
+        answer = request("GET", member.url + ("/readyz" if needs_readyz else "/healthz"))
+        # Its own answer: on a busy machine another program can take a free port between the pick and the bind,
+        # and would pass for the node (the node then dies on "address already in use").
+        return answer.status == 200 and answer.headers.get(NODE_ID_HEADER) == member.name
 
     def _wait_ready(self, deadline: float) -> None:
         for member in self.nodes:
@@ -200,9 +204,13 @@ class LocalCluster:
             return None
         return {u.get("url", "") for u in document.get("upstreams", []) if u.get("healthy")}
 
+    def members(self) -> list[Member]:
+        """The nodes given to the balancer at start (spares come after them)."""
+        return self.nodes[: self.config.nodes]
+
     def all_healthy(self) -> bool:
         healthy = self.healthy_urls()
-        return healthy is not None and all(_same_origin(m.url, healthy) for m in self.nodes)
+        return healthy is not None and all(_same_origin(m.url, healthy) for m in self.members())
 
     def kill_node(self, index: int = 0) -> str:
         """SIGKILL one node, as a crash would; returns its node id."""

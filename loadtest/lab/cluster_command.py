@@ -109,6 +109,7 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
         "workers on other machines; add ConcurrentUser to both commands for the lost-update scenario):",
         f"  locust -f {locustfile} -H {cluster.url} --master",
         f"  locust -f {locustfile} --worker",
+        *runtime_api_lines(cluster),
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
@@ -123,6 +124,19 @@ def sentinel_lines(sentinels: SentinelSet) -> list[str]:
         f"            failover demo: kill -9 {sentinels.primary.pid}   (the primary; Sentinel promotes the replica "
         "in ~2-3 s, the nodes answer 503 meanwhile and heal by themselves)",
         f"            {sentinels.binary.describe()}",
+    ]
+
+
+def runtime_api_lines(cluster: LocalCluster) -> list[str]:
+    """The balancer's runtime API (a fresh token per run, shown only here) and curl lines to drain, add, remove."""
+    api, node = f"{cluster.url}/_balancer/upstreams", cluster.nodes[0].url
+    auth = f'-H "Authorization: Bearer {cluster.admin_token}"'
+    return [
+        f"Runtime API: {api}   token (this run only): {cluster.admin_token}",
+        f'  curl -s -X POST {auth} -d \'{{"url": "{node}"}}\' {api}/drain     # no new clients for {node}',
+        f'  curl -s -X POST {auth} -d \'{{"url": "{node}"}}\' {api}/ready     # new clients again',
+        f'  curl -s -X DELETE {auth} -d \'{{"url": "{node}"}}\' {api}          # remove it',
+        f'  curl -s -X POST {auth} -d \'{{"url": "http://127.0.0.1:PORT"}}\' {api}   # add a node you started',
     ]
 
 

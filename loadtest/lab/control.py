@@ -13,6 +13,12 @@ from loadtest.lab.cluster import LocalCluster, Member
 from loadtest.lab.probe import Answer, request
 from loadtest.lab.processes import StartupError, wait_until
 
+UPSTREAMS_PATH = "/_balancer/upstreams"
+
+
+class RuntimeApiError(RuntimeError):
+    """The balancer refused a runtime call (the message holds its answer, never the token)."""
+
 
 class ClusterControl:
     """Crash, stop and start named members of a `LocalCluster`; remembers which it took down on purpose."""
@@ -67,6 +73,41 @@ class ClusterControl:
         """Start the cluster's redis-server again on the same port (empty: nothing was persisted)."""
         self._redis().restart()
         self.taken_down.discard("redis")
+
+    # -- the balancer's runtime API: membership changes (rolling deploys, scale-out, scale-in) ----------------
+
+    def drain(self, name: str) -> None:
+        """No new clients for the node (sticky keeps its pinned ones, hash and rotation drop it at once)."""
+        self._runtime("POST", UPSTREAMS_PATH + "/drain", name)
+
+    def ready(self, name: str) -> None:
+        """New clients again."""
+        self._runtime("POST", UPSTREAMS_PATH + "/ready", name)
+
+    def add(self, name: str) -> None:
+        """Make a running node a member; it takes traffic once the balancer's check passes (see wait_admitted)."""
+        self._runtime("POST", UPSTREAMS_PATH, name)
+
+    def remove(self, name: str) -> None:
+        """Take the node out of the balancer's membership (requests in flight on it finish)."""
+        self._runtime("DELETE", UPSTREAMS_PATH, name)
+
+    def upstream_state(self, name: str) -> str | None:
+        """What the balancer's status says of the node: ready, draining, down, or None when not a member."""
+        url = self.member(name).url.rstrip("/")
+        for upstream in (self.cluster.status() or {}).get("upstreams", []):
+            if str(upstream.get("url", "")).rstrip("/") == url:
+                return str(upstream.get("state"))
+        return None
+
+    def wait_state(self, name: str, state: str | None, timeout: float) -> bool:
+        """Until the balancer reports the node in `state` (None: no longer a member)."""
+        return wait_until(lambda: self.upstream_state(name) == state, timeout)
+
+    def _runtime(self, method: str, path: str, name: str) -> None:
+        answer = self.admin(method, path, {"url": self.member(name).url})
+        if answer.status != 200:
+            raise RuntimeApiError(f"{method} {path} for {name} answered {answer.status}: {answer.body[:200]!r}")
 
     def admin(self, method: str, path: str, body: Any = None) -> Answer:
         """One call to the balancer's runtime API, authenticated with the token the cluster gave it."""

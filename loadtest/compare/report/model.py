@@ -9,7 +9,7 @@ import base64
 from typing import Any
 
 from loadtest.compare import fidelity_report
-from loadtest.compare.report import replication
+from loadtest.compare.report import membership, replication
 from loadtest.compare.report.captions import how_to_read
 from loadtest.compare.report.table import ran
 from loadtest.compare.report.tables import build_tables
@@ -50,6 +50,7 @@ def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dic
         "lost_updates": {"intro": LOST_UPDATE_INTRO, "lines": lost_update_lines(cells)},
         "revocation": {"intro": segments(REVOCATION_INTRO), "lines": revocation_lines(cells)},
         "replication": replication.section(cells),
+        "membership": {"intro": membership.INTRO, "lines": membership.paragraphs(cells)},
         "figures": [figure(name, title, png) for name, (title, png) in figures.items()],
         "guide": [segments(line.removeprefix("- ")) for line in reading_guide()],
     }

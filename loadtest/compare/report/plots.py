@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.figure import Figure  # noqa: E402
 
 from loadtest.compare.report import latency_overlay  # noqa: E402
+from loadtest.compare.report.membership import draw_panel, membership_cells  # noqa: E402
 from loadtest.compare.report.table import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
 
 Cell = dict[str, Any]
@@ -177,10 +178,32 @@ def lost_updates(cells: Sequence[Cell]) -> bytes | None:
     return _png(figure)
 
 
+def membership(cells: Sequence[Cell]) -> bytes | None:
+    """Miss rate over time for each rolling-deploy, scale-out and scale-in cell, with every change marked."""
+    cells = [c for c in membership_cells(cells) if c.get("timeline")]
+    if not cells:
+        return None
+    columns = min(3, len(cells))
+    rows = math.ceil(len(cells) / columns)
+    figure, grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.6 * rows), squeeze=False, sharey=True)
+    for axes, cell in zip(grid.flat, cells, strict=False):
+        draw_panel(axes, cell, KIND_STYLES)
+    for axes in list(grid.flat)[len(cells) :]:
+        axes.set_visible(False)
+    handles, names = grid.flat[0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="upper left", fontsize=8, ncols=3, frameon=False)
+    figure.suptitle("Miss rate over time (orange dashed: a node leaves; red: its pins go; green dotted: a node joins)")
+    figure.supxlabel("seconds since the load started")
+    figure.supylabel("misses / session requests")
+    figure.tight_layout()
+    return _png(figure)
+
+
 FIGURES = {
     "misses": ("Session-miss rate: measured vs theory", misses),
     "lost_updates": ("Lost updates: cas vs last_write_wins", lost_updates),
     "timelines": ("Miss rate over time with a node killed", timelines),
+    "membership": ("Miss rate over time through rolling deploys, scale-out and scale-in", membership),
     "latency": ("Latency percentiles", latency),
     "shares": ("Per-node load share", shares),
 }

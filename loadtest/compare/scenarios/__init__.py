@@ -10,6 +10,9 @@ from loadtest.compare.scenarios import node_failure  # noqa: F401
 from loadtest.compare.scenarios import concurrent  # noqa: F401
 from loadtest.compare.scenarios import store_failure  # noqa: F401
 from loadtest.compare.scenarios import store_failover  # noqa: F401
+from loadtest.compare.scenarios import rolling_deploy  # noqa: F401
+from loadtest.compare.scenarios import scale_out  # noqa: F401
+from loadtest.compare.scenarios import scale_in  # noqa: F401
 
 # isort: on
 from loadtest.compare.scenarios.base import SCENARIOS, Event, Scenario, register, scenario_for

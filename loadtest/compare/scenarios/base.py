@@ -6,6 +6,7 @@ module with one `Scenario` subclass decorated by `@register`, so `sessionlab com
 
 from __future__ import annotations
 
+import math
 from abc import ABC
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,13 +35,27 @@ class Event:
 
 @dataclass(frozen=True)
 class ErrorTheory:
-    """Expected error count: `expected` None where timing decides (then reported, not predicted)."""
+    """Expected error count: `expected` None where timing decides (then reported, not predicted); `allowed_rate`
+    is a fraction of the requests that may fail beyond it (a race the theory knows of but cannot time)."""
 
     expected: int | None
     explanation: str
+    allowed_rate: float = 0.0
 
-    def agrees(self, errors: int) -> bool | None:
-        return None if self.expected is None else errors <= self.expected
+    def allowed(self, requests: int) -> int:
+        return math.floor(self.allowed_rate * requests)
+
+    def agrees(self, errors: int, requests: int = 0) -> bool | None:
+        return None if self.expected is None else errors <= self.expected + self.allowed(requests)
+
+
+@dataclass(frozen=True)
+class RunTimeline:
+    """What a cell's run looked like over time, for theories that need more than a before/after split."""
+
+    rows: Sequence[Mapping[str, Any]]  # one per second (cells.timeline)
+    events: Sequence[Mapping[str, Any]]  # the timeline runner's records
+    users: Mapping[str, int]  # users started, per kind
 
 
 class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overrides what it changes
@@ -73,6 +88,18 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     def theory(self, spec: CellSpec, exposure: Exposure) -> Expectation:
         """Expected misses (with variance and an explanation) from what the run exposed."""
         return expect(spec.routing, spec.store, exposure, spec.replication)
+
+    def duration(self, spec: CellSpec) -> float:
+        """Seconds of load this scenario needs (its events must fit, with time to settle after the last)."""
+        return spec.duration
+
+    def in_default_matrix(self, store: str, routing: str) -> bool:
+        """Whether the default matrix (no --store, --routing or --all) runs this cell."""
+        return self.default_stores is None or store in self.default_stores
+
+    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
+        """Theory from the whole timeline (membership changes), with extra record fields; replaces `theory`."""
+        return None
 
     def error_theory(self, spec: CellSpec) -> ErrorTheory:
         return ErrorTheory(0, "no process fails and nothing is changed under load: no request should fail")

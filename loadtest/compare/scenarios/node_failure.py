@@ -20,6 +20,11 @@ class NodeFailure(Scenario):
     description = f"{VICTIM} is SIGKILLed at the run's midpoint; the balancer must eject it"
     in_default = True
 
+    def in_default_matrix(self, store: str, routing: str) -> bool:
+        # memory shows each routing's loss; a shared store loses nothing whatever the routing (sticky: redispatch)
+        memory = store == "memory" and routing in ("random", "sticky", "hash")
+        return memory or (store, routing) == ("redis", "sticky")
+
     def events(self, spec: CellSpec) -> list[Event]:
         return [Event(at=0.5 * spec.duration, action=kill_node(VICTIM), what=f"SIGKILL {VICTIM}")]
 

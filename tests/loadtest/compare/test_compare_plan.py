@@ -5,24 +5,28 @@ from __future__ import annotations
 import pytest
 
 from loadtest.compare.command import parse_args, plan
-from nodes.contract.names import ROUTING_MODES, STORES
+from nodes.contract.names import ROUTING_MODES
 
 
 def labels(*argv: str) -> list[str]:
     return [spec.label for spec in plan(parse_args(list(argv)))]
 
 
-def test_the_default_matrix_adds_the_concurrent_cells_pinned_by_sticky_routing() -> None:
+def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     cells = plan(parse_args([]))
-    assert len(cells) == len(ROUTING_MODES) * len(STORES) * 2 + 5 + 2  # + store-failure: random, memory and redis
+    # steady 7, node-failure 4, concurrent 3, store-failure 2 (memory, redis), 3 x 3 membership changes
+    assert len(cells) == 7 + 4 + 3 + 2 + 3 * 3
+    assert not [spec for spec in cells if spec.routing in ("round_robin", "route")]  # --all runs them
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
-        "sticky / memory / concurrent / cas",
-        "sticky / memory / concurrent / last_write_wins",
         "sticky / cookie / concurrent / last_write_wins",  # the client holds cookie sessions: no cas
         "sticky / redis / concurrent / cas",
         "sticky / redis / concurrent / last_write_wins",
     ]
+    every = plan(parse_args(["--all"]))
+    # membership: the 4 routings with a theory; store-failure per store (random), store-failover (+ WAIT) on redis
+    assert len(every) == len(ROUTING_MODES) * 3 * 2 + 5 + 3 * 4 * 3 + 3 + 2
+    assert "sticky / memory / concurrent / cas" in [spec.label for spec in every]
 
 
 def test_quick_asks_for_no_concurrent_cell_unless_told() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from loadtest.compare.revocation import Client
 from loadtest.lab import proctree
+from loadtest.lab.probe import request
 from loadtest.lab.processes import wait_until
 from tests.support import get_json, sessionlab, spawn, stop_tree
 
@@ -109,3 +110,23 @@ def test_redis_sentinel_prints_the_pids_to_kill_and_a_signal_stops_all_five() ->
     assert wait_until(lambda: not any(proctree.alive(pid) for pid in children), 5.0)
     done = sessionlab("cluster", "--redis-sentinel", "--store", "cookie", timeout=30)
     assert done.returncode == 2 and "--redis-sentinel is a session store for --store redis" in done.stderr
+
+
+def test_cluster_prints_the_runtime_api_and_a_fresh_token_that_drains_a_node() -> None:
+    tokens = []
+    for _ in range(2):
+        with spawn("cluster", "--nodes", "2", "--port", "0") as run:
+            try:
+                banner = read_banner(run)
+                api, token = re.search(r"Runtime API: (\S+)\s+token \(this run only\): (\S+)", banner).groups()  # type: ignore[union-attr]
+                node = re.search(r"node-1\s+(http://\S+)", banner).group(1)  # type: ignore[union-attr]
+                assert f'curl -s -X POST -H "Authorization: Bearer {token}"' in banner and f"{api}/drain" in banner
+                drained = request("POST", api + "/drain", json_body={"url": node},
+                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                assert drained.status == 200 and drained.json()["state"] == "draining"
+                tokens.append(token)
+                run.send_signal(signal.SIGTERM)
+                run.communicate(timeout=20)
+            finally:
+                stop_tree(run)
+    assert tokens[0] != tokens[1]

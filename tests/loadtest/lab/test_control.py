@@ -8,6 +8,7 @@ import pytest
 
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
+from loadtest.lab.probe import request
 from tests.support import http_status
 
 
@@ -30,3 +31,32 @@ def test_unknown_names_and_a_missing_redis_are_clear_errors(tmp_path: Path) -> N
         with pytest.raises(RuntimeError, match="no redis-server"):
             control.kill_redis()
         assert len(cluster.admin_token) >= 24  # handed to the balancer as BALANCER_ADMIN_TOKEN
+
+
+def test_drain_ready_add_a_spare_and_remove_through_the_runtime_api(tmp_path: Path) -> None:
+    config = ClusterConfig(nodes=2, routing="round_robin", store="memory", log_dir=tmp_path, spares=1)
+    cluster = LocalCluster(config)
+    with cluster:
+        control = ClusterControl(cluster)
+        control.drain("node-1")
+        assert control.upstream_state("node-1") == "draining"
+        served = {request("GET", cluster.url + "/healthz").headers.get("X-Node-Id") for _ in range(6)}
+        assert served == {"node-2"}  # a drained node takes no new work under round robin
+        control.ready("node-1")
+        assert control.upstream_state("node-1") == "ready"
+        assert control.upstream_state("node-3") is None  # the spare runs, but the balancer does not know it
+        control.add("node-3")
+        assert control.wait_state("node-3", "ready", timeout=15)
+        control.remove("node-3")
+        assert control.upstream_state("node-3") is None
+        processes = cluster.processes()
+        assert len(processes) == 4 and all(p.running() for p in processes)
+    assert not any(p.running() for p in processes)
+
+
+def test_a_wrong_token_changes_nothing(tmp_path: Path) -> None:
+    with LocalCluster(ClusterConfig(nodes=2, store="memory", log_dir=tmp_path)) as cluster:
+        answer = request("POST", cluster.url + "/_balancer/upstreams/drain", json_body={"url": cluster.nodes[0].url},
+                         headers={"Authorization": "Bearer not-the-token-at-all"})  # fmt: skip
+        assert answer.status == 401
+        assert ClusterControl(cluster).upstream_state("node-1") == "ready"

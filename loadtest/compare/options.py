@@ -1,0 +1,116 @@
+"""The options of `sessionlab compare`: every flag, its default and its help, parsed once."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from loadtest.compare import fidelity, locustrun, sweep
+from loadtest.compare.scenarios import SCENARIOS
+from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
+from loadtest.lab.paths import absolute
+from loadtest.lab.store_backend import PERSISTENCE
+from nodes.contract.names import CONSISTENCY_MODES, NODE_STORES, ROUTING_MODES, STORES
+
+DEFAULT_USERS = 40
+DEFAULT_OUTAGE = 3.0
+DEFAULT_DURATION = 14.0
+DEFAULT_REVOCATION_BOUND = 5.0
+DEFAULT_DRAIN_SECONDS = 2.0
+QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
+         "scenario": ("node-failure",)}  # fmt: skip
+QUICK_REVOCATION_BOUND = 2.0
+EXIT_OK, EXIT_STARTUP, EXIT_USAGE, EXIT_DISAGREES, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sessionlab compare",
+        description="Run the routing x store x scenario matrix against fresh local clusters and write a report "
+        "(results.json, report.md, report.html, raw locust CSVs).",
+    )
+    parser.add_argument(
+        "--routing", type=_choices(ROUTING_MODES), help=f"comma-separated subset of {','.join(ROUTING_MODES)}"
+    )
+    parser.add_argument(
+        "--store",
+        type=_choices(NODE_STORES),
+        help=f"comma-separated subset of {','.join(NODE_STORES)} (default {','.join(STORES)})",
+    )
+    sweep.add_arguments(parser)  # --replication, --nodes
+    parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
+                        help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
+                             f"{','.join(default_scenarios())}): " + "; ".join(
+                                 f"{name}: {s.description}" for name, s in SCENARIOS.items()))  # fmt: skip
+    parser.add_argument("--all", action="store_true", help="every registered scenario (the full matrix)")
+    parser.add_argument("--consistency", type=_choices(CONSISTENCY_MODES), default=CONSISTENCY_MODES,
+                        help="SESSION_CONSISTENCY modes of the concurrent cells (default both: cas,last_write_wins); "
+                             "the cookie store only has last_write_wins")  # fmt: skip
+    parser.add_argument("--revocation-bound", type=float,
+                        help="seconds to keep polling a session after /logout-all (default "
+                             f"{DEFAULT_REVOCATION_BOUND:g}, --quick {QUICK_REVOCATION_BOUND:g}; "
+                             "0 skips the measurement)")  # fmt: skip
+    parser.add_argument("--store-latency", type=_milliseconds, default=(0.0,), metavar="MS[,MS...]",
+                        help="added round trip between the nodes and Redis (a delay relay, half each way), one cell "
+                             "per value, e.g. 0,1,2 (default 0)")  # fmt: skip
+    parser.add_argument("--outage", type=float, default=DEFAULT_OUTAGE,
+                        help=f"seconds Redis stays down in store-failure (default {DEFAULT_OUTAGE:g})")  # fmt: skip
+    parser.add_argument(
+        "--redis-persistence",
+        choices=tuple(PERSISTENCE),
+        default="none",
+        help="the lab Redis' persistence: none, or aof (appendonly yes, appendfsync everysec)",
+    )
+    parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS,
+                        help="rolling-deploy and scale-in: seconds a node drains before it is stopped or removed "
+                             f"(default {DEFAULT_DRAIN_SECONDS:g})")  # fmt: skip
+    parser.add_argument("--deploy-mode", choices=DEPLOY_MODES, default=DEPLOY_MODES[0],
+                        help="rolling-deploy: drain (drain, SIGTERM, restart, ready; default) or kill (SIGKILL, no "
+                             "drain, restart: the contrast)")  # fmt: skip
+    parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
+    parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
+    parser.add_argument("--workers", type=int, default=0, help="locust worker processes (0: one local process)")
+    parser.add_argument("--user-kinds", type=_choices(tuple(locustrun.USER_CLASSES)), default=("browser", "app"),
+                        help="users to run: browser,app (default both; concurrent cells run their own)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true",
+                        help="a short smoke run: fewer users, 7 s cells, and (unless chosen) "
+                             "random,sticky,hash x every store x node-failure")  # fmt: skip
+    parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
+    parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
+    fidelity.add_arguments(parser)
+    args = parser.parse_args(argv)
+    fidelity.check_arguments(parser, args)
+    if min(args.nodes) < 2:
+        parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
+    if args.workers < 0 or (args.users is not None and args.users < 1):
+        parser.error("--workers must be >= 0 and --users >= 1")
+    if args.revocation_bound is not None and args.revocation_bound < 0:
+        parser.error("--revocation-bound must be >= 0")
+    if not 0 <= args.drain_seconds <= 600:
+        parser.error("--drain-seconds must be between 0 and 600")
+    return args
+
+
+def _milliseconds(value: str) -> tuple[float, ...]:
+    try:
+        items = tuple(float(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        items = ()
+    if not items or any(not 0 <= item <= 1000 for item in items):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected comma-separated milliseconds between 0 and 1000")
+    return items
+
+
+def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    def parse(value: str) -> tuple[str, ...]:
+        items = tuple(item.strip() for item in value.split(",") if item.strip())
+        wrong = [item for item in items if item not in allowed]
+        if wrong or not items:
+            raise argparse.ArgumentTypeError(f"{value!r}: expected a comma-separated subset of {','.join(allowed)}")
+        return items
+
+    return parse
+
+
+def default_scenarios() -> tuple[str, ...]:
+    return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
