@@ -10,9 +10,13 @@ import pytest
 from loadtest.lab import browser as chromium
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole run (each test opens its own context: no cookies shared between tests)."""
+    """One Chromium for the browser tests (each test opens its own context: no cookies shared between tests).
+
+    Package scope, not session: while Playwright's sync API is open, its event loop counts as running in this
+    thread, and every asyncio test after it would fail ("Cannot run the event loop while another loop is running").
+    """
     reason = chromium.unavailable()
     if reason:
         pytest.skip(f"no headless browser: {reason}")

@@ -26,7 +26,7 @@ from loadtest.compare.churn_theory import (
     expect_churn,
 )
 from loadtest.compare.ring import ProbeRing
-from loadtest.compare.scenarios.base import Action, ErrorTheory, RunTimeline
+from loadtest.compare.scenarios.base import Action, ErrorTheory, RunTimeline, Scenario
 from loadtest.compare.theory import Expectation
 from loadtest.lab.cluster import ClusterConfig
 from loadtest.lab.control import ClusterControl
@@ -237,3 +237,27 @@ def drained_errors() -> ErrorTheory:
     return ErrorTheory(0, f"nodes leave drained and stop gracefully: no request should fail (at most "
                        f"{ERROR_BOUND:.1%} of requests, for a kept-alive connection the node closes as a request "
                        "is sent on it)", allowed_rate=ERROR_BOUND)  # fmt: skip
+
+
+DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))  # what the default matrix runs
+
+
+class MembershipScenario(Scenario):
+    """What every membership change shares: one cell per routing with a theory (`route` has none yet), health
+    checks that tolerate a loaded machine, the default cells, judged on its changes and on drained errors."""
+
+    in_default = True
+    interleaved = False
+    default_routings = THEORY_ROUTINGS
+
+    def cluster(self, config: ClusterConfig) -> ClusterConfig:
+        return tolerant(config)
+
+    def in_default_matrix(self, store: str, routing: str) -> bool:
+        return (store, routing) in DEFAULT_CELLS
+
+    def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
+        return judge(spec, run)
+
+    def error_theory(self, spec: CellSpec) -> ErrorTheory:
+        return drained_errors()

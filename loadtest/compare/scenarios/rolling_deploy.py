@@ -10,11 +10,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.churn_theory import THEORY_ROUTINGS
 from loadtest.compare.scenarios import membership as M
-from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
+from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, register
 from loadtest.compare.theory import Expectation
-from loadtest.lab.cluster import ClusterConfig
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
@@ -23,7 +21,6 @@ DEPLOY_MODES = ("drain", "kill")
 LEAD = 2.0  # seconds of load before the first node goes (hash users settle on the ring first)
 RESTART = 6.0  # seconds budgeted per node for SIGTERM, a new process and the balancer's health check
 TAIL = 3.5  # seconds of load after the last node is back (re-logins after the last change settle)
-DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))
 
 
 def slot(spec: CellSpec) -> float:
@@ -32,21 +29,12 @@ def slot(spec: CellSpec) -> float:
 
 
 @register
-class RollingDeploy(Scenario):
+class RollingDeploy(M.MembershipScenario):
     name = "rolling-deploy"
     description = "each node in turn drained (--drain-seconds), SIGTERMed, restarted and made ready; --deploy-mode kill"
-    in_default = True
-    interleaved = False
-    default_routings = THEORY_ROUTINGS  # `route` has no membership-change theory yet
-
-    def cluster(self, config: ClusterConfig) -> ClusterConfig:
-        return M.tolerant(config)
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, math.ceil(LEAD + spec.nodes * slot(spec) + TAIL))  # locust takes whole seconds
-
-    def in_default_matrix(self, store: str, routing: str) -> bool:
-        return (store, routing) in DEFAULT_CELLS
 
     def events(self, spec: CellSpec) -> list[Event]:
         events, clock = [], M.DrainClock(spec.drain_seconds)

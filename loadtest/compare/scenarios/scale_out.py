@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.churn_theory import THEORY_ROUTINGS
 from loadtest.compare.ring import ProbeRing
 from loadtest.compare.scenarios import membership as M
-from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, Scenario, register
+from loadtest.compare.scenarios.base import Event, RunTimeline, register
 from loadtest.compare.theory import Expectation
 from loadtest.lab.cluster import ClusterConfig
 
@@ -21,25 +20,18 @@ if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
 
 MIN_DURATION = 14.0
-DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))
 
 
 @register
-class ScaleOut(Scenario):
+class ScaleOut(M.MembershipScenario):
     name = "scale-out"
     description = "one more node started and added through the runtime API at the midpoint"
-    in_default = True
-    interleaved = False
-    default_routings = THEORY_ROUTINGS  # `route` has no membership-change theory yet
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         return replace(M.tolerant(config), spares=1)  # started with the others: adding it is one runtime call
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, MIN_DURATION)
-
-    def in_default_matrix(self, store: str, routing: str) -> bool:
-        return (store, routing) in DEFAULT_CELLS
 
     def events(self, spec: CellSpec) -> list[Event]:
         name = f"node-{spec.nodes + 1}"
@@ -48,9 +40,6 @@ class ScaleOut(Scenario):
     def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
         judged = M.judge(spec, run)
         return None if judged is None else (judged[0], {**judged[1], **ring_movement(spec, run)})
-
-    def error_theory(self, spec: CellSpec) -> ErrorTheory:
-        return M.drained_errors()
 
 
 def ring_movement(spec: CellSpec, run: RunTimeline) -> dict[str, Any]:
