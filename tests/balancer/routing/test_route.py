@@ -119,7 +119,7 @@ async def test_browsers_and_app_clients_stay_on_the_node_that_issued_their_refer
     aiohttp_server, start_balancer, client
 ) -> None:
     nodes = await start_tagging_nodes(aiohttp_server)
-    balancer = await start_balancer(nodes, routing="route")
+    balancer = await start_balancer(nodes, routing="route", health_timeout=2.0)  # no flapping on a busy machine
     await eventually(lambda: all(item["node_id"] for item in balancer.status()["upstreams"]))
     assert [item["node_id"] for item in balancer.status()["upstreams"]] == ["n0", "n1", "n2"]
     for _ in range(3):
@@ -137,7 +137,7 @@ async def test_browsers_and_app_clients_stay_on_the_node_that_issued_their_refer
 
 async def test_a_drained_or_dead_node_s_clients_are_redispatched_by_hash(aiohttp_server, start_balancer, client):
     nodes = await start_tagging_nodes(aiohttp_server)
-    balancer = await start_balancer(nodes, routing="route")
+    balancer = await start_balancer(nodes, routing="route", health_timeout=2.0)  # no flapping on a busy machine
     await eventually(lambda: all(item["node_id"] for item in balancer.status()["upstreams"]))
     app = client(cookies=False)
     token = tagged("some-reference", "n1")
