@@ -38,6 +38,7 @@ from loadtest.compare.options import (  # noqa: F401 - parse_args is the command
     parse_args,
 )
 from loadtest.compare.report.screenshot import write_screenshot
+from loadtest.compare.report.table import ms
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.scenarios.timeline import run_timeline
@@ -197,7 +198,7 @@ def summary_line(cell: dict[str, Any]) -> str:
     flag = "ok" if cell.get("agrees_with_theory") else "<<< DISAGREES WITH THEORY >>>"
     line = (
         f"  miss {cell['miss_rate']:.1%} (theory {cell['expected_miss_rate']:.1%} ±{cell['tolerance']:.1%}) {flag}"
-        f" | p50 {_ms(cell['p50_ms'])} p95 {_ms(cell['p95_ms'])} p99 {_ms(cell['p99_ms'])} ms"
+        f" | p50 {ms(cell['p50_ms'])} p95 {ms(cell['p95_ms'])} p99 {ms(cell['p99_ms'])} ms"
         f" | {cell['rps']:.0f} rps | errors {cell['errors']} | relogins {cell['relogins']}"
     )
     if "lost_update_rate" in cell:
@@ -206,10 +207,6 @@ def summary_line(cell: dict[str, Any]) -> str:
     if cell.get("workers_requested"):
         line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
     return line + fidelity.summary_suffix(cell)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
 
 
 @contextmanager

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from loadtest.compare.report.table import pct
+
 Cell = dict[str, Any]
 CHANGE_STYLES = {  # how each change is drawn on the timeline
     "leave": {"color": "#ee7733", "linestyle": "dashed"},
@@ -21,10 +23,6 @@ def membership_cells(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if "miss_rate" in c and "changes" in c]
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 def _shares(shares: dict[str, float]) -> str:
     return " / ".join(f"{node} {100 * share:.0f}%" for node, share in shares.items()) or "-"
 
@@ -36,8 +34,8 @@ def paragraph(cell: Cell) -> str:
         name += f" ({cell['deploy_mode']})"
     verdict = "agrees with theory" if cell.get("verdict") == "ok" else "DISAGREES WITH THEORY"
     text = (f"{name}: {cell['misses']:,} misses in {cell['session_requests']:,} authenticated requests "
-            f"({_pct(cell['miss_rate'])}), theory {cell['expected_misses']:,.0f} ({_pct(cell['expected_miss_rate'])} "
-            f"± {_pct(cell['tolerance'])}): {verdict}. Failed requests: {cell.get('errors', 0):,}")  # fmt: skip
+            f"({pct(cell['miss_rate'])}), theory {cell['expected_misses']:,.0f} ({pct(cell['expected_miss_rate'])} "
+            f"± {pct(cell['tolerance'])}): {verdict}. Failed requests: {cell.get('errors', 0):,}")  # fmt: skip
     if cell.get("expected_errors") is not None:
         text += f" (theory 0, at most {cell.get('errors_allowed', 0):,} allowed)"
     epochs = cell.get("epochs") or []
@@ -47,8 +45,8 @@ def paragraph(cell: Cell) -> str:
                  f"{_shares(first['expected_node_share'])}); after the last change: {_shares(last['node_share'])} "
                  f"(theory {_shares(last['expected_node_share'])})")  # fmt: skip
     if cell.get("ring_moved_share") is not None:
-        text += (f". The ring moved {_pct(cell['ring_moved_share'])} of ids to the new node "
-                 f"(ideal {_pct(cell['ideal_moved_share'])})")  # fmt: skip
+        text += (f". The ring moved {pct(cell['ring_moved_share'])} of ids to the new node "
+                 f"(ideal {pct(cell['ideal_moved_share'])})")  # fmt: skip
     return text + "."
 
 

@@ -17,16 +17,13 @@ from typing import Any
 
 from loadtest.compare.report import grades
 from loadtest.compare.report.grid import ordered
+from loadtest.compare.report.table import pct
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.theory import KINDS
 from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
 
 Cell = Mapping[str, Any]
 KIND_WORDS = {"browser": "browser users with cookies", "app": "app users with tokens"}
-
-
-def pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
 
 
 def ms(value: float) -> str:
