@@ -29,8 +29,13 @@ def pair() -> Iterator[tuple[RedisServer, RedisServer]]:
 
 
 def swap_roles(old: RedisServer, new: RedisServer) -> None:
-    """Promote `new`, demote `old` to its replica, as a failover without Sentinel would."""
+    """Promote `new`, demote `old` to its replica, as a coordinated failover would.
+
+    The replica first catches up (WAIT): replication is asynchronous, and promoting a replica that has not yet
+    received the last writes would lose them, which is a different test (the store-failover scenario's).
+    """
     with redis.Redis(port=new.port) as promoted, redis.Redis(port=old.port) as demoted:
+        assert demoted.wait(1, 10_000) == 1, "the replica did not acknowledge the primary's writes in 10 s"
         promoted.replicaof("NO", "ONE")
         demoted.replicaof(new.host, new.port)
         assert wait_until(lambda: demoted.info("replication")["master_link_status"] == "up", 10.0)
