@@ -17,6 +17,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from nodes.changes import SessionConflict, SessionReply, replay
 from nodes.stores.errors import SessionGone, StaleVersion
+from nodes.stores.handoff import HANDOFF, Handoff
 from nodes.stores.server_side import ServerSideStore
 from nodes.transport import Transport
 
@@ -36,9 +37,11 @@ def one_writer_per_session(transport: Transport) -> Middleware:
 
     Compare-and-set keeps concurrent writes correct across nodes; queueing same-session writes here makes them
     cheap too: without it, a burst of parallel writes on one node loses most CAS races and retries with backoff.
+    Each queue carries a hand-off (`nodes.stores.handoff`): the next write starts from the copy the last one saved.
     """
     locks: dict[str, asyncio.Lock] = {}
     holders: dict[str, int] = {}
+    handoffs: dict[str, Handoff] = {}
 
     @web.middleware
     async def serialize(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -46,6 +49,7 @@ def one_writer_per_session(transport: Transport) -> Middleware:
         if reference is None:
             return await handler(request)
         lock = locks.setdefault(reference, asyncio.Lock())
+        request[HANDOFF] = handoffs.setdefault(reference, Handoff())
         holders[reference] = holders.get(reference, 0) + 1
         try:
             async with lock:
@@ -53,7 +57,7 @@ def one_writer_per_session(transport: Transport) -> Middleware:
         finally:
             holders[reference] -= 1
             if not holders[reference]:  # only live requests keep an entry: the maps stay small
-                del holders[reference], locks[reference]
+                del holders[reference], locks[reference], handoffs[reference]
 
     return serialize
 

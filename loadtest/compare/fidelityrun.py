@@ -75,12 +75,12 @@ def observe(cell: dict[str, Any]) -> capacity.Observation:
 
 def machine_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
     """Whether other processes saturated the machine during the search: then the answer measures contention."""
-    busy = [s["details"].get("machine_busy_share") or 0.0 for s in steps]
-    saturated = sum(1 for share in busy if share >= crosscheck.SATURATED)
+    saturated = sum(1 for step in steps if crosscheck.contended(step["details"]))
     note = (
         (
-            f"machine saturated in {saturated} of {len(steps)} steps (CPU busy >= {crosscheck.SATURATED:.0%}, mostly "
-            "other processes): this capacity measures the machine's contention, not the cluster"
+            f"machine saturated by other processes in {saturated} of {len(steps)} steps (CPU busy >= "
+            f"{crosscheck.SATURATED:.0%}, of which >= {crosscheck.OTHERS_SIGNIFICANT:.0%} neither the generator "
+            "nor the cluster): this capacity measures the machine's contention, not the cluster"
         )
         if saturated
         else None

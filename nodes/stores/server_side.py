@@ -19,6 +19,7 @@ from aiohttp_session import Session
 from nodes.stores.base import SessionStore
 from nodes.stores.encoding import decode_versioned, encode_versioned
 from nodes.stores.errors import SessionGone, StaleVersion
+from nodes.stores.handoff import handoff_of
 from nodes.stores.ids import new_session_id, session_id_from
 from nodes.stores.user_index import index_due, user_to_index
 from nodes.stores.versions import VersionedSession, WriteOutcome
@@ -39,11 +40,18 @@ class ServerSideStore(SessionStore):
         session_id = session_id_from(self.transport, request)
         if session_id is None:
             return VersionedSession.blank()
+        handoff = handoff_of(request)
+        handed = handoff.take(session_id) if handoff else None
+        if handed is not None:  # the write before this one in the queue saved it: no need to read it back
+            return self._session(session_id, handed) or VersionedSession.blank()
         return await self.reload(session_id) or VersionedSession.blank()
 
     async def reload(self, session_id: str) -> VersionedSession | None:
         """The stored session and its version, or None when it does not exist (any more)."""
-        stored = decode_versioned(await self.read(session_id))
+        return self._session(session_id, await self.read(session_id))
+
+    def _session(self, session_id: str, raw: bytes | None) -> VersionedSession | None:
+        stored = decode_versioned(raw)
         if stored is None:
             return None
         session = VersionedSession(session_id, stored[1], stored[0])
@@ -59,7 +67,7 @@ class ServerSideStore(SessionStore):
         elif session.identity is None:
             await self._create(request, response, session)
         else:
-            await self._update(response, str(session.identity), session)
+            await self._update(request, response, str(session.identity), session)
             if self.transport.uses_header(request):
                 self.transport.send(request, response, str(session.identity))
 
@@ -69,7 +77,9 @@ class ServerSideStore(SessionStore):
         await self.write(session_id, encode_versioned(1, session), user)
         self.transport.send(request, response, session_id)
 
-    async def _update(self, response: web.StreamResponse, session_id: str, session: VersionedSession) -> None:
+    async def _update(
+        self, request: web.Request, response: web.StreamResponse, session_id: str, session: VersionedSession
+    ) -> None:
         user = user_to_index(session, self.idle_timeout)
         payload = encode_versioned(session.version + 1, session)
         if self.consistency != "cas":
@@ -80,6 +90,9 @@ class ServerSideStore(SessionStore):
             raise SessionGone()
         if outcome is WriteOutcome.CONFLICT:
             raise StaleVersion(session_id, response)
+        handoff = handoff_of(request)
+        if handoff is not None:
+            handoff.offer(session_id, payload)
 
     async def discard(self, request: web.Request, session: Session) -> None:
         if session.identity is not None:
