@@ -11,6 +11,7 @@ from typing import Any
 from loadtest.compare import fidelity_report
 from loadtest.compare.report import membership, replication
 from loadtest.compare.report.captions import how_to_read
+from loadtest.compare.report.survival import survival_lines
 from loadtest.compare.report.table import ran
 from loadtest.compare.report.tables import build_tables
 from loadtest.compare.report.text import (
@@ -45,6 +46,7 @@ def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dic
         "load_warnings": load_warnings(cells),
         "load_model": fidelity_report.load_model_lines(ran(cells)),
         "verdicts": store_verdicts(cells),
+        "survival": survival_lines(cells),
         "top": build_top(results),
         "tables": build_tables(cells),
         "lost_updates": {"intro": LOST_UPDATE_INTRO, "lines": lost_update_lines(cells)},

@@ -62,6 +62,31 @@ def events(cell: Cell) -> str:
     return "; ".join(shown) or "-"
 
 
+def sessions_lost(cell: Cell) -> str:
+    lost, checked = cell.get("sessions_lost"), cell.get("sessions_checked")
+    return "-" if lost is None else f"{lost} of {checked}" if checked is not None else str(lost)
+
+
+def seconds(key: str) -> Show:
+    return lambda cell: "-" if cell.get(key) is None else f"{cell[key]:.2f}"
+
+
+def store_distance(cell: Cell) -> str:
+    """The measured RTT to the store and how the delay was made (netem, or the lab's TCP relay)."""
+    rtt, method = cell.get("store_rtt_ms"), cell.get("store_delay_method")
+    if rtt is None and not cell.get("store_latency_ms"):
+        return "-"
+    return f"{ms(rtt)} ms" + (f" ({method})" if method else "")
+
+
+def latency_added(cell: Cell) -> str:
+    """Each request's p50 added over the 0 ms cell, against round trips x RTT: "GET /me +2.1 (2.0)"."""
+    checks = cell.get("store_latency_check") or {}
+    shown = [f"{name} +{c['p50_added_ms']:g} ({c['expected_ms']:g})" + ("" if c["agrees"] else " DISAGREES")
+             for name, c in checks.items()]  # fmt: skip
+    return "; ".join(shown) or "-"
+
+
 def theory(cell: Cell) -> str:
     return f"{pct(cell.get('expected_miss_rate'))} ± {pct(cell.get('tolerance'))}"
 
@@ -80,6 +105,12 @@ GROUPS = (
     Group("Consistency", "Parallel writes to one session: acknowledged increments that vanished.",
           [("consistency", lambda c: str(c["consistency"])), ("lost updates", lost_text),
            ("409s", lambda c: num(c.get("conflicts_409")))], needs=("lost_update_rate",)),
+    Group("The shared store", "What the store's faults and distance cost: seconds of failed store answers, sessions "
+          "acknowledged before a fault and missing after it, and the p50 a request gained per its round trips.",
+          [("outage s", seconds("outage_s")), ("healed after its return s", seconds("healed_after_s")),
+           ("sessions lost", sessions_lost), ("store RTT", store_distance),
+           ("p50 added ms (expected)", latency_added)],
+          needs=("outage_s", "sessions_lost", "store_rtt_ms", "store_latency_check")),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
           [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),
     Group("Events", "What happened to the cluster during the run.",

@@ -63,6 +63,9 @@ def test_the_latency_check_compares_with_the_zero_cell() -> None:
     assert slow["store_latency_agrees"] is True
     assert slow["store_latency_check"]["POST /counter"] == {"round_trips": 2, "p50_added_ms": 4.0,
                                                              "expected_ms": 4.0, "agrees": True}  # fmt: skip
+    off = {**slow, "agrees_with_theory": True, "p50_ms_by_request": {"GET /me": 5.0, "POST /counter": 11.0}}
+    compare_with_baseline([base, off])  # 7 ms added where 2 round trips x 2 ms say 4: the cell disagrees
+    assert off["store_latency_agrees"] is False and off["agrees_with_theory"] is False
 
 
 @pytest.mark.timeout(240)

@@ -1,0 +1,95 @@
+"""Each store's "what it survives" lines: node kill, deploy, scale, store restart, store failover, distance.
+
+Every line is computed from the run's cells of that event, never written by hand: what users lost (misses, and
+for a store fault the sessions acknowledged before it and missing after it), what failed outright, and how long
+the store answered 503s. An event the run did not include says which scenario measures it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loadtest.compare.report.table import pct, ran, store_text
+
+Cell = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    scenarios: tuple[str, ...]
+
+
+EVENTS = (
+    Event("node kill", ("node-failure",)),
+    Event("deploy", ("rolling-deploy",)),
+    Event("scale", ("scale-out", "scale-in")),
+    Event("store restart", ("store-failure",)),
+    Event("store failover", ("store-failover", "store-failover-wait")),
+)
+
+
+def survival_lines(cells: Sequence[Cell]) -> dict[str, list[str]]:
+    """Per store label (as in the verdicts), one line per event."""
+    lines: dict[str, list[str]] = {}
+    for label in dict.fromkeys(store_text(c) for c in ran(cells)):
+        mine = [c for c in ran(cells) if store_text(c) == label and not c.get("store_latency_ms")]
+        measured = [_event_line(event, hit) for event in EVENTS if (hit := _cells_of(event, mine))]
+        missing = [f"{event.name} (`--scenario {','.join(event.scenarios)}`)" for event in EVENTS
+                   if not _cells_of(event, mine)]  # fmt: skip
+        distance = _distance_line(cells, label)
+        if distance is None:
+            missing.append("distance (`--store-latency 0,2`)")
+        tail = [f"not measured in this run: {', '.join(missing)}"] if missing else []
+        lines[label] = measured + ([distance] if distance else []) + tail
+    return lines
+
+
+def _cells_of(event: Event, cells: Sequence[Cell]) -> list[Cell]:
+    return [c for c in cells if c["scenario"] in event.scenarios]
+
+
+def _event_line(event: Event, hit: Sequence[Cell]) -> str:
+    lost = sum(c["misses"] for c in hit) + sum(c.get("sessions_lost") or 0 for c in hit)
+    head = "survives: no session lost" if not lost else "loses sessions"
+    return f"{event.name}: {head} — " + "; ".join(_cell_outcome(c) for c in hit)
+
+
+def _cell_outcome(cell: Cell) -> str:
+    where = cell["routing"] + (f" / {cell['scenario']}" if cell["scenario"].startswith("store-") else "")
+    where += f" / {cell['redis_persistence']}" if cell.get("redis_persistence") not in (None, "none") else ""
+    after = misses_after_first_event(cell)
+    since = "" if after is None else f", {after:,} of them after {cell['events'][0]['what']}"
+    parts = [f"{cell['misses']:,} misses{since} ({pct(cell.get('miss_rate'))}, theory "
+             f"{pct(cell.get('expected_miss_rate'))})", f"{cell.get('errors', 0):,} failed requests"]  # fmt: skip
+    if cell.get("sessions_lost") is not None:
+        parts.append(f"{cell['sessions_lost']} of {cell.get('sessions_checked')} sessions lost")
+    if cell.get("outage_s") is not None:
+        parts.append(f"503s for {cell['outage_s']:.1f} s")
+    return f"{where}: " + ", ".join(parts)
+
+
+def misses_after_first_event(cell: Cell) -> int | None:
+    """Misses from the first event on (timeline seconds): apart from the misses the routing causes anyway."""
+    events, timeline = cell.get("events") or [], cell.get("timeline") or []
+    if not events or not timeline or not cell["misses"]:
+        return None
+    at = float(events[0].get("t", 0.0))
+    return sum(int(row.get("misses", 0)) for row in timeline if float(row["t"]) + 1.0 > at)
+
+
+def _distance_line(cells: Sequence[Cell], label: str) -> str | None:
+    delayed = [c for c in ran(cells) if store_text(c) == label and c.get("store_latency_ms")]
+    if not delayed:
+        return None
+    shown = []
+    for cell in delayed:
+        checks = cell.get("store_latency_check") or {}
+        added = ", ".join(f"{name} +{c['p50_added_ms']:g} ms (theory {c['expected_ms']:g})"
+                          for name, c in checks.items())  # fmt: skip
+        rtt = cell.get("store_rtt_ms")
+        at = f"{cell['store_latency_ms']:g} ms added" + (f" (measured RTT {rtt:g} ms)" if rtt is not None else "")
+        shown.append(f"{at}: p50 {added or 'not compared'}, {cell.get('errors', 0):,} failed requests")
+    return "distance: " + "; ".join(shown)
