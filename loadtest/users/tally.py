@@ -26,7 +26,8 @@ PROCESS = "process"  # requests answered, by the locust process (PID) that sent 
 # The concurrent scenario (parallel increments on one session), labelled by user kind:
 BURSTS = "bursts"  # bursts whose result was read back (verified)
 ACKED = "increments_acked"  # increments answered 200 in verified bursts
-LOST = "increments_lost"  # acknowledged increments missing from the counter read back after the burst
+LOST = "increments_lost"  # acknowledged increments missing from the counter, still missing at the next look
+STALE = "increments_stale"  # missing from the read-back after the burst, but there at the next look (a stale copy)
 CONFLICTS = "conflicts"  # increments answered 409 (refused, so neither acknowledged nor lost)
 UNVERIFIED = "bursts_unverified"  # read-back missed or failed, or an increment failed: not counted either way
 

@@ -53,7 +53,8 @@ def lost_text(cell: Cell) -> str:
     if cell.get("lost_update_rate") is None:
         return "-"
     counts = f" ({cell['increments_lost']:,}/{cell['increments_acked']:,})" if "increments_acked" in cell else ""
-    return pct(cell["lost_update_rate"]) + counts
+    stale = cell.get("increments_stale") or 0
+    return pct(cell["lost_update_rate"]) + counts + (f", {stale:,} read back stale then found" if stale else "")
 
 
 def revoked_text(cell: Cell) -> str:

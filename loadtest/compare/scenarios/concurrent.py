@@ -44,6 +44,7 @@ def lost_updates(spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
         "bursts_unverified": T.measure_total(totals, T.UNVERIFIED),
         "increments_acked": acked,
         "increments_lost": lost,
+        "increments_stale": T.measure_total(totals, T.STALE),  # missing from the read-back, there at the next look
         "conflicts_409": T.measure_total(totals, T.CONFLICTS),
         "lost_update_rate": lost / acked if acked else None,
         "lost_update_expected": theory.expected,  # 0 (cas) or None: measured, not predicted
