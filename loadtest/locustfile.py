@@ -283,9 +283,12 @@ class ConcurrentUser(SessionClient):
     answered 200 but missing from the counter read back are lost updates (last write wins); 409s are refusals,
     counted apart. The read-back may land on a node an asynchronous copy has not reached yet, so a burst is
     settled at the next burst's first read (nobody else writes this session): increments that show up by then
-    were stored and are counted as stale read-backs, not as lost. Weight 0, so plain `locust -f loadtest/locustfile.py` never starts it; naming it on the
-    command line (as `sessionlab compare --scenario concurrent` does; workers too) switches it on.
+    were stored and are counted as stale read-backs, not as lost. Weight 0, so plain
+    `locust -f loadtest/locustfile.py` never starts it; naming it on the command line (as `sessionlab compare
+    --scenario concurrent` does; workers too) switches it on.
     """
+
+    pending: tuple[int, int, int] | None = None  # the last burst (before, acknowledged, read back), not yet settled
 
     kind = "browser"  # it keeps cookies: routing pins it, and theory predicts its misses, as a browser's
     weight = 1 if _named_on_command_line("ConcurrentUser") else 0
@@ -319,13 +322,13 @@ class ConcurrentUser(SessionClient):
 
     def on_stop(self) -> None:
         """The last burst gets no second look, so it is counted neither way (as a burst whose read-back failed)."""
-        if getattr(self, "pending", None) is not None:
+        if self.pending is not None:
             self.pending = None
             TALLY.count(T.UNVERIFIED, self.kind)
 
     def settle_pending(self, seen_later: int | None) -> None:
         """Count the last verified burst, with `seen_later` (this session's counter read since, if any)."""
-        pending, self.pending = getattr(self, "pending", None), None
+        pending, self.pending = self.pending, None
         if pending is None:
             return
         before, acked, stored = pending
