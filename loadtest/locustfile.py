@@ -175,8 +175,10 @@ class SessionClient(FastHttpUser):
         if not resp.status_code:
             return
         TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
-        TALLY.count(T.LATENCY, T.latency_bucket(resp.request_meta["response_time"]))
-        openloop.record_answer(intended, resp.request_meta["response_time"], scheduled=intended is not None)
+        meta = resp.request_meta
+        TALLY.count(T.LATENCY, T.latency_bucket(meta["response_time"]))
+        TALLY.count(T.request_latency(meta["request_type"], meta["name"]), T.latency_bucket(meta["response_time"]))
+        openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
 
     def error(self, resp: Any, text: str) -> None:

@@ -49,6 +49,7 @@ from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.replication import DEFAULT_REPLICATION
 from loadtest.lab.server_binary import find_server
+from loadtest.users import tally as T
 from nodes.contract.names import (
     DEFAULT_MAX_AGE,
     ROUTING_MODES,
@@ -176,7 +177,9 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
     store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
-    store |= {"store_latency_ms": spec.store_latency_ms, "p50_ms_by_request": p50_by_request(stats.get("entries", []))}
+    totals = T.sum_counts(stats.get("per_second", {}).values())
+    store |= {"store_latency_ms": spec.store_latency_ms,
+              "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
     return {
         **build_cell(spec, stats, scenario.disruption(records), records, replication),
         **store,

@@ -22,6 +22,7 @@ STATUS = "status"  # errors by HTTP status ("0" when no answer came: a connectio
 NODE = "node"  # requests served, by X-Node-Id
 REASON = "reason"  # misses by what proved them
 LATENCY = "latency"  # HTTP response times (ms, 2 significant digits), misses excluded by construction
+REQUEST_LATENCY = "latency of"  # the same, per request ("latency of GET /me"): locust rounds to whole ms below 100
 PROCESS = "process"  # requests answered, by the locust process (PID) that sent them: proves which workers loaded
 # The concurrent scenario (parallel increments on one session), labelled by user kind:
 BURSTS = "bursts"  # bursts whose result was read back (verified)
@@ -79,6 +80,11 @@ def labels(counts: Mapping[str, int], measure: str) -> dict[str, int]:
 
 def measure_total(counts: Mapping[str, int], measure: str) -> int:
     return sum(labels(counts, measure).values())
+
+
+def request_latency(method: str, name: str) -> str:
+    """The measure holding one request's response times: `latency of GET /me`."""
+    return f"{REQUEST_LATENCY} {method} {name}"
 
 
 def latency_bucket(ms: float) -> str:

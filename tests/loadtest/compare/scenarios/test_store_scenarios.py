@@ -90,3 +90,15 @@ def test_real_runs_agree_with_theory(tmp_path: Path) -> None:
     assert slow["store_rtt_ms"] >= 1.6 and slow["store_delay_method"] == "relay"
     assert zero["errors_by_status"] == slow["errors_by_status"] == {}  # a 2 ms hop causes no timeout, no 503
     assert set(slow["store_latency_check"]) == {"GET /me", "POST /counter"}
+
+
+def test_request_medians_come_from_the_labs_tally_finer_than_locusts_whole_milliseconds() -> None:
+    from loadtest.compare.store_latency import p50_by_request
+    from loadtest.users import tally as T
+
+    totals = {f"{T.request_latency('GET', '/me')}:2.3": 6, f"{T.request_latency('GET', '/me')}:9.1": 4,
+              f"{T.request_latency('POST', '/counter')}:4.4": 3}  # fmt: skip
+    locust = [{"method": "GET", "name": "/me", "response_times": {"2": 6, "9": 4}},
+              {"method": "POST", "name": "/counter", "response_times": {"4": 3}}]  # fmt: skip
+    assert p50_by_request(locust, totals) == {"GET /me": 2.3, "POST /counter": 4.4}
+    assert p50_by_request(locust, {}) == {"GET /me": 2.0, "POST /counter": 4.0}  # older stats: locust's histograms
