@@ -87,7 +87,7 @@ def test_every_node_test_passes_on_the_wheel_server(tmp_path: Path) -> None:
     """The node tests that touch Redis exercise GETEX, the cas script, logout-all's index, READONLY handling and
     Redis Cluster: run them on Valkey (the rest of the node suite does not talk to Redis)."""
     env = {**os.environ, ENV_VAR: str(WHEEL_SERVER)}
-    argv = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *REDIS_NODE_TESTS]
+    argv = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", *REDIS_NODE_TESTS]
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout.strip().splitlines()[-1]
