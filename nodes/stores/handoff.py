@@ -57,7 +57,8 @@ class Handoff:
         """Store `batch` (it leaves the slot); once stored, its payload is handed to the next write."""
         if self.batch is batch:
             self.batch = None
-        outcome = await batch.commit()  # or, if a waiting member already started it, that commit's outcome
+        batch.commit()  # unless a waiting member already started it
+        outcome = await batch.outcome()
         if outcome is WriteOutcome.STORED:
             self.offer(batch.session_id, batch.payload)
         return outcome

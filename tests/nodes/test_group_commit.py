@@ -62,10 +62,15 @@ class Hold:
         return 0 if self.slot is None else self.slot.queued
 
 
+HOLD_AGAIN = web.AppKey("hold_again", Hold)  # a second `POST /hold-again`, to stall the queue behind the first
+
+
 async def held_node(aiohttp_server, redis_url: str, **env: str) -> tuple[str, Hold, web.Application]:  # type: ignore[no-untyped-def]
     settings = NodeSettings.from_env({"SESSION_STORE": "redis", "REDIS_URL": redis_url, **env})
-    app, hold = create_app(settings), Hold()
+    app, hold, hold_again = create_app(settings), Hold(), Hold()
     app.router.add_post("/hold", hold.handle)
+    app.router.add_post("/hold-again", hold_again.handle)
+    app[HOLD_AGAIN] = hold_again
     return str((await aiohttp_server(app)).make_url("")).rstrip("/"), hold, app
 
 
@@ -168,3 +173,29 @@ async def test_a_redis_outage_fails_every_member_of_a_pending_batch(  # type: ig
     token = await app_login(browser, node)  # no persistence: the session died with Redis; service resumes
     await increment_concurrently(browser, [node], token)
     assert (await me(browser, node, headers={TOKEN_HEADER: token}))[1]["counter"] == CONCURRENT
+
+
+async def test_a_batch_whose_next_writer_stalls_is_committed_by_its_members(  # type: ignore[no-untyped-def]
+    aiohttp_server, client, redis_url
+) -> None:
+    """The write that inherited a batch stalls: the batch's members commit it themselves after a bound and
+    answer; the stalled write, once it goes on, conflicts with them and merges. Nobody waits forever."""
+    node, hold, app = await held_node(aiohttp_server, redis_url)
+    stalled = app[HOLD_AGAIN]
+    browser = client(cookies=False)
+    token = await app_login(browser, node)
+    first = queue(browser, f"{node}/hold", token)
+    await until(lambda: hold.slot is not None, "the hold to take the queue")
+    members = first + queue(browser, f"{node}/counter", token)
+    await until(lambda: hold.queued() == 1, "an increment queued")
+    last = queue(browser, f"{node}/hold-again", token)
+    await until(lambda: hold.queued() == 2, "the stalling write queued")
+    hold.released.set()
+    answered = await asyncio.wait_for(asyncio.gather(*members), WAIT)  # while the last write still stalls
+    assert [(status, body["counter"]) for status, body, _ in answered] == [(200, 1), (200, 2)]
+    assert stalled.slot is not None and not last[0].done()
+    stalled.released.set()
+    status, body, _ = await asyncio.wait_for(last[0], WAIT)
+    assert (status, body["counter"]) == (200, 3)  # built on the batch, stored after it: merged, nothing lost
+    assert (await me(browser, node, headers={TOKEN_HEADER: token}))[1]["counter"] == 3
+    assert app[CONFLICTS].value == 1
