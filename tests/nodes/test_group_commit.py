@@ -175,10 +175,10 @@ async def test_a_redis_outage_fails_every_member_of_a_pending_batch(  # type: ig
     assert (await me(browser, node, headers={TOKEN_HEADER: token}))[1]["counter"] == CONCURRENT
 
 
-async def test_a_batch_whose_next_writer_stalls_is_committed_by_its_members(  # type: ignore[no-untyped-def]
+async def test_a_batch_whose_next_writer_stalls_is_committed_by_a_timer(  # type: ignore[no-untyped-def]
     aiohttp_server, client, redis_url
 ) -> None:
-    """The write that inherited a batch stalls: the batch's members commit it themselves after a bound and
+    """The write that inherited a batch stalls: a timer commits the batch after a bound, its members
     answer; the stalled write, once it goes on, conflicts with them and merges. Nobody waits forever."""
     node, hold, app = await held_node(aiohttp_server, redis_url)
     stalled = app[HOLD_AGAIN]
