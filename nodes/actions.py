@@ -11,6 +11,7 @@ from aiohttp_session import Session, get_session, new_session
 
 from nodes.changes import apply, increment_counter
 from nodes.keys import STORE
+from nodes.stores.handoff import commit_pending
 
 
 async def current_session(request: web.Request) -> Session | None:
@@ -43,6 +44,7 @@ async def end_session(request: web.Request) -> bool:
 
 async def end_every_session(request: web.Request, session: Session) -> int:
     """Log the user out everywhere the store can reach; how many sessions ended (this one at least)."""
+    await commit_pending(request)  # writes queued before this one are stored first
     ended = await request.app[STORE].end_user_sessions(session["user"])
     session.invalidate()
     return max(ended, 1)

@@ -102,7 +102,7 @@ def _middlewares(settings: NodeSettings, store: SessionStore, conflicts: Conflic
     """The middlewares outside aiohttp-session's: errors always; the write queue and the merge for cas stores."""
     middlewares = [error_middleware(settings.node_id)]
     if isinstance(store, ServerSideStore) and store.consistency == "cas":
-        middlewares += [one_writer_per_session(store.transport), merge_on_conflict(store, conflicts)]
+        middlewares += [one_writer_per_session(store, conflicts), merge_on_conflict(store, conflicts)]
     return middlewares
 
 

@@ -9,6 +9,7 @@ saves again and re-renders the answer, so the client sees the value that was act
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 
@@ -16,10 +17,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from nodes.changes import SessionConflict, SessionReply, replay
-from nodes.stores.errors import SessionGone, StaleVersion
+from nodes.stores.errors import SessionGone, StaleVersion, StoreUnavailable
+from nodes.stores.group_commit import deferred
 from nodes.stores.handoff import HANDOFF, Handoff
 from nodes.stores.server_side import ServerSideStore
-from nodes.transport import Transport
+from nodes.stores.versions import WriteOutcome
 
 READ_ONLY = frozenset(("GET", "HEAD", "OPTIONS"))
 MAX_SAVE_ATTEMPTS = 100  # a save that loses this many races in a row answers 409
@@ -32,12 +34,14 @@ class ConflictCount:
     value: int = 0
 
 
-def one_writer_per_session(transport: Transport) -> Middleware:
+def one_writer_per_session(store: ServerSideStore, conflicts: ConflictCount) -> Middleware:
     """Within this node, let one changing request per session run at a time.
 
     Compare-and-set keeps concurrent writes correct across nodes; queueing same-session writes here makes them
     cheap too: without it, a burst of parallel writes on one node loses most CAS races and retries with backoff.
-    Each queue carries a hand-off (`nodes.stores.handoff`): the next write starts from the copy the last one saved.
+    Each queue carries a slot (`nodes.stores.handoff`): the next write starts from the copy the last one saved,
+    or from the changes the writes before it left unsaved, and one compare-and-set stores them all
+    (`nodes.stores.group_commit`); a deferred write answers once that is done.
     """
     locks: dict[str, asyncio.Lock] = {}
     holders: dict[str, int] = {}
@@ -45,21 +49,55 @@ def one_writer_per_session(transport: Transport) -> Middleware:
 
     @web.middleware
     async def serialize(request: web.Request, handler: Handler) -> web.StreamResponse:
-        reference = None if request.method in READ_ONLY else transport.read(request)
+        reference = None if request.method in READ_ONLY else store.transport.read(request)
         if reference is None:
             return await handler(request)
         lock = locks.setdefault(reference, asyncio.Lock())
-        request[HANDOFF] = handoffs.setdefault(reference, Handoff())
+        slot = request[HANDOFF] = handoffs.setdefault(reference, Handoff())
         holders[reference] = holders.get(reference, 0) + 1
         try:
-            async with lock:
-                return await handler(request)
+            response = await _in_turn(request, handler, lock, slot)
+            return await _settled(request, response, store, conflicts)
         finally:
             holders[reference] -= 1
             if not holders[reference]:  # only live requests keep an entry: the maps stay small
                 del holders[reference], locks[reference], handoffs[reference]
 
     return serialize
+
+
+async def _in_turn(request: web.Request, handler: Handler, lock: asyncio.Lock, slot: Handoff) -> web.StreamResponse:
+    """Run `handler` holding the session's lock. The last one out commits what the queue left unsaved."""
+    slot.queued += 1
+    try:
+        await lock.acquire()
+    finally:
+        slot.queued -= 1
+    try:
+        return await handler(request)
+    finally:
+        try:
+            if not slot.queued:
+                with contextlib.suppress(StoreUnavailable):  # its members answer 503 themselves
+                    await slot.commit_pending()
+        finally:
+            lock.release()
+
+
+async def _settled(
+    request: web.Request, response: web.StreamResponse, store: ServerSideStore, conflicts: ConflictCount
+) -> web.StreamResponse:
+    """A deferred write's answer, once its batch is stored; after a conflict it merges alone, like a lone write."""
+    batch = deferred(request)
+    if batch is None:
+        return response
+    outcome = await batch.outcome()
+    if outcome is WriteOutcome.GONE:
+        raise SessionGone()
+    if outcome is WriteOutcome.CONFLICT:
+        del request[HANDOFF]  # out of the queue now: its save goes straight to the store
+        return await _save_merged(request, store, StaleVersion(batch.session_id, response), conflicts)
+    return response
 
 
 def merge_on_conflict(store: ServerSideStore, conflicts: ConflictCount) -> Middleware:

@@ -19,7 +19,8 @@ from aiohttp_session import Session
 from nodes.stores.base import SessionStore
 from nodes.stores.encoding import decode_versioned, encode_versioned
 from nodes.stores.errors import SessionGone, StaleVersion
-from nodes.stores.handoff import handoff_of
+from nodes.stores.group_commit import defer
+from nodes.stores.handoff import commit_pending, handoff_of
 from nodes.stores.ids import new_session_id, session_id_from
 from nodes.stores.user_index import index_due, user_to_index
 from nodes.stores.versions import VersionedSession, WriteOutcome
@@ -40,8 +41,11 @@ class ServerSideStore(SessionStore):
         session_id = session_id_from(self.transport, request)
         if session_id is None:
             return VersionedSession.blank()
-        handoff = handoff_of(request)
-        handed = handoff.take(session_id) if handoff else None
+        slot = handoff_of(request)
+        batch = slot.pending(session_id) if slot else None
+        if batch is not None:  # writes queued before this one left their changes unsaved: build on them
+            return batch.successor()
+        handed = slot.take(session_id) if slot else None
         if handed is not None:  # the write before this one in the queue saved it: no need to read it back
             return self._session(session_id, handed) or VersionedSession.blank()
         return await self.reload(session_id) or VersionedSession.blank()
@@ -81,21 +85,35 @@ class ServerSideStore(SessionStore):
         self, request: web.Request, response: web.StreamResponse, session_id: str, session: VersionedSession
     ) -> None:
         user = user_to_index(session, self.idle_timeout)
-        payload = encode_versioned(session.version + 1, session)
         if self.consistency != "cas":
-            await self.write(session_id, payload, user)
+            await self.write(session_id, encode_versioned(session.version + 1, session), user)
             return
-        outcome = await self.compare_and_set(session_id, session.version, payload, user)
+        outcome = await self._compare_and_set(request, session_id, session, user)
         if outcome is WriteOutcome.GONE:
             raise SessionGone()
         if outcome is WriteOutcome.CONFLICT:
             raise StaleVersion(session_id, response)
-        handoff = handoff_of(request)
-        if handoff is not None:
-            handoff.offer(session_id, payload)
+
+    async def _compare_and_set(
+        self, request: web.Request, session_id: str, session: VersionedSession, user: str | None
+    ) -> WriteOutcome:
+        """Save alone, or as part of the queue's batch (`nodes.stores.group_commit`): deferred counts as stored."""
+        slot = handoff_of(request)
+        if slot is not None and (slot.queued or slot.pending(session_id)):
+            batch = slot.join(session_id, session, user, self.compare_and_set)
+            if slot.queued and not batch.full:  # others wait for the lock: the next one carries this change on
+                defer(request, batch)
+                return WriteOutcome.STORED
+            return await slot.commit(batch)
+        payload = encode_versioned(session.version + 1, session)
+        outcome = await self.compare_and_set(session_id, session.version, payload, user)
+        if outcome is WriteOutcome.STORED and slot is not None:
+            slot.offer(session_id, payload)
+        return outcome
 
     async def discard(self, request: web.Request, session: Session) -> None:
         if session.identity is not None:
+            await commit_pending(request)  # changes queued before a login or logout are stored first
             await self.delete(str(session.identity))
 
     @abc.abstractmethod
