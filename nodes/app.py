@@ -2,7 +2,8 @@
 
 Request path: `track` (outermost: counts in-flight requests for a graceful SIGTERM) → `answer_errors`
 (X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
-(cas stores: same-session writes on this node queue instead of racing) → `merge_on_conflict` (cas stores:
+(cas stores: same-session writes on this node queue instead of racing, and the queue's writes share one
+compare-and-set: `nodes.stores.group_commit`) → `merge_on_conflict` (cas stores:
 a stale save re-applies the request's changes to a fresh copy) → aiohttp-session's middleware (loads the
 session lazily, saves it if changed) → `retag` (SESSION_ROUTE_TAG: a found session's reference is re-issued
 with this node's route) → handler.
