@@ -19,6 +19,9 @@ from nodes.stores.replication.wire import sign
 
 SECRET = "test-peer-secret-0123456789abcdef"
 FAST = {"SESSION_HEARTBEAT_INTERVAL": "0.2", "SESSION_REPLICATION_TIMEOUT": "0.5", "SESSION_STARTUP_PULL_TIMEOUT": "5"}
+# For tests of what copies hold rather than of timeouts: a send or heartbeat that takes over 0.5 s on a busy
+# machine (two test workers on two cores) would leave a live peer out and make a correct store look wrong.
+PATIENT = {"SESSION_REPLICATION_TIMEOUT": "3"}
 
 
 class Node:

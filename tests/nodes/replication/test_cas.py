@@ -9,14 +9,11 @@ import pytest
 
 from nodes.contract.names import TOKEN_HEADER
 from tests.nodes.replication.conftest import ClusterFactory
-from tests.nodes.replication.support import connected, eventually, login, me
+from tests.nodes.replication.support import PATIENT, connected, eventually, login, me
 
 CONCURRENT = 60
 # Generous: this is about concurrency, not timeouts. On a loaded 2-core machine a forwarded write can take longer
 # than the default 0.5 s, and is then a 503 by design (see test_failures.py), which is not what is measured here.
-PATIENT = {"SESSION_REPLICATION_TIMEOUT": "3"}
-
-
 async def increment_everywhere(http: aiohttp.ClientSession, urls: list[str], token: str) -> list[int]:
     async def one(index: int) -> int:
         response = await http.post(f"{urls[index % len(urls)]}/counter", headers={TOKEN_HEADER: token})

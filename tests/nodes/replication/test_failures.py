@@ -11,7 +11,7 @@ import pytest
 
 from nodes.contract.names import TOKEN_HEADER
 from tests.nodes.replication.conftest import ClusterFactory
-from tests.nodes.replication.support import connected, eventually, increment, login, me, stats
+from tests.nodes.replication.support import PATIENT, connected, eventually, increment, login, me, stats
 
 TIMEOUT = 0.5  # SESSION_REPLICATION_TIMEOUT in support.FAST
 SLACK = 1.0  # "plus a little": scheduling on a busy 2-core machine
@@ -19,7 +19,7 @@ SLACK = 1.0  # "plus a little": scheduling on a busy 2-core machine
 
 @pytest.mark.parametrize("scope", ["all", "backup"])
 async def test_sessions_survive_a_killed_node(start_cluster: ClusterFactory, http: aiohttp.ClientSession, scope: str):
-    cluster = start_cluster(3, SESSION_REPLICATION=scope)
+    cluster = start_cluster(3, SESSION_REPLICATION=scope, **PATIENT)
     await connected(http, cluster)
     victim, *survivors = cluster.nodes
     tokens = [await login(http, victim, f"user-{index}") for index in range(12)]
@@ -95,7 +95,7 @@ async def test_a_stopped_peer_costs_a_sync_write_at_most_the_timeout(
 
 
 async def test_logout_and_logout_all_reach_every_node(start_cluster: ClusterFactory, http: aiohttp.ClientSession):
-    cluster = start_cluster(3)
+    cluster = start_cluster(3, **PATIENT)
     await connected(http, cluster)
     first, second, third = cluster.nodes
     one, two, three = [await login(http, node, "ann") for node in cluster.nodes]
