@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report.table import pct, ran, store_text
+from loadtest.compare.scenarios.store_actions import PROBE_EVENT
 
 Cell = dict[str, Any]
+BOOKKEEPING = (PROBE_EVENT,)  # events that measure, not disrupt: not "the event" of a cell
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,15 @@ def _cells_of(event: Event, cells: Sequence[Cell]) -> list[Cell]:
 def _event_line(event: Event, hit: Sequence[Cell]) -> str:
     lost = sum(c["misses"] for c in hit) + sum(c.get("sessions_lost") or 0 for c in hit)
     head = "survives: no session lost" if not lost else "loses sessions"
-    return f"{event.name}: {head} — " + "; ".join(_cell_outcome(c) for c in hit)
+    named = len(event.scenarios) > 1  # scale-out and scale-in share a line: say which each figure is
+    return f"{event.name}: {head} — " + "; ".join(_cell_outcome(c, named) for c in hit)
 
 
-def _cell_outcome(cell: Cell) -> str:
-    where = cell["routing"] + (f" / {cell['scenario']}" if cell["scenario"].startswith("store-") else "")
+def _cell_outcome(cell: Cell, named: bool) -> str:
+    where = cell["routing"] + (f" / {cell['scenario']}" if named else "")
     where += f" / {cell['redis_persistence']}" if cell.get("redis_persistence") not in (None, "none") else ""
     after = misses_after_first_event(cell)
-    since = "" if after is None else f", {after:,} of them after {cell['events'][0]['what']}"
+    since = "" if after is None else f", {after:,} of them after {first_event(cell)}"
     parts = [f"{cell['misses']:,} misses{since} ({pct(cell.get('miss_rate'))}, theory "
              f"{pct(cell.get('expected_miss_rate'))})", f"{cell.get('errors', 0):,} failed requests"]  # fmt: skip
     if cell.get("sessions_lost") is not None:
@@ -73,11 +76,16 @@ def _cell_outcome(cell: Cell) -> str:
 
 def misses_after_first_event(cell: Cell) -> int | None:
     """Misses from the first event on (timeline seconds): apart from the misses the routing causes anyway."""
-    events, timeline = cell.get("events") or [], cell.get("timeline") or []
+    events = [e for e in cell.get("events") or [] if not str(e.get("what", "")).startswith(BOOKKEEPING)]
+    timeline = cell.get("timeline") or []
     if not events or not timeline or not cell["misses"]:
         return None
     at = float(events[0].get("t", 0.0))
     return sum(int(row.get("misses", 0)) for row in timeline if float(row["t"]) + 1.0 > at)
+
+
+def first_event(cell: Cell) -> str:
+    return next(str(e["what"]) for e in cell["events"] if not str(e.get("what", "")).startswith(BOOKKEEPING))
 
 
 def _distance_line(cells: Sequence[Cell], label: str) -> str | None:

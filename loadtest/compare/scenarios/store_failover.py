@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
-from loadtest.compare.scenarios.store_actions import FaultClock, kill_primary, start_probe
+from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_primary, start_probe
 from loadtest.compare.theory import Expectation, Exposure, expect
 from loadtest.lab.cluster import ClusterConfig
 
@@ -41,7 +41,7 @@ class StoreFailover(Scenario):
     def events(self, spec: CellSpec) -> list[Event]:
         clock, middle = FaultClock(), 0.5 * spec.duration
         return [
-            Event(max(middle - PROBE_LEAD, 0.0), start_probe(clock), "start the session probe"),
+            Event(max(middle - PROBE_LEAD, 0.0), start_probe(clock), PROBE_EVENT),
             Event(middle, kill_primary(clock), "SIGKILL the Redis primary"),
         ]
 

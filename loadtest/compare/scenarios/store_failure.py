@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
-from loadtest.compare.scenarios.store_actions import FaultClock, kill_store, restart_store, start_probe
+from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_store, restart_store, start_probe
 from loadtest.compare.theory import Expectation, Exposure, expect
 from loadtest.lab.cluster import ClusterConfig
 
@@ -43,7 +43,7 @@ class StoreFailure(Scenario):
     def events(self, spec: CellSpec) -> list[Event]:
         clock, down = FaultClock(), kill_time(spec)
         return [
-            Event(max(down - PROBE_LEAD, 0.0), start_probe(clock), "start the session probe"),
+            Event(max(down - PROBE_LEAD, 0.0), start_probe(clock), PROBE_EVENT),
             Event(down, kill_store(clock), "SIGKILL redis-server"),
             Event(down + spec.outage, restart_store(clock), f"restart redis-server ({spec.outage:g} s later)"),
         ]

@@ -12,6 +12,8 @@ from tests.nodes.replication.conftest import ClusterFactory
 from tests.nodes.replication.support import PATIENT, connected, eventually, login, me
 
 CONCURRENT = 60
+
+
 # Generous: this is about concurrency, not timeouts. On a loaded 2-core machine a forwarded write can take longer
 # than the default 0.5 s, and is then a 503 by design (see test_failures.py), which is not what is measured here.
 async def increment_everywhere(http: aiohttp.ClientSession, urls: list[str], token: str) -> list[int]:

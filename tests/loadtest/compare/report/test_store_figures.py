@@ -35,7 +35,7 @@ def test_each_store_says_what_it_survives_from_its_cells_and_what_was_not_measur
     memory, redis = lines["memory"], lines["redis"]
     assert memory[0].startswith("node kill: loses sessions — sticky: 14 misses (0.8%")
     assert redis[0].startswith("node kill: survives: no session lost — random: 0 misses")
-    assert redis[1].startswith("store restart: loses sessions — random / store-failure: ")
+    assert redis[1].startswith("store restart: loses sessions — random: ")
     assert "12 of 12 sessions lost, 503s for 3.2 s" in redis[1]
     assert redis[2] == ("distance: 2 ms added (measured RTT 2.05 ms): p50 GET /me +2.2 ms (theory 2.05), "
                         "POST /counter +7 ms (theory 4.1), 2 failed requests")  # fmt: skip
