@@ -59,7 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--redis-persistence",
         choices=tuple(PERSISTENCE),
         default="none",
-        help="the lab Redis' persistence: none, or aof (appendonly yes, appendfsync everysec)",
+        help="the lab Redis' persistence: none (the default), or aof (appendonly yes, appendfsync everysec)",
     )
     parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS,
                         help="rolling-deploy and scale-in: seconds a node drains before it is stopped or removed "
