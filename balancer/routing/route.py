@@ -12,10 +12,13 @@ own, so app clients without a cookie jar are pinned too, whatever the store.
   robin, as sticky places new clients.
 - The tag only routes: forging one moves nothing but the forger's own requests, and a node still decides alone
   whether the reference is a session it knows.
+- Nodes started without SESSION_ROUTE_TAG issue untagged references, and route silently becomes round robin: after
+  UNTAGGED_WARNING requests carrying a reference with no tag, and none with one, the balancer logs it once.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import cookie_value
@@ -27,6 +30,10 @@ from nodes.contract.names import ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
+
+log = logging.getLogger("balancer.routing")
+UNTAGGED_WARNING = 100  # untagged references seen, and no tagged one, before the balancer says why route does nothing
+NEW_SESSION = "new"  # X-Session-Token: new asks for a session: not a reference
 
 
 @register
@@ -40,6 +47,7 @@ class RoutePolicy(RoutingPolicy):
         self._session_cookie = session_cookie
         self._by_hash = HashPolicy(session_cookie, vnodes)
         self._first_pick = RoundRobinPolicy()
+        self._untagged = 0  # references without a tag; -1 once a tagged one came (or the warning was given)
 
     @classmethod
     def from_settings(cls, settings: BalancerSettings) -> Self:
@@ -49,8 +57,21 @@ class RoutePolicy(RoutingPolicy):
         reference = cookie_value(request.cookie, self._session_cookie) or request.session_token or ""
         session, tagged, node_id = reference.partition(ROUTE_SEPARATOR)
         if not tagged:
+            if reference and reference != NEW_SESSION:
+                self._count_untagged()
             return self._first_pick.choose(request, view)
+        self._untagged = -1
         upstream = view.routes.get(node_id)
         if upstream is not None:
             return Route(upstream)
         return Route(self._by_hash.owner(session, view), redispatched=True)
+
+    def _count_untagged(self) -> None:
+        if self._untagged < 0:
+            return
+        self._untagged += 1
+        if self._untagged >= UNTAGGED_WARNING:
+            self._untagged = -1
+            log.warning("route routing: %d requests carried a session reference without a route tag and none with "
+                        "one: are the nodes started with SESSION_ROUTE_TAG=1? Until they tag, route places every "
+                        "request round robin", UNTAGGED_WARNING)  # fmt: skip

@@ -151,3 +151,22 @@ async def test_a_drained_or_dead_node_s_clients_are_redispatched_by_hash(aiohttp
     await nodes[1].stop()
     await eventually(lambda: balancer.upstream(nodes[1].url)["state"] == "down")
     assert set(await get_ids(app, balancer.url, 3, **{"X-Session-Token": token})) == {expected}
+
+
+def test_nodes_that_do_not_tag_are_named_once_in_the_log(caplog: Any) -> None:
+    """Route in front of nodes without SESSION_ROUTE_TAG would be round robin in silence."""
+    from balancer.routing.route import UNTAGGED_WARNING
+
+    registry, policy = registry_with_ids(), RoutePolicy("SL_SESSION")
+    for index in range(2 * UNTAGGED_WARNING):
+        policy.choose(RouteRequest(session_token=f"untagged-{index}"), registry.view)
+        policy.choose(RouteRequest(session_token="new"), registry.view)  # asking for a session is no reference
+    warnings = [r for r in caplog.records if "SESSION_ROUTE_TAG=1" in r.getMessage()]
+    assert len(warnings) == 1
+
+    caplog.clear()
+    tagging = RoutePolicy("SL_SESSION")
+    tagging.choose(RouteRequest(session_token=tagged("abc", "n0")), registry.view)
+    for index in range(2 * UNTAGGED_WARNING):  # untagged references beside tagged ones: a node being migrated
+        tagging.choose(RouteRequest(session_token=f"untagged-{index}"), registry.view)
+    assert not [r for r in caplog.records if "SESSION_ROUTE_TAG=1" in r.getMessage()]
