@@ -15,7 +15,7 @@ from typing import Any
 from loadtest.compare.cells import CellSpec
 from loadtest.compare.scenarios import scenario_for
 from loadtest.lab import proctree
-from loadtest.lab.processes import ManagedProcess, StartupError, python_module, wait_until
+from loadtest.lab.processes import ManagedProcess, StartupError, free_port, python_module, wait_until
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "locustfile.py"
 USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
@@ -48,8 +48,9 @@ class LocustRun:
             "-H", self.host, "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", f"{STOP_TIMEOUT:g}",
             "--sessionlab-stats", str(self.stats_path), "--sessionlab-csv", str(self.folder / "locust"),
         )  # fmt: skip
-        if spec.workers > 0:
-            argv += ["--processes", str(spec.workers)]
+        if spec.workers > 0:  # a free master port: locust's fixed 5557 collided with the previous cell's master
+            port = str(free_port())  # still closing, or with another run on this machine (seen in the suite)
+            argv += ["--processes", str(spec.workers), "--master-bind-port", port, "--master-port", port]
         if spec.arrival_rate > 0:
             argv += ["--sessionlab-arrival-rate", f"{spec.arrival_rate:g}"] + (["--sessionlab-poisson"] * spec.poisson)
         return argv + self.user_classes()

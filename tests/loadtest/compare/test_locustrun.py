@@ -32,6 +32,17 @@ def test_a_concurrent_cell_runs_only_the_concurrent_users() -> None:
     assert concurrent.argv()[-1] == "ConcurrentUser" and "BrowserUser" not in concurrent.argv()
 
 
+def test_workers_meet_their_master_on_a_free_port_not_locusts_fixed_5557() -> None:
+    """Two runs with workers on one machine, or one cell's master still closing as the next starts, collided on
+    5557 ("Address already in use"); each run now has a port of its own, the same for master and workers."""
+    spec = CellSpec("random", "memory", "steady", 3, 20, 7.0, workers=2)
+    argv = LocustRun(spec, "http://127.0.0.1:1", Path("x")).argv()
+    bind, connect = argv[argv.index("--master-bind-port") + 1], argv[argv.index("--master-port") + 1]
+    assert bind == connect and bind != "5557" and argv[argv.index("--processes") + 1] == "2"
+    alone = LocustRun(CellSpec("random", "memory", "steady", 3, 20, 7.0), "http://127.0.0.1:1", Path("x"))
+    assert "--master-bind-port" not in alone.argv()
+
+
 WEIGHT = """
 import importlib, sys
 sys.argv = ["locust", "-f", "loadtest/locustfile.py"]
