@@ -332,7 +332,9 @@ def explain(routing: str, store: str, nodes: int) -> str:
     n = nodes
     spread = (f"each request misses with (n-1)/n for n nodes taking work ({(n - 1) / n:.0%} with {n}, "
               f"{(n - 2) / max(n - 1, 1):.0%} with one out, {n / (n + 1):.0%} with one more); a drained, killed or "
-              f"removed node strands its users/{n} sessions: each misses once for sure")  # fmt: skip
+              f"removed node strands its users/{n} sessions: each misses once for sure (placements assumed "
+              f"independent: round robin with a miss and its re-login back to back can lock users onto the wrong "
+              f"node, which this does not model)")  # fmt: skip
     if routing in ("random", "round_robin"):
         return f"sessions live on one node and requests go anywhere: {spread}"
     if routing == "sticky":

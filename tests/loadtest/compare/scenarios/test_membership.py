@@ -67,10 +67,15 @@ def run_args(scenario: str, out: Path, *extra: str) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     outs = {name: tmp_path_factory.mktemp(name) for name in ("rolling-deploy", "scale-out", "scale-in")}
+    # Sticky places cookieless app users round robin, and a miss answered by an immediate re-login takes two
+    # slots in a row: that can lock every app user onto the node without its session (100% misses for seconds,
+    # measured; README, "Round robin can lock"), which the (n-1)/n theory does not model. The sticky runs
+    # here judge the membership theory of pinned users, so they run browsers only.
+    browsers = ("--user-kinds", "browser")
     done = together(
-        run_args("rolling-deploy", outs["rolling-deploy"], "--routing", "sticky", "--drain-seconds", "1"),
+        run_args("rolling-deploy", outs["rolling-deploy"], "--routing", "sticky", "--drain-seconds", "1", *browsers),
         run_args("scale-out", outs["scale-out"], "--routing", "hash"),
-        run_args("scale-in", outs["scale-in"], "--routing", "sticky", "--drain-seconds", "1"),
+        run_args("scale-in", outs["scale-in"], "--routing", "sticky", "--drain-seconds", "1", *browsers),
         timeout=240,
     )
     for run in done:
