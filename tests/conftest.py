@@ -10,26 +10,6 @@ import redis
 from loadtest.lab.processes import free_port
 from loadtest.lab.redis_server import RedisServer
 
-# Real `sessionlab compare` and bench runs, judged by theory or loading the machine on purpose: they run one after
-# the other on one test worker (pytest-xdist `--dist loadgroup`), never beside each other, so one run's load
-# never becomes another's disagreement. Every other test file is a group of its own (what `loadfile` would do).
-REAL_RUNS = frozenset({
-    "tests/loadtest/bench/test_bench.py",
-    "tests/loadtest/compare/scenarios/test_membership.py",
-    "tests/loadtest/compare/scenarios/test_store_scenarios.py",
-    "tests/loadtest/compare/test_capacity_real.py",
-    "tests/loadtest/compare/test_compare_real.py",
-    "tests/loadtest/compare/test_crosscheck.py",
-    "tests/loadtest/compare/test_openloop_real.py",
-})  # fmt: skip
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group("real-runs" if path in REAL_RUNS else path))
-
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
