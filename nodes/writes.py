@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -43,27 +43,36 @@ def one_writer_per_session(store: ServerSideStore, conflicts: ConflictCount) -> 
     or from the changes the writes before it left unsaved, and one compare-and-set stores them all
     (`nodes.stores.group_commit`); a deferred write answers once that is done.
     """
-    locks: dict[str, asyncio.Lock] = {}
-    holders: dict[str, int] = {}
-    handoffs: dict[str, Handoff] = {}
+    queues: dict[str, SessionQueue] = {}
 
     @web.middleware
     async def serialize(request: web.Request, handler: Handler) -> web.StreamResponse:
         reference = None if request.method in READ_ONLY else store.transport.read(request)
         if reference is None:
             return await handler(request)
-        lock = locks.setdefault(reference, asyncio.Lock())
-        slot = request[HANDOFF] = handoffs.setdefault(reference, Handoff())
-        holders[reference] = holders.get(reference, 0) + 1
+        entry = queues.get(reference)
+        if entry is None:
+            entry = queues[reference] = SessionQueue()
+        request[HANDOFF] = entry.slot
+        entry.holders += 1
         try:
-            response = await _in_turn(request, handler, lock, slot)
+            response = await _in_turn(request, handler, entry.lock, entry.slot)
             return await _settled(request, response, store, conflicts)
         finally:
-            holders[reference] -= 1
-            if not holders[reference]:  # only live requests keep an entry: the maps stay small
-                del holders[reference], locks[reference], handoffs[reference]
+            entry.holders -= 1
+            if not entry.holders:  # only live requests keep an entry: the map stays small
+                del queues[reference]
 
     return serialize
+
+
+@dataclass
+class SessionQueue:
+    """One session's write queue on this node: its lock, its slot, and how many live requests keep it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    slot: Handoff = field(default_factory=Handoff)
+    holders: int = 0
 
 
 async def _in_turn(request: web.Request, handler: Handler, lock: asyncio.Lock, slot: Handoff) -> web.StreamResponse:
