@@ -8,10 +8,14 @@ from typing import Any
 from aiohttp_session import Session
 
 
+def stored_form(session: Session) -> dict[str, Any]:
+    """What is stored of a session: its creation time, when its user was last indexed, and its data."""
+    return {"created": session.created, "indexed": getattr(session, "indexed_at", 0), "session": dict(session)}
+
+
 def encode(session: Session) -> bytes:
-    """A session as compact JSON: its creation time, when its user was last indexed, and its data."""
-    payload = {"created": session.created, "indexed": getattr(session, "indexed_at", 0), "session": dict(session)}
-    return json.dumps(payload, separators=(",", ":")).encode()
+    """A session's stored form as compact JSON."""
+    return json.dumps(stored_form(session), separators=(",", ":")).encode()
 
 
 def decode(raw: bytes | str) -> dict[str, Any] | None:

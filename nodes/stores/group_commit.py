@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from nodes.stores.encoding import encode_versioned
+from nodes.stores.encoding import encode_versioned, stored_form
 from nodes.stores.errors import StoreUnavailable
 from nodes.stores.versions import VersionedSession, WriteOutcome
 
@@ -70,8 +70,7 @@ class Batch:
         """A copy of the unsaved state for the next write. Shallow: changes replace values, never mutate them."""
         state = self._session
         assert state is not None
-        data = {"created": state.created, "indexed": state.indexed_at, "session": dict(state)}
-        return VersionedSession(self.session_id, data, self.base_version)
+        return VersionedSession(self.session_id, stored_form(state), self.base_version)
 
     def commit(self) -> None:
         """Start the batch's one compare-and-set, once; a task, so a cancelled caller strands no member."""
