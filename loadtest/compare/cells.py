@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from loadtest.compare.theory import Expectation
 
 MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
+DISAGREES = "DISAGREES WITH THEORY"  # a cell's verdict when a measure falls outside its theory
 
 
 @dataclass(frozen=True)
@@ -175,9 +176,14 @@ def build_cell(
 def with_error_verdict(cell: dict[str, Any]) -> dict[str, Any]:
     """Membership-change cells are judged on failed requests too: drained changes must fail (almost) none."""
     if cell.get("errors_agree_with_theory") is False:
-        cell["agrees_with_theory"] = False
-        cell["verdict"] = "DISAGREES WITH THEORY"
+        disagrees(cell)
     return cell
+
+
+def disagrees(cell: dict[str, Any]) -> None:
+    """Judge `cell` as disagreeing with theory, for a measure checked after its miss rate."""
+    cell["agrees_with_theory"] = False
+    cell["verdict"] = DISAGREES
 
 
 def identity(spec: CellSpec) -> dict[str, Any]:
@@ -230,7 +236,7 @@ def miss_theory(
         "tolerance": expectation.tolerance(killed=killed),
         "miss_agrees_with_theory": miss_agrees,
         "agrees_with_theory": agrees,
-        "verdict": "ok" if agrees else "DISAGREES WITH THEORY",
+        "verdict": "ok" if agrees else DISAGREES,
         "theory": expectation.explanation,
     }
 

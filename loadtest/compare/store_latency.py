@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from loadtest.compare.cells import disagrees
 from loadtest.users import tally as T
 
 ROUND_TRIPS = {"GET /me": 1, "POST /counter": 2}
@@ -72,8 +73,7 @@ def compare_with_baseline(cells: list[dict[str, Any]]) -> None:
         cell["store_latency_check"] = checks
         cell["store_latency_agrees"] = all(c["agrees"] for c in checks.values()) if checks else None
         if cell["store_latency_agrees"] is False:  # the report shouts, as for a miss rate off its theory
-            cell["agrees_with_theory"] = False
-            cell["verdict"] = "DISAGREES WITH THEORY"
+            disagrees(cell)
 
 
 def _check(trips: int, added: float, expected: float) -> dict[str, Any]:
