@@ -38,19 +38,15 @@ def survival_lines(cells: Sequence[Cell]) -> dict[str, list[str]]:
     lines: dict[str, list[str]] = {}
     for label in dict.fromkeys(store_text(c) for c in ran(cells)):
         mine = [c for c in ran(cells) if store_text(c) == label and not c.get("store_latency_ms")]
-        measured = [_event_line(event, hit) for event in EVENTS if (hit := _cells_of(event, mine))]
-        missing = [f"{event.name} (`--scenario {','.join(event.scenarios)}`)" for event in EVENTS
-                   if not _cells_of(event, mine)]  # fmt: skip
+        hits = {event: [c for c in mine if c["scenario"] in event.scenarios] for event in EVENTS}
+        measured = [_event_line(event, hit) for event, hit in hits.items() if hit]
+        missing = [f"{event.name} (`--scenario {','.join(event.scenarios)}`)" for event, hit in hits.items() if not hit]
         distance = _distance_line(cells, label)
         if distance is None:
             missing.append("distance (`--store-latency 0,2`)")
         tail = [f"not measured in this run: {', '.join(missing)}"] if missing else []
         lines[label] = measured + ([distance] if distance else []) + tail
     return lines
-
-
-def _cells_of(event: Event, cells: Sequence[Cell]) -> list[Cell]:
-    return [c for c in cells if c["scenario"] in event.scenarios]
 
 
 def _event_line(event: Event, hit: Sequence[Cell]) -> str:
@@ -63,8 +59,9 @@ def _event_line(event: Event, hit: Sequence[Cell]) -> str:
 def _cell_outcome(cell: Cell, named: bool) -> str:
     where = cell["routing"] + (f" / {cell['scenario']}" if named else "")
     where += f" / {cell['redis_persistence']}" if cell.get("redis_persistence") not in (None, "none") else ""
-    after = misses_after_first_event(cell)
-    since = "" if after is None else f", {after:,} of them after {first_event(cell)}"
+    event = first_disruption(cell)
+    after = misses_after(cell, event)
+    since = "" if after is None or event is None else f", {after:,} of them after {event['what']}"
     parts = [f"{cell['misses']:,} misses{since} ({pct(cell.get('miss_rate'))}, theory "
              f"{pct(cell.get('expected_miss_rate'))})", f"{cell.get('errors', 0):,} failed requests"]  # fmt: skip
     if cell.get("sessions_lost") is not None:
@@ -74,18 +71,19 @@ def _cell_outcome(cell: Cell, named: bool) -> str:
     return f"{where}: " + ", ".join(parts)
 
 
-def misses_after_first_event(cell: Cell) -> int | None:
-    """Misses from the first event on (timeline seconds): apart from the misses the routing causes anyway."""
-    events = [e for e in cell.get("events") or [] if not str(e.get("what", "")).startswith(BOOKKEEPING)]
+def first_disruption(cell: Cell) -> dict[str, Any] | None:
+    """The cell's first event that changes something (not one that only measures, like starting a probe)."""
+    events = cell.get("events") or []
+    return next((e for e in events if not str(e.get("what", "")).startswith(BOOKKEEPING)), None)
+
+
+def misses_after(cell: Cell, event: dict[str, Any] | None) -> int | None:
+    """Misses from `event` on (timeline seconds): apart from the misses the routing causes anyway."""
     timeline = cell.get("timeline") or []
-    if not events or not timeline or not cell["misses"]:
+    if event is None or not timeline or not cell["misses"]:
         return None
-    at = float(events[0].get("t", 0.0))
+    at = float(event.get("t", 0.0))
     return sum(int(row.get("misses", 0)) for row in timeline if float(row["t"]) + 1.0 > at)
-
-
-def first_event(cell: Cell) -> str:
-    return next(str(e["what"]) for e in cell["events"] if not str(e.get("what", "")).startswith(BOOKKEEPING))
 
 
 def _distance_line(cells: Sequence[Cell], label: str) -> str | None:
