@@ -176,8 +176,9 @@ class SessionClient(FastHttpUser):
             return
         TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
         meta = resp.request_meta
-        TALLY.count(T.LATENCY, T.latency_bucket(meta["response_time"]))
-        TALLY.count(T.request_latency(meta["request_type"], meta["name"]), T.latency_bucket(meta["response_time"]))
+        bucket = T.latency_bucket(meta["response_time"])
+        TALLY.count(T.LATENCY, bucket)
+        TALLY.count(T.request_latency(meta["request_type"], meta["name"]), bucket)
         openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
 
