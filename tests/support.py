@@ -1,13 +1,16 @@
 """The one support module of the lab and fault tests: `sessionlab` as a subprocess, PIDs that must be gone,
-tracebacks in logs; polling (`wait_until`), liveness (`alive`) and loopback probes come from the lab itself."""
+tracebacks in logs, polling in async tests (`eventually`); polling in plain code (`wait_until`), liveness
+(`alive`) and loopback probes come from the lab itself."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,22 @@ from loadtest.lab.proctree import alive
 __all__ = ["alive", "get_json", "http_status", "wait_until"]  # re-exported: one place for tests to look
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 5.0, what: str = "condition"
+) -> None:
+    """Poll `condition` (plain or async) until it holds; fail the test if it still does not after `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        result = condition()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} still false after {within} s")
+        await asyncio.sleep(0.02)
 
 
 def sessionlab(*args: str, timeout: float = 120.0, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
+
+from tests.support import eventually
+
+__all__ = ["eventually"]  # re-exported: the balancer tests import their helpers from here
 
 
 @dataclass
@@ -64,20 +67,6 @@ class FakeNode:
         body = await request.read()
         self.seen.append(Seen(request.method, request.raw_path, CIMultiDict(request.headers), body))
         return web.json_response({"node": self.node_id, "path": request.raw_path}, headers={"X-Node-Id": self.node_id})
-
-
-async def eventually(condition: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 5.0) -> None:
-    """Poll `condition` until it holds; fail the test if it still does not after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = condition()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition still false after {within} s")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

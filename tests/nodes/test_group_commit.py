@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-import redis
 from aiohttp import web
 
 from loadtest.lab.redis_server import RedisServer
@@ -25,22 +24,10 @@ from nodes.keys import CONFLICTS, NODE_ID
 from nodes.settings import NodeSettings
 from nodes.stores.handoff import Handoff, handoff_of
 from tests.nodes.calls import app_login, me
-from tests.nodes.test_writes import CONCURRENT, increment_concurrently
+from tests.nodes.test_writes import CONCURRENT, burst_on_one_node, increment_concurrently
+from tests.support import eventually
 
 WAIT = 10.0  # seconds any condition below may take before the test fails
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait until `condition` holds, checking every few milliseconds; fail after `WAIT` seconds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
-
-
-def compare_and_sets(admin: redis.Redis) -> int:
-    stats = admin.info("commandstats")
-    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
 
 
 class Hold:
@@ -74,6 +61,30 @@ async def held_node(aiohttp_server, redis_url: str, **env: str) -> tuple[str, Ho
     return str((await aiohttp_server(app)).make_url("")).rstrip("/"), hold, app
 
 
+@dataclass
+class HeldQueue:
+    """A node whose session's write queue `POST /hold` keeps, and the increments queued behind it."""
+
+    node: str
+    hold: Hold
+    app: web.Application
+    browser: aiohttp.ClientSession
+    token: str
+    held: list[asyncio.Task[Any]]
+    increments: list[asyncio.Task[Any]]
+
+
+async def increments_behind_a_hold(aiohttp_server, client, redis_url: str, count: int, **env: str) -> HeldQueue:  # type: ignore[no-untyped-def]
+    node, hold, app = await held_node(aiohttp_server, redis_url, **env)
+    browser = client(cookies=False)
+    token = await app_login(browser, node)
+    held = queue(browser, f"{node}/hold", token)
+    await eventually(lambda: hold.slot is not None, WAIT, "the hold to take the queue")
+    increments = queue(browser, f"{node}/counter", token, count)
+    await eventually(lambda: hold.queued() == count, WAIT, f"{count} increments queued")
+    return HeldQueue(node, hold, app, browser, token, held, increments)
+
+
 async def answer(call: Any) -> tuple[int, dict[str, Any], float]:
     async with call as response:
         return response.status, await response.json(), time.monotonic()
@@ -90,17 +101,11 @@ def queue(
 @pytest.mark.parametrize("store", ["redis", "memory"])
 async def test_queued_increments_share_compare_and_sets(aiohttp_server, client, redis_url, store) -> None:  # type: ignore[no-untyped-def]
     """100 concurrent increments on one node: all count, each answer is its own step, few CAS reach Redis."""
-    app = create_app(NodeSettings.from_env({"SESSION_STORE": store, "REDIS_URL": redis_url}))
-    node = str((await aiohttp_server(app)).make_url("")).rstrip("/")
-    browser = client(cookies=False)
-    token = await app_login(browser, node)
-    with redis.Redis.from_url(redis_url) as admin:
-        admin.config_resetstat()
-        answers = await increment_concurrently(browser, [node], token)
-        saves = compare_and_sets(admin)
-    assert sorted(answers) == list(range(1, CONCURRENT + 1))  # linearizable: every reply shows its own step
-    assert (await me(browser, node, headers={TOKEN_HEADER: token}))[1]["counter"] == CONCURRENT
-    assert app[CONFLICTS].value == 0
+    burst = await burst_on_one_node(aiohttp_server, client, redis_url, store)
+    saves = burst.calls.get("evalsha", 0) + burst.calls.get("eval", 0)
+    assert sorted(burst.answers) == list(range(1, CONCURRENT + 1))  # linearizable: every reply shows its own step
+    assert (await me(burst.browser, burst.node, headers={TOKEN_HEADER: burst.token}))[1]["counter"] == CONCURRENT
+    assert burst.app[CONFLICTS].value == 0
     if store == "redis":
         assert saves < CONCURRENT / 4, f"{saves} compare-and-sets for {CONCURRENT} queued writes"
 
@@ -132,17 +137,12 @@ async def test_writes_queued_before_another_request_are_stored_first(  # type: i
 ) -> None:
     """Increments queued, then a logout (or a login, or a failing request) behind them: the increments answer
     200 with their own step, and were stored before the last request ended (or left) the session."""
-    node, hold, _ = await held_node(aiohttp_server, redis_url)
-    browser = client(cookies=False)
-    token = await app_login(browser, node)
-    held = queue(browser, f"{node}/hold", token)
-    await until(lambda: hold.slot is not None, "the hold to take the queue")
-    increments = queue(browser, f"{node}/counter", token, 20)
-    await until(lambda: hold.queued() == 20, "20 increments queued")
+    q = await increments_behind_a_hold(aiohttp_server, client, redis_url, 20)
+    node, hold, browser, token = q.node, q.hold, q.browser, q.token
     ending = queue(browser, f"{node}{last}", token, body=body)
-    await until(lambda: hold.queued() == 21, "the last request queued")
+    await eventually(lambda: hold.queued() == 21, WAIT, "the last request queued")
     hold.released.set()
-    results = await asyncio.gather(*held, *increments, *ending)
+    results = await asyncio.gather(*q.held, *q.increments, *ending)
     assert [status for status, _, _ in results[:-1]] == [200] * 21
     assert [body["counter"] for _, body, _ in results[:-1]] == list(range(1, 22))
     assert results[-1][0] == status
@@ -155,17 +155,12 @@ async def test_a_redis_outage_fails_every_member_of_a_pending_batch(  # type: ig
     aiohttp_server, client, redis_url, redis_server: RedisServer
 ) -> None:
     """Redis dies while a batch waits: every member answers 503 within the Redis timeout, none hangs."""
-    node, hold, _ = await held_node(aiohttp_server, redis_url, REDIS_TIMEOUT="0.5")
-    browser = client(cookies=False)
-    token = await app_login(browser, node)
-    held = queue(browser, f"{node}/hold", token)
-    await until(lambda: hold.slot is not None, "the hold to take the queue")
-    increments = queue(browser, f"{node}/counter", token, 20)
-    await until(lambda: hold.queued() == 20, "20 increments queued")
+    q = await increments_behind_a_hold(aiohttp_server, client, redis_url, 20, REDIS_TIMEOUT="0.5")
+    node, browser = q.node, q.browser
     redis_server.kill()
     released = time.monotonic()
-    hold.released.set()
-    results = await asyncio.wait_for(asyncio.gather(*held, *increments), WAIT)
+    q.hold.released.set()
+    results = await asyncio.wait_for(asyncio.gather(*q.held, *q.increments), WAIT)
     assert [status for status, _, _ in results] == [503] * 21
     assert all(body == {"error": "session store unavailable"} for _, body, _ in results)
     assert max(at for _, _, at in results) - released < 0.5 + 0.5  # REDIS_TIMEOUT, plus a margin
@@ -180,16 +175,12 @@ async def test_a_batch_whose_next_writer_stalls_is_committed_by_a_timer(  # type
 ) -> None:
     """The write that inherited a batch stalls: a timer commits the batch after a bound, its members
     answer; the stalled write, once it goes on, conflicts with them and merges. Nobody waits forever."""
-    node, hold, app = await held_node(aiohttp_server, redis_url)
+    q = await increments_behind_a_hold(aiohttp_server, client, redis_url, 1)
+    node, hold, app, browser, token = q.node, q.hold, q.app, q.browser, q.token
     stalled = app[HOLD_AGAIN]
-    browser = client(cookies=False)
-    token = await app_login(browser, node)
-    first = queue(browser, f"{node}/hold", token)
-    await until(lambda: hold.slot is not None, "the hold to take the queue")
-    members = first + queue(browser, f"{node}/counter", token)
-    await until(lambda: hold.queued() == 1, "an increment queued")
+    members = q.held + q.increments
     last = queue(browser, f"{node}/hold-again", token)
-    await until(lambda: hold.queued() == 2, "the stalling write queued")
+    await eventually(lambda: hold.queued() == 2, WAIT, "the stalling write queued")
     hold.released.set()
     answered = await asyncio.wait_for(asyncio.gather(*members), WAIT)  # while the last write still stalls
     assert [(status, body["counter"]) for status, body, _ in answered] == [(200, 1), (200, 2)]

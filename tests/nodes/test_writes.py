@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+import aiohttp
 import pytest
 import redis
 from aiohttp import web
@@ -72,22 +74,41 @@ def test_cas_is_refused_for_the_cookie_store() -> None:
     assert NodeSettings.from_env({"SESSION_STORE": "cookie"}).consistency == "last_write_wins"
 
 
-async def test_same_node_writes_queue_instead_of_racing(aiohttp_server, client, redis_url):  # type: ignore[no-untyped-def]
-    """One node, a burst of writes on one session: no compare-and-set race is lost, so none is retried.
+@dataclass
+class Burst:
+    """CONCURRENT increments at once on one session of one in-process node, and what Redis saw meanwhile."""
 
-    And the queue hands each write the copy the one before it saved: far fewer reads (GETEX) than writes reach
-    Redis (without the hand-off: one per write).
-    """
-    app = create_app(NodeSettings.from_env({"SESSION_STORE": "redis", "REDIS_URL": redis_url}))
+    app: web.Application
+    node: str
+    browser: aiohttp.ClientSession
+    token: str
+    answers: list[int]
+    calls: dict[str, int]  # Redis commands run during the burst, by name ("getex", "evalsha", ...)
+
+
+async def burst_on_one_node(aiohttp_server, client, redis_url: str, store: str = "redis") -> Burst:  # type: ignore[no-untyped-def]
+    app = create_app(NodeSettings.from_env({"SESSION_STORE": store, "REDIS_URL": redis_url}))
     node = str((await aiohttp_server(app)).make_url("")).rstrip("/")
     browser = client(cookies=False)
     token = await app_login(browser, node)
     with redis.Redis.from_url(redis_url) as admin:
         admin.config_resetstat()
         answers = await increment_concurrently(browser, [node], token)
-        reads = admin.info("commandstats").get("cmdstat_getex", {}).get("calls", 0)
-    assert sorted(answers) == list(range(1, CONCURRENT + 1))
-    assert app[CONFLICTS].value == 0
+        stats = admin.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): int(figures["calls"]) for name, figures in stats.items()}
+    return Burst(app, node, browser, token, answers, calls)
+
+
+async def test_same_node_writes_queue_instead_of_racing(aiohttp_server, client, redis_url):  # type: ignore[no-untyped-def]
+    """One node, a burst of writes on one session: no compare-and-set race is lost, so none is retried.
+
+    And the queue hands each write the copy the one before it saved: far fewer reads (GETEX) than writes reach
+    Redis (without the hand-off: one per write).
+    """
+    burst = await burst_on_one_node(aiohttp_server, client, redis_url)
+    reads = burst.calls.get("getex", 0)
+    assert sorted(burst.answers) == list(range(1, CONCURRENT + 1))
+    assert burst.app[CONFLICTS].value == 0
     assert reads < CONCURRENT / 2, f"{reads} reads for {CONCURRENT} queued writes"
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,9 @@ from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_ports, python_module
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.stores.replication.wire import sign
+from tests.support import eventually
+
+__all__ = ["eventually"]  # re-exported: the replication tests import their helpers from here
 
 SECRET = "test-peer-secret-0123456789abcdef"
 FAST = {"SESSION_HEARTBEAT_INTERVAL": "0.2", "SESSION_REPLICATION_TIMEOUT": "0.5", "SESSION_STARTUP_PULL_TIMEOUT": "5"}
@@ -114,17 +114,6 @@ async def stats(client: aiohttp.ClientSession, node: Node) -> dict[str, Any]:
     return dict(await response.json())
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float, interval: float = 0.02) -> bool:
-    """Poll an async condition until it holds or `within` seconds pass; returns its last answer."""
-    deadline = time.monotonic() + within
-    while True:
-        if await check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(interval)
-
-
 async def connected(client: aiohttp.ClientSession, cluster: Cluster, within: float = 10.0) -> None:
     """Wait until every running node sees every other one live (a fresh cluster finds itself within a beat)."""
     running = [node for node in cluster.nodes if node.process.running()]
@@ -133,4 +122,4 @@ async def connected(client: aiohttp.ClientSession, cluster: Cluster, within: flo
         answers = [await stats(client, node) for node in running]
         return all(answer["peers_live"] == len(running) - 1 for answer in answers)
 
-    assert await eventually(all_live, within), "the nodes never saw each other live"
+    await eventually(all_live, within, "every node seeing every other live")
