@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from nodes.stores.errors import StoreUnavailable
@@ -62,6 +63,26 @@ class Replicator:
     async def replicate(self, ops: list[Op], targets: list[Peer], within: float | None = None) -> None:
         await self.delivery.deliver(ops, targets, within)
 
+    async def copy_to_owners(self, session_id: str, ops: list[Op], exclude: str | None = None,
+                             within: float | None = None) -> None:  # fmt: skip
+        """Send `ops` to the session's owners (but `exclude`); in sync mode, until the owners hold them.
+
+        A target that fails is left out, which can make another node an owner (backup scope: the next in hash
+        order becomes the backup). That node must get the write too, or it would serve its older copy as its
+        own; so the owners are computed again and the new ones are sent to, within the same time budget.
+        """
+        deadline = time.monotonic() + (self.client.timeout if within is None else within)
+        sent: set[str] = set()
+        while True:
+            targets = [peer for peer in self.targets(session_id, exclude) if peer.url not in sent]
+            left = deadline - time.monotonic()
+            if not targets or left <= 0:
+                return
+            await self.replicate(ops, targets, left)
+            if self.delivery.mode == "async":  # queued: a peer that fails later is re-synced when it returns
+                return
+            sent.update(peer.url for peer in targets)
+
     # --- the store's side -------------------------------------------------------------------------------------
 
     async def read(self, session_id: str) -> bytes | None:
@@ -86,7 +107,7 @@ class Replicator:
         """An unconditional write (a new session, or last_write_wins): stored here, copied to its targets."""
         self.stats.writes += 1
         entry = self.table.write(session_id, payload, user)
-        await self.replicate([Put(session_id, entry)], self.targets(session_id))
+        await self.copy_to_owners(session_id, [Put(session_id, entry)])
 
     async def compare_and_set(self, session_id: str, expected: int, payload: bytes, user: str | None) -> str:
         """Decided by the session's primary: here, or forwarded to it (re-routed if it does not answer)."""
@@ -127,7 +148,7 @@ class Replicator:
             assert entry is not None
             # A forwarded write answers its origin within the origin's timeout: its own copies get half of it.
             within = None if origin is None else self.client.timeout / 2
-            await self.replicate([Put(session_id, entry)], self.targets(session_id, exclude=origin), within)
+            await self.copy_to_owners(session_id, [Put(session_id, entry)], exclude=origin, within=within)
         return outcome
 
     def apply(self, ops: list[Op]) -> int:
