@@ -76,7 +76,7 @@ async def refuses_connections(port: int, within: float) -> bool:
     while time.monotonic() < deadline:
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):  # reset: the connect was queued as the listener closed
             return True
         writer.close()
         await asyncio.sleep(0.02)
@@ -93,13 +93,49 @@ async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0(
         held += await asyncio.gather(*(hold_login(port, f"user-{index}") for index in batch))
     signalled = time.monotonic()
     node.signal(signal.SIGTERM)
-    assert await refuses_connections(port, within=5), "the node still accepts connections after SIGTERM"
-    answers = await asyncio.gather(*(finish(one) for one in held))
+    try:
+        assert await refuses_connections(port, within=5), "the node still accepts connections after SIGTERM"
+    finally:  # sent or not, no held connection outlives the test (a leaked one warns in the next test)
+        answers = await asyncio.gather(*(finish(one) for one in held))
     assert [status for status, _ in answers] == [200] * IN_FLIGHT
     assert {answer["user"] for _, answer in answers} == {f"user-{index}" for index in range(IN_FLIGHT)}
     assert await asyncio.to_thread(node.wait, 15) == 0
     assert time.monotonic() - signalled < 10 + 5
     assert f"{IN_FLIGHT} in-flight requests get up to 10.0 s" in node.log_tail(50)
+
+
+async def post_login(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, user: str) -> str:
+    """POST /login on an open connection: the status, with " close" if the node closes it after, or "dropped"."""
+    body = json.dumps({"user": user}).encode()
+    head = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    writer.write(head % len(body) + body)
+    try:
+        answer = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        await reader.readexactly(int(answer.split("content-length:")[1].split("\r\n")[0]))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return "dropped"
+    return answer.split()[1] + (" close" if "connection: close" in answer else "")
+
+
+async def test_a_pooled_idle_connection_used_as_the_last_request_ends_is_answered(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A proxy sends on its pooled idle connections right up to the moment it learns the node stops: closing
+    one as the last in-flight request ends would fail a POST the proxy must not replay. It is answered, with
+    `Connection: close`, and the node still exits 0."""
+    port = free_port()
+    node = start_node(port, tmp_path / "node.log", shutdown_timeout="10")
+    nodes.append(node)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        assert await post_login(reader, writer, "pooled") == "200"  # now idle, kept alive
+        held = await hold_login(port, "in-flight")
+        node.signal(signal.SIGTERM)
+        assert await refuses_connections(port, within=5)
+        status, _ = await finish(held)  # the last request in flight ends: the node is idle from here
+        assert status == 200
+        assert await post_login(reader, writer, "pooled") == "200 close"
+    finally:
+        writer.close()
+    assert await asyncio.to_thread(node.wait, 15) == 0
 
 
 async def test_a_request_stuck_past_the_bound_does_not_hold_the_exit(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
