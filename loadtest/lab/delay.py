@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import platform
 import selectors
 import signal
 import sys
@@ -137,13 +138,10 @@ def _fine_timer_slack() -> None:
 
 def netem_available() -> bool:
     """Whether this kernel has the netem qdisc (loaded, or as a module file); never changes any qdisc."""
+    if Path("/sys/module/sch_netem").exists():  # loaded (or built in)
+        return True
     with contextlib.suppress(OSError):
-        if "sch_netem" in Path("/proc/modules").read_text():
-            return True
-    release = Path("/proc/sys/kernel/osrelease")
-    with contextlib.suppress(OSError):
-        modules = Path("/lib/modules") / release.read_text().strip()
-        return any(modules.rglob("sch_netem.ko*"))
+        return any((Path("/lib/modules") / platform.release()).rglob("sch_netem.ko*"))
     return False
 
 

@@ -1,6 +1,6 @@
 """Benchmark of the replicated store: write latency and replication traffic per write, against `memory`.
 
-    python -m loadtest.bench_replication [--users 20] [--writes 600] [--concurrency 4] [--peers 2]
+    python -m loadtest.bench.replication [--users 20] [--writes 600] [--concurrency 4] [--peers 2]
 
 For each configuration it starts real node processes on free loopback ports (the node under test and, for
 the replicated ones, `--peers` peers), logs users in on the node under test, fills each cart with 5 items,
