@@ -19,6 +19,12 @@ from tests.support import get_json, sessionlab, spawn, stop_tree
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.fixture(autouse=True)
+def logs_in_tmp_path(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The cluster's default log folder (tempfile.mkdtemp) lands in the test's own folder, not in /tmp."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+
+
 def read_banner(run: subprocess.Popen) -> str:
     """Lines up to the "Ctrl-C" line (the cluster is ready by then)."""
     assert run.stdout is not None
