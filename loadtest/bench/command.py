@@ -13,6 +13,7 @@ nginx and HAProxy rows are skipped, with the command to install them, when they 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import json
 import subprocess
@@ -143,6 +144,8 @@ def start_servers(
             row.cpu_pids = [servers.pid(f"node-replicated-{mode}-{index}") for index in range(3)]
         elif row.group == "store" and row.redis_url is None:
             row.cpu_pids = [servers.pid(f"node-{_store_of(row)}"), int(redis.pid or 0)]
+        elif row.group == "proxy" and row.name != "direct":  # the proxy's own cost (nginx: its workers too)
+            row.cpu_pids = [servers.pid(row.name)]
     ready = {"node-0": nodes[0], "node-1": nodes[1], "node-memory-size": memory_url}
     ready |= {f"node-{store}": url for store, url in stores.items()}
     ready |= {f"node-replicated-{mode}-{i}": url for mode, urls in groups.items() for i, url in enumerate(urls)}
@@ -260,14 +263,18 @@ def measure(row: Row, placement: Placement, wrk: str, seconds: int, connections:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (0 for one that is gone)."""
+    """User + system CPU time of these processes and their children so far (0 for one that is gone)."""
     total = 0.0
     for pid in pids:
         try:
-            times = psutil.Process(pid).cpu_times()
+            process = psutil.Process(pid)
+            family = [process, *process.children(recursive=True)]  # nginx and HAProxy work in child processes
         except psutil.Error:
             continue
-        total += times.user + times.system
+        for member in family:
+            with contextlib.suppress(psutil.Error):
+                times = member.cpu_times()
+                total += times.user + times.system
     return total
 
 
