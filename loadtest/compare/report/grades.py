@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from loadtest.compare.report.table import ms
+
 FINE, COSTLY, BROKEN = "fine", "costly", "broken"
 GRADES = (FINE, COSTLY, BROKEN)
 
@@ -33,7 +35,7 @@ class Band:
         return FINE if value <= self.fine else COSTLY if value <= self.costly else BROKEN
 
     def show(self, value: float) -> str:
-        return f"{100 * value:g}%" if self.unit == "%" else f"{value:g} ms"
+        return f"{100 * value:g}%" if self.unit == "%" else f"{ms(value)} ms"
 
     def describe(self) -> str:
         """The thresholds in words, for the legend under the grid."""

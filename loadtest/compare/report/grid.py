@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report import grades
+from loadtest.compare.report.table import ms
 from loadtest.compare.scenarios import SCENARIOS
 from nodes.contract.names import ROUTING_MODES, STORES
 
@@ -71,7 +72,7 @@ FACT_NAMES = {"miss_rate": "miss", "error_rate": "errors", "p99_ms": "p99", "los
 
 def fact_text(band: grades.Band, cell: Cell) -> str:
     value = grades.value_of(cell, band) or 0.0
-    shown = f"{value:g} ms" if band.unit == "ms" else short_pct(value)
+    shown = f"{ms(value)} ms" if band.unit == "ms" else short_pct(value)
     return f"{FACT_NAMES.get(band.key, band.measure)} {shown}"
 
 

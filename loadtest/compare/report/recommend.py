@@ -17,6 +17,7 @@ from typing import Any
 
 from loadtest.compare.report import grades
 from loadtest.compare.report.grid import ordered
+from loadtest.compare.report.table import ms as table_ms
 from loadtest.compare.report.table import pct
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.theory import KINDS
@@ -27,7 +28,7 @@ KIND_WORDS = {"browser": "browser users with cookies", "app": "app users with to
 
 
 def ms(value: float) -> str:
-    return f"{value:g} ms"
+    return f"{table_ms(value)} ms"
 
 
 def and_list(items: Sequence[str]) -> str:

@@ -31,7 +31,11 @@ def pct(value: Any) -> str:
 
 
 def ms(value: Any) -> str:
-    return "-" if value is None else f"{value:g}"
+    """Milliseconds to three significant digits (22.2, 1.64), whole from 100 on (1,234): HDR percentiles carry
+    microseconds that only make a reader's eye stumble."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def num(value: Any) -> str:

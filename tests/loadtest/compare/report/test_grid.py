@@ -52,7 +52,7 @@ def test_grades_follow_the_stated_thresholds() -> None:
     assert grades.grade({**base, "lost_update_rate": 0.0}) == grades.FINE
     assert grades.grade({**base, "lost_update_rate": 0.3}) == grades.BROKEN
     assert grades.grades_of(base) == {"miss_rate": "fine", "error_rate": "fine", "p99_ms": "fine"}
-    assert any("fine ≤ 250 ms, costly ≤ 1000 ms" in line for line in grades.legend())
+    assert any("fine ≤ 250 ms, costly ≤ 1,000 ms" in line for line in grades.legend())
 
 
 def test_a_cell_that_did_not_run_stays_in_the_grid() -> None:

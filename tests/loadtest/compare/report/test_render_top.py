@@ -33,7 +33,7 @@ def test_both_open_with_the_grids_then_the_recommendation(tmp_path: Path) -> Non
         order += [text.index(f"Scenario: {name}") for name in ("steady", "node-failure", "concurrent")]
         order += [text.index(section), text.index(headline, text.index(section)), text.index("Details")]
         assert order == sorted(order), order
-        assert "p99: fine ≤ 250 ms, costly ≤ 1000 ms" in text
+        assert "p99: fine ≤ 250 ms, costly ≤ 1,000 ms" in text
 
 
 def test_html_grid_cells_carry_what_results_json_says(tmp_path: Path) -> None:
