@@ -27,6 +27,7 @@ ENVIRONMENT = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+ENVIRONMENT.tests["prose"] = lambda value: str(value)[:1].isalpha()  # a sentence, not a figure: left-aligned
 
 
 def render_markdown(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> str:
