@@ -7,8 +7,14 @@ HOW_TO_READ = {
     "and whiskers are what theory expects. A red bar is outside theory's range.",
     "lost_updates": "One bar per concurrent cell: acknowledged increments that vanished. cas should stay at 0; "
     "last_write_wins shows what racing writes cost.",
-    "timelines": "One panel per node-failure cell: misses per second for each kind of user; the red line is the "
-    "moment a node was killed, dashed lines are theory's rates before and after.",
+    "timelines": "One panel per cell where something happened (a node killed, drained, added; Redis stopped or "
+    "failed over): misses per second for each kind of user (left axis), p50 and p99 per second (right axis, log); "
+    "a solid red line is a node killed, dotted red lines are the events, dashed black lines theory's miss rates.",
+    "membership": "One panel per rolling-deploy, scale-out or scale-in cell: misses per second for each kind of user; "
+    "a dashed black step is theory's rate between changes, so the dots should hover around it; a rise after an "
+    "orange or red line is sessions lost with a node, and it must fall back.",
+    "replication_cost": "Lines over node count: how p50 and p99 of writes grow, and how many replication messages a "
+    "write sends; the replicated store's lines climbing while memory and redis stay flat is the cost of copies.",
     "latency": "One group of bars per cell, log scale: shorter is faster; the darkest bar (p99) is what the slowest "
     "1% of requests waited.",
     "shares": "One stacked bar per cell: how the requests split across nodes. Even thirds mean balanced load; a "

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
 P50_STYLE = {"color": "#999933", "linewidth": 1, "linestyle": "dashed"}
 P99_STYLE = {"color": "#882255", "linewidth": 1.2}
 EVENT_COLOR = "#cc3311"
+LABELLED_EVENTS = 3  # more labels than this overlap in a panel a third of the page wide: lines only (the
+# report's events table names them)
 
 
 def has_latency(cell: dict[str, Any]) -> bool:
@@ -20,10 +24,12 @@ def has_latency(cell: dict[str, Any]) -> bool:
 
 def overlay(axes: Any, cell: dict[str, Any]) -> Any:
     """Add p50/p99 per second on a twin axis and mark the events; returns the twin axis (None if no latency)."""
-    for event in cell.get("events") or []:
+    events = cell.get("events") or []
+    for event in events:
         axes.axvline(event["t"], color=EVENT_COLOR, linewidth=1, linestyle="dotted")
-        axes.annotate(event["what"], (event["t"], 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                      fontsize=6, va="top", ha="right", color=EVENT_COLOR)  # fmt: skip
+        if len(events) <= LABELLED_EVENTS:
+            axes.annotate(event["what"], (event["t"], 1.0), xycoords=("data", "axes fraction"), rotation=90,
+                          fontsize=6, va="top", ha="right", color=EVENT_COLOR)  # fmt: skip
     if not has_latency(cell):
         return None
     rows = [r for r in cell["timeline"] if r.get("p99_ms") is not None]
@@ -31,5 +37,8 @@ def overlay(axes: Any, cell: dict[str, Any]) -> Any:
     twin.plot([r["t"] + 0.5 for r in rows], [r["p50_ms"] for r in rows], label="p50 ms", **P50_STYLE)
     twin.plot([r["t"] + 0.5 for r in rows], [r["p99_ms"] for r in rows], label="p99 ms", **P99_STYLE)
     twin.set_yscale("log")
+    twin.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5, 10, 20, 50 ms: enough to read off
+    twin.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 10, 100: not 10^1
+    twin.yaxis.set_minor_formatter(NullFormatter())  # 2x10^0, 3x10^0, ... crowded the axis
     twin.tick_params(labelsize=7)
     return twin

@@ -101,11 +101,12 @@ def timelines(cells: Sequence[Cell]) -> bytes | None:
     if twins:
         more_handles, more_names = twins[0].get_legend_handles_labels()
         handles, names = handles + more_handles, names + more_names
-    figure.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.95), fontsize=8, ncols=5, frameon=False)
+    top = 1 - 0.75 / size[1]  # the title and the legend take 0.75 inch, whatever the number of rows
+    figure.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, top), fontsize=8, ncols=5, frameon=False)
     figure.suptitle("Miss rate (left axis) and p50/p99 latency in ms (right axis, log) over time; red: events")
     figure.supxlabel("seconds since the load started")
     figure.supylabel("misses / session requests")
-    figure.tight_layout(rect=(0, 0, 1, 0.88))
+    figure.tight_layout(rect=(0, 0, 1, top))
     return _png(figure)
 
 
@@ -129,7 +130,7 @@ def _timeline(axes: Any, cell: Cell) -> None:
         axes.hlines(after, kill, end, colors="black", linestyles="dashed", linewidth=0.8, label="theory (all users)")
     axes.set_ylim(-0.03, 1.03)
     title_color = "black" if cell.get("agrees_with_theory") else BAD_COLOR
-    axes.set_title(f"{cell['store']} / {cell['routing']}", fontsize=9, color=title_color)
+    axes.set_title(cell_name(cell), fontsize=9, color=title_color)  # two cells may differ only by scenario
     axes.grid(alpha=0.3)
 
 
@@ -202,7 +203,7 @@ def membership(cells: Sequence[Cell]) -> bytes | None:
 FIGURES = {
     "misses": ("Session-miss rate: measured vs theory", misses),
     "lost_updates": ("Lost updates: cas vs last_write_wins", lost_updates),
-    "timelines": ("Miss rate over time with a node killed", timelines),
+    "timelines": ("Miss rate and latency over time, events marked", timelines),
     "membership": ("Miss rate over time through rolling deploys, scale-out and scale-in", membership),
     "latency": ("Latency percentiles", latency),
     "shares": ("Per-node load share", shares),
