@@ -152,18 +152,41 @@ def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells
     if not lossless:
         return []
     fastest = min(options, key=lambda o: o.p99)
-    busiest = max(o.rps for o in options) or 1.0
     lines = [f"Lost nothing: {and_list([o.name for o in lossless])}."]
     for option in lossless:
         extra = option.p99 - fastest.p99
         cost = "the fastest of all choices" if extra <= 0 else f"{ms(extra)} above {fastest.name}, the fastest choice"
         lines.append(
             f"{option.name}: {option.checked:,} authenticated requests, none missed; p99 {ms(option.p99)} "
-            f"({cost}); {option.rps:,.0f} requests/s ({100 * option.rps / busiest:.0f}% of the busiest choice)"
+            f"({cost}); {_throughput(option, options, cells)}"
             + "".join(f"; but {text}" for text in caveats(option, cells))
             + "."
         )
     return lines
+
+
+def capacity(choice: Choice, cells: Sequence[Cell]) -> float | None:
+    """The highest arrival rate within the SLO that a `--capacity` cell of this store and routing found."""
+    found = [
+        float(c["capacity_rps"])
+        for c in cells
+        if c.get("capacity_rps") is not None and (c["store"], c["routing"]) == (choice.store, choice.routing)
+    ]
+    return min(found) if found else None  # fmt: skip
+
+
+def _throughput(option: Choice, options: Sequence[Choice], cells: Sequence[Cell]) -> str:
+    """The capacity where `--capacity` measured it; else the requests/s the run's fixed users drew, said as such."""
+    capacities = [found for o in options if (found := capacity(o, cells)) is not None]
+    mine = capacity(option, cells)
+    if mine is not None:
+        slo = next((c.get("capacity_slo_ms") for c in cells if c.get("capacity_slo_ms") is not None), None)
+        within = f" with p99 ≤ {ms(float(slo))}" if slo is not None else ""
+        return (f"capacity {mine:,.0f} requests/s{within} "
+                f"({100 * mine / max(capacities):.0f}% of the highest capacity)")  # fmt: skip
+    busiest = max(o.rps for o in options) or 1.0
+    return (f"{option.rps:,.0f} requests/s from the run's fixed users ({100 * option.rps / busiest:.0f}% of the "
+            "busiest choice; a load, not a capacity: `--capacity` measures that)")  # fmt: skip
 
 
 def _failure_lines(cells: Sequence[Cell]) -> list[str]:

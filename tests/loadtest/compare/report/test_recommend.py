@@ -71,3 +71,14 @@ def test_parallel_writes_per_mode() -> None:
 
 def test_disagreements_with_theory_are_named() -> None:
     assert "1 cell(s) disagree with theory and are marked ≠ in the grid: memory + hash (steady)" in text(matrix())
+
+
+def test_throughput_is_the_measured_capacity_where_there_is_one_and_says_it_is_a_load_where_not() -> None:
+    cells = [cell("random", "redis", "steady", 0.0), cell("random", "cookie", "steady", 0.0)]
+    assert "a load, not a capacity: `--capacity` measures that" in text(cells)
+    for store, found in (("redis", 2600.0), ("cookie", 2000.0)):  # a --capacity search's cells: no miss counts
+        cells.append({"store": store, "routing": "random", "scenario": "capacity", "capacity_rps": found,
+                      "capacity_slo_ms": 50.0})  # fmt: skip
+    said = text(cells)
+    assert "capacity 2,600 requests/s with p99 ≤ 50 ms (100% of the highest capacity)" in said
+    assert "capacity 2,000 requests/s with p99 ≤ 50 ms (77% of the highest capacity)" in said
