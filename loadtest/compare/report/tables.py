@@ -124,8 +124,12 @@ def has(cell: Cell, keys: tuple[str, ...]) -> bool:
 
 def build_table(group: Group, cells: Sequence[Cell]) -> Table:
     mine = [c for c in ran(cells) if has(c, group.needs)]
-    headers = ["cell", *(header for header, _ in group.columns)]
-    rows = [[cell_name(c), *(show(c) for _, show in group.columns)] for c in mine]
+    values = [[show(c) for _, show in group.columns] for c in mine]
+    kept = [i for i in range(len(group.columns)) if any(row[i] != "-" for row in values)]  # no all-"-" column
+    if not kept:
+        return Table(group.title, group.question, [], [], [])
+    headers = ["cell", *(group.columns[i][0] for i in kept)]
+    rows = [[cell_name(c), *(row[i] for i in kept)] for c, row in zip(mine, values, strict=True)]
     return Table(group.title, group.question, headers, rows, [not c.get("agrees_with_theory") for c in mine])
 
 
