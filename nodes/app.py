@@ -21,7 +21,7 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import NODE_ID_HEADER
-from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, SETTINGS, STORE
+from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, STORE
 from nodes.page import page_routes
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
@@ -86,7 +86,6 @@ def create_app(settings: NodeSettings) -> web.Application:
     if store.transport.route is not None:
         middlewares.append(reissue_with_own_route(store.transport))
     app = web.Application(middlewares=middlewares)
-    app[SETTINGS] = settings
     app[NODE_ID] = settings.node_id
     app[STORE] = store
     app[CONFLICTS] = conflicts

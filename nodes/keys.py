@@ -3,12 +3,10 @@
 from aiohttp import web
 
 from nodes.serve import InFlight
-from nodes.settings import NodeSettings
 from nodes.stores.base import SessionStore
 from nodes.writes import ConflictCount
 
 NODE_ID = web.AppKey("node_id", str)
-SETTINGS = web.AppKey("settings", NodeSettings)
 STORE = web.AppKey("store", SessionStore)
 CONFLICTS = web.AppKey("conflicts", ConflictCount)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
