@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
+import aiohttp
 import pytest
 import redis
 
@@ -35,3 +37,22 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+ClientFactory = Callable[..., aiohttp.ClientSession]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[ClientFactory]:
+    """Real HTTP clients: like a browser (keeps cookies, also for IP hosts) or like an app (keeps none)."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    def make(*, cookies: bool = True, **kwargs: Any) -> aiohttp.ClientSession:
+        jar: aiohttp.abc.AbstractCookieJar = aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
+        session = aiohttp.ClientSession(cookie_jar=jar, **kwargs)
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        await session.close()

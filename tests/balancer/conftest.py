@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -75,22 +74,6 @@ async def start_balancer() -> AsyncIterator[BalancerFactory]:
     yield start
     for app in started:
         await app.close()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[Callable[..., aiohttp.ClientSession]]:
-    """Real HTTP clients: like a browser (keeps cookies, also for IP hosts) or like an app (keeps none)."""
-    sessions: list[aiohttp.ClientSession] = []
-
-    def make(*, cookies: bool = True, **kwargs: Any) -> aiohttp.ClientSession:
-        jar: aiohttp.abc.AbstractCookieJar = aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
-        session = aiohttp.ClientSession(cookie_jar=jar, **kwargs)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        await session.close()
 
 
 @pytest.fixture

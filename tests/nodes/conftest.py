@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from cryptography.fernet import Fernet
@@ -13,7 +12,6 @@ from nodes.app import create_app
 from nodes.settings import NodeSettings
 
 NodeFactory = Callable[..., Awaitable[str]]
-ClientFactory = Callable[..., aiohttp.ClientSession]
 
 
 @pytest.fixture(scope="session")
@@ -34,19 +32,3 @@ async def start_node(aiohttp_server, secret: str) -> NodeFactory:  # type: ignor
         return str(server.make_url("")).rstrip("/")
 
     return start
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[ClientFactory]:
-    """Real HTTP clients; a browser keeps cookies (also for IP hosts), an app client keeps none."""
-    sessions: list[aiohttp.ClientSession] = []
-
-    def make(*, cookies: bool = True) -> aiohttp.ClientSession:
-        jar: aiohttp.abc.AbstractCookieJar = aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
-        session = aiohttp.ClientSession(cookie_jar=jar)
-        sessions.append(session)
-        return session
-
-    yield make
-    for session in sessions:
-        await session.close()
