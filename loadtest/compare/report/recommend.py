@@ -1,9 +1,11 @@
 """The report's Recommendation, every sentence computed from results.json: nothing here is a hand-written verdict.
 
 For the run's client mix (the user kinds it ran), a store x routing choice "loses nothing" when none of its
-cells missed a session. Among those, the recommended one has the fewest caveats measured in the run (a session
-that outlived logout-all, writes lost in the store's default consistency mode), then the best worst grade, then
-the lowest p99, then the most requests per second; its cost is stated against the fastest and busiest choice.
+cells missed a session and no store fault lost an acknowledged one; an event that hits the store (a Redis restart
+or failover: `Scenario.about_the_store`) counts for every routing of that store, whichever routing it ran with.
+Among those, the recommended one has the fewest caveats measured in the run (a session that outlived logout-all,
+writes lost in the store's default consistency mode), then the best worst grade, then the lowest p99, then the
+most requests per second; its cost is stated against the fastest and the cheapest choice.
 Then, per scenario, which choices failed it and by how much; then parallel writes (lost updates) per
 consistency mode, and cells that disagree with theory.
 """
@@ -42,14 +44,31 @@ class Choice:
     store: str
     routing: str
     cells: Sequence[Cell]
+    store_cells: Sequence[Cell] = ()  # its store's cells of events that hit the store (any routing): they count too
 
     @property
     def name(self) -> str:
         return f"{self.store} + {self.routing}"
 
     @property
+    def judged(self) -> list[Cell]:
+        return [*self.cells, *self.store_cells]
+
+    @property
     def lossless(self) -> bool:
-        return all(c["misses"] == 0 for c in self.cells)
+        """No miss, and no session acknowledged before a store fault and gone after it."""
+        return all(c["misses"] == 0 and not c.get("sessions_lost") for c in self.judged)
+
+    @property
+    def cpu_us(self) -> float | None:
+        """The cluster's CPU time per request (nodes, balancer, Redis), median over its cells: what it costs."""
+        found = [
+            1e6 * c["cluster_cpu_s"] / c["requests"] for c in self.cells if c.get("cluster_cpu_s") and c.get("requests")
+        ]
+        return median(found) if found else None
+
+    def measured_in(self) -> list[str]:
+        return ordered((str(c["scenario"]) for c in self.judged), list(SCENARIOS))
 
     @property
     def p99(self) -> float:
@@ -87,7 +106,14 @@ def choices(cells: Sequence[Cell]) -> list[Choice]:
     rank = {s: i for i, s in enumerate(ordered((s for s, _ in pairs), STORES))}
     order = {r: i for i, r in enumerate(ordered((r for _, r in pairs), ROUTING_MODES))}
     pairs_sorted = sorted(pairs, key=lambda p: (rank[p[0]], order[p[1]]))
-    return [Choice(s, r, [c for c in plain if (c["store"], c["routing"]) == (s, r)]) for s, r in pairs_sorted]
+    return [Choice(s, r, [c for c in plain if (c["store"], c["routing"]) == (s, r)],
+                   [c for c in plain if c["store"] == s and c["routing"] != r and _about_the_store(c)])
+            for s, r in pairs_sorted]  # fmt: skip
+
+
+def _about_the_store(cell: Cell) -> bool:
+    scenario = SCENARIOS.get(str(cell["scenario"]))
+    return scenario is not None and scenario.about_the_store
 
 
 def client_mix(meta: Mapping[str, Any]) -> str:
@@ -139,13 +165,26 @@ def _revocation_caveat(cell: Cell) -> str:
 def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> str:
     if lossless:
         best = lossless[0]
+        ran = ordered((str(c["scenario"]) for c in measured(cells) if "lost_update_rate" not in c), list(SCENARIOS))
+        seen = best.measured_in()
+        where = "" if seen == ran else f" (measured in {', '.join(seen)} only)"
         why = "with the fewest caveats and the best grades, at the lowest p99 among those"
-        return f"Use the {best.store} store with {best.routing} routing: it lost no session, {why}."
+        found = caveats(best, cells)
+        but = f" Caveats: {'; '.join(found)}." if found else ""
+        return f"Use the {best.store} store with {best.routing} routing: it lost no session{where}, {why}.{but}"
     if not options:
         return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
-    least = min(options, key=lambda o: max(c["miss_rate"] for c in o.cells))
-    worst = max(c["miss_rate"] for c in least.cells)
-    return f"No choice lost nothing; the least lossy was {least.name} (at worst {pct(worst)} of requests missed)."
+    least = min(
+        options,
+        key=lambda o: (max(c["miss_rate"] for c in o.judged), sum(c.get("sessions_lost") or 0 for c in o.judged)),
+    )
+    worst = max(c["miss_rate"] for c in least.judged)
+    lost = [c for c in least.judged if c.get("sessions_lost")]
+    faults = "".join(
+        f"; {c['sessions_lost']:,} of {c.get('sessions_checked', '?')} sessions lost in {c['scenario']}" for c in lost
+    )
+    return (f"No choice lost nothing; the least lossy was {least.name} (at worst {pct(worst)} of requests "
+            f"missed{faults}).")  # fmt: skip
 
 
 def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> list[str]:
@@ -158,9 +197,8 @@ def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells
         cost = "the fastest of all choices" if extra <= 0 else f"{ms(extra)} above {fastest.name}, the fastest choice"
         lines.append(
             f"{option.name}: {option.checked:,} authenticated requests, none missed; p99 {ms(option.p99)} "
-            f"({cost}); {_throughput(option, options, cells)}"
-            + "".join(f"; but {text}" for text in caveats(option, cells))
-            + "."
+            f"({cost}){_cpu(option, options)}; {_throughput(option, options, cells)}; measured in "
+            f"{', '.join(option.measured_in())}" + "".join(f"; but {text}" for text in caveats(option, cells)) + "."
         )
     return lines
 
@@ -173,6 +211,14 @@ def capacity(choice: Choice, cells: Sequence[Cell]) -> float | None:
         if c.get("capacity_rps") is not None and (c["store"], c["routing"]) == (choice.store, choice.routing)
     ]
     return min(found) if found else None  # fmt: skip
+
+
+def _cpu(option: Choice, options: Sequence[Choice]) -> str:
+    """The cluster's CPU per request against the cheapest choice: the bill a store sends at any load."""
+    mine, known = option.cpu_us, [o.cpu_us for o in options if o.cpu_us]
+    if not mine or not known:
+        return ""
+    return f"; cluster CPU {mine:,.0f} µs per request ({mine / min(known):.1f}× the cheapest choice)"
 
 
 def _throughput(option: Choice, options: Sequence[Choice], cells: Sequence[Cell]) -> str:
@@ -207,6 +253,8 @@ def _what_failed(cell: Cell) -> str:
         grade = grades.grades_of(cell).get(band.key)
         if grade in (grades.COSTLY, grades.BROKEN):
             parts.append(_measure_text(band, cell))
+    if cell.get("sessions_lost"):
+        parts.append(f"{cell['sessions_lost']:,} of {cell.get('sessions_checked', '?')} sessions lost")
     return f"{cell['store']} + {cell['routing']}: " + ", ".join(parts)
 
 

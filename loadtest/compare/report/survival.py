@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report.table import pct, ran, store_text
+from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT
 
 Cell = dict[str, Any]
@@ -24,13 +25,16 @@ class Event:
     scenarios: tuple[str, ...]
 
 
-EVENTS = (
-    Event("node kill", ("node-failure",)),
-    Event("deploy", ("rolling-deploy",)),
-    Event("scale", ("scale-out", "scale-in")),
-    Event("store restart", ("store-failure",)),
-    Event("store failover", ("store-failover", "store-failover-wait")),
-)
+def events() -> tuple[Event, ...]:
+    """The events scenarios declare (`Scenario.survives`), in the registry's order; a new scenario adds its own."""
+    grouped: dict[str, list[str]] = {}
+    for scenario in SCENARIOS.values():
+        if scenario.survives:
+            grouped.setdefault(scenario.survives, []).append(scenario.name)
+    return tuple(Event(name, tuple(names)) for name, names in grouped.items())
+
+
+EVENTS = events()
 
 
 def survival_lines(cells: Sequence[Cell]) -> dict[str, list[str]]:

@@ -68,6 +68,12 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     default_routings: ClassVar[tuple[str, ...] | None] = None  # routings unless --routing is given; None: all
     default_stores: ClassVar[tuple[str, ...] | None] = None  # stores in the default matrix (not --all, no --store)
     interleaved: ClassVar[bool] = True  # planned per routing next to the other interleaved scenarios
+    # The event the report's "what it survives" lines name after it ("node kill", "deploy"); scenarios that share
+    # a name share a line. None: nothing disrupts the cluster.
+    survives: ClassVar[str | None] = None
+    # The event hits the shared store, not a node: its outcome holds for the store whatever the routing, so the
+    # Recommendation judges every routing of that store by it.
+    about_the_store: ClassVar[bool] = False
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         """The cluster this scenario needs, from the cell's (e.g. a spare node, a Sentinel set)."""

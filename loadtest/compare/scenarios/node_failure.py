@@ -17,6 +17,7 @@ VICTIM = "node-1"
 @register
 class NodeFailure(Scenario):
     name = "node-failure"
+    survives = "node kill"
     description = f"{VICTIM} is SIGKILLed at the run's midpoint; the balancer must eject it"
     in_default = True
 

@@ -31,6 +31,7 @@ def slot(spec: CellSpec) -> float:
 @register
 class RollingDeploy(M.MembershipScenario):
     name = "rolling-deploy"
+    survives = "deploy"
     description = "each node in turn drained (--drain-seconds), SIGTERMed, restarted and made ready; --deploy-mode kill"
 
     def duration(self, spec: CellSpec) -> float:

@@ -22,6 +22,7 @@ MIN_DURATION = 12.0
 @register
 class ScaleIn(M.MembershipScenario):
     name = "scale-in"
+    survives = "scale"
     description = "one node drained at the midpoint, then removed through the runtime API and stopped"
 
     def duration(self, spec: CellSpec) -> float:

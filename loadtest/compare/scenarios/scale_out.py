@@ -25,6 +25,7 @@ MIN_DURATION = 14.0
 @register
 class ScaleOut(M.MembershipScenario):
     name = "scale-out"
+    survives = "scale"
     description = "one more node started and added through the runtime API at the midpoint"
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:

@@ -26,6 +26,8 @@ PROBE_LEAD = 1.0
 @register
 class StoreFailover(Scenario):
     name = "store-failover"
+    survives = "store failover"
+    about_the_store = True
     description = "primary + replica + 3 Sentinels; the primary is SIGKILLed at the midpoint (redis store only)"
     default_routings = ("random",)
     interleaved = False

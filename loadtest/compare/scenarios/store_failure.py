@@ -31,6 +31,8 @@ def kill_time(spec: CellSpec) -> float:
 @register
 class StoreFailure(Scenario):
     name = "store-failure"
+    survives = "store restart"
+    about_the_store = True
     description = "Redis SIGKILLed at the midpoint, restarted on its port after --outage s (memory and cookie too)"
     in_default = True
     default_routings = ("random",)

@@ -82,3 +82,25 @@ def test_throughput_is_the_measured_capacity_where_there_is_one_and_says_it_is_a
     said = text(cells)
     assert "capacity 2,600 requests/s with p99 ≤ 50 ms (100% of the highest capacity)" in said
     assert "capacity 2,000 requests/s with p99 ≤ 50 ms (77% of the highest capacity)" in said
+
+
+def test_a_store_fault_counts_for_every_routing_of_that_store() -> None:
+    """Redis restarting without persistence loses sessions whatever the routing: redis + sticky, which only ran
+    the node events cleanly, is not "lossless" once the run's store-failure cell (routed at random) lost some."""
+    cells = [cell("sticky", "redis", "node-failure", 0.0), cell("random", "cookie", "node-failure", 0.0)]
+    assert text(cells).startswith("Use the redis store with sticky routing") or "redis + sticky" in text(cells)
+    fault = cell("random", "redis", "steady", 0.0) | {"scenario": "store-failure", "sessions_lost": 300,
+                                                       "sessions_checked": 300}  # fmt: skip
+    said = text([*cells, fault])
+    assert said.startswith("Use the cookie store with random routing: it lost no session")
+    assert "Lost nothing: cookie + random." in said
+    assert "300 of 300 sessions lost" in said
+
+
+def test_a_choice_measured_in_fewer_scenarios_than_ran_says_so_and_its_cpu_cost_is_stated() -> None:
+    cells = [cell("random", "cookie", "steady", 0.0), cell("random", "memory", "node-failure", 0.5)]
+    cells[0] |= {"cluster_cpu_s": 2.0, "requests": 2000}
+    cells[1] |= {"cluster_cpu_s": 0.5, "requests": 1000}
+    said = text(cells)
+    assert "it lost no session (measured in steady only)" in said
+    assert "cluster CPU 1,000 µs per request (2.0× the cheapest choice)" in said
