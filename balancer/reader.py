@@ -21,18 +21,23 @@ from nodes.contract.names import BALANCER_PREFIX, REPLICATION_PREFIX
 OWN_PREFIX = BALANCER_PREFIX.encode()  # never proxied: the balancer answers these itself
 # Node-to-node replication: refused here (404 from the balancer's own endpoints), never proxied to a node.
 REFUSED_PREFIX = REPLICATION_PREFIX.encode()
+_UNPROXIED = (OWN_PREFIX, REFUSED_PREFIX)
+_UNPROXIED_BARE = (OWN_PREFIX[:-1], REFUSED_PREFIX[:-1])  # `/_balancer` and `/_replication` themselves
 MAX_HEAD = 64 * 1024  # request line and headers
 MAX_OWN_BODY = 64 * 1024  # the balancer's own endpoints take small JSON bodies only
 
 
-def is_replication_path(target: bytes) -> bool:
-    """Does the node see this target as one of its /_replication/ endpoints? Nodes route on the decoded path, so
-    `/%5Freplication/`, `//_replication/` and `/x/../_replication/` count too (decoded only when they might)."""
+def is_unproxied_path(target: bytes) -> bool:
+    """Is this target under /_balancer/ or /_replication/ as a node would route it? Such requests are the balancer's
+    to answer, never proxied. Nodes route on the decoded path, so `/%5Fbalancer/`, `//_replication/` and
+    `/x/../_balancer/` count too (decoded only when they might: the common path pays one partition and three
+    substring scans). Only the canonical spelling names one of the balancer's endpoints; the others find none and
+    are its 404, like every /_replication/ path."""
     path = target.partition(b"?")[0]
     if b"%" in path or b"/." in path or b"//" in path:
         path = posixpath.normpath(unquote_to_bytes(path)).lstrip(b"/")
         path = b"/" + path + (b"/" if path else b"")
-    return path.startswith(REFUSED_PREFIX) or path == REFUSED_PREFIX[:-1]
+    return path.startswith(_UNPROXIED) or path in _UNPROXIED_BARE
 
 
 class Request:
@@ -184,7 +189,7 @@ class RequestReader:
         if target is None:
             raise Refused(BAD_REQUEST)
         request.target = target
-        if target.startswith(OWN_PREFIX) or is_replication_path(target):
+        if is_unproxied_path(target):
             request.local = True
         else:
             request.forwarded = forward_request(

@@ -2,7 +2,7 @@
 `set server <b>/<s> state drain|ready` are the model).
 
     POST   /_balancer/upstreams        {"url": "http://host:port"}   add (health-checked before it gets traffic)
-    DELETE /_balancer/upstreams        {"url": ...}                  remove
+    DELETE /_balancer/upstreams        {"url": ...}                  remove (a non-member: removed false)
     POST   /_balancer/upstreams/drain  {"url": ...}                  no new clients
     POST   /_balancer/upstreams/ready  {"url": ...}                  new clients again
 
@@ -78,8 +78,11 @@ class RuntimeApi:
         return {"url": url, "state": upstream.state, "added": existing is None}
 
     def remove(self, url: str) -> dict[str, Any]:
-        self._registry.remove(self._known(url))
-        return {"url": url, "removed": True}
+        """Idempotent: a node that is not a member (already removed) is left out, `removed: false`."""
+        upstream = self._registry.get(url)
+        if upstream is not None:
+            self._registry.remove(upstream)
+        return {"url": url, "removed": upstream is not None}
 
     def drain(self, url: str) -> dict[str, Any]:
         upstream = self._known(url)

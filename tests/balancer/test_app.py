@@ -67,7 +67,12 @@ async def test_the_balancer_paths_are_never_proxied(start_nodes, start_balancer,
     nodes = await start_nodes(1)
     balancer = await start_balancer(nodes)
     session = client()
-    for method, path in [("GET", "/_balancer/other"), ("POST", "/_balancer/status"), ("GET", "/_balancer/")]:
+    for method, path in [
+        ("GET", "/_balancer/other"),
+        ("POST", "/_balancer/status"),
+        ("GET", "/_balancer/"),
+        ("GET", "/_balancer"),
+    ]:
         async with session.request(method, balancer.url + path) as response:
             assert response.status == 404
             assert response.headers["X-Balancer-Error"] == "not_found"

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from yarl import URL
 
 from nodes.contract.envconfig import Secret
 from tests.balancer.support import FakeNode, eventually
@@ -116,7 +117,36 @@ async def test_a_removed_node_gets_nothing_more(admin_balancer, client) -> None:
     assert nodes[2].url not in [upstream["url"] for upstream in balancer.status()["upstreams"]]
     assert "n2" not in await served_by(session, balancer, 9)
     status, body = await call(session, balancer, "DELETE", "/_balancer/upstreams", {"url": nodes[2].url})
-    assert status == 400 and "unknown upstream" in body["detail"]
+    assert status == 200 and body == {"url": nodes[2].url, "removed": False}  # idempotent: nothing left to remove
+    assert [upstream["url"] for upstream in balancer.status()["upstreams"]] == [nodes[0].url, nodes[1].url]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/%5Fbalancer/upstreams/drain"),
+        ("POST", "/_balancer/upstreams%2Fdrain"),
+        ("POST", "//_balancer/upstreams/drain"),
+        ("POST", "/_balancer//upstreams/drain"),
+        ("POST", "/a/../_balancer/upstreams/drain"),
+        ("POST", "/_balancer/./upstreams/drain?x=1"),
+        ("DELETE", "/%5F%62alancer/upstreams"),
+        ("DELETE", "/_balancer/status/../upstreams"),
+    ],
+)
+async def test_other_spellings_of_a_runtime_path_are_a_404_and_never_reach_a_node(
+    admin_balancer, client, method, path
+) -> None:
+    """A node's router decodes and normalizes the path: these would be runtime paths to it, so the balancer keeps
+    them (a node would see the token) and, as for /_replication/, answers them 404 itself, changing nothing."""
+    nodes, balancer = await admin_balancer()
+    before = membership(balancer)
+    data = json.dumps({"url": nodes[0].url}).encode()
+    async with client().request(method, URL(balancer.url + path, encoded=True), data=data, headers=AUTH) as response:
+        assert response.status == 404, path
+        assert (await response.json())["error"] == "not_found"
+    assert membership(balancer) == before
+    assert all(node.seen == [] for node in nodes)
 
 
 async def test_drain_and_ready_set_the_state_idempotently(admin_balancer, client) -> None:
