@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from loadtest.compare.report.model import build
 from loadtest.compare.report.table import Cell, table_rows
@@ -30,12 +31,26 @@ ENVIRONMENT = jinja2.Environment(
 ENVIRONMENT.tests["prose"] = lambda value: str(value)[:1].isalpha()  # a sentence, not a figure: left-aligned
 
 
+def code_spans(value: Any) -> Any:
+    """report.html only: the prose marks option and field names with Markdown backticks (`--scenario x`), which
+    report.md keeps and a browser would show as literal backticks: HTML gets <code> instead."""
+    if not isinstance(value, str) or isinstance(value, markupsafe.Markup) or "`" not in value:
+        return value
+    parts = str(markupsafe.escape(value)).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave the text as it is
+        return value
+    return markupsafe.Markup("".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts)))
+
+
+HTML_ENVIRONMENT = ENVIRONMENT.overlay(finalize=code_spans)
+
+
 def render_markdown(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> str:
     return ENVIRONMENT.get_template("report.md").render(build(results, figures))
 
 
 def render_html(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> str:
-    return ENVIRONMENT.get_template("report.html").render(build(results, figures))
+    return HTML_ENVIRONMENT.get_template("report.html").render(build(results, figures))
 
 
 def console_summary(cells: Sequence[Cell]) -> str:

@@ -61,3 +61,10 @@ def test_detail_tables_are_narrow_and_figures_say_how_to_read_them(tmp_path: Pat
     figures = re.findall(r"<figcaption>(.*?)</figcaption>", page)
     assert len(figures) >= 4 and all("How to read:" in caption for caption in figures)
     assert set(re.findall(r'<figure id="figure-(\w+)"', page)) <= set(HOW_TO_READ)
+
+
+def test_names_in_backticks_are_code_in_html_and_stay_backticks_in_markdown(tmp_path: Path) -> None:
+    _, md, page = written(tmp_path)  # the survival lines name the scenarios that were not run: `--scenario ...`
+    assert "`--scenario rolling-deploy`" in md
+    assert "<code>--scenario rolling-deploy</code>" in page
+    assert "`" not in re.sub(r"<img [^>]*>", "", page)
