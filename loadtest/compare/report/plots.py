@@ -117,17 +117,17 @@ def _timeline(axes: Any, cell: Cell) -> None:
         if rows:
             rates = [r["by_kind"][kind][1] / r["by_kind"][kind][0] for r in rows]
             axes.plot([r["t"] + 0.5 for r in rows], rates, label=kind, **style)
+    end = max(r["t"] + 1 for r in cell["timeline"])
     kill = cell.get("kill_at_s")
-    if kill is None:
-        kill = max([r["t"] + 1 for r in cell["timeline"]])  # no kill: theory's rate before it holds throughout
-    else:
+    if kill is not None:
         axes.axvline(kill, color=KILL_COLOR, linewidth=1.5)
+        end = max(end, kill + 1)
     before, after = cell.get("expected_rate_before_kill"), cell.get("expected_rate_after_kill")
-    end = max([r["t"] + 1 for r in cell["timeline"]] + [kill + 1])
-    if before is not None:
-        axes.hlines(before, 0, kill, colors="black", linestyles="dashed", linewidth=0.8)
-    if after is not None:
-        axes.hlines(after, kill, end, colors="black", linestyles="dashed", linewidth=0.8, label="theory (all users)")
+    if before is not None:  # no kill: theory's rate before it holds throughout
+        axes.hlines(before, 0, end if kill is None else kill, colors="black", linestyles="dashed", linewidth=0.8,
+                    label="theory (all users)")  # fmt: skip
+    if after is not None and kill is not None:
+        axes.hlines(after, kill, end, colors="black", linestyles="dashed", linewidth=0.8)
     axes.set_ylim(-0.03, 1.03)
     title_color = "black" if cell.get("agrees_with_theory") else BAD_COLOR
     axes.set_title(cell_name(cell), fontsize=9, color=title_color)  # two cells may differ only by scenario
@@ -192,11 +192,12 @@ def membership(cells: Sequence[Cell]) -> bytes | None:
     for axes in list(grid.flat)[len(cells) :]:
         axes.set_visible(False)
     handles, names = grid.flat[0].get_legend_handles_labels()
-    figure.legend(handles, names, loc="upper left", fontsize=8, ncols=3, frameon=False)
+    top = 1 - 0.7 / (2.6 * rows)  # the title and the legend above the panels take 0.7 inch
+    figure.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, top), fontsize=8, ncols=3, frameon=False)
     figure.suptitle("Miss rate over time (orange dashed: a node leaves; red: its pins go; green dotted: a node joins)")
     figure.supxlabel("seconds since the load started")
     figure.supylabel("misses / session requests")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, top))
     return _png(figure)
 
 
