@@ -16,11 +16,15 @@ HINTS: dict[tuple[str, str], str] = {
     "stays; stop that node (its pid is above) and reload to lose it",
     ("memory", "hash"): "the session id picks the node: right after logging in the session may vanish a few times, "
     "until a login lands on the node its id hashes to; from then on it stays",
+    ("memory", "route"): "the node that created your session tags its id with its own name, and the balancer sends "
+    "you back there: the session stays; stop that node (its pid is above) and reload to lose it",
 }
 SHARED = {
     "cookie": "reload as often as you like: the node changes, the session stays (it travels, encrypted, in your "
     "cookie)",
     "redis": "reload as often as you like: the node changes, the session stays (every node reads the shared Redis)",
+    "replicated": "reload as often as you like: the node changes, the session stays (every write is copied to the "
+    "other nodes' memory); stop a node (its pid is above) and the others still have your session",
 }
 FALLBACK = "reload a few times: the page names the node that answered and whether it found your session"
 
