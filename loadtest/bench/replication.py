@@ -22,8 +22,9 @@ from typing import Any
 
 import aiohttp
 
+from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_ports, python_module
+from loadtest.lab.processes import ManagedProcess, free_ports
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.stores.replication.wire import sign
 
@@ -43,11 +44,13 @@ def start_nodes(config: dict[str, str], count: int, log_dir: Path) -> list[tuple
     peers = ",".join(f"http://127.0.0.1:{port}" for port in ports)
     nodes = []
     for index, port in enumerate(ports, start=1):
-        env = {"NODE_ID": f"node-{index}", "NODE_HOST": "127.0.0.1", "NODE_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        env.update({"SESSION_STORE": "replicated", "SESSION_PEERS": peers, "SESSION_PEER_SECRET": SECRET, **config})
-        process = ManagedProcess(f"node-{index}", python_module("nodes"), env=env, log_path=log_dir / f"n{index}.log")
+        # `config` last: it may override the store (the `memory` baseline)
+        env = child_env(
+            {"SESSION_STORE": "replicated", "SESSION_PEERS": peers, "SESSION_PEER_SECRET": SECRET, **config}
+        )
+        process = launch_node(f"node-{index}", "127.0.0.1", port, log_dir, env)
         url = f"http://127.0.0.1:{port}"
-        nodes.append((url, process.start()))
+        nodes.append((url, process))
         process.wait_ready(lambda url=url: http_status(url + "/readyz") == 200, 20.0)  # type: ignore[misc]
     return nodes
 

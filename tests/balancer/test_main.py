@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_port, python_module
+from loadtest.lab.processes import ManagedProcess, free_port
 from tests.balancer.support import eventually
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc and sends POSIX signals")
@@ -25,13 +26,16 @@ MB = 1024 * 1024
 ROUTE_SECRET = "process-test-route-secret-42"
 
 
-def start_process(name: str, module: str, env: dict[str, str], tmp_path: Path, ready_path: str) -> ManagedProcess:
-    port = int(env.get("BALANCER_PORT") or env["NODE_PORT"])
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("BALANCER_", "NODE_"))}
-    process = ManagedProcess(name, python_module(module), env={**clean, **env}, log_path=tmp_path / f"{name}.log")
-    process.start()
-    process.wait_ready(lambda: http_status(f"http://127.0.0.1:{port}{ready_path}") == 200, timeout=20)
-    return process
+async def await_ready(processes: list[ManagedProcess], process: ManagedProcess, port: int, path: str) -> None:
+    """Track `process` for the fixture's stop, then wait until http://127.0.0.1:<port><path> answers 200.
+
+    In a thread: in-process upstreams must keep answering health checks while we wait."""
+    processes.append(process)
+
+    def ready() -> bool:
+        return http_status(f"http://127.0.0.1:{port}{path}") == 200
+
+    await asyncio.to_thread(process.wait_ready, ready, 20)
 
 
 @pytest.fixture
@@ -47,10 +51,9 @@ async def start_balancer_process(
     processes: list[ManagedProcess], tmp_path: Path, upstreams: list[str], **env: str
 ) -> tuple[ManagedProcess, str]:
     port = free_port()
-    settings = {"BALANCER_PORT": str(port), "BALANCER_UPSTREAMS": ",".join(upstreams), **env}
-    # In a thread: in-process upstreams must keep answering health checks while we wait.
-    process = await asyncio.to_thread(start_process, "balancer", "balancer", settings, tmp_path, "/_balancer/status")
-    processes.append(process)
+    env = child_env(BALANCER_UPSTREAMS=",".join(upstreams), **env)
+    process = launch_balancer("balancer", "127.0.0.1", port, tmp_path, env)  # logs to balancer.log
+    await await_ready(processes, process, port, "/_balancer/status")
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -168,8 +171,8 @@ async def test_sticky_keeps_a_browser_session_on_real_nodes(processes, tmp_path)
     node_urls = []
     for index in range(2):
         port = free_port()
-        env = {"NODE_ID": f"node-{index}", "NODE_PORT": str(port), "SESSION_STORE": "memory"}
-        processes.append(await asyncio.to_thread(start_process, f"node-{index}", "nodes", env, tmp_path, "/readyz"))
+        node = launch_node(f"node-{index}", "127.0.0.1", port, tmp_path, child_env(SESSION_STORE="memory"))
+        await await_ready(processes, node, port, "/readyz")
         node_urls.append(f"http://127.0.0.1:{port}")
     _, url = await start_balancer_process(
         processes, tmp_path, node_urls, BALANCER_ROUTING="sticky", BALANCER_ROUTE_SECRET=ROUTE_SECRET

@@ -16,25 +16,21 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_port, python_module
+from loadtest.lab.processes import ManagedProcess, free_port
 
 IN_FLIGHT = 100
 CONNECT_BATCH = 20  # requests in flight add up batch by batch; each stays held until after the SIGTERM
 Held = tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]
 
 
-def start_node(port: int, log: Path, shutdown_timeout: str) -> ManagedProcess:
-    env = {"NODE_PORT": str(port), "NODE_ID": f"node-{port}", "NODE_SHUTDOWN_TIMEOUT": shutdown_timeout}
-    node = ManagedProcess("node", python_module("nodes"), env={**node_env(), **env}, log_path=log).start()
+def start_node(port: int, name: str, log_dir: Path, shutdown_timeout: str) -> ManagedProcess:
+    """A node named `name` (its NODE_ID), logging to <log_dir>/<name>.log."""
+    env = child_env(NODE_SHUTDOWN_TIMEOUT=shutdown_timeout)
+    node = launch_node(name, "127.0.0.1", port, log_dir, env)
     node.wait_ready(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, timeout=30)
     return node
-
-
-def node_env() -> dict[str, str]:
-    import os
-
-    return {key: value for key, value in os.environ.items() if not key.startswith(("NODE_", "SESSION_"))}
 
 
 @pytest.fixture
@@ -85,7 +81,7 @@ async def refuses_connections(port: int, within: float) -> bool:
 
 async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    node = start_node(port, tmp_path / "node.log", shutdown_timeout="10")
+    node = start_node(port, "node", tmp_path, shutdown_timeout="10")
     nodes.append(node)
     held = []
     for first in range(0, IN_FLIGHT, CONNECT_BATCH):  # batches: 100 connects at once can overflow a busy listener
@@ -122,7 +118,7 @@ async def test_a_pooled_idle_connection_used_as_the_last_request_ends_is_answere
     one as the last in-flight request ends would fail a POST the proxy must not replay. It is answered, with
     `Connection: close`, and the node still exits 0."""
     port = free_port()
-    node = start_node(port, tmp_path / "node.log", shutdown_timeout="10")
+    node = start_node(port, "node", tmp_path, shutdown_timeout="10")
     nodes.append(node)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -140,7 +136,7 @@ async def test_a_pooled_idle_connection_used_as_the_last_request_ends_is_answere
 
 async def test_a_request_stuck_past_the_bound_does_not_hold_the_exit(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    node = start_node(port, tmp_path / "node.log", shutdown_timeout="1")
+    node = start_node(port, "node", tmp_path, shutdown_timeout="1")
     nodes.append(node)
     reader, writer, _ = await hold_login(port, "slow")  # its body never comes
     signalled = time.monotonic()
@@ -153,11 +149,11 @@ async def test_a_request_stuck_past_the_bound_does_not_hold_the_exit(nodes, tmp_
 
 async def test_a_node_restarts_on_the_same_port_right_after_exit(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    first = start_node(port, tmp_path / "first.log", shutdown_timeout="5")
+    first = start_node(port, "first", tmp_path, shutdown_timeout="5")
     nodes.append(first)
     async with aiohttp.ClientSession() as client:  # idle keep-alive connections: the node closes them first,
         answers = await asyncio.gather(*(client.get(f"http://127.0.0.1:{port}/healthz") for _ in range(5)))
         assert {answer.status for answer in answers} == {200}
         first.signal(signal.SIGTERM)  # which leaves its side of each in TIME_WAIT on this port
         assert await asyncio.to_thread(first.wait, 15) == 0
-    nodes.append(start_node(port, tmp_path / "second.log", shutdown_timeout="5"))  # binds at once: reuse_address
+    nodes.append(start_node(port, "second", tmp_path, shutdown_timeout="5"))  # binds at once: reuse_address

@@ -9,8 +9,9 @@ from typing import Any
 
 import aiohttp
 
+from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
-from loadtest.lab.processes import ManagedProcess, free_ports, python_module
+from loadtest.lab.processes import ManagedProcess, free_ports
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.stores.replication.wire import sign
 from tests.support import eventually
@@ -61,11 +62,10 @@ class Cluster:
     def start_node(self, wait: bool = True) -> Node:
         index = len(self.nodes)
         port = self.ports[index]
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("NODE_", "SESSION_"))}
-        env.update(NODE_ID=f"node-{index + 1}", NODE_HOST="127.0.0.1", NODE_PORT=str(port), PYTHONUNBUFFERED="1")
-        env.update(SESSION_STORE="replicated", SESSION_PEERS=self.peers, SESSION_PEER_SECRET=SECRET, **self.env)
-        process = ManagedProcess(f"node-{index + 1}", python_module("nodes"), env=env,
-                                 log_path=self.log_dir / f"node-{index + 1}.log").start()  # fmt: skip
+        env = child_env(
+            {"SESSION_STORE": "replicated", "SESSION_PEERS": self.peers, "SESSION_PEER_SECRET": SECRET, **self.env}
+        )
+        process = launch_node(f"node-{index + 1}", "127.0.0.1", port, self.log_dir, env)  # logs to node-<n>.log
         node = Node(index, port, process)
         self.nodes.append(node)
         if wait:
