@@ -26,7 +26,7 @@ from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_ports
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
-from nodes.stores.replication.wire import sign
+from nodes.contract.peer_signature import sign
 
 SECRET = "bench-peer-secret-0123456789abcdef"
 CONFIGS: dict[str, dict[str, str]] = {

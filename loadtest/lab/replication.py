@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nodes.contract.names import REPLICATION_MODES, REPLICATION_PREFIX, REPLICATION_SCOPES
-from nodes.stores.replication.wire import sign
+from nodes.contract.peer_signature import sign
 
 REPLICATIONS = tuple(f"{scope}-{delivery}" for scope in REPLICATION_SCOPES for delivery in REPLICATION_MODES)
 DEFAULT_REPLICATION = REPLICATIONS[0]  # all-sync: Tomcat's DeltaManager with synchronous copies

@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 
 from nodes.contract.names import REPLICATION_PREFIX
+from nodes.contract.peer_signature import sign
 from nodes.stores.replication.peers import Peer
-from nodes.stores.replication.wire import sign
 
 log = logging.getLogger("nodes.stores.replication")
 

@@ -15,22 +15,19 @@ Message bodies (JSON): `{"from": node_id, "ops": [op, ...]}` with ops
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nodes.contract.peer_signature import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from nodes.contract.peer_signature import mac as _mac
 from nodes.stores.replication.table import Entry, version_of
 
-TIMESTAMP_HEADER = "X-Replication-Timestamp"
-NONCE_HEADER = "X-Replication-Nonce"
-SIGNATURE_HEADER = "X-Replication-Signature"
 MAX_SKEW = 30.0  # seconds a signed message stays acceptable (clocks of the nodes may differ this much)
 MAX_BODY = 16 * 1024 * 1024  # a request body: a batch of 500 ops or a re-sync chunk of 1,000 (snapshots are answers)
 MAX_OPS = 100_000
@@ -65,19 +62,6 @@ class EndUser:
 
 
 Op = Put | Delete | EndUser
-
-
-def sign(secret: bytes, method: str, path: str, body: bytes, timestamp: float | None = None) -> dict[str, str]:
-    """The authentication headers for one request."""
-    stamp = f"{time.time() if timestamp is None else timestamp:.3f}"
-    nonce = secrets.token_hex(12)
-    signature = _mac(secret, stamp, nonce, method, path, body)
-    return {TIMESTAMP_HEADER: stamp, NONCE_HEADER: nonce, SIGNATURE_HEADER: signature}
-
-
-def _mac(secret: bytes, stamp: str, nonce: str, method: str, path: str, body: bytes) -> str:
-    head = f"{stamp}\n{nonce}\n{method.upper()}\n{path}\n".encode()
-    return hmac.new(secret, head + body, hashlib.sha256).hexdigest()
 
 
 class Verifier:

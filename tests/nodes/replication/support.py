@@ -13,7 +13,7 @@ from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_ports
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
-from nodes.stores.replication.wire import sign
+from nodes.contract.peer_signature import sign
 from tests.support import eventually
 
 __all__ = ["eventually"]  # re-exported: the replication tests import their helpers from here

@@ -11,8 +11,8 @@ import pytest
 
 from nodes.contract.envconfig import SettingsError
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
+from nodes.contract.peer_signature import sign
 from nodes.settings import NodeSettings
-from nodes.stores.replication.wire import sign
 from tests.nodes.replication.conftest import ClusterFactory
 from tests.nodes.replication.support import SECRET, Node, connected, login, me, peer_call, stats
 
