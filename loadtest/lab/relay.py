@@ -1,8 +1,8 @@
 """The delay relay as a child process of the lab, and the round-trip time it actually adds, measured.
 
 `DelayRelay` starts `loadtest.lab.delay` with one route per Redis address (servers and Sentinels) and maps each
-real port to its delayed twin. `redis_rtt_ms` times PING round trips on one connection, as the nodes' Redis
-client would see them; `added_rtt_ms` alternates direct and relayed pings and reports the median difference.
+real port to its delayed twin. `redis_rtt_ms` times PING round trips on one redis-py connection, as the nodes'
+Redis client sees them; `added_rtt_ms` alternates direct and relayed pings and reports the median difference.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from loadtest.lab.processes import ManagedProcess, StartupError, free_ports, wait_until
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-PING = b"*1\r\n$4\r\nPING\r\n"
-PONG = b"+PONG\r\n"
+from loadtest.lab.processes import ManagedProcess, free_ports
 
 
 class DelayRelay:
@@ -61,26 +62,24 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-def _ping(sock: socket.socket) -> float:
+def _ping(client: redis.Redis) -> float:
+    """One PING round trip, milliseconds."""
     began = time.perf_counter()
-    sock.sendall(PING)
-    reply = b""
-    while not reply.endswith(b"\r\n"):
-        chunk = sock.recv(64)
-        if not chunk:
-            raise ConnectionError("closed during PING")
-        reply += chunk
-    if reply != PONG:
-        raise ConnectionError(f"unexpected PING reply {reply!r}")
+    if client.ping() is not True:
+        raise redis.ConnectionError("unexpected PING reply")
     return (time.perf_counter() - began) * 1000
 
 
 def redis_rtt_ms(host: str, port: int, samples: int = 50) -> float:
-    """Median PING round trip to a Redis (or through a relay to it), milliseconds, on one kept connection."""
-    with socket.create_connection((host, port), timeout=2.0) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _ping(sock)  # warm-up: the relay opens its upstream connection on the first bytes' arrival
-        return statistics.median(_ping(sock) for _ in range(samples))
+    """Median PING round trip to a Redis (or through a relay to it), milliseconds, on one kept connection.
+
+    Raises redis.RedisError when it does not answer: one attempt per PING, no retry (a retried PING would be
+    timed as one slow round trip)."""
+    no_retry = Retry(NoBackoff(), retries=0)
+    with redis.Redis(host=host, port=port, socket_connect_timeout=2.0, socket_timeout=2.0, retry=no_retry,
+                     single_connection_client=True) as client:  # fmt: skip
+        _ping(client)  # warm-up: connects; the relay opens its upstream connection on the first bytes' arrival
+        return statistics.median(_ping(client) for _ in range(samples))
 
 
 def added_rtt_ms(host: str, direct: int, relayed: int, rounds: int = 5, samples: int = 20) -> dict[str, float]:
@@ -91,17 +90,3 @@ def added_rtt_ms(host: str, direct: int, relayed: int, rounds: int = 5, samples:
         relayed_ms.append(redis_rtt_ms(host, relayed, samples))
     base, delayed = statistics.median(direct_ms), statistics.median(relayed_ms)
     return {"direct_ms": round(base, 3), "relayed_ms": round(delayed, 3), "added_ms": round(delayed - base, 3)}
-
-
-def wait_relay_forwarding(host: str, port: int, timeout: float = 10.0) -> None:
-    """Wait until a PING through the relay is answered (its target is up)."""
-
-    def answers() -> bool:
-        try:
-            redis_rtt_ms(host, port, samples=1)
-            return True
-        except OSError:
-            return False
-
-    if not wait_until(answers, timeout):
-        raise StartupError(f"no PING answer through the delay relay on {host}:{port} after {timeout:.0f}s")

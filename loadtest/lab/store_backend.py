@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from loadtest.lab.delay import delay_method
 from loadtest.lab.redis_server import RedisServer
 from loadtest.lab.relay import DelayRelay, added_rtt_ms
@@ -76,7 +78,7 @@ class StoreBackend:
         relayed = self.sentinels.address(primary.port)[1] if self.sentinels is not None else self.url_port()
         try:
             measured = added_rtt_ms(self.host, primary.port, relayed, rounds=3, samples=20)
-        except OSError:
+        except (OSError, redis.RedisError):
             return {**method, "store_rtt_ms": None}
         return {**method, "store_rtt_ms": measured["added_ms"], "store_rtt_detail": measured}
 

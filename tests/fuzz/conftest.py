@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.fuzz.support import FuzzCluster
+from tests.fuzz.support import FuzzCluster, assert_no_traceback_logged, assert_victims_untouched
 
 FAST_EXAMPLES = 30
 LONG_EXAMPLES = 1300
@@ -51,11 +51,25 @@ def counted(test: F) -> F:
 
 @pytest.fixture(scope="module")
 def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzCluster]:
-    """The cluster under attack, started once per module, with its victims and attackers logged in."""
+    """The cluster under attack, started once per module, with its victims and attackers logged in.
+
+    Its teardown, after the module's last test whichever tests ran and in whatever order, checks what no attack
+    may do: change a victim's session, or make any process log a traceback. Both need the cluster still running;
+    a failed check is reported as an ERROR at teardown of the module's last test, and the cluster stops anyway.
+    """
     log_dir: Path = tmp_path_factory.mktemp(f"fuzz-{request.module.__name__.rsplit('.', 1)[-1]}")
     cluster = FuzzCluster(log_dir).start()
-    yield cluster
-    cluster.stop()
+    try:
+        yield cluster
+        assert_victims_untouched(cluster)
+        assert_no_traceback_logged(cluster)
+    finally:
+        cluster.stop()
+        report_examples(request, cluster)
+
+
+def report_examples(request: pytest.FixtureRequest, cluster: FuzzCluster) -> None:
+    """One line after the module: examples run per test, and fuzzed requests sent."""
     tests = {name: EXAMPLES[name] for name in dir(request.module) if name in EXAMPLES}
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")

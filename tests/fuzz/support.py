@@ -370,8 +370,9 @@ def assert_victims_untouched(cluster: FuzzCluster) -> None:
     """Nothing the fuzzer sent changed another user's session."""
     for victim in cluster.victims:
         status, cart = cluster.victim_state(victim)
-        assert status == 200 and cart["user"] == victim.user
-        assert cart["cart"] == [{"sku": f"sku{victim.user}", "qty": 7}]
+        changed = f"victim {victim.user}'s session changed under the fuzzing: {status} {cart}"
+        assert status == 200 and cart["user"] == victim.user, changed
+        assert cart["cart"] == [{"sku": f"sku{victim.user}", "qty": 7}], changed
 
 
 TRACEBACK = re.compile(r"Traceback \(most recent call last\):\n(?:[ \t].*\n|\n)*(\S.*)")
@@ -384,6 +385,5 @@ def assert_no_traceback_logged(cluster: FuzzCluster, known: tuple[str, ...] = ()
     assert len(logs) == len(cluster.nodes) + len(cluster.balancers) + 1  # and redis-server's
     found = {name: [m.group(1) for m in TRACEBACK.finditer(text)] for name, text in logs.items()}
     assert "Traceback" not in "".join(TRACEBACK.sub("", text) for text in logs.values()), "an unparsed traceback"
-    assert {
-        name: [e for e in errors if e not in known] for name, errors in found.items() if set(errors) - set(known)
-    } == {}
+    logged = {name: [e for e in errors if e not in known] for name, errors in found.items() if set(errors) - set(known)}
+    assert logged == {}, f"tracebacks logged (process: exceptions): {logged}; logs in {cluster.log_dir}"

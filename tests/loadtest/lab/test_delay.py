@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from loadtest.lab.delay import delay_method
+from loadtest.lab.processes import wait_until
 from loadtest.lab.redis_server import RedisServer
-from loadtest.lab.relay import DelayRelay, added_rtt_ms, wait_relay_forwarding
+from loadtest.lab.relay import DelayRelay, added_rtt_ms
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +24,22 @@ def server() -> Iterator[RedisServer]:
         yield started
 
 
+def forwards(host: str, port: int) -> bool:
+    """A PING through the relay is answered (its target is up); one attempt, no retry, so polls keep their pace."""
+    try:
+        with redis.Redis(host=host, port=port, socket_connect_timeout=0.5, socket_timeout=0.5,
+                         retry=Retry(NoBackoff(), retries=0)) as client:  # fmt: skip
+            return client.ping() is True
+    except redis.RedisError:
+        return False
+
+
 @pytest.fixture
 def relay(server: RedisServer, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DelayRelay]:
     started = DelayRelay(request.param, [server.port], log_dir=tmp_path).start()
     try:
-        wait_relay_forwarding(server.host, started.twin(server.port))
+        twin = started.twin(server.port)
+        assert wait_until(lambda: forwards(server.host, twin), 10.0), f"no PING answer through the relay on {twin}"
         yield started
     finally:
         started.stop()
