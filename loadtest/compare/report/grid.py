@@ -54,10 +54,50 @@ class GridCell:
         return [(band.key, fact_text(band, self.cell), self.measure_grades[band.key])
                 for band in grades.BANDS if band.key in self.measure_grades]  # fmt: skip
 
+    def off_theory(self) -> list[str]:
+        """The keys of the measures that disagree with theory (OFF_THEORY), for a cell that disagrees."""
+        return [] if self.agrees else off_theory_measures(self.cell)
+
     def theory_text(self) -> str:
-        """The expected miss rate, for a cell that disagrees with it."""
-        expected, tolerance = self.cell.get("expected_miss_rate"), self.cell.get("tolerance")
-        return "" if expected is None else f"theory {100 * expected:.1f}% ± {100 * (tolerance or 0):.1f}%"
+        """What disagreed with theory and what theory expected of it: "miss rate (expected 1.0% ± 0.5%)"."""
+        return ", ".join(_off_text(key, self.cell) for key in self.off_theory())
+
+
+# The measures a cell is judged on, each by the key its verdict is kept under in results.json, as the grid names them.
+OFF_THEORY = {
+    "miss_rate": ("miss_agrees_with_theory", "miss rate"),
+    "errors": ("errors_agree_with_theory", "errors"),
+    "lost_update_rate": ("lost_update_agrees", "lost updates"),
+    "store_latency": ("store_latency_agrees", "store latency"),
+}
+
+
+def off_theory_measures(cell: Cell) -> list[str]:
+    """The measures (OFF_THEORY keys) whose own verdict is "disagrees", for a cell that disagrees with theory.
+
+    Every cell records whether its errors agree with theory, but only membership-change cells (those with
+    `changes`) are judged on them (cells.with_error_verdict); elsewhere errors count here only when nothing else
+    disagreed. A cell without `miss_agrees_with_theory` (results from before it) disagrees on its miss rate.
+    """
+    off = [key for key, (verdict, _) in OFF_THEORY.items() if key != "errors" and cell.get(verdict) is False]
+    if "miss_agrees_with_theory" not in cell and "miss_rate" not in off:
+        off.insert(0, "miss_rate")
+    if cell.get("errors_agree_with_theory") is False and ("changes" in cell or not off):
+        off.insert(1 if "miss_rate" in off else 0, "errors")
+    return off or ["miss_rate"]
+
+
+def _off_text(key: str, cell: Cell) -> str:
+    name = OFF_THEORY[key][1]
+    if key == "miss_rate":
+        expected, tolerance = cell.get("expected_miss_rate"), cell.get("tolerance")
+        return name if expected is None else f"{name} (expected {100 * expected:.1f}% ± {100 * (tolerance or 0):.1f}%)"
+    if key == "errors" and cell.get("expected_errors") is not None:
+        ceiling = cell["expected_errors"] + (cell.get("errors_allowed") or 0)
+        return f"{name} ({cell.get('errors', 0):,}, at most {ceiling:,} allowed)"
+    if key == "lost_update_rate" and cell.get("lost_update_expected") is not None:
+        return f"{name} (expected exactly {cell['lost_update_expected']})"
+    return name
 
 
 def short_pct(value: float) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from loadtest.compare.report.grid import OFF_THEORY, off_theory_measures
 from loadtest.compare.report.table import pct
 
 Cell = dict[str, Any]
@@ -17,6 +18,11 @@ CHANGE_STYLES = {  # how each change is drawn on the timeline
 INTRO = ("Each node that leaves (drained, killed, removed: orange dashed), loses its pinned clients (stopped, "
          "removed: red) or joins (ready, added: green dotted) changes where sessions can be found; theory "
          "(loadtest/compare/churn_theory.py) predicts each change's misses from the run's own exposure.")  # fmt: skip
+
+# Routings whose placement a join moves along the balancer's hash ring. Sticky pins clients by cookie and route by
+# the node tag in the reference (its ring only redispatches tags that name no available node, and a join leaves
+# every tag valid), so the ring's movement says nothing about where their sessions went.
+RING_ROUTINGS = ("hash",)
 
 
 def membership_cells(cells: Sequence[Cell]) -> list[Cell]:
@@ -32,19 +38,21 @@ def paragraph(cell: Cell) -> str:
     name = f"{cell['store']} / {cell['routing']} / {cell['scenario']}"
     if cell.get("deploy_mode"):
         name += f" ({cell['deploy_mode']})"
-    verdict = "agrees with theory" if cell.get("verdict") == "ok" else "DISAGREES WITH THEORY"
+    off = " and ".join(OFF_THEORY[key][1] for key in off_theory_measures(cell))
+    verdict = "agrees with theory" if cell.get("verdict") == "ok" else f"DISAGREES WITH THEORY on {off}"
     text = (f"{name}: {cell['misses']:,} misses in {cell['session_requests']:,} authenticated requests "
             f"({pct(cell['miss_rate'])}), theory {cell['expected_misses']:,.0f} ({pct(cell['expected_miss_rate'])} "
             f"± {pct(cell['tolerance'])}): {verdict}. Failed requests: {cell.get('errors', 0):,}")  # fmt: skip
     if cell.get("expected_errors") is not None:
-        text += f" (theory 0, at most {cell.get('errors_allowed', 0):,} allowed)"
+        ceiling = cell["expected_errors"] + (cell.get("errors_allowed") or 0)
+        text += f" (theory {cell['expected_errors']:,}, at most {ceiling:,} allowed)"
     epochs = cell.get("epochs") or []
     if len(epochs) > 1:
         first, last = epochs[0], epochs[-1]
         text += (f". Requests per node before: {_shares(first['node_share'])} (theory "
                  f"{_shares(first['expected_node_share'])}); after the last change: {_shares(last['node_share'])} "
                  f"(theory {_shares(last['expected_node_share'])})")  # fmt: skip
-    if cell.get("ring_moved_share") is not None:
+    if cell.get("ring_moved_share") is not None and cell.get("routing") in RING_ROUTINGS:
         text += (f". The ring moved {pct(cell['ring_moved_share'])} of ids to the new node "
                  f"(ideal {pct(cell['ideal_moved_share'])})")  # fmt: skip
     return text + "."

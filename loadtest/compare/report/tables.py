@@ -91,6 +91,19 @@ def theory(cell: Cell) -> str:
     return f"{pct(cell.get('expected_miss_rate'))} ± {pct(cell.get('tolerance'))}"
 
 
+def errors_by_status(cell: Cell) -> str:
+    """Failed requests per HTTP status ("connection" when nothing answered): "503: 443"."""
+    return ", ".join(f"{status}: {n:,}" for status, n in (cell.get("errors_by_status") or {}).items()) or "-"
+
+
+def error_theory(cell: Cell) -> str:
+    """The failed requests theory expects and the most it allows: "0 (≤ 2 allowed)"; "-" where timing decides."""
+    expected = cell.get("expected_errors")
+    if expected is None:
+        return "-"
+    return f"{expected:,} (≤ {expected + (cell.get('errors_allowed') or 0):,} allowed)"
+
+
 GROUPS = (
     Group("Traffic", "How much load each cell carried, and how fast it was answered (HTTP requests only).",
           [("requests", lambda c: num(c.get("requests"))), ("rps", lambda c: num(c.get("rps"))),
@@ -101,7 +114,8 @@ GROUPS = (
            ("verdict", lambda c: str(c.get("verdict", "-"))), ("browser miss", kind_rate("browser")),
            ("app miss", kind_rate("app")), ("re-logins", lambda c: num(c.get("relogins")))]),
     Group("Errors", "Requests that failed outright (5xx, connection errors), counted apart from misses.",
-          [("errors", lambda c: num(c.get("errors"))), ("error rate", lambda c: pct(c.get("error_rate")))]),
+          [("errors", lambda c: num(c.get("errors"))), ("error rate", lambda c: pct(c.get("error_rate"))),
+           ("by status", errors_by_status), ("theory", error_theory)]),
     Group("Consistency", "Parallel writes to one session: acknowledged increments that vanished.",
           [("consistency", lambda c: str(c["consistency"])), ("lost updates", lost_text),
            ("409s", lambda c: num(c.get("conflicts_409")))], needs=("lost_update_rate",)),

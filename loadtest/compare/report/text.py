@@ -7,6 +7,7 @@ from statistics import median
 from typing import Any
 
 from loadtest.compare import fidelity_report
+from loadtest.compare.report.grid import off_theory_measures
 from loadtest.compare.report.table import (
     KIND_NAMES,
     STORE_NOTES,
@@ -38,15 +39,54 @@ def store_verdicts(cells: Sequence[Cell]) -> dict[str, str]:
 
 
 def _shared_misses_verdict(store: str, cells: Sequence[Cell]) -> str:
-    """A store every node can read (replicated) that still missed: where, how many, and against what theory."""
+    """A store every node can read that still missed: where, how many, against what theory, and the cause that
+    fits this store (replication for the replicated store, the store's own faults for redis)."""
+    if store == "redis":
+        return _redis_misses_verdict(cells)
     checked, missed = sum(c["session_requests"] for c in cells), sum(c["misses"] for c in cells)
-    where = "; ".join(f"{c['routing']} / {c['scenario']}: {c['misses']:,} (theory {pct(c.get('expected_miss_rate'))})"
-                      for c in cells if c["misses"])  # fmt: skip
-    return (
-        f"Every node can read every session ({STORE_NOTES.get(store, store)}), yet {missed:,} of {checked:,} "
-        f"authenticated requests missed ({where}); see each cell's theory and replication_traffic "
-        "(failed sends leave a peer out while the balancer still sends it requests)." + _latency_text(cells)
-    )
+    where = "; ".join(_missed_in(c) for c in cells if c["misses"])
+    text = (f"Every node can read every session ({STORE_NOTES.get(store, store)}), yet {missed:,} of {checked:,} "
+            f"authenticated requests missed ({where}); see each cell's theory")  # fmt: skip
+    if store == "replicated":
+        text += " and replication_traffic (failed sends leave a peer out while the balancer still sends it requests)"
+    return text + "." + _latency_text(cells)
+
+
+def _missed_in(cell: Cell) -> str:
+    return f"{cell['routing']} / {cell['scenario']}: {cell['misses']:,} (theory {pct(cell.get('expected_miss_rate'))})"
+
+
+def _redis_misses_verdict(cells: Sequence[Cell]) -> str:
+    """Redis misses come from Redis itself (a restart without persistence, a failover's lost writes), not from
+    routing: each missing cell with what its store fault measured."""
+    checked, missed = sum(c["session_requests"] for c in cells), sum(c["misses"] for c in cells)
+    missing = [c for c in cells if c["misses"]]
+    faulted = [c for c in missing if _store_fault(c)]
+    where = ", all in cells where Redis itself failed." if len(faulted) == len(missing) else "."
+    parts = [f"Every node reads and writes sessions in one shared Redis, so no routing strands a session; yet "
+             f"{missed:,} of {checked:,} authenticated requests missed{where}"]  # fmt: skip
+    for cell in missing:
+        if cell not in faulted:
+            parts.append(f"{_missed_in(cell)} with no store fault measured; see that cell's theory.")
+            continue
+        missed_text = f"{cell['misses']:,} requests missed (theory {pct(cell.get('expected_miss_rate'))})"
+        parts.append(f"{cell['routing']} / {cell['scenario']}: {_store_fault(cell)}; {missed_text}. "
+                     f"Why: {cell.get('theory', '-')}.")  # fmt: skip
+    return " ".join(parts) + _latency_text(cells)
+
+
+def _store_fault(cell: Cell) -> str:
+    """What a store fault cost, as the session probe measured it ("" for a cell without one)."""
+    parts = []
+    if cell.get("outage_s") is not None:
+        by_status = ", ".join(f"{status}: {n:,}" for status, n in (cell.get("errors_by_status") or {}).items())
+        failed = f" ({cell.get('errors', 0):,} requests failed, {by_status})" if by_status else ""
+        parts.append(f"Redis was out for {cell['outage_s']:.2f} s{failed}")
+    if cell.get("sessions_lost") is not None:
+        checked = cell.get("sessions_checked")
+        of = f" of {checked:,}" if checked is not None else ""
+        parts.append(f"{cell['sessions_lost']:,}{of} sessions acknowledged before the fault were gone after it")
+    return " and ".join(parts)
 
 
 def _consistency_text(cells: Sequence[Cell]) -> str:
@@ -137,22 +177,28 @@ def _misses_after_kill(cell: Cell) -> dict[str, int]:
 
 
 def warning_lines(cells: Sequence[Cell]) -> list[str]:
+    """One line per cell that disagrees with theory (or did not run), naming each measure that disagreed."""
     lines = []
     for cell in disagreements(cells):
         if "miss_rate" not in cell:
             lines.append(f"{cell_name(cell)}: did not run ({cell.get('failure', 'unknown reason')})")
             continue
-        if not cell.get("miss_agrees_with_theory", False):  # (results from before lost updates lack the key)
-            lines.append(
-                f"{cell_name(cell)}: measured miss rate {pct(cell['miss_rate'])}, "
-                f"theory {pct(cell['expected_miss_rate'])} ± {pct(cell['tolerance'])} "
-                f"({cell['misses']} misses, {cell['expected_misses']:g} expected)"
-            )
-        if cell.get("lost_update_agrees") is False:
-            lines.append(
-                f"{cell_name(cell)}: {cell['increments_lost']:,} of {cell['increments_acked']:,} acknowledged "
-                f"increments lost; theory: exactly {cell['lost_update_expected']} with {cell['consistency']}"
-            )
+        parts, off = [], off_theory_measures(cell)
+        if "miss_rate" in off:
+            parts.append(f"measured miss rate {pct(cell['miss_rate'])}, theory {pct(cell['expected_miss_rate'])} "
+                         f"± {pct(cell['tolerance'])} ({cell['misses']} misses, {cell['expected_misses']:g} "
+                         "expected)")  # fmt: skip
+        if "errors" in off:
+            ceiling = (cell.get("expected_errors") or 0) + (cell.get("errors_allowed") or 0)
+            parts.append(f"{cell.get('errors', 0):,} failed requests, theory {cell.get('expected_errors')}, at most "
+                         f"{ceiling:,} allowed")  # fmt: skip
+        if "store_latency" in off:
+            parts.append("the p50 a request gained over the 0 ms cell is not its round trips x the store's RTT (see "
+                         "The shared store table)")  # fmt: skip
+        if "lost_update_rate" in off:
+            parts.append(f"{cell['increments_lost']:,} of {cell['increments_acked']:,} acknowledged increments lost; "
+                         f"theory: exactly {cell['lost_update_expected']} with {cell['consistency']}")  # fmt: skip
+        lines.append(f"{cell_name(cell)}: " + "; ".join(parts))
     return lines
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from loadtest.compare.report import grades
-from loadtest.compare.report.grid import build_grids
+from loadtest.compare.report.grid import GridCell, build_grids, grid_cell
+from loadtest.compare.report.render import write_report
 
 from ..generated import cell, concurrent_cell, matrix
 
@@ -60,3 +64,40 @@ def test_a_cell_that_did_not_run_stays_in_the_grid() -> None:
               "consistency": "cas"}  # fmt: skip
     redis = next(r for r in build_grids([*matrix(), failed])[0].rows if r.store == "redis")
     assert redis.cells["sticky"].grade == "not-run" and not redis.cells["sticky"].ran
+
+
+def off(**verdicts: object) -> GridCell:
+    """The hash cell of the matrix with its per-measure verdicts replaced."""
+    cells = matrix()
+    return grid_cell({**cells[0], "agrees_with_theory": False, "verdict": "DISAGREES WITH THEORY", **verdicts})
+
+
+def test_the_mark_names_the_measure_that_disagreed() -> None:
+    errors = off(miss_agrees_with_theory=True, errors_agree_with_theory=False, errors=7, expected_errors=0,
+                 errors_allowed=4)  # fmt: skip
+    assert errors.off_theory() == ["errors"] and errors.theory_text() == "errors (7, at most 4 allowed)"
+    miss = off(miss_agrees_with_theory=False, errors_agree_with_theory=True)
+    assert miss.off_theory() == ["miss_rate"] and miss.theory_text().startswith("miss rate (expected 0.0% ± ")
+    both = off(miss_agrees_with_theory=False, errors_agree_with_theory=False, changes=[])
+    assert both.off_theory() == ["miss_rate", "errors"]
+    # outside membership changes a cell's errors do not join its verdict: its miss rate is what disagreed
+    assert off(miss_agrees_with_theory=False, errors_agree_with_theory=False).off_theory() == ["miss_rate"]
+    legacy = {k: v for k, v in off().cell.items() if not k.endswith(("_agrees_with_theory", "_agree_with_theory"))}
+    assert grid_cell(legacy).off_theory() == ["miss_rate"]  # results from before the per-measure verdicts
+    assert grid_cell(matrix()[0]).off_theory() == []
+
+
+def test_html_and_markdown_marks_say_which_measure(tmp_path: Path) -> None:
+    cells = matrix()
+    cells[0].update(agrees_with_theory=False, verdict="DISAGREES WITH THEORY", errors_agree_with_theory=False,
+                    expected_errors=0, errors_allowed=1, changes=[])  # fmt: skip
+    write_report(tmp_path, {"meta": {"cells": len(cells)}, "cells": cells})
+    md, page = (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
+    assert re.search(r'data-store="redis"\s+data-routing="random".*?data-miss-rate="0.0" data-off-theory="errors">',
+                     page, re.S)  # fmt: skip
+    assert re.search(r'data-routing="hash".*?data-off-theory="miss_rate">', page, re.S)
+    for text in (md, page):
+        assert "≠ theory on errors (2, at most 1 allowed)" in text
+        assert "≠ theory on miss rate (expected" in text
+        assert "≠ theory on miss rate, errors, lost updates or store latency: the measure named" in text
+        assert "redis / random / steady: 2 failed requests, theory 0, at most 1 allowed" in text
