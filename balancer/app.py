@@ -20,9 +20,12 @@ from balancer.runtime import PATHS as RUNTIME_PATHS
 from balancer.runtime import RuntimeApi
 from balancer.settings import BalancerSettings
 from balancer.upstreams import Upstream, UpstreamRegistry
+from nodes.contract.names import BALANCER_METRICS_PATH, BALANCER_STATUS_PATH
 
 HOUSEKEEPING_INTERVAL = 5.0  # how often idle client and node connections are looked at
 _JSON = (b"Content-Type", b"application/json; charset=utf-8")
+# Matched against the raw request path on the hot path: bytes, encoded once here.
+STATUS_PATH, METRICS_PATH = BALANCER_STATUS_PATH.encode(), BALANCER_METRICS_PATH.encode()
 
 
 class Balancer:
@@ -110,9 +113,9 @@ class Balancer:
         if self._runtime is not None and path in RUNTIME_PATHS:
             return self._runtime.answer(request)
         if method in (b"GET", b"HEAD"):
-            if path == b"/_balancer/status":
+            if path == STATUS_PATH:
                 return 200, [_JSON], json.dumps(status_document(self.router)).encode()
-            if path == b"/_balancer/metrics":
+            if path == METRICS_PATH:
                 return 200, [(b"Content-Type", CONTENT_TYPE_LATEST.encode())], render_metrics(self._metrics)
         return NOT_FOUND.parts()
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from balancer.upstreams import UpstreamRegistry
+from nodes.contract.names import DNS_SCHEME
 
 log = logging.getLogger("balancer.discovery")
 
@@ -32,7 +33,7 @@ class DnsTarget:
     port: int
 
     def __str__(self) -> str:
-        return f"dns://{self.name}:{self.port}"
+        return f"{DNS_SCHEME}{self.name}:{self.port}"
 
 
 async def system_resolve(name: str, port: int) -> list[str]:

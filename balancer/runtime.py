@@ -24,10 +24,11 @@ from balancer.reader import LocalRequest
 from balancer.settings import node_origin
 from balancer.upstreams import Upstream, UpstreamRegistry
 from nodes.contract.envconfig import Secret
+from nodes.contract.names import BALANCER_UPSTREAMS_PATH
 
-UPSTREAMS_PATH = b"/_balancer/upstreams"
-DRAIN_PATH = b"/_balancer/upstreams/drain"
-READY_PATH = b"/_balancer/upstreams/ready"
+UPSTREAMS_PATH = BALANCER_UPSTREAMS_PATH.encode()  # matched against the raw request path: bytes, encoded once
+DRAIN_PATH = UPSTREAMS_PATH + b"/drain"
+READY_PATH = UPSTREAMS_PATH + b"/ready"
 PATHS = frozenset((UPSTREAMS_PATH, DRAIN_PATH, READY_PATH))
 
 _JSON = (b"Content-Type", b"application/json; charset=utf-8")

@@ -10,7 +10,14 @@ from yarl import URL
 
 from balancer.discovery import DnsTarget
 from nodes.contract.envconfig import Env, Secret, SettingsError
-from nodes.contract.names import AFFINITY_COOKIE, DEFAULT_ROUTING, ROUTING_MODES, SESSION_COOKIE, TOKEN_HEADER
+from nodes.contract.names import (
+    AFFINITY_COOKIE,
+    DEFAULT_ROUTING,
+    DNS_SCHEME,
+    ROUTING_MODES,
+    SESSION_COOKIE,
+    TOKEN_HEADER,
+)
 
 # Public on purpose: anyone can compute affinity cookies with it. Start-up warns loudly when it is in use.
 DEV_ROUTE_SECRET = "sessionlab-development-route-secret-not-a-secret"
@@ -98,7 +105,7 @@ def split_upstreams(value: str) -> tuple[tuple[str, ...], tuple[DnsTarget, ...]]
     origins: list[str] = []
     targets: list[DnsTarget] = []
     for item in items:
-        if item.lower().startswith("dns://"):
+        if item.lower().startswith(DNS_SCHEME):
             target = _dns_target(item)
             if target in targets:
                 raise SettingsError(f"BALANCER_UPSTREAMS lists {target} twice: expected each name once")

@@ -20,7 +20,7 @@ from aiohttp_session import session_middleware
 
 from nodes.api import routes
 from nodes.changes import SessionConflict
-from nodes.contract.names import NODE_ID_HEADER
+from nodes.contract.names import CAS, NODE_ID_HEADER
 from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, STORE
 from nodes.page import page_routes
 from nodes.route_tag import reissue_with_own_route
@@ -101,7 +101,7 @@ def create_app(settings: NodeSettings) -> web.Application:
 def _middlewares(settings: NodeSettings, store: SessionStore, conflicts: ConflictCount) -> list[Middleware]:
     """The middlewares outside aiohttp-session's: errors always; the write queue and the merge for cas stores."""
     middlewares = [error_middleware(settings.node_id)]
-    if isinstance(store, ServerSideStore) and store.consistency == "cas":
+    if isinstance(store, ServerSideStore) and store.consistency == CAS:
         middlewares += [one_writer_per_session(store, conflicts), merge_on_conflict(store, conflicts)]
     return middlewares
 

@@ -12,10 +12,12 @@ from cryptography.fernet import Fernet
 
 from nodes.contract.envconfig import Env, Secret, SettingsError, without_url_passwords
 from nodes.contract.names import (
+    CAS,
     CAS_INCAPABLE_STORES,
     CONSISTENCY_MODES,
     DEFAULT_MAX_AGE,
     DEFAULT_STORE,
+    LAST_WRITE_WINS,
     NODE_STORES,
     REPLICATED_STORE,
     REPLICATION_MODES,
@@ -117,10 +119,10 @@ class NodeSettings:
 
 def _consistency(env: Env, store: str) -> str:
     mode = env.choice("SESSION_CONSISTENCY", default_consistency(store), CONSISTENCY_MODES)
-    if mode == "cas" and store in CAS_INCAPABLE_STORES:
+    if mode == CAS and store in CAS_INCAPABLE_STORES:
         raise SettingsError(
-            "SESSION_CONSISTENCY='cas' is invalid with SESSION_STORE='cookie': the client holds cookie sessions, so "
-            "concurrent writes cannot be detected; expected last_write_wins, or a memory or redis store"
+            f"SESSION_CONSISTENCY={CAS!r} is invalid with SESSION_STORE={store!r}: the client holds cookie sessions, "
+            f"so concurrent writes cannot be detected; expected {LAST_WRITE_WINS}, or a memory or redis store"
         )
     return mode
 

@@ -18,7 +18,7 @@ from balancer.cookies import cookie_value
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
 from balancer.routing.random import RandomPolicy
 from balancer.upstreams import Membership, Upstream
-from nodes.contract.names import ROUTE_SEPARATOR
+from nodes.contract.names import HASH, ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -54,7 +54,7 @@ def session_key(reference: str) -> str:
 class HashPolicy(RoutingPolicy):
     """Session id → node on a ring built over the healthy nodes (rebuilt only when that set changes)."""
 
-    name = "hash"
+    name = HASH
 
     def __init__(self, session_cookie: str, vnodes: int = 160) -> None:
         self._session_cookie = session_cookie

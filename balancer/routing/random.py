@@ -6,13 +6,14 @@ import random
 
 from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy, register
 from balancer.upstreams import Membership
+from nodes.contract.names import RANDOM
 
 
 @register
 class RandomPolicy(RoutingPolicy):
     """Uniform over healthy nodes: no state, no affinity; the baseline that shared session stores need."""
 
-    name = "random"
+    name = RANDOM
 
     def __init__(self, rng: random.Random | None = None) -> None:
         self._choice = (rng or random.Random()).choice

@@ -6,13 +6,14 @@ import itertools
 
 from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy, register
 from balancer.upstreams import Membership
+from nodes.contract.names import ROUND_ROBIN
 
 
 @register
 class RoundRobinPolicy(RoutingPolicy):
     """Each request goes to the next healthy node in membership order."""
 
-    name = "round_robin"
+    name = ROUND_ROBIN
 
     def __init__(self) -> None:
         self._counter = itertools.count()

@@ -26,7 +26,7 @@ from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
 from balancer.routing.hash import HashPolicy
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
-from nodes.contract.names import ROUTE_SEPARATOR
+from nodes.contract.names import ROUTE, ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -41,7 +41,7 @@ class RoutePolicy(RoutingPolicy):
     """The tag after the reference's first "." names the node; a tag that names no available node is redispatched
     by hash of the reference."""
 
-    name = "route"
+    name = ROUTE
 
     def __init__(self, session_cookie: str, vnodes: int = 160) -> None:
         self._session_cookie = session_cookie

@@ -18,6 +18,7 @@ from balancer.cookies import affinity_set_cookie, cookie_value
 from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
+from nodes.contract.names import STICKY
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
@@ -29,7 +30,7 @@ TOKEN_LENGTH = 22  # 16 bytes of HMAC-SHA256, url-safe base64 without padding
 class StickyPolicy(RoutingPolicy):
     """A valid cookie for a healthy node routes there; anything else gets a node and a fresh cookie."""
 
-    name = "sticky"
+    name = STICKY
 
     def __init__(self, cookie_name: str, secret: bytes) -> None:
         self.affinity_cookie = self._cookie = cookie_name

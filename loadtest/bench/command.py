@@ -27,16 +27,18 @@ from typing import Any
 import psutil
 
 from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
-from loadtest.bench.report import add_ratios, machine, markdown, summarize, targets, tool_version
+from loadtest.bench.report import BALANCER_MODES, add_ratios, machine, markdown, summarize, targets, tool_version
 from loadtest.bench.servers import INSTALL_HINTS, Placement, Servers, find_tool
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError, python_module
 from loadtest.lab.proctree import rss_mb
 from loadtest.lab.redis_server import RedisServer
+from nodes.contract.names import HASH, ROUND_ROBIN, STICKY, STORES
 
-BALANCER_MODES = ("random", "round_robin", "sticky", "hash")
-NGINX_MODES = ("round_robin", "hash")  # nginx (open source) has no cookie stickiness
-HAPROXY_MODES = ("round_robin", "sticky")
+# nginx and HAProxy rows, as the README's bench describes them: nginx (open source) has no cookie stickiness, and
+# HAProxy runs its roundrobin and its `cookie ... insert` (sticky).
+NGINX_MODES = (ROUND_ROBIN, HASH)
+HAPROXY_MODES = (ROUND_ROBIN, STICKY)
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
 REPLICATIONS = ("all-sync", "all-async", "backup-sync")  # a write row each: one node under test and two peers
@@ -130,7 +132,7 @@ def start_servers(
 ) -> tuple[list[Row], str]:
     """Start every server at once, wait until each answers, and return the rows (and the memory-figure node)."""
     nodes = [servers.node(f"node-{index}", "memory") for index in range(2)]
-    stores = {store: servers.node(f"node-{store}", store, redis.url) for store in ("memory", "cookie", "redis")}
+    stores = {store: servers.node(f"node-{store}", store, redis.url) for store in STORES}
     if args.baseline is not None:  # the redis store of another source tree, to measure a change of the store
         stores[BASELINE_REDIS] = servers.node(f"node-{BASELINE_REDIS}", "redis", redis.url, checkout=args.baseline)
     memory_url = servers.node("node-memory-size", "memory", memory_max=args.memory_sessions + 1000)

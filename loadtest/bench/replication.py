@@ -25,7 +25,7 @@ import aiohttp
 from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_ports
-from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
+from nodes.contract.names import LAST_WRITE_WINS, REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.contract.peer_signature import sign
 
 SECRET = "bench-peer-secret-0123456789abcdef"
@@ -34,8 +34,8 @@ CONFIGS: dict[str, dict[str, str]] = {
     "all-sync": {"SESSION_REPLICATION": "all", "SESSION_REPLICATION_MODE": "sync"},
     "all-async": {"SESSION_REPLICATION": "all", "SESSION_REPLICATION_MODE": "async"},
     "backup-sync": {"SESSION_REPLICATION": "backup", "SESSION_REPLICATION_MODE": "sync"},
-    "all-sync-lww": {"SESSION_REPLICATION": "all", "SESSION_CONSISTENCY": "last_write_wins"},
-    "all-async-lww": {"SESSION_REPLICATION_MODE": "async", "SESSION_CONSISTENCY": "last_write_wins"},
+    "all-sync-lww": {"SESSION_REPLICATION": "all", "SESSION_CONSISTENCY": LAST_WRITE_WINS},
+    "all-async-lww": {"SESSION_REPLICATION_MODE": "async", "SESSION_CONSISTENCY": LAST_WRITE_WINS},
 }
 
 

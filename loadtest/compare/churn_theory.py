@@ -37,14 +37,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from loadtest.compare.ring import ProbeRing
-from loadtest.compare.theory import KINDS, SIGMAS, Expectation
-from nodes.contract.names import ROUTING_MODES, STORES
+from loadtest.compare.theory import KINDS, SIGMAS, SPREAD_ROUTINGS, Expectation
+from nodes.contract.names import ROUTE, ROUTING_MODES, STORES
 
 LEAVE, JOIN, UNPIN = "leave", "join", "unpin"
 CHANGES = (LEAVE, JOIN, UNPIN)
 FLOOR = 0.02  # miss rate the model leaves out: health-check and restart timing, retries cut off by the run's end
-THEORY_ROUTINGS = ("random", "round_robin", "sticky", "hash")
-THEORY_STORES = ("memory", "cookie", "redis")
+# What this model covers: every routing but route and every lab store (not the replicated one), so far.
+THEORY_ROUTINGS = tuple(mode for mode in ROUTING_MODES if mode != ROUTE)
+THEORY_STORES = STORES
 
 
 def uniform_shares(nodes: Sequence[str]) -> dict[str, float]:
@@ -335,7 +336,7 @@ def explain(routing: str, store: str, nodes: int) -> str:
               f"removed node strands its users/{n} sessions: each misses once for sure (placements assumed "
               f"independent: round robin with a miss and its re-login back to back can lock users onto the wrong "
               f"node, which this does not model)")  # fmt: skip
-    if routing in ("random", "round_robin"):
+    if routing in SPREAD_ROUTINGS:
         return f"sessions live on one node and requests go anywhere: {spread}"
     if routing == "sticky":
         return (f"browser users stay pinned by SL_ROUTE through drains and scale-out (the new node gets only new "

@@ -38,8 +38,10 @@ from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
 from loadtest.users import hdr
+from nodes.contract.names import COOKIE, MEMORY, REDIS, STICKY
 
-CAPACITY_ROUTINGS = ("sticky",)
+CAPACITY_ROUTINGS = (STICKY,)
+CAPACITY_STORES = (MEMORY, REDIS, COOKIE)  # every store of STORES, in the order the search has always run them
 STEADY = "steady"  # the scenario of capacity steps and cross-check rounds: load only, nothing disturbed
 STEP_OVERHEAD_S = 4.0  # locust start and stop around each step, measured on a loaded 2-core machine
 CLUSTER_OVERHEAD_S = 5.0
@@ -91,7 +93,7 @@ def machine_verdict(steps: list[dict[str, Any]]) -> dict[str, Any]:
 def capacity_plan(args: argparse.Namespace) -> list[CellSpec]:
     users, duration = args.users or DEFAULT_USERS, args.duration or CAPACITY_STEP_DURATION
     return [CellSpec(routing, store, STEADY, args.nodes[0], users, duration, args.workers, poisson=args.poisson)
-            for store in (args.store or ("memory", "redis", "cookie"))
+            for store in (args.store or CAPACITY_STORES)
             for routing in (args.routing or CAPACITY_ROUTINGS)]  # fmt: skip
 
 
@@ -174,7 +176,7 @@ def merged_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_cross_check(args: argparse.Namespace) -> int:
-    spec = CellSpec((args.routing or ("sticky",))[0], (args.store or ("memory",))[0], STEADY, args.nodes[0],
+    spec = CellSpec((args.routing or (STICKY,))[0], (args.store or (MEMORY,))[0], STEADY, args.nodes[0],
                     args.users or CROSS_CHECK_CONNECTIONS, args.duration or CROSS_CHECK_DURATION, args.workers,
                     arrival_rate=args.arrival_rate or CROSS_CHECK_RATE, poisson=args.poisson,
                     user_classes=("ReaderUser",))  # fmt: skip

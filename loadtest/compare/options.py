@@ -10,14 +10,15 @@ from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
 from loadtest.lab.paths import absolute
 from loadtest.lab.store_backend import PERSISTENCE
-from nodes.contract.names import CONSISTENCY_MODES, NODE_STORES, ROUTING_MODES, STORES
+from nodes.contract.names import CONSISTENCY_MODES, HASH, NODE_STORES, RANDOM, ROUTING_MODES, STICKY, STORES
 
 DEFAULT_USERS = 40
 DEFAULT_OUTAGE = 3.0
 DEFAULT_DURATION = 14.0
 DEFAULT_REVOCATION_BOUND = 5.0
 DEFAULT_DRAIN_SECONDS = 2.0
-QUICK = {"users": 20, "duration": 7.0, "routing": ("random", "sticky", "hash"),
+# --quick: a subset of ROUTING_MODES, one spread, one pinned and one hashed routing
+QUICK = {"users": 20, "duration": 7.0, "routing": (RANDOM, STICKY, HASH),
          "scenario": ("node-failure",)}  # fmt: skip
 QUICK_REVOCATION_BOUND = 2.0
 EXIT_OK, EXIT_STARTUP, EXIT_USAGE, EXIT_DISAGREES, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

@@ -32,9 +32,19 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nodes.contract.names import NODE_STORES, REPLICATED_STORE, ROUTING_MODES, consistency_modes
+from nodes.contract.names import (
+    CAS,
+    NODE_STORES,
+    RANDOM,
+    REPLICATED_STORE,
+    ROUND_ROBIN,
+    ROUTING_MODES,
+    consistency_modes,
+)
 
 KINDS = ("browser", "app")
+# The routings that pick a node per request with no regard for where the session lives.
+SPREAD_ROUTINGS = (RANDOM, ROUND_ROBIN)
 
 SIGMAS = 3.0  # tolerance: this many standard deviations of the expected count ...
 FLOOR = 0.01  # ... plus this much miss rate for what the model leaves out (round robin is not random, ...)
@@ -191,7 +201,7 @@ def _why_zero(store: str) -> str:
 
 def _why_memory(routing: str, nodes: int) -> str:
     spread = f"(N-1)/N = {(nodes - 1) / nodes:.0%} of session requests miss, (N-2)/(N-1) after a kill"
-    if routing in ("random", "round_robin"):
+    if routing in SPREAD_ROUTINGS:
         return f"sessions live on one node of {nodes} and requests go anywhere: {spread}"
     if routing == "route":
         return (
@@ -228,7 +238,7 @@ def expect_lost_updates(store: str, consistency: str) -> LostUpdates:
     """Theory for the concurrent scenario's lost increments."""
     if consistency not in consistency_modes(store):
         raise ValueError(f"SESSION_CONSISTENCY={consistency!r} is not possible with the {store} store")
-    if consistency == "cas":
+    if consistency == CAS:
         return LostUpdates(0, "cas: a save succeeds only on the version it read, else the increment is re-applied "
                            "to the fresh copy, so exactly 0 acknowledged increments may be lost")  # fmt: skip
     if store == "cookie":

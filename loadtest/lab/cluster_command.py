@@ -23,7 +23,14 @@ from loadtest.lab.paths import absolute
 from loadtest.lab.processes import StartupError
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from loadtest.lab.sentinel import SentinelSet
-from nodes.contract.names import DEFAULT_ROUTING, DEFAULT_STORE, NODE_STORES, REPLICATED_STORE, ROUTING_MODES
+from nodes.contract.names import (
+    BALANCER_UPSTREAMS_PATH,
+    DEFAULT_ROUTING,
+    DEFAULT_STORE,
+    NODE_STORES,
+    REPLICATED_STORE,
+    ROUTING_MODES,
+)
 
 DEFAULT_PORT = 8080  # what [tool.locust] host points at
 
@@ -129,7 +136,7 @@ def sentinel_lines(sentinels: SentinelSet) -> list[str]:
 
 def runtime_api_lines(cluster: LocalCluster) -> list[str]:
     """The balancer's runtime API (a fresh token per run, shown only here) and curl lines to drain, add, remove."""
-    api, node = f"{cluster.url}/_balancer/upstreams", cluster.nodes[0].url
+    api, node = cluster.url + BALANCER_UPSTREAMS_PATH, cluster.nodes[0].url
     auth = f'-H "Authorization: Bearer {cluster.admin_token}"'
     return [
         f"Runtime API: {api}   token (this run only): {cluster.admin_token}",

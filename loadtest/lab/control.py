@@ -12,8 +12,7 @@ from typing import Any
 from loadtest.lab.cluster import LocalCluster, Member
 from loadtest.lab.probe import Answer, request
 from loadtest.lab.processes import StartupError, wait_until
-
-UPSTREAMS_PATH = "/_balancer/upstreams"
+from nodes.contract.names import BALANCER_UPSTREAMS_PATH
 
 
 class RuntimeApiError(RuntimeError):
@@ -78,19 +77,19 @@ class ClusterControl:
 
     def drain(self, name: str) -> None:
         """No new clients for the node (sticky keeps its pinned ones, hash and rotation drop it at once)."""
-        self._runtime("POST", UPSTREAMS_PATH + "/drain", name)
+        self._runtime("POST", BALANCER_UPSTREAMS_PATH + "/drain", name)
 
     def ready(self, name: str) -> None:
         """New clients again."""
-        self._runtime("POST", UPSTREAMS_PATH + "/ready", name)
+        self._runtime("POST", BALANCER_UPSTREAMS_PATH + "/ready", name)
 
     def add(self, name: str) -> None:
         """Make a running node a member; it takes traffic once the balancer's check passes (see wait_admitted)."""
-        self._runtime("POST", UPSTREAMS_PATH, name)
+        self._runtime("POST", BALANCER_UPSTREAMS_PATH, name)
 
     def remove(self, name: str) -> None:
         """Take the node out of the balancer's membership (requests in flight on it finish)."""
-        self._runtime("DELETE", UPSTREAMS_PATH, name)
+        self._runtime("DELETE", BALANCER_UPSTREAMS_PATH, name)
 
     def upstream_state(self, name: str) -> str | None:
         """What the balancer's status says of the node: ready, draining, down, or None when not a member."""

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from typing import Final
 
-# Routing policies the balancer offers (BALANCER_ROUTING); order is the report's order.
-ROUTING_MODES: Final = ("random", "round_robin", "sticky", "hash", "route")
-DEFAULT_ROUTING: Final = "random"
+# Routing policies the balancer offers (BALANCER_ROUTING); order is the report's order. The single names are for
+# code that treats one mode apart (and for subsets, built from these, never retyped).
+RANDOM: Final = "random"
+ROUND_ROBIN: Final = "round_robin"
+STICKY: Final = "sticky"
+HASH: Final = "hash"
+ROUTE: Final = "route"
+ROUTING_MODES: Final = (RANDOM, ROUND_ROBIN, STICKY, HASH, ROUTE)
+DEFAULT_ROUTING: Final = RANDOM
 
 # Session stores a node offers (SESSION_STORE); order is the report's order.
-STORES: Final = ("memory", "cookie", "redis")
-DEFAULT_STORE: Final = "memory"
+MEMORY: Final = "memory"
+COOKIE: Final = "cookie"
+REDIS: Final = "redis"
+STORES: Final = (MEMORY, COOKIE, REDIS)
+DEFAULT_STORE: Final = MEMORY
 
 # The node's own stores: STORES plus the replicated store (Tomcat-style clustering, SESSION_STORE=replicated). It
 # stays out of STORES (the lab's matrix) until the lab starts clusters with SESSION_PEERS and SESSION_PEER_SECRET.
@@ -27,8 +36,10 @@ REPLICATION_MODES: Final = ("sync", "async")
 
 # SESSION_CONSISTENCY: "cas" versions each session and re-applies a change on conflict (no lost updates);
 # "last_write_wins" is aiohttp-session's own behaviour. The client holds cookie sessions, so cookie can't do cas.
-CONSISTENCY_MODES: Final = ("cas", "last_write_wins")
-CAS_INCAPABLE_STORES: Final = frozenset({"cookie"})
+CAS: Final = "cas"
+LAST_WRITE_WINS: Final = "last_write_wins"
+CONSISTENCY_MODES: Final = (CAS, LAST_WRITE_WINS)
+CAS_INCAPABLE_STORES: Final = frozenset({COOKIE})
 
 # How a session reference travels: a cookie for browsers, a header for app clients (mobile, mini-programs, SPAs).
 SESSION_COOKIE: Final = "SL_SESSION"
@@ -41,6 +52,8 @@ NODE_ID_HEADER: Final = "X-Node-Id"
 # Session ids and Fernet tokens are url-safe base64, which never holds a ".", so the first "." splits.
 ROUTE_SEPARATOR: Final = "."
 
+# BALANCER_UPSTREAMS and SESSION_PEERS scheme of an item that stands for every address a DNS name resolves to.
+DNS_SCHEME: Final = "dns://"
 # REDIS_URL scheme of a Redis found through Sentinel: redis+sentinel://host:port[,host:port...]/<master name>.
 REDIS_SENTINEL_SCHEME: Final = "redis+sentinel://"
 
@@ -51,13 +64,15 @@ DEFAULT_MAX_AGE: Final = 1800
 BALANCER_PREFIX: Final = "/_balancer/"
 BALANCER_STATUS_PATH: Final = "/_balancer/status"
 BALANCER_METRICS_PATH: Final = "/_balancer/metrics"
+# The runtime API (BALANCER_ADMIN_TOKEN): add and remove nodes here, drain and re-admit them under it.
+BALANCER_UPSTREAMS_PATH: Final = "/_balancer/upstreams"
 # Node-to-node session replication (SESSION_STORE=replicated): authenticated, and refused by the balancer.
 REPLICATION_PREFIX: Final = "/_replication/"
 
 
 def consistency_modes(store: str) -> tuple[str, ...]:
     """The SESSION_CONSISTENCY values a store supports."""
-    return ("last_write_wins",) if store in CAS_INCAPABLE_STORES else CONSISTENCY_MODES
+    return (LAST_WRITE_WINS,) if store in CAS_INCAPABLE_STORES else CONSISTENCY_MODES
 
 
 def default_consistency(store: str) -> str:

@@ -1,13 +1,14 @@
 """The session stores, one module each, behind one interface (`SessionStore`); chosen by SESSION_STORE.
 
 Adding a store: write its module (a `SessionStore` or `ServerSideStore` subclass with `from_settings`), add
-its name to `nodes.contract.names.STORES` and one line below.
+its name to `nodes.contract.names` (a constant, listed in STORES) and one line below, keyed by that constant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from nodes.contract.names import COOKIE, MEMORY, REDIS, REPLICATED_STORE
 from nodes.settings import NodeSettings
 from nodes.stores.base import SessionStore
 from nodes.stores.cookie import CookieStore
@@ -19,10 +20,10 @@ from nodes.transport import Transport
 StoreFactory = Callable[[NodeSettings, Transport], SessionStore]
 
 STORE_FACTORIES: dict[str, StoreFactory] = {
-    "memory": MemoryStore.from_settings,
-    "cookie": CookieStore.from_settings,
-    "redis": RedisStore.from_settings,
-    "replicated": ReplicatedStore.from_settings,
+    MEMORY: MemoryStore.from_settings,
+    COOKIE: CookieStore.from_settings,
+    REDIS: RedisStore.from_settings,
+    REPLICATED_STORE: ReplicatedStore.from_settings,
 }
 
 

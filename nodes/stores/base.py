@@ -17,6 +17,7 @@ from typing import ClassVar, Self
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
 
+from nodes.contract.names import LAST_WRITE_WINS
 from nodes.settings import NodeSettings
 from nodes.transport import Transport
 
@@ -26,7 +27,7 @@ class SessionStore(AbstractStorage):
 
     name: ClassVar[str]  # its SESSION_STORE value, one of nodes.contract.names.STORES
     revocation_scope: ClassVar[str]  # what POST /logout-all reaches: "all", "this node" or "this client"
-    consistency = "last_write_wins"  # "cas" when concurrent writes are detected and merged (see versions.py)
+    consistency = LAST_WRITE_WINS  # CAS when concurrent writes are detected and merged (see versions.py)
 
     def __init__(self, transport: Transport, max_age: int) -> None:
         super().__init__(cookie_name=transport.cookie_name, max_age=None)

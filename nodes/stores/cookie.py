@@ -19,6 +19,7 @@ from aiohttp_session import Session
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from nodes.contract.envconfig import Secret
+from nodes.contract.names import COOKIE
 from nodes.settings import NodeSettings
 from nodes.stores.base import SessionStore
 from nodes.stores.encoding import decode, empty_session, encode
@@ -33,7 +34,7 @@ MAX_REFRESH_INTERVAL = 60  # seconds; re-issue the value at most this long after
 
 
 class CookieStore(SessionStore):
-    name = "cookie"
+    name = COOKIE
     revocation_scope = "this client"  # the other clients hold their sessions; they stay valid until they expire
 
     def __init__(self, transport: Transport, max_age: int, keys: tuple[Secret, ...]) -> None:

@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from typing import Self
 
+from nodes.contract.names import CAS, MEMORY
 from nodes.settings import NodeSettings
 from nodes.stores.encoding import stored_version
 from nodes.stores.server_side import ServerSideStore
@@ -20,10 +21,10 @@ now = time.monotonic  # one name to read the clock by, so a test can move time
 
 
 class MemoryStore(ServerSideStore):
-    name = "memory"
+    name = MEMORY
     revocation_scope = "this node"  # other nodes' memory holds the user's other sessions, out of reach
 
-    def __init__(self, transport: Transport, max_age: int, max_entries: int, consistency: str = "cas") -> None:
+    def __init__(self, transport: Transport, max_age: int, max_entries: int, consistency: str = CAS) -> None:
         super().__init__(transport, max_age, consistency)
         self.max_entries = max_entries
         # session id -> (expires at, payload); order = least recently used first = soonest to expire first.

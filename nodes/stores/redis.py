@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
+from nodes.contract.names import CAS, REDIS
 from nodes.settings import NodeSettings
 from nodes.stores.autopipeline import AutoPipeline, Command
 from nodes.stores.durability import Durability
@@ -51,7 +52,7 @@ def user_key(user: str) -> str:
 
 
 class RedisStore(ServerSideStore):
-    name = "redis"
+    name = REDIS
     revocation_scope = "all"
 
     def __init__(
@@ -59,7 +60,7 @@ class RedisStore(ServerSideStore):
         transport: Transport,
         max_age: int,
         client: aioredis.Redis,
-        consistency: str = "cas",
+        consistency: str = CAS,
         durability: Durability | None = None,
     ) -> None:
         super().__init__(transport, max_age, consistency)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from nodes.contract.names import CAS, REPLICATED_STORE
 from nodes.settings import NodeSettings
 from nodes.stores.replication.build import build_replicator
 from nodes.stores.replication.replicator import Replicator
@@ -21,10 +22,10 @@ OUTCOMES = {STORED: WriteOutcome.STORED, CONFLICT: WriteOutcome.CONFLICT}
 
 
 class ReplicatedStore(ServerSideStore):
-    name = "replicated"
+    name = REPLICATED_STORE
     revocation_scope = "all"  # logout-all reaches every live node
 
-    def __init__(self, transport: Transport, max_age: int, replicator: Replicator, consistency: str = "cas") -> None:
+    def __init__(self, transport: Transport, max_age: int, replicator: Replicator, consistency: str = CAS) -> None:
         super().__init__(transport, max_age, consistency)
         self.replicator = replicator
 

@@ -16,6 +16,7 @@ import abc
 from aiohttp import web
 from aiohttp_session import Session
 
+from nodes.contract.names import CAS
 from nodes.stores.base import SessionStore
 from nodes.stores.encoding import decode_versioned, encode_versioned
 from nodes.stores.errors import SessionGone, StaleVersion
@@ -30,7 +31,7 @@ from nodes.transport import Transport
 class ServerSideStore(SessionStore):
     """Session data on the server, under an id minted here; versions make compare-and-set saves possible."""
 
-    def __init__(self, transport: Transport, max_age: int, consistency: str = "cas") -> None:
+    def __init__(self, transport: Transport, max_age: int, consistency: str = CAS) -> None:
         super().__init__(transport, max_age)
         self.consistency = consistency
 
@@ -85,7 +86,7 @@ class ServerSideStore(SessionStore):
         self, request: web.Request, response: web.StreamResponse, session_id: str, session: VersionedSession
     ) -> None:
         user = user_to_index(session, self.idle_timeout)
-        if self.consistency != "cas":
+        if self.consistency != CAS:
             await self.write(session_id, encode_versioned(session.version + 1, session), user)
             return
         outcome = await self._compare_and_set(request, session_id, session, user)

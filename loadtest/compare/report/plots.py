@@ -19,6 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from loadtest.compare.report import latency_overlay  # noqa: E402
 from loadtest.compare.report.membership import draw_panel, membership_cells  # noqa: E402
 from loadtest.compare.report.table import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
+from nodes.contract.names import CAS  # noqa: E402
 
 Cell = dict[str, Any]
 OK_COLOR, BAD_COLOR, KILL_COLOR = "#4477aa", "#cc3311", "#cc3311"
@@ -162,7 +163,7 @@ def lost_updates(cells: Sequence[Cell]) -> bytes | None:
     if not cells:
         return None
     figure, axes = plt.subplots(figsize=(9, _height(len(cells))))
-    colors = [OK_COLOR if c["consistency"] == "cas" else "#ee7733" for c in cells]
+    colors = [OK_COLOR if c["consistency"] == CAS else "#ee7733" for c in cells]
     colors = [
         BAD_COLOR if c.get("lost_update_agrees") is False else color for c, color in zip(cells, colors, strict=True)
     ]

@@ -13,9 +13,10 @@ from typing import Any
 
 from loadtest.compare.report.table import Cell, ms, ran
 from loadtest.compare.report.table import store_text as store_label
+from nodes.contract.names import COOKIE, MEMORY, REDIS
 
 ORDER = ("replicated all-sync", "replicated all-async", "replicated backup-sync", "replicated backup-async",
-         "redis", "memory", "cookie")  # fmt: skip
+         REDIS, MEMORY, COOKIE)  # fmt: skip
 INTRO = (
     "What replication costs: write-path latency and replication traffic against the number of nodes. `all` copies "
     "every write to every other node (Tomcat's DeltaManager: N-1 messages per write, so the traffic grows with N "

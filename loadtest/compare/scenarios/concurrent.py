@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from loadtest.compare.scenarios.base import Scenario, register
 from loadtest.compare.theory import expect_lost_updates
 from loadtest.users import tally as T
-from nodes.contract.names import consistency_modes
+from nodes.contract.names import LAST_WRITE_WINS, STICKY, consistency_modes
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
@@ -24,12 +24,12 @@ class Concurrent(Scenario):
         return store != "memory"  # one node runs a read-modify-write without yielding: 0 lost by construction
 
     users = ("ConcurrentUser",)
-    default_routings = ("sticky",)  # pinned users keep memory sessions reachable: what differs is consistency
+    default_routings = (STICKY,)  # pinned users keep memory sessions reachable: what differs is consistency
     interleaved = False
 
     def variants(self, store: str, consistency: tuple[str, ...]) -> tuple[str | None, ...]:
         modes = tuple(mode for mode in consistency_modes(store) if mode in consistency)
-        return modes or ("last_write_wins",)
+        return modes or (LAST_WRITE_WINS,)
 
     def record(self, spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
         return lost_updates(spec, totals)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loadtest.compare.scenarios.base import Scenario, register
+from nodes.contract.names import HASH, MEMORY, RANDOM, STICKY
 
 
 @register
@@ -15,4 +16,4 @@ class Steady(Scenario):
         # memory shows what each routing costs; round_robin is random's twin in theory, and route runs with --all or
         # --routing; shared stores lose nothing whatever the routing, so one cell each (redis + sticky and hash run
         # in the node-failure and membership cells), which keeps the default matrix under 10 minutes
-        return (store == "memory" and routing in ("random", "sticky", "hash")) or routing == "random"
+        return (store == MEMORY and routing in (RANDOM, STICKY, HASH)) or routing == RANDOM

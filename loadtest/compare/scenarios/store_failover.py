@@ -16,6 +16,7 @@ from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, regist
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_primary, start_probe
 from loadtest.compare.theory import Expectation, Exposure, expect
 from loadtest.lab.cluster import ClusterConfig
+from nodes.contract.names import RANDOM
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
@@ -29,7 +30,7 @@ class StoreFailover(Scenario):
     survives = "store failover"
     about_the_store = True
     description = "primary + replica + 3 Sentinels; the primary is SIGKILLed at the midpoint (redis store only)"
-    default_routings = ("random",)
+    default_routings = (RANDOM,)
     interleaved = False
     wait_replicas = 0
 

@@ -15,6 +15,7 @@ from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, regist
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_store, restart_store, start_probe
 from loadtest.compare.theory import Expectation, Exposure, expect
 from loadtest.lab.cluster import ClusterConfig
+from nodes.contract.names import MEMORY, RANDOM, REDIS
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
@@ -35,8 +36,8 @@ class StoreFailure(Scenario):
     about_the_store = True
     description = "Redis SIGKILLed at the midpoint, restarted on its port after --outage s (memory and cookie too)"
     in_default = True
-    default_routings = ("random",)
-    default_stores = ("memory", "redis")  # the default matrix stays under 10 minutes; --all adds cookie
+    default_routings = (RANDOM,)
+    default_stores = (MEMORY, REDIS)  # the default matrix stays under 10 minutes; --all adds cookie
     interleaved = False
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:

@@ -20,15 +20,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from nodes.contract.names import DNS_SCHEME
+
 log = logging.getLogger("nodes.stores.replication")
 
-DNS_SCHEME = "dns://"
+DNS = DNS_SCHEME.removesuffix("://")  # urlsplit's scheme of a dns:// entry, as the balancer reads them
 
 
 def parse_peer(spec: str) -> tuple[str, str, int]:
     """(scheme, host, port) of one SESSION_PEERS entry; ValueError with the reason when it is not one."""
     parts = urlsplit(spec if "://" in spec else "http://" + spec)
-    if parts.scheme not in ("http", "dns") or not parts.hostname or parts.path not in ("", "/"):
+    if parts.scheme not in ("http", DNS) or not parts.hostname or parts.path not in ("", "/"):
         raise ValueError(f"{spec!r} is not http://host:port or dns://name:port")
     try:
         port = parts.port or (80 if parts.scheme == "http" else None)
@@ -95,7 +97,7 @@ class Membership:
         for scheme, host, port in self._specs:
             if (host, port) in self._own:
                 continue
-            urls.extend(await self._addresses(host, port) if scheme == "dns" else [base_url(host, port)])
+            urls.extend(await self._addresses(host, port) if scheme == DNS else [base_url(host, port)])
         for url in urls:
             self._peers.setdefault(url, Peer(url))
         for url in [url for url in self._peers if url not in urls]:
