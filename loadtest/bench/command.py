@@ -42,7 +42,6 @@ HAPROXY_MODES = (ROUND_ROBIN, STICKY)
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
 REPLICATIONS = ("all-sync", "all-async", "backup-sync")  # a write row each: one node under test and two peers
-STORE_WORKLOADS = (("", "login", "a session per client, cycled"), ("-hot", "hot", "one hot session"))
 BASELINE_REDIS = "redis_baseline"  # the --baseline checkout's redis store, beside this tree's
 
 

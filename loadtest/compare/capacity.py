@@ -114,8 +114,3 @@ def search(measure: Callable[[float], Observation], search_state: Search,
     while (rate := search_state.next_rate()) is not None:
         on_step(search_state.record(rate, measure(rate)))
     return search_state.result()
-
-
-def worst_case_steps(search_state: Search) -> int:
-    """The most steps the search can take (for the time estimate printed before it starts)."""
-    return search_state.max_steps

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.scenarios.actions import kill_node
 from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
-from nodes.contract.names import HASH, MEMORY, RANDOM, REDIS, STICKY
+from nodes.contract.names import COOKIE, HASH, MEMORY, RANDOM, REDIS, STICKY
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec, Kill
@@ -23,9 +23,10 @@ class NodeFailure(Scenario):
     in_default = True
 
     def in_default_matrix(self, store: str, routing: str) -> bool:
-        # memory shows each routing's loss; a shared store loses nothing whatever the routing (sticky: redispatch)
+        # memory shows each routing's loss; a shared store loses nothing whatever the routing (sticky: redispatch),
+        # so one cell each: the Recommendation then judges cookie and redis through a node kill too
         memory = store == MEMORY and routing in (RANDOM, STICKY, HASH)
-        return memory or (store, routing) == (REDIS, STICKY)
+        return memory or (store, routing) in ((REDIS, STICKY), (COOKIE, RANDOM))
 
     def events(self, spec: CellSpec) -> list[Event]:
         return [Event(at=0.5 * spec.duration, action=kill_node(VICTIM), what=f"SIGKILL {VICTIM}")]

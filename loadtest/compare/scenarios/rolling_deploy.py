@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, register
 from loadtest.compare.theory import Expectation
+from nodes.contract.names import COOKIE, RANDOM
 
 if TYPE_CHECKING:
     from loadtest.compare.cells import CellSpec
@@ -33,6 +34,11 @@ class RollingDeploy(M.MembershipScenario):
     name = "rolling-deploy"
     survives = "deploy"
     description = "each node in turn drained (--drain-seconds), SIGTERMed, restarted and made ready; --deploy-mode kill"
+
+    def in_default_matrix(self, store: str, routing: str) -> bool:
+        # every deploy restarts every node: the cookie store (the client holds the session) must show it loses
+        # nothing either, or the default run could only recommend it from steady load
+        return super().in_default_matrix(store, routing) or (store, routing) == (COOKIE, RANDOM)
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, math.ceil(LEAD + spec.nodes * slot(spec) + TAIL))  # locust takes whole seconds

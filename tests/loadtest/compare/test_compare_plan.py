@@ -14,8 +14,13 @@ def labels(*argv: str) -> list[str]:
 
 def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     cells = plan(parse_args([]))
-    # steady 5, node-failure 4, concurrent 3, store-failure 2 (memory, redis), 3 x 3 membership changes
-    assert len(cells) == 5 + 4 + 3 + 2 + 3 * 3
+    # steady 5, node-failure 5, concurrent 3, store-failure 2 (memory, redis), 3 x 3 membership changes and a
+    # rolling deploy on cookie + random
+    assert len(cells) == 5 + 5 + 3 + 2 + 3 * 3 + 1
+    assert {spec.label for spec in cells if spec.store == "cookie"} >= {
+        "random / cookie / node-failure",
+        "random / cookie / rolling-deploy",
+    }
     assert not [spec for spec in cells if spec.routing in ("round_robin", "route")]  # --all runs them
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
