@@ -168,10 +168,13 @@ def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequ
         ran = ordered((str(c["scenario"]) for c in measured(cells) if "lost_update_rate" not in c), list(SCENARIOS))
         seen = best.measured_in()
         where = "" if seen == ran else f" (measured in {', '.join(seen)} only)"
-        why = "with the fewest caveats and the best grades, at the lowest p99 among those"
         found = caveats(best, cells)
         but = f" Caveats: {'; '.join(found)}." if found else ""
-        return f"Use the {best.store} store with {best.routing} routing: it lost no session{where}, {why}.{but}"
+        use = f"Use the {best.store} store with {best.routing} routing"
+        if len(lossless) == 1:
+            return f"{use}: the only choice that lost no session{where}.{but}"
+        why = "with the fewest caveats and the best grades, at the lowest p99 among those"
+        return f"{use}: it lost no session{where}, {why}.{but}"
     if not options:
         return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
     least = min(
