@@ -13,8 +13,8 @@ from loadtest.lab import proctree
 from loadtest.lab.processes import wait_until
 from tests.support import recorded_pids, results, sessionlab, spawn, stop_tree, survivors, together
 
+from .report.test_report import NETWORK
 from .test_cells import REQUIRED
-from .test_report import NETWORK
 
 pytestmark = pytest.mark.timeout(150)
 

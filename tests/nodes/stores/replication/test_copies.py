@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.nodes.replication.conftest import ClusterFactory
-from tests.nodes.replication.support import PATIENT, connected, eventually, increment, login, me, stats
+from tests.nodes.stores.replication.conftest import ClusterFactory
+from tests.nodes.stores.replication.support import PATIENT, connected, eventually, increment, login, me, stats
 
 
 async def test_sync_login_is_seen_by_the_others_at_once(start_cluster: ClusterFactory, http: aiohttp.ClientSession):

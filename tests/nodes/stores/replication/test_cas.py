@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 
 from nodes.contract.names import TOKEN_HEADER
-from tests.nodes.replication.conftest import ClusterFactory
-from tests.nodes.replication.support import PATIENT, connected, eventually, login, me
+from tests.nodes.stores.replication.conftest import ClusterFactory
+from tests.nodes.stores.replication.support import PATIENT, connected, eventually, login, me
 
 CONCURRENT = 60
 

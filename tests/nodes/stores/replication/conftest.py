@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.nodes.replication.support import Cluster
+from tests.nodes.stores.replication.support import Cluster
 
 ClusterFactory = Callable[..., Cluster]
 

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from nodes.contract.names import TOKEN_HEADER
-from tests.nodes.replication.conftest import ClusterFactory
-from tests.nodes.replication.support import PATIENT, connected, eventually, increment, login, me, stats
+from tests.nodes.stores.replication.conftest import ClusterFactory
+from tests.nodes.stores.replication.support import PATIENT, connected, eventually, increment, login, me, stats
 
 TIMEOUT = 0.5  # SESSION_REPLICATION_TIMEOUT in support.FAST
 SLACK = 1.0  # "plus a little": scheduling on a busy 2-core machine

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from nodes.contract.names import REPLICATION_PREFIX
-from tests.nodes.replication.support import Cluster, stats
+from tests.nodes.stores.replication.support import Cluster, stats
 
 BOUND = 1.0
 

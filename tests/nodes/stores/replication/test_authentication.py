@@ -13,8 +13,8 @@ from nodes.contract.envconfig import SettingsError
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.contract.peer_signature import sign
 from nodes.settings import NodeSettings
-from tests.nodes.replication.conftest import ClusterFactory
-from tests.nodes.replication.support import SECRET, Node, connected, login, me, peer_call, stats
+from tests.nodes.stores.replication.conftest import ClusterFactory
+from tests.nodes.stores.replication.support import SECRET, Node, connected, login, me, peer_call, stats
 
 
 def delete_message(token: str) -> bytes:
