@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import shutil
 import subprocess
-import urllib.request
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
+
+from loadtest.lab.probe import request
 
 HEY = "hey"
 P50_AGREEMENT, P99_AGREEMENT = 0.20, 2.0  # within 20% at p50, within 2x at p99
@@ -38,12 +38,12 @@ def hey_path() -> str | None:
 
 def login_cookie(base_url: str, user: str = "cross-check") -> str:
     """Log one user in; the Cookie header value carrying its session (and the balancer's affinity)."""
-    request = urllib.request.Request(f"{base_url}/login", data=json.dumps({"user": user}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")  # fmt: skip
-    with urllib.request.urlopen(request, timeout=5.0) as response:  # noqa: S310 - loopback URLs only
-        cookies: SimpleCookie = SimpleCookie()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookies.load(header)
+    answer = request("POST", f"{base_url}/login", json_body={"user": user}, timeout=5.0)
+    if answer.status is None or answer.status >= 400:
+        raise RuntimeError(f"POST {base_url}/login answered {answer.status or 'nothing'}: {answer.body[:200]!r}")
+    cookies: SimpleCookie = SimpleCookie()
+    for header in answer.set_cookies:
+        cookies.load(header)
     return "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
 
 

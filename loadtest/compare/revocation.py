@@ -5,19 +5,18 @@ refused CONFIRM times in a row (revoked) or a bound passes (still usable). Throu
 requests, a memory-store session answers 401 on every node but its own, so one 401 proves nothing: only a run
 of them does, and the time of the last 200 is what counts. Cookie sessions are not polled to their end: the
 client holds them, so they stay usable until they expire, and the record says so instead of waiting.
-Synchronous (urllib), outside locust, run by `sessionlab compare` after a cell's load.
+Synchronous (the lab's probe client), outside locust, run by `sessionlab compare` after a cell's load.
 """
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from typing import Any
+
+from loadtest.lab.probe import request
 
 CONFIRM = 20  # refusals in a row that prove revocation (a live memory session survives them with p <= (2/3)^20)
 POLL_INTERVAL = 0.02  # seconds between polls: the measurement's resolution
@@ -27,39 +26,18 @@ ATTEMPTS = 30  # requests tried until one reaches the node holding the session (
 TIMEOUT = 5.0
 
 
-def _json(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 @dataclass
 class Client:
-    """A browser-like client: its own cookie jar (session and affinity cookies), no proxy from the environment."""
+    """A browser-like client: its own cookie jar (session and affinity cookies); never a proxy (see probe)."""
 
     base: str
     jar: CookieJar = field(default_factory=CookieJar)
 
-    def __post_init__(self) -> None:
-        self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar)
-        )
-
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
         """(status, JSON body); status 0 when nothing answered."""
-        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with self.opener.open(request, timeout=TIMEOUT) as response:
-                return int(response.status), _json(response.read())
-        except urllib.error.HTTPError as error:
-            return int(error.code), _json(error.read())
-        except OSError:
-            return 0, {}
+        answer = request(method, self.base + path, json_body=body, jar=self.jar, timeout=TIMEOUT)
+        document = answer.json()
+        return answer.status or 0, document if isinstance(document, dict) else {}
 
     def until_ok(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
         """Repeat a call while it answers 401 (the balancer may route it away from the node with the session)."""

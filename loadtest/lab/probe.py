@@ -1,6 +1,7 @@
 """The one loopback HTTP client of the lab: a status, a JSON document or a full answer, never an exception.
 
 Probes only ever go to servers this lab started on 127.0.0.1/::1; nothing that fails to answer raises.
+No proxy from the environment is ever used: with HTTP_PROXY set, a probe would otherwise go to the proxy.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from typing import Any
+
+# One opener for every probe; an explicit empty ProxyHandler replaces the default one that reads *_proxy.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,8 @@ class Answer:
 
     status: int | None
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # one value per name (the last when repeated)
+    set_cookies: tuple[str, ...] = ()  # every Set-Cookie header: `headers` keeps only one of them
 
     def json(self) -> Any:
         try:
@@ -28,19 +34,36 @@ class Answer:
 
 
 def request(
-    method: str, url: str, *, json_body: Any = None, headers: dict[str, str] | None = None, timeout: float = 1.0
+    method: str,
+    url: str,
+    *,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+    jar: CookieJar | None = None,
+    timeout: float = 1.0,
 ) -> Answer:
-    """One request; HTTP errors are answers like any other, a refused or silent server is `Answer(None)`."""
+    """One request; HTTP errors are answers like any other, a refused or silent server is `Answer(None)`.
+
+    `jar`, when given, sends its cookies and keeps the ones set by the answer (a browser-like client)."""
     data = None if json_body is None else json.dumps(json_body).encode()
     sent = {**(headers or {}), **({"Content-Type": "application/json"} if data is not None else {})}
     req = urllib.request.Request(url, data=data, headers=sent, method=method)  # noqa: S310 - loopback only
+    if jar is not None:
+        jar.add_cookie_header(req)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310
-            return Answer(int(response.status), response.read(), dict(response.headers.items()))
+        with _OPENER.open(req, timeout=timeout) as response:
+            return _answer(int(response.status), response.read(), response, req, jar)
     except urllib.error.HTTPError as error:
-        return Answer(int(error.code), error.read(), dict(error.headers.items()))
+        return _answer(int(error.code), error.read(), error, req, jar)
     except (OSError, ValueError):
         return Answer(None)
+
+
+def _answer(status: int, body: bytes, response: Any, req: urllib.request.Request, jar: CookieJar | None) -> Answer:
+    if jar is not None:
+        jar.extract_cookies(response, req)
+    head = response.headers
+    return Answer(status, body, dict(head.items()), tuple(head.get_all("Set-Cookie") or ()))
 
 
 def http_status(url: str, timeout: float = 1.0) -> int | None:

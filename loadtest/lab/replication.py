@@ -6,11 +6,10 @@ SESSION_REPLICATION_MODE together, the way `sessionlab compare --replication` an
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
+from loadtest.lab.probe import request
 from nodes.contract.names import REPLICATION_MODES, REPLICATION_PREFIX, REPLICATION_SCOPES
 from nodes.contract.peer_signature import sign
 
@@ -31,13 +30,8 @@ def replication_env(mode: str, peers: Iterable[str], secret: str) -> dict[str, s
 
 def node_stats(url: str, secret: str, timeout: float = 2.0) -> dict[str, Any] | None:
     """A node's GET /_replication/stats (signed as a peer's request), or None when it does not answer."""
-    headers = sign(secret.encode(), "GET", STATS_PATH, b"")
-    request = urllib.request.Request(url + STATS_PATH, headers=headers)  # noqa: S310 - our own loopback node
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            document = json.loads(response.read())
-    except (OSError, ValueError):
-        return None
+    answer = request("GET", url + STATS_PATH, headers=sign(secret.encode(), "GET", STATS_PATH, b""), timeout=timeout)
+    document = answer.json() if answer.status == 200 else None
     return document if isinstance(document, dict) else None
 
 
