@@ -38,19 +38,10 @@ def p50_by_request(entries: list[Mapping[str, Any]], totals: Mapping[str, int] |
     found = {}
     for entry in entries:
         name = f"{entry.get('method')} {entry.get('name')}"
-        times = entry.get("response_times") or {}
-        if name in ROUND_TRIPS and times:
-            found[name] = _median({float(ms): int(count) for ms, count in times.items()})
+        times = {str(ms): int(count) for ms, count in (entry.get("response_times") or {}).items()}
+        if name in ROUND_TRIPS and (median := T.percentile(times, 0.5)) is not None:
+            found[name] = median
     return found
-
-
-def _median(histogram: dict[float, int]) -> float:
-    half, seen = sum(histogram.values()) / 2, 0
-    for ms in sorted(histogram):
-        seen += histogram[ms]
-        if seen >= half:
-            return ms
-    return 0.0
 
 
 def round_trips(store: str) -> dict[str, int]:
