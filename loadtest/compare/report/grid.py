@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report import grades
-from loadtest.compare.report.table import ms
+from loadtest.compare.report.table import error_ceiling, ms
 from loadtest.compare.scenarios import SCENARIOS
 from nodes.contract.names import ROUTING_MODES, STORES
 
@@ -93,8 +93,7 @@ def _off_text(key: str, cell: Cell) -> str:
         expected, tolerance = cell.get("expected_miss_rate"), cell.get("tolerance")
         return name if expected is None else f"{name} (expected {100 * expected:.1f}% ± {100 * (tolerance or 0):.1f}%)"
     if key == "errors" and cell.get("expected_errors") is not None:
-        ceiling = cell["expected_errors"] + (cell.get("errors_allowed") or 0)
-        return f"{name} ({cell.get('errors', 0):,}, at most {ceiling:,} allowed)"
+        return f"{name} ({cell.get('errors', 0):,}, at most {error_ceiling(cell):,} allowed)"
     if key == "lost_update_rate" and cell.get("lost_update_expected") is not None:
         return f"{name} (expected exactly {cell['lost_update_expected']})"
     return name

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from loadtest.compare.cells import DISAGREES
 from loadtest.compare.report.grid import OFF_THEORY, off_theory_measures
-from loadtest.compare.report.table import pct
+from loadtest.compare.report.table import error_ceiling, pct
+from nodes.contract.names import HASH
 
 Cell = dict[str, Any]
 CHANGE_STYLES = {  # how each change is drawn on the timeline
@@ -22,7 +24,7 @@ INTRO = ("Each node that leaves (drained, killed, removed: orange dashed), loses
 # Routings whose placement a join moves along the balancer's hash ring. Sticky pins clients by cookie and route by
 # the node tag in the reference (its ring only redispatches tags that name no available node, and a join leaves
 # every tag valid), so the ring's movement says nothing about where their sessions went.
-RING_ROUTINGS = ("hash",)
+RING_ROUTINGS = (HASH,)
 
 
 def membership_cells(cells: Sequence[Cell]) -> list[Cell]:
@@ -39,13 +41,12 @@ def paragraph(cell: Cell) -> str:
     if cell.get("deploy_mode"):
         name += f" ({cell['deploy_mode']})"
     off = " and ".join(OFF_THEORY[key][1] for key in off_theory_measures(cell))
-    verdict = "agrees with theory" if cell.get("verdict") == "ok" else f"DISAGREES WITH THEORY on {off}"
+    verdict = "agrees with theory" if cell.get("verdict") == "ok" else f"{DISAGREES} on {off}"
     text = (f"{name}: {cell['misses']:,} misses in {cell['session_requests']:,} authenticated requests "
             f"({pct(cell['miss_rate'])}), theory {cell['expected_misses']:,.0f} ({pct(cell['expected_miss_rate'])} "
             f"± {pct(cell['tolerance'])}): {verdict}. Failed requests: {cell.get('errors', 0):,}")  # fmt: skip
     if cell.get("expected_errors") is not None:
-        ceiling = cell["expected_errors"] + (cell.get("errors_allowed") or 0)
-        text += f" (theory {cell['expected_errors']:,}, at most {ceiling:,} allowed)"
+        text += f" (theory {cell['expected_errors']:,}, at most {error_ceiling(cell):,} allowed)"
     epochs = cell.get("epochs") or []
     if len(epochs) > 1:
         first, last = epochs[0], epochs[-1]

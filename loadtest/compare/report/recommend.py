@@ -20,7 +20,7 @@ from typing import Any
 from loadtest.compare.report import grades
 from loadtest.compare.report.grid import ordered
 from loadtest.compare.report.table import ms as table_ms
-from loadtest.compare.report.table import pct
+from loadtest.compare.report.table import pct, sessions_lost_text
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.theory import KINDS
 from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
@@ -183,9 +183,7 @@ def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequ
     )
     worst = max(c["miss_rate"] for c in least.judged)
     lost = [c for c in least.judged if c.get("sessions_lost")]
-    faults = "".join(
-        f"; {c['sessions_lost']:,} of {c.get('sessions_checked', '?')} sessions lost in {c['scenario']}" for c in lost
-    )
+    faults = "".join(f"; {sessions_lost_text(c)} sessions lost in {c['scenario']}" for c in lost)
     return (f"No choice lost nothing; the least lossy was {least.name} (at worst {pct(worst)} of requests "
             f"missed{faults}).")  # fmt: skip
 
@@ -257,7 +255,7 @@ def _what_failed(cell: Cell) -> str:
         if grade in (grades.COSTLY, grades.BROKEN):
             parts.append(_measure_text(band, cell))
     if cell.get("sessions_lost"):
-        parts.append(f"{cell['sessions_lost']:,} of {cell.get('sessions_checked', '?')} sessions lost")
+        parts.append(f"{sessions_lost_text(cell)} sessions lost")
     return f"{cell['store']} + {cell['routing']}: " + ", ".join(parts)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest.compare.report.table import pct, ran, store_text
+from loadtest.compare.report.table import pct, ran, sessions_lost_text, store_text
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT
 
@@ -69,7 +69,7 @@ def _cell_outcome(cell: Cell, named: bool) -> str:
     parts = [f"{cell['misses']:,} misses{since} ({pct(cell.get('miss_rate'))}, theory "
              f"{pct(cell.get('expected_miss_rate'))})", f"{cell.get('errors', 0):,} failed requests"]  # fmt: skip
     if cell.get("sessions_lost") is not None:
-        parts.append(f"{cell['sessions_lost']} of {cell.get('sessions_checked')} sessions lost")
+        parts.append(f"{sessions_lost_text(cell)} sessions lost")
     if cell.get("outage_s") is not None:
         parts.append(f"503s for {cell['outage_s']:.1f} s")
     return f"{where}: " + ", ".join(parts)

@@ -6,7 +6,7 @@ from concurrent cells, time usable after logout-all from the cells that measured
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,22 @@ def lost_text(cell: Cell) -> str:
     counts = f" ({cell['increments_lost']:,}/{cell['increments_acked']:,})" if "increments_acked" in cell else ""
     stale = cell.get("increments_stale") or 0
     return pct(cell["lost_update_rate"]) + counts + (f", {stale:,} read back stale then found" if stale else "")
+
+
+def sessions_lost_text(cell: Mapping[str, Any]) -> str:
+    """Sessions acknowledged before a store fault and gone after it, of those checked: "300 of 300"; "-" if none."""
+    lost, checked = cell.get("sessions_lost"), cell.get("sessions_checked")
+    return "-" if lost is None else f"{lost:,}" + ("" if checked is None else f" of {checked:,}")
+
+
+def by_status(cell: Mapping[str, Any]) -> str:
+    """Failed requests per HTTP status ("connection" when nothing answered): "503: 443"; "" when none failed."""
+    return ", ".join(f"{status}: {n:,}" for status, n in (cell.get("errors_by_status") or {}).items())
+
+
+def error_ceiling(cell: Mapping[str, Any]) -> int:
+    """The most failed requests theory allows a cell: those it expects plus its allowance (drained changes)."""
+    return (cell.get("expected_errors") or 0) + (cell.get("errors_allowed") or 0)
 
 
 def revoked_text(cell: Cell) -> str:

@@ -11,7 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest.compare.report.table import cell_name, lost_text, ms, num, pct, ran, revoked_text
+from loadtest.compare.report.table import (
+    by_status,
+    cell_name,
+    error_ceiling,
+    lost_text,
+    ms,
+    num,
+    pct,
+    ran,
+    revoked_text,
+    sessions_lost_text,
+)
 
 Cell = dict[str, Any]
 Show = Callable[[Cell], str]
@@ -62,11 +73,6 @@ def events(cell: Cell) -> str:
     return "; ".join(shown) or "-"
 
 
-def sessions_lost(cell: Cell) -> str:
-    lost, checked = cell.get("sessions_lost"), cell.get("sessions_checked")
-    return "-" if lost is None else f"{lost} of {checked}" if checked is not None else str(lost)
-
-
 def seconds(key: str) -> Show:
     return lambda cell: "-" if cell.get(key) is None else f"{cell[key]:.2f}"
 
@@ -92,8 +98,7 @@ def theory(cell: Cell) -> str:
 
 
 def errors_by_status(cell: Cell) -> str:
-    """Failed requests per HTTP status ("connection" when nothing answered): "503: 443"."""
-    return ", ".join(f"{status}: {n:,}" for status, n in (cell.get("errors_by_status") or {}).items()) or "-"
+    return by_status(cell) or "-"
 
 
 def error_theory(cell: Cell) -> str:
@@ -101,7 +106,7 @@ def error_theory(cell: Cell) -> str:
     expected = cell.get("expected_errors")
     if expected is None:
         return "-"
-    return f"{expected:,} (≤ {expected + (cell.get('errors_allowed') or 0):,} allowed)"
+    return f"{expected:,} (≤ {error_ceiling(cell):,} allowed)"
 
 
 GROUPS = (
@@ -122,7 +127,7 @@ GROUPS = (
     Group("The shared store", "What the store's faults and distance cost: seconds of failed store answers, sessions "
           "acknowledged before a fault and missing after it, and the p50 a request gained per its round trips.",
           [("outage s", seconds("outage_s")), ("healed after its return s", seconds("healed_after_s")),
-           ("sessions lost", sessions_lost), ("store RTT", store_distance),
+           ("sessions lost", sessions_lost_text), ("store RTT", store_distance),
            ("p50 added ms (expected)", latency_added)],
           needs=("outage_s", "sessions_lost", "store_rtt_ms", "store_latency_check")),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",

@@ -12,12 +12,15 @@ from loadtest.compare.report.table import (
     KIND_NAMES,
     STORE_NOTES,
     Cell,
+    by_status,
     cell_name,
     disagreements,
+    error_ceiling,
     lost_text,
     pct,
     ran,
     revoked_text,
+    sessions_lost_text,
     store_text,
 )
 
@@ -79,13 +82,11 @@ def _store_fault(cell: Cell) -> str:
     """What a store fault cost, as the session probe measured it ("" for a cell without one)."""
     parts = []
     if cell.get("outage_s") is not None:
-        by_status = ", ".join(f"{status}: {n:,}" for status, n in (cell.get("errors_by_status") or {}).items())
-        failed = f" ({cell.get('errors', 0):,} requests failed, {by_status})" if by_status else ""
+        statuses = by_status(cell)
+        failed = f" ({cell.get('errors', 0):,} requests failed, {statuses})" if statuses else ""
         parts.append(f"Redis was out for {cell['outage_s']:.2f} s{failed}")
     if cell.get("sessions_lost") is not None:
-        checked = cell.get("sessions_checked")
-        of = f" of {checked:,}" if checked is not None else ""
-        parts.append(f"{cell['sessions_lost']:,}{of} sessions acknowledged before the fault were gone after it")
+        parts.append(f"{sessions_lost_text(cell)} sessions acknowledged before the fault were gone after it")
     return " and ".join(parts)
 
 
@@ -189,9 +190,8 @@ def warning_lines(cells: Sequence[Cell]) -> list[str]:
                          f"± {pct(cell['tolerance'])} ({cell['misses']} misses, {cell['expected_misses']:g} "
                          "expected)")  # fmt: skip
         if "errors" in off:
-            ceiling = (cell.get("expected_errors") or 0) + (cell.get("errors_allowed") or 0)
             parts.append(f"{cell.get('errors', 0):,} failed requests, theory {cell.get('expected_errors')}, at most "
-                         f"{ceiling:,} allowed")  # fmt: skip
+                         f"{error_ceiling(cell):,} allowed")  # fmt: skip
         if "store_latency" in off:
             parts.append("the p50 a request gained over the 0 ms cell is not its round trips x the store's RTT (see "
                          "The shared store table)")  # fmt: skip
