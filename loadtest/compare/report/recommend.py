@@ -99,9 +99,14 @@ def measured(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if "miss_rate" in c]
 
 
+def session_cells(cells: Sequence[Cell]) -> list[Cell]:
+    """The measured cells that judge sessions; concurrent cells judge lost updates, apart."""
+    return [c for c in measured(cells) if "lost_update_rate" not in c]
+
+
 def choices(cells: Sequence[Cell]) -> list[Choice]:
     """Every store x routing that ran outside the concurrent scenario, in the report's order."""
-    plain = [c for c in measured(cells) if "lost_update_rate" not in c]
+    plain = session_cells(cells)
     pairs = dict.fromkeys((str(c["store"]), str(c["routing"])) for c in plain)
     rank = {s: i for i, s in enumerate(ordered((s for s, _ in pairs), STORES))}
     order = {r: i for i, r in enumerate(ordered((r for _, r in pairs), ROUTING_MODES))}
@@ -165,7 +170,7 @@ def _revocation_caveat(cell: Cell) -> str:
 def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> str:
     if lossless:
         best = lossless[0]
-        ran = ordered((str(c["scenario"]) for c in measured(cells) if "lost_update_rate" not in c), list(SCENARIOS))
+        ran = ordered((str(c["scenario"]) for c in session_cells(cells)), list(SCENARIOS))
         seen = best.measured_in()
         where = "" if seen == ran else f" (measured in {', '.join(seen)} only)"
         found = caveats(best, cells)
@@ -239,7 +244,7 @@ def _throughput(option: Choice, options: Sequence[Choice], cells: Sequence[Cell]
 def _failure_lines(cells: Sequence[Cell]) -> list[str]:
     """Per scenario: the choices that were costly or broken in it, and what made them so."""
     lines = []
-    plain = [c for c in measured(cells) if "lost_update_rate" not in c]
+    plain = session_cells(cells)
     for scenario in ordered((str(c["scenario"]) for c in plain), list(SCENARIOS)):
         for grade in (grades.BROKEN, grades.COSTLY):
             hit = [c for c in plain if c["scenario"] == scenario and grades.grade(c) == grade]
