@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from nodes.contract.names import ROUTE_SEPARATOR
-
-NO_TOKEN_YET = "new"
+from nodes.contract.names import NO_TOKEN_YET, ROUTE_SEPARATOR
 
 
 @dataclass(frozen=True)

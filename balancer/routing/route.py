@@ -26,14 +26,13 @@ from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
 from balancer.routing.hash import HashPolicy
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
-from nodes.contract.names import ROUTE, ROUTE_SEPARATOR
+from nodes.contract.names import NO_TOKEN_YET, ROUTE, ROUTE_SEPARATOR
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
 
 log = logging.getLogger("balancer.routing")
 UNTAGGED_WARNING = 100  # untagged references seen, and no tagged one, before the balancer says why route does nothing
-NEW_SESSION = "new"  # X-Session-Token: new asks for a session: not a reference
 
 
 @register
@@ -57,7 +56,7 @@ class RoutePolicy(RoutingPolicy):
         reference = cookie_value(request.cookie, self._session_cookie) or request.session_token or ""
         session, tagged, node_id = reference.partition(ROUTE_SEPARATOR)
         if not tagged:
-            if reference and reference != NEW_SESSION:
+            if reference and reference.lower() != NO_TOKEN_YET:  # as the node reads it: not a reference
                 self._count_untagged()
             return self._first_pick.choose(request, view)
         self._untagged = -1

@@ -25,7 +25,7 @@ import aiohttp
 from loadtest.lab.launcher import child_env, launch_node
 from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_ports
-from nodes.contract.names import LAST_WRITE_WINS, REPLICATION_PREFIX, TOKEN_HEADER
+from nodes.contract.names import LAST_WRITE_WINS, NO_TOKEN_YET, REPLICATION_PREFIX, TOKEN_HEADER
 from nodes.contract.peer_signature import sign
 
 SECRET = "bench-peer-secret-0123456789abcdef"
@@ -74,7 +74,9 @@ async def wait_connected(http: aiohttp.ClientSession, urls: list[str]) -> None:
 async def prepare_users(http: aiohttp.ClientSession, url: str, users: int) -> list[str]:
     tokens = []
     for index in range(users):
-        async with http.post(f"{url}/login", json={"user": f"u{index}"}, headers={TOKEN_HEADER: "new"}) as response:
+        async with http.post(
+            f"{url}/login", json={"user": f"u{index}"}, headers={TOKEN_HEADER: NO_TOKEN_YET}
+        ) as response:
             tokens.append(response.headers[TOKEN_HEADER])
         for item in range(5):
             body = {"sku": f"sku-{item}", "qty": 1}

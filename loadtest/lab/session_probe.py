@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from loadtest.lab.probe import request
-from nodes.contract.names import TOKEN_HEADER
+from nodes.contract.names import NO_TOKEN_YET, TOKEN_HEADER
 
 TIMEOUT = 2.0
 
@@ -42,7 +42,7 @@ class SessionProbe:
     def _run(self) -> None:
         while not self._stop.is_set():
             answer = request("POST", self.url + "/login", json_body={"user": "probe"},
-                             headers={TOKEN_HEADER: "new"}, timeout=TIMEOUT)  # fmt: skip
+                             headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip
             now = time.monotonic()
             token = answer.headers.get(TOKEN_HEADER)
             if answer.status == 200 and token:

@@ -44,6 +44,8 @@ CAS_INCAPABLE_STORES: Final = frozenset({COOKIE})
 # How a session reference travels: a cookie for browsers, a header for app clients (mobile, mini-programs, SPAs).
 SESSION_COOKIE: Final = "SL_SESSION"
 TOKEN_HEADER: Final = "X-Session-Token"
+# What an app client sends in TOKEN_HEADER before it holds a token (any case): "no session yet, issue me one".
+NO_TOKEN_YET: Final = "new"
 # The balancer's own affinity cookie for sticky routing.
 AFFINITY_COOKIE: Final = "SL_ROUTE"
 # Every node answer, errors included, names the node that made it.
