@@ -41,14 +41,14 @@ def nodes(tmp_path: Path) -> Iterator[list[ManagedProcess]]:
         node.stop()
 
 
+LOGIN_HEAD = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+
+
 async def hold_login(port: int, user: str) -> Held:
     """A POST /login whose handler is running and waiting for the body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = json.dumps({"user": user}).encode()
-    writer.write(
-        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(body)
-    )
+    writer.write(LOGIN_HEAD % len(body) + b"Expect: 100-continue\r\n\r\n")
     await writer.drain()
     interim = await reader.readuntil(b"\r\n\r\n")
     assert interim.startswith(b"HTTP/1.1 100"), interim
@@ -60,11 +60,16 @@ async def finish(held: Held) -> tuple[int, dict[str, object]]:
     reader, writer, body = held
     writer.write(body)
     await writer.drain()
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-    length = next(int(line.split(":")[1]) for line in head.split("\r\n") if line.lower().startswith("content-length"))
-    answer = json.loads(await reader.readexactly(length))
+    head, answer = await read_answer(reader)
     writer.close()
-    return int(head.split()[1]), answer
+    return int(head.split()[1]), json.loads(answer)
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[str, bytes]:
+    """An answer's head (lower-cased) and its Content-Length body."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+    length = next(int(line.split(":")[1]) for line in head.split("\r\n") if line.startswith("content-length"))
+    return head, await reader.readexactly(length)
 
 
 async def refuses_connections(port: int, within: float) -> bool:
@@ -103,14 +108,12 @@ async def test_sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0(
 async def post_login(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, user: str) -> str:
     """POST /login on an open connection: the status, with " close" if the node closes it after, or "dropped"."""
     body = json.dumps({"user": user}).encode()
-    head = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-    writer.write(head % len(body) + body)
+    writer.write(LOGIN_HEAD % len(body) + b"\r\n" + body)
     try:
-        answer = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-        await reader.readexactly(int(answer.split("content-length:")[1].split("\r\n")[0]))
+        head, _ = await read_answer(reader)
     except (asyncio.IncompleteReadError, ConnectionError):
         return "dropped"
-    return answer.split()[1] + (" close" if "connection: close" in answer else "")
+    return head.split()[1] + (" close" if "connection: close" in head else "")
 
 
 async def test_a_pooled_idle_connection_used_as_the_last_request_ends_is_answered(nodes, tmp_path) -> None:  # type: ignore[no-untyped-def]
