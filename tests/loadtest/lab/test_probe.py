@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from loadtest.lab.probe import request
+from loadtest.lab.processes import free_port
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,14 +46,8 @@ def server() -> Iterator[str]:
         thread.join(5)
 
 
-def dead_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 def test_a_probe_ignores_a_proxy_from_the_environment(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    proxy = dead_address()
+    proxy = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.setenv(name, proxy)
     for name in ("NO_PROXY", "no_proxy"):
