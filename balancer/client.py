@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
 
 from balancer.errors import UPLOAD_ABORTED, Failure
 from balancer.exchange import Exchange
+from balancer.ports import ProxyServices
 from balancer.reader import Request, RequestReader
-
-if TYPE_CHECKING:
-    from balancer.proxy import Proxy
 
 log = logging.getLogger("balancer.proxy")
 access_log = logging.getLogger("balancer.access")
@@ -31,7 +28,7 @@ REJECTED = "the input cannot be read further"
 class ClientConnection(asyncio.Protocol):
     """One client connection: reads its requests, answers them in order through exchanges, then closes."""
 
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: ProxyServices) -> None:
         self.proxy = proxy
         self.transport: asyncio.Transport | None = None
         self.active: Exchange | None = None  # the request being answered

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from typing import TYPE_CHECKING
 
 from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
 from balancer.http1 import (
@@ -29,13 +28,11 @@ from balancer.http1 import (
     response_head,
     with_host,
 )
+from balancer.ports import ClientSide
 from balancer.reader import MAX_OWN_BODY, LocalRequest, Request
 from balancer.routing import NoHealthyUpstream, Route, RouteRequest
 from balancer.upstream_connection import UpstreamConnection
 from balancer.upstreams import Upstream
-
-if TYPE_CHECKING:
-    from balancer.client import ClientConnection
 
 log = logging.getLogger("balancer.proxy")
 
@@ -64,7 +61,7 @@ class Exchange:
     __slots__ = ("client", "request", "state", "route", "upstream", "excluded", "conn", "attempts", "failure",
                  "body", "_out", "_connecting")  # fmt: skip
 
-    def __init__(self, client: ClientConnection, request: Request) -> None:
+    def __init__(self, client: ClientSide, request: Request) -> None:
         self.client = client
         self.request = request
         self.state = WAITING

@@ -61,7 +61,7 @@ class ConnectionPool:
         try:
             _, conn = await asyncio.wait_for(
                 self._loop.create_connection(
-                    lambda: UpstreamConnection(self, url, self.clock), host, port, ssl=context
+                    lambda: UpstreamConnection(self.forget, url, self.clock), host, port, ssl=context
                 ),
                 self._connect_timeout,
             )

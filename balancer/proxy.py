@@ -9,18 +9,14 @@ open client connections, and the graceful stop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from balancer.client import ClientConnection
-from balancer.http1 import Headers
 from balancer.pool import ConnectionPool
-from balancer.reader import LocalRequest
+from balancer.ports import OwnEndpoints
 from balancer.routing import Router
 from balancer.settings import BalancerSettings
 
 KEEPALIVE_TIMEOUT = 75.0  # an idle client connection is closed after this long (as aiohttp's server does)
-
-OwnEndpoints = Callable[[LocalRequest], tuple[int, Headers, bytes]]  # a request -> status, headers, body
 
 
 class Proxy:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import httptools
 
 from balancer.errors import BAD_RESPONSE, DISCONNECTED, TIMEOUT, UpstreamError
 from balancer.http1 import NO_BODY_STATUSES, Headers, log_if_bug
-
-if TYPE_CHECKING:
-    from balancer.pool import ConnectionPool
 
 _FRAMING = (b"content-length", b"transfer-encoding")
 
@@ -36,18 +33,18 @@ class UpstreamConnection(asyncio.Protocol):
     """One connection to a node, used by one exchange at a time."""
 
     __slots__ = (
-        "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_pool", "_clock",
+        "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_on_lost", "_clock",
         "_armed", "_parser", "_status", "_reason", "_headers", "_in_head", "_no_body", "_ended", "_new_parser",
     )  # fmt: skip
 
-    def __init__(self, pool: ConnectionPool, url: str, clock: Callable[[], float]) -> None:
+    def __init__(self, on_lost: Callable[[UpstreamConnection], None], url: str, clock: Callable[[], float]) -> None:
         self.url = url
         self.transport: asyncio.Transport | None = None
         self.sink: ResponseSink | None = None
         self.reusable = True  # False once anything makes the next response's start uncertain
         self.last_read = self.idle_since = 0.0
         self.reading_paused = False
-        self._pool = pool
+        self._on_lost = on_lost  # the pool forgets this connection (a callback: the pool owns it)
         self._clock = clock
         self._armed = False  # the read deadline runs (the request has been sent in full)
         self._parser = httptools.HttpResponseParser(self)
@@ -133,7 +130,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
-        self._pool.forget(self)
+        self._on_lost(self)
         sink = self.sink
         self.detach()
         if sink is None:

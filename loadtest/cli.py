@@ -5,20 +5,28 @@ from __future__ import annotations
 import importlib
 import sys
 
-# subcommand -> (module with a `main(argv) -> int`, one-line help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "node": ("nodes.__main__", "run one aiohttp node (settings from NODE_*/SESSION_*/REDIS_URL env vars)"),
-    "balancer": ("balancer.__main__", "run the reverse proxy (settings from BALANCER_* env vars)"),
-    "cluster": ("loadtest.lab.cluster_command", "run a local cluster: N nodes + balancer + redis, in the foreground"),
-    "compare": (
-        "loadtest.compare.command",
-        "the main job: run the routing x store x scenario matrix and write a report",
-    ),
-    "bench": (
-        "loadtest.bench.command",
-        "measure the balancer against nginx and HAProxy, and the session stores, side by side",
-    ),
-}
+from nodes.contract.registry import Registry
+
+# subcommand -> (module with a `main(argv) -> int`, one-line help); imported only when its command runs
+SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
+    "command",
+    {
+        "node": ("nodes.__main__", "run one aiohttp node (settings from NODE_*/SESSION_*/REDIS_URL env vars)"),
+        "balancer": ("balancer.__main__", "run the reverse proxy (settings from BALANCER_* env vars)"),
+        "cluster": (
+            "loadtest.lab.cluster_command",
+            "run a local cluster: N nodes + balancer + redis, in the foreground",
+        ),
+        "compare": (
+            "loadtest.compare.command",
+            "the main job: run the routing x store x scenario matrix and write a report",
+        ),
+        "bench": (
+            "loadtest.bench.command",
+            "measure the balancer against nginx and HAProxy, and the session stores, side by side",
+        ),
+    }.items(),
+)
 
 
 def usage() -> str:

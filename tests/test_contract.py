@@ -5,11 +5,11 @@ from __future__ import annotations
 import pathlib
 import re
 
-from balancer.routing.base import POLICIES
+from balancer.routing import POLICIES
 from balancer.settings import BalancerSettings
 from nodes.contract import names
 from nodes.settings import NodeSettings
-from nodes.stores import STORE_FACTORIES
+from nodes.stores import SESSION_STORES
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ def test_every_routing_mode_has_a_policy_and_every_policy_a_name() -> None:
 
 
 def test_every_store_has_a_factory_and_every_factory_a_name() -> None:
-    assert set(STORE_FACTORIES) == set(names.NODE_STORES)  # the lab's STORES plus replicated
+    assert set(SESSION_STORES) == set(names.NODE_STORES)  # the lab's STORES plus replicated
 
 
 def test_settings_defaults_come_from_the_contract() -> None:

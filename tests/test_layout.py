@@ -31,3 +31,14 @@ def test_no_proc_filesystem_parsing_outside_the_tests() -> None:
         if re.search(r"[\"\'/]proc/", path.read_text())
     ]
     assert readers == []
+
+
+COMPARE_JOBS = {"scenarios", "run", "record", "theory", "report", "fidelity"}  # the command's jobs, one folder each
+COMPARE_TOP_LEVEL_MOST = 6  # modules beside the subpackages: the command, its options, the matrix, the cell spec
+
+
+def test_compare_is_shaped_by_job() -> None:
+    compare = ROOT / "loadtest/compare"
+    packages = {path.parent.name for path in compare.glob("*/__init__.py")}
+    assert packages == COMPARE_JOBS
+    assert len(list(compare.glob("*.py"))) <= COMPARE_TOP_LEVEL_MOST

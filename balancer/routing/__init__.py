@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from balancer.routing import hash, random, round_robin, route, sticky  # noqa: F401 - importing registers them
-from balancer.routing.base import POLICIES, NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
+from balancer.routing.hash import HashPolicy
+from balancer.routing.random import RandomPolicy
+from balancer.routing.round_robin import RoundRobinPolicy
+from balancer.routing.route import RoutePolicy
+from balancer.routing.sticky import StickyPolicy
 from balancer.upstreams import Upstream, UpstreamRegistry
+from nodes.contract.registry import Registry
 
 if TYPE_CHECKING:
     from balancer.settings import BalancerSettings
 
-__all__ = ["NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
+# Every policy BALANCER_ROUTING can select, by its `name`; adding one: its module, then one entry here.
+POLICIES: Registry[type[RoutingPolicy]] = Registry.of_named(
+    "routing policy", (RandomPolicy, RoundRobinPolicy, StickyPolicy, HashPolicy, RoutePolicy)
+)
+
+__all__ = ["POLICIES", "NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
 
 
 def create_policy(settings: BalancerSettings) -> RoutingPolicy:

@@ -58,12 +58,3 @@ class RoutingPolicy(ABC):
 
     @abstractmethod
     def choose(self, request: RouteRequest, view: Membership) -> Route: ...
-
-
-POLICIES: dict[str, type[RoutingPolicy]] = {}
-
-
-def register(policy: type[RoutingPolicy]) -> type[RoutingPolicy]:
-    """Class decorator: make a policy selectable by its `name` in BALANCER_ROUTING."""
-    POLICIES[policy.name] = policy
-    return policy

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available, register
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available
 from balancer.routing.random import RandomPolicy
 from balancer.upstreams import Membership, Upstream
 from nodes.contract.names import HASH, ROUTE_SEPARATOR
@@ -50,7 +50,6 @@ def session_key(reference: str) -> str:
     return reference.partition(ROUTE_SEPARATOR)[0]
 
 
-@register
 class HashPolicy(RoutingPolicy):
     """Session id → node on a ring built over the healthy nodes (rebuilt only when that set changes)."""
 

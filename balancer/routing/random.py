@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import random
 
-from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
 from balancer.upstreams import Membership
 from nodes.contract.names import RANDOM
 
 
-@register
 class RandomPolicy(RoutingPolicy):
     """Uniform over healthy nodes: no state, no affinity; the baseline that shared session stores need."""
 

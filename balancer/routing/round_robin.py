@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
 from balancer.upstreams import Membership
 from nodes.contract.names import ROUND_ROBIN
 
 
-@register
 class RoundRobinPolicy(RoutingPolicy):
     """Each request goes to the next healthy node in membership order."""
 

@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy
 from balancer.routing.hash import HashPolicy
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
@@ -35,7 +35,6 @@ log = logging.getLogger("balancer.routing")
 UNTAGGED_WARNING = 100  # untagged references seen, and no tagged one, before the balancer says why route does nothing
 
 
-@register
 class RoutePolicy(RoutingPolicy):
     """The tag after the reference's first "." names the node; a tag that names no available node is redispatched
     by hash of the reference."""

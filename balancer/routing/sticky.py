@@ -15,7 +15,7 @@ import hmac
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import affinity_set_cookie, cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, register
+from balancer.routing.base import Route, RouteRequest, RoutingPolicy
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
 from nodes.contract.names import STICKY
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 TOKEN_LENGTH = 22  # 16 bytes of HMAC-SHA256, url-safe base64 without padding
 
 
-@register
 class StickyPolicy(RoutingPolicy):
     """A valid cookie for a healthy node routes there; anything else gets a node and a fresh cookie."""
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from loadtest.compare import fidelity, locustrun, sweep
+from loadtest.compare.fidelity import options as fidelity
+from loadtest.compare.run import locustrun
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
 from loadtest.lab.paths import absolute
+from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from loadtest.lab.store_backend import PERSISTENCE
 from nodes.contract.names import CONSISTENCY_MODES, HASH, NODE_STORES, RANDOM, ROUTING_MODES, STICKY, STORES
 
@@ -38,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=_choices(NODE_STORES),
         help=f"comma-separated subset of {','.join(NODE_STORES)} (default {','.join(STORES)})",
     )
-    sweep.add_arguments(parser)  # --replication, --nodes
+    _add_sweep_arguments(parser)
     parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
                              f"{','.join(default_scenarios())}): " + "; ".join(
@@ -115,3 +117,33 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
 
 def default_scenarios() -> tuple[str, ...]:
     return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
+
+
+def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """--replication and --nodes: the sweeps beyond routing x store x scenario."""
+    parser.add_argument("--replication", type=_modes, default=(DEFAULT_REPLICATION,),
+                        help="the replicated store's modes, one cell each: comma-separated subset of "
+                             f"{','.join(REPLICATIONS)} (default {DEFAULT_REPLICATION})")  # fmt: skip
+    parser.add_argument(
+        "--nodes",
+        type=_counts,
+        default=(3,),
+        help="nodes per cluster; a comma-separated list (2,3,5) sweeps the node count (default 3)",
+    )
+
+
+def _modes(value: str) -> tuple[str, ...]:
+    modes = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not modes or any(mode not in REPLICATIONS for mode in modes):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a comma-separated subset of {','.join(REPLICATIONS)}")
+    return modes
+
+
+def _counts(value: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(item) for item in value.split(",") if item.strip())
+    except ValueError:
+        counts = ()
+    if not counts:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a node count or a comma-separated list (2,3,5)")
+    return counts

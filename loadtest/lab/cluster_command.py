@@ -16,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from loadtest.compare.locustrun import LOCUSTFILE
 from loadtest.lab.cluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
 from loadtest.lab.page_hints import page_lines
-from loadtest.lab.paths import absolute
+from loadtest.lab.paths import LOCUSTFILE, absolute
 from loadtest.lab.processes import StartupError
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from loadtest.lab.sentinel import SentinelSet

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+LOCUSTFILE = Path(__file__).resolve().parents[1] / "locustfile.py"  # the lab's users, for every locust it starts
+
 
 def absolute(value: str | Path) -> Path:
     """An argparse `type=` for path options: `~` expanded, resolved against the current directory."""

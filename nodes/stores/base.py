@@ -6,7 +6,7 @@ through a `Transport` instead of aiohttp-session's own cookie. Stores return ses
 cookie: Fernet timestamp), so the timeout slides on reads too, not only on writes.
 
 A new store is one module with a subclass of this class (or of `ServerSideStore`, for data kept on the
-server under an id) and one line in `nodes.stores.STORE_FACTORIES`.
+server under an id) and one entry in `nodes.stores.SESSION_STORES`.
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def _connect_sentinel(target: SentinelTarget, timeout: float) -> aioredis.Redis:
     then reconnects to the new primary, so a node heals from a failover without a restart.
     """
     timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-    sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=timeouts, **timeouts)  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # redis-py < 8.2 has no annotations here; 8.2 has
+        list(target.sentinels), sentinel_kwargs=timeouts, socket_timeout=timeout, socket_connect_timeout=timeout
+    )  # type: ignore[no-untyped-call,unused-ignore]
     client: aioredis.Redis = sentinel.master_for(
         target.master,
         password=target.password,

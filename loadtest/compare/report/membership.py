@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from loadtest.compare.cells import DISAGREES
+from loadtest.compare.record.cells import DISAGREES
 from loadtest.compare.report.grid import OFF_THEORY, off_theory_measures
 from loadtest.compare.report.table import error_ceiling, pct
 from nodes.contract.names import HASH
@@ -19,7 +19,7 @@ CHANGE_STYLES = {  # how each change is drawn on the timeline
 }
 INTRO = ("Each node that leaves (drained, killed, removed: orange dashed), loses its pinned clients (stopped, "
          "removed: red) or joins (ready, added: green dotted) changes where sessions can be found; theory "
-         "(loadtest/compare/churn_theory.py) predicts each change's misses from the run's own exposure.")  # fmt: skip
+         "(loadtest/compare/theory/churn.py) predicts each change's misses from the run's own exposure.")  # fmt: skip
 
 # Routings whose placement a join moves along the balancer's hash ring. Sticky pins clients by cookie and route by
 # the node tag in the reference (its ring only redispatches tags that name no available node, and a join leaves

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from loadtest.compare import fidelity_report
+from loadtest.compare.fidelity import report as fidelity_report
 from loadtest.compare.report import membership, replication
 from loadtest.compare.report.captions import how_to_read
 from loadtest.compare.report.survival import survival_lines

@@ -22,7 +22,7 @@ from loadtest.compare.report.grid import ordered
 from loadtest.compare.report.table import ms as table_ms
 from loadtest.compare.report.table import pct, sessions_lost_text
 from loadtest.compare.scenarios import SCENARIOS
-from loadtest.compare.theory import KINDS
+from loadtest.compare.theory.model import KINDS
 from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
 
 Cell = Mapping[str, Any]

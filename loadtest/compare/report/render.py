@@ -79,7 +79,7 @@ def write_results(out: Path, meta: dict[str, Any], cells: list[Cell]) -> Path:
 
 def write_report(out: Path, results: dict[str, Any]) -> list[Path]:
     """Write report.md, report.html and plots/*.png into `out`; returns the paths written."""
-    from loadtest.compare.report import plots  # matplotlib is slow to import: only when drawing
+    from loadtest.compare.report.figures import plots  # matplotlib is slow to import: only when drawing
 
     figures = plots.render_all(results["cells"])
     (out / "plots").mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from statistics import median
 from typing import Any
 
-from loadtest.compare import fidelity_report
+from loadtest.compare.fidelity import report as fidelity_report
 from loadtest.compare.report.grid import off_theory_measures
 from loadtest.compare.report.table import (
     KIND_NAMES,
@@ -296,7 +296,7 @@ def reading_guide() -> list[str]:
         "- **miss rate** = session misses / authenticated requests answered 200 or 401. A miss is an answer "
         "proving the serving node did not see the user's session: a 401, another user's session, or a counter "
         "or cart that went back. After a miss the user logs in again (re-logins).",
-        "- **theory** is the miss rate the model in `loadtest/compare/theory.py` expects from this run's own exposure "
+        "- **theory** is the miss rate the model in `loadtest/compare/theory/` expects from this run's own exposure "
         "(users, session requests before and after the kill), with a tolerance of 3 standard deviations plus a "
         "small floor. Cells outside it are flagged: the lab or a service does not behave as we think it does.",
         "- **errors** are real failures (5xx, connection errors), counted apart from misses; latency percentiles "

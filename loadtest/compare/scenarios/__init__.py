@@ -1,20 +1,31 @@
-"""Scenarios of `sessionlab compare`, one module each; importing this package registers them all.
+"""Scenarios of `sessionlab compare`, one module each, listed once in `SCENARIOS`.
 
-Adding one: a module with a `@register`ed `Scenario` subclass, its import line below (the import order is the
-matrix's and the report's order), and its test under tests/loadtest/compare/scenarios/.
+Adding one: a module with a `Scenario` subclass, its entry below (the order is the matrix's and the report's
+order), and its test under tests/loadtest/compare/scenarios/.
 """
 
-# isort: off
-from loadtest.compare.scenarios import steady  # noqa: F401 - registers it
-from loadtest.compare.scenarios import node_failure  # noqa: F401
-from loadtest.compare.scenarios import concurrent  # noqa: F401
-from loadtest.compare.scenarios import store_failure  # noqa: F401
-from loadtest.compare.scenarios import store_failover  # noqa: F401
-from loadtest.compare.scenarios import rolling_deploy  # noqa: F401
-from loadtest.compare.scenarios import scale_out  # noqa: F401
-from loadtest.compare.scenarios import scale_in  # noqa: F401
+from __future__ import annotations
 
-# isort: on
-from loadtest.compare.scenarios.base import SCENARIOS, Event, Scenario, register, scenario_for
+from loadtest.compare.scenarios.base import Event, Scenario
+from loadtest.compare.scenarios.concurrent import Concurrent
+from loadtest.compare.scenarios.node_failure import NodeFailure
+from loadtest.compare.scenarios.rolling_deploy import RollingDeploy
+from loadtest.compare.scenarios.scale_in import ScaleIn
+from loadtest.compare.scenarios.scale_out import ScaleOut
+from loadtest.compare.scenarios.steady import Steady
+from loadtest.compare.scenarios.store_failover import StoreFailover, StoreFailoverWait
+from loadtest.compare.scenarios.store_failure import StoreFailure
+from nodes.contract.registry import Registry
 
-__all__ = ["SCENARIOS", "Event", "Scenario", "register", "scenario_for"]
+SCENARIOS: Registry[type[Scenario]] = Registry.of_named(
+    "scenario",
+    (Steady, NodeFailure, Concurrent, StoreFailure, StoreFailover, StoreFailoverWait, RollingDeploy, ScaleOut, ScaleIn),
+)
+
+
+def scenario_for(name: str) -> Scenario:
+    """The scenario `--scenario NAME` selects (a ValueError naming the valid ones for any other name)."""
+    return SCENARIOS[name]()
+
+
+__all__ = ["SCENARIOS", "Event", "Scenario", "scenario_for"]

@@ -1,7 +1,8 @@
 """What a scenario is: the cluster it needs, the events it applies on a timeline, and the theory it is judged by.
 
 Routing policies and session stores sit behind one small interface each; scenarios do too. A scenario is one
-module with one `Scenario` subclass decorated by `@register`, so `sessionlab compare --scenario` offers it.
+module with one `Scenario` subclass, listed in `loadtest.compare.scenarios.SCENARIOS`, so `sessionlab compare
+--scenario` offers it.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import math
 from abc import ABC
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from loadtest.compare.theory import Expectation, Exposure, expect
+from loadtest.compare.theory.expect import expect
+from loadtest.compare.theory.model import Expectation, Exposure
 from loadtest.lab.cluster import ClusterConfig
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec, Kill
+    from loadtest.compare.spec import CellSpec, Kill
     from loadtest.lab.control import ClusterControl
 
 # An action applied to the running cluster; what it returns is merged into the event's record
@@ -113,22 +115,3 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     def record(self, spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
         """Extra fields of this scenario's cell record (keys ending in `_agrees` join the verdict)."""
         return {}
-
-
-SCENARIOS: dict[str, type[Scenario]] = {}
-S = TypeVar("S", bound=type[Scenario])
-
-
-def register(scenario: S) -> S:
-    """Class decorator: offer this scenario to `sessionlab compare --scenario`."""
-    if scenario.name in SCENARIOS:
-        raise ValueError(f"scenario {scenario.name!r} is registered twice")
-    SCENARIOS[scenario.name] = scenario
-    return scenario
-
-
-def scenario_for(name: str) -> Scenario:
-    try:
-        return SCENARIOS[name]()
-    except KeyError:
-        raise ValueError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}") from None

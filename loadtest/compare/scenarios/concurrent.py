@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.scenarios.base import Scenario, register
-from loadtest.compare.theory import expect_lost_updates
+from loadtest.compare.scenarios.base import Scenario
+from loadtest.compare.theory.expect import expect_lost_updates
 from loadtest.users import tally as T
 from nodes.contract.names import LAST_WRITE_WINS, STICKY, consistency_modes
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 
-@register
 class Concurrent(Scenario):
     name = "concurrent"
     description = "parallel increments on one session, once per SESSION_CONSISTENCY mode the store offers"

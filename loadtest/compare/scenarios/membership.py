@@ -1,7 +1,7 @@
 """What rolling-deploy, scale-out and scale-in share: the runtime-API actions, and judging a run by its changes.
 
 Each action records, beside its outcome, the membership `changes` it made (LEAVE, UNPIN, JOIN of
-`loadtest.compare.churn_theory`, with how many seconds after the event's start each happened) and the nodes'
+`loadtest.compare.theory.churn`, with how many seconds after the event's start each happened) and the nodes'
 URLs, so the theory can follow the balancer's own hash ring. The theory then splits the run's per-second
 timeline at those changes into epochs and predicts misses from each epoch's session requests.
 """
@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.churn_theory import (
+from loadtest.compare.scenarios.base import Action, ErrorTheory, RunTimeline, Scenario
+from loadtest.compare.theory.churn import (
     JOIN,
     KINDS,
     LEAVE,
@@ -25,14 +26,13 @@ from loadtest.compare.churn_theory import (
     ChurnExposure,
     expect_churn,
 )
-from loadtest.compare.ring import ProbeRing
-from loadtest.compare.scenarios.base import Action, ErrorTheory, RunTimeline, Scenario
-from loadtest.compare.theory import Expectation
+from loadtest.compare.theory.model import Expectation
+from loadtest.compare.theory.ring import ProbeRing
 from loadtest.lab.cluster import ClusterConfig
 from loadtest.lab.control import ClusterControl
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 ADMIT_TIMEOUT = 15.0  # seconds for the balancer to see a (re)started node healthy
 # A node that answers its health check slowly while a 2-core machine is saturated (a restart importing aiohttp,

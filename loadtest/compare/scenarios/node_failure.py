@@ -6,16 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.scenarios.actions import kill_node
-from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
+from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario
 from nodes.contract.names import COOKIE, HASH, MEMORY, RANDOM, REDIS, STICKY
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec, Kill
+    from loadtest.compare.spec import CellSpec, Kill
 
 VICTIM = "node-1"
 
 
-@register
 class NodeFailure(Scenario):
     name = "node-failure"
     survives = "node kill"
@@ -32,7 +31,7 @@ class NodeFailure(Scenario):
         return [Event(at=0.5 * spec.duration, action=kill_node(VICTIM), what=f"SIGKILL {VICTIM}")]
 
     def disruption(self, records: Sequence[Mapping[str, Any]]) -> Kill | None:
-        from loadtest.compare.cells import Kill
+        from loadtest.compare.spec import Kill
 
         kill = next((r for r in records if r.get("killed")), None)
         if kill is None:

@@ -2,7 +2,7 @@
 
 One node at a time, spread over the run. `--deploy-mode kill` is the contrast: SIGKILL, no drain, restart.
 Cookie and redis lose no session (and with drain fail no request); memory loses the sessions of each restarted
-node, as `loadtest.compare.churn_theory` derives per routing mode and user kind.
+node, as `loadtest.compare.theory.churn` derives per routing mode and user kind.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.scenarios import membership as M
-from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline, register
-from loadtest.compare.theory import Expectation
+from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline
+from loadtest.compare.theory.model import Expectation
 from nodes.contract.names import COOKIE, RANDOM
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 DEPLOY_MODES = ("drain", "kill")
 LEAD = 2.0  # seconds of load before the first node goes (hash users settle on the ring first)
@@ -29,7 +29,6 @@ def slot(spec: CellSpec) -> float:
     return (spec.drain_seconds if spec.deploy_mode == "drain" else 0.0) + RESTART
 
 
-@register
 class RollingDeploy(M.MembershipScenario):
     name = "rolling-deploy"
     survives = "deploy"

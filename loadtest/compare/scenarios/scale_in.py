@@ -11,15 +11,14 @@ import math
 from typing import TYPE_CHECKING
 
 from loadtest.compare.scenarios import membership as M
-from loadtest.compare.scenarios.base import Event, register
+from loadtest.compare.scenarios.base import Event
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 MIN_DURATION = 12.0
 
 
-@register
 class ScaleIn(M.MembershipScenario):
     name = "scale-in"
     survives = "scale"

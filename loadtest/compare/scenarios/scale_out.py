@@ -10,19 +10,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.ring import ProbeRing
 from loadtest.compare.scenarios import membership as M
-from loadtest.compare.scenarios.base import Event, RunTimeline, register
-from loadtest.compare.theory import Expectation
+from loadtest.compare.scenarios.base import Event, RunTimeline
+from loadtest.compare.theory.model import Expectation
+from loadtest.compare.theory.ring import ProbeRing
 from loadtest.lab.cluster import ClusterConfig
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 MIN_DURATION = 14.0
 
 
-@register
 class ScaleOut(M.MembershipScenario):
     name = "scale-out"
     survives = "scale"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from loadtest.compare.scenarios.base import Scenario, register
+from loadtest.compare.scenarios.base import Scenario
 from nodes.contract.names import HASH, MEMORY, RANDOM, STICKY
 
 
-@register
 class Steady(Scenario):
     name = "steady"
     description = "browser and app users for the whole run; nothing else happens"

@@ -12,19 +12,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
+from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_primary, start_probe
-from loadtest.compare.theory import Expectation, Exposure, expect
+from loadtest.compare.theory.expect import expect
+from loadtest.compare.theory.model import Expectation, Exposure
 from loadtest.lab.cluster import ClusterConfig
 from nodes.contract.names import RANDOM
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 PROBE_LEAD = 1.0
 
 
-@register
 class StoreFailover(Scenario):
     name = "store-failover"
     survives = "store failover"
@@ -64,7 +64,6 @@ class StoreFailover(Scenario):
         return ErrorTheory(None, why)
 
 
-@register
 class StoreFailoverWait(StoreFailover):
     name = "store-failover-wait"
     description = "store-failover with SESSION_REDIS_WAIT=1: each session write waits for the replica"

@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario, register
+from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_store, restart_store, start_probe
-from loadtest.compare.theory import Expectation, Exposure, expect
+from loadtest.compare.theory.expect import expect
+from loadtest.compare.theory.model import Expectation, Exposure
 from loadtest.lab.cluster import ClusterConfig
 from nodes.contract.names import MEMORY, RANDOM, REDIS
 
 if TYPE_CHECKING:
-    from loadtest.compare.cells import CellSpec
+    from loadtest.compare.spec import CellSpec
 
 PROBE_LEAD = 1.0  # seconds the session probe writes before the kill
 AFTER_RETURN = 4.0  # seconds of load wanted after Redis is back
@@ -29,7 +30,6 @@ def kill_time(spec: CellSpec) -> float:
     return max(min(0.5 * spec.duration, spec.duration - spec.outage - AFTER_RETURN), 0.3 * spec.duration)
 
 
-@register
 class StoreFailure(Scenario):
     name = "store-failure"
     survives = "store restart"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from loadtest.compare.cells import CellSpec, Kill, build_cell
+from loadtest.compare.record.cells import build_cell
+from loadtest.compare.spec import CellSpec, Kill
 from loadtest.users import tally as T
 
 START = 1_700_000_000.25

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.compare.capacity import Observation, Search, search
+from loadtest.compare.fidelity.capacity import Observation, Search, search
 
 
 def knee(capacity: float, errors_from: float = 1e9, generator_limit: float = 1e9):  # noqa: ANN201
@@ -48,7 +48,7 @@ def test_a_system_that_fails_at_the_first_rate_gets_capacity_zero_quickly() -> N
 
 
 def test_a_search_on_a_machine_saturated_by_others_says_its_answer_measures_the_machine() -> None:
-    from loadtest.compare.fidelityrun import machine_verdict
+    from loadtest.compare.fidelity.run import machine_verdict
 
     def step(busy: float, generator: float, cluster: float) -> dict[str, dict[str, float]]:
         return {"details": {"machine_busy_share": busy, "generator_cpu_share": generator, "cluster_cpu_share": cluster}}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.compare.cells import CellSpec, Kill, build_cell, failed_cell, split_at_kill, timeline
+from loadtest.compare.record.cells import build_cell, failed_cell, split_at_kill, timeline
+from loadtest.compare.spec import CellSpec, Kill
 from loadtest.users import tally as T
 from tests.loadtest.compare.generated import START, cell, concurrent_cell, stats_doc
 

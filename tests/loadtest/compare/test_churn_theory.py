@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from balancer.routing.hash import HashRing
-from loadtest.compare.churn_theory import (
+from loadtest.compare.theory.churn import (
     JOIN,
     LEAVE,
     UNPIN,
@@ -22,7 +22,7 @@ from loadtest.compare.churn_theory import (
     rolling_hashed_misses,
     rolling_pinned_misses,
 )
-from loadtest.compare.ring import ProbeRing
+from loadtest.compare.theory.ring import ProbeRing
 
 NODES = ("node-1", "node-2", "node-3")
 

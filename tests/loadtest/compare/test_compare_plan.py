@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.compare.command import parse_args, plan
+from loadtest.compare.matrix import plan
+from loadtest.compare.options import parse_args
 from nodes.contract.names import ROUTING_MODES
 
 

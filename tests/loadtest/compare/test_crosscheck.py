@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.compare import crosscheck
+from loadtest.compare.fidelity import crosscheck
 from tests.support import results, sessionlab
 
 HEY_CSV = """response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset

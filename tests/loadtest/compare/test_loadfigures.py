@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadtest.compare.loadfigures import cell_fields, with_latency
+from loadtest.compare.record.loadfigures import cell_fields, with_latency
 from loadtest.users import hdr
 
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loadtest.compare.cells import CellSpec
-from loadtest.compare.locustrun import LocustRun
+from loadtest.compare.run.locustrun import LocustRun
+from loadtest.compare.spec import CellSpec
 from tests.support import ROOT
 
 

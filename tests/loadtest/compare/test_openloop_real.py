@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from loadtest.compare.cells import CellSpec, build_cell
-from loadtest.compare.loadrun import cpu_fields, run_load
+from loadtest.compare.record.cells import build_cell
+from loadtest.compare.run.loadrun import cpu_fields, run_load
+from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.processes import wait_until
 from loadtest.users import hdr

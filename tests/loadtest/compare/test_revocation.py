@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadtest.compare.revocation import CONFIRM, Poll, explain, outcome
+from loadtest.compare.run.revocation import CONFIRM, Poll, explain, outcome
 
 
 def test_only_a_run_of_refusals_proves_revocation() -> None:

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from loadtest.compare.theory import Exposure, expect, expect_lost_updates, pinning
+from loadtest.compare.theory.expect import expect, expect_lost_updates
+from loadtest.compare.theory.model import Exposure, pinning
 from nodes.contract.names import consistency_modes, default_consistency
 
 

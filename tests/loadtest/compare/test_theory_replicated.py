@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from loadtest.compare.theory import Exposure, expect
-from loadtest.compare.theory_replicated import stale_probability
+from loadtest.compare.theory.expect import expect
+from loadtest.compare.theory.model import Exposure
+from loadtest.compare.theory.replicated import stale_probability
 from loadtest.users.pacing import WAIT_MAX_S, WAIT_MIN_S, read_after_write_share, share_of_gaps_under
 
 

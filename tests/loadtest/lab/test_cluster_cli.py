@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from loadtest.compare.revocation import Client
+from loadtest.compare.run.revocation import Client
 from loadtest.lab import proctree
 from loadtest.lab.probe import request
 from loadtest.lab.processes import wait_until

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from loadtest.compare.crosscheck import exact_percentile
+from loadtest.compare.fidelity.crosscheck import exact_percentile
 from loadtest.users import hdr
 
 

@@ -10,7 +10,7 @@ import pytest
 import nodes.stores
 from nodes.contract.names import NODE_STORES, STORES
 from nodes.settings import NodeSettings
-from nodes.stores import STORE_FACTORIES, SessionStore, build_store
+from nodes.stores import SESSION_STORES, SessionStore, build_store
 from nodes.stores.server_side import ServerSideStore
 from tests.nodes.calls import test_transport
 
@@ -24,7 +24,7 @@ def test_every_name_builds_a_store_of_that_name(name: str, redis_url: str) -> No
     store = build_store(NodeSettings.from_env({"SESSION_STORE": name, "REDIS_URL": redis_url}))
     assert isinstance(store, SessionStore)
     assert store.name == name
-    assert set(STORE_FACTORIES) == set(NODE_STORES)
+    assert set(SESSION_STORES) == set(NODE_STORES)
 
 
 def test_a_store_missing_a_hook_cannot_be_made() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare import report
-from loadtest.compare.cells import CellSpec, build_cell
+from loadtest.compare.record.cells import build_cell
 from loadtest.compare.report.replication import section
+from loadtest.compare.spec import CellSpec
 from loadtest.lab.replication import cluster_traffic
 from tests.loadtest.compare.generated import stats_doc
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.compare.cells import CellSpec
-from loadtest.compare.command import parse_args, plan
+from loadtest.compare.matrix import plan
+from loadtest.compare.options import parse_args
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.membership import changes_of, epoch_requests
+from loadtest.compare.spec import CellSpec
 from tests.support import recorded_pids, results, survivors, together
 
 SPEC = CellSpec("sticky", "memory", "rolling-deploy", nodes=3, users=20, duration=10.0)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from loadtest.compare.cells import CellSpec, Kill, build_cell
+from loadtest.compare.record.cells import build_cell
+from loadtest.compare.run.timeline import run_timeline
 from loadtest.compare.scenarios import scenario_for
-from loadtest.compare.scenarios.timeline import run_timeline
+from loadtest.compare.spec import CellSpec, Kill
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from tests.loadtest.compare.generated import stats_doc

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from loadtest.compare.cells import CellSpec, build_cell
+from loadtest.compare.record.cells import build_cell
 from loadtest.compare.scenarios import scenario_for
+from loadtest.compare.spec import CellSpec
 from tests.loadtest.compare.generated import stats_doc
 
 SPEC = CellSpec("random", "memory", "steady", nodes=3, users=30, duration=10.0)

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.compare.cells import CellSpec
-from loadtest.compare.command import parse_args, plan
+from loadtest.compare.matrix import plan
+from loadtest.compare.options import parse_args
+from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.store_failure import kill_time
-from loadtest.compare.store_latency import compare_with_baseline
-from loadtest.compare.theory import Exposure
+from loadtest.compare.spec import CellSpec
+from loadtest.compare.theory.model import Exposure
 from tests.support import results, together
 
 STORE_RUN = ("compare", "--scenario", "store-failure,store-failover-wait", "--store", "redis,memory", "--users", "8",
@@ -93,7 +94,7 @@ def test_real_runs_agree_with_theory(tmp_path: Path) -> None:
 
 
 def test_request_medians_come_from_the_labs_tally_finer_than_locusts_whole_milliseconds() -> None:
-    from loadtest.compare.store_latency import p50_by_request
+    from loadtest.compare.record.store_latency import p50_by_request
     from loadtest.users import tally as T
 
     totals = {f"{T.request_latency('GET', '/me')}:2.3": 6, f"{T.request_latency('GET', '/me')}:9.1": 4,

@@ -1,7 +1,7 @@
-"""The capacity search and the outside cross-check as `sessionlab compare` runs (see loadtest/compare/fidelity.py).
+"""The capacity search and the outside cross-check as `sessionlab compare` runs (options: fidelity/options.py).
 
 Capacity: per routing x store, one fresh cluster; each step is an open-loop run at one rate on it, judged
-by loadtest/compare/capacity.py. Cross-check: one cluster; the lab's ReaderUser (GET /me) open loop at R requests/s
+by fidelity/capacity.py. Cross-check: one cluster; the lab's ReaderUser (GET /me) open loop at R requests/s
 on C users (one connection each), then `hey -c C -q R/C` with one logged-in cookie on the same cluster.
 Both write results.json and a short report.md into --out, and every PID they start into pids.txt.
 """
@@ -13,26 +13,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare import capacity, crosscheck, fidelity_report, loadfigures
-from loadtest.compare.cells import CellSpec, build_cell
-from loadtest.compare.command import (
-    DEFAULT_USERS,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_STARTUP,
-    PidLog,
-    Progress,
-    _meta,
-    signals_interrupt,
-)
-from loadtest.compare.fidelity import (
+from loadtest.compare.fidelity import capacity, crosscheck
+from loadtest.compare.fidelity import report as fidelity_report
+from loadtest.compare.fidelity.options import (
     CAPACITY_STEP_DURATION,
     CROSS_CHECK_CONNECTIONS,
     CROSS_CHECK_DURATION,
     CROSS_CHECK_RATE,
 )
-from loadtest.compare.loadrun import cpu_fields, run_load
+from loadtest.compare.matrix import describe
+from loadtest.compare.options import DEFAULT_USERS, EXIT_INTERRUPTED, EXIT_OK, EXIT_STARTUP
+from loadtest.compare.record import loadfigures
+from loadtest.compare.record.cells import build_cell
 from loadtest.compare.report.render import write_results
+from loadtest.compare.run.loadrun import cpu_fields, run_load
+from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
+from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
@@ -50,7 +46,7 @@ CLUSTER_OVERHEAD_S = 5.0
 def _setup(args: argparse.Namespace, cells: int) -> tuple[Path, PidLog, dict[str, Any]]:
     out = args.out or report_dir()
     out.mkdir(parents=True, exist_ok=True)
-    meta = {**_meta(args, []), "cells": cells, "load_model": "open"}
+    meta = {**describe(args, []), "cells": cells, "load_model": "open"}
     return out, PidLog(out / "pids.txt"), meta
 
 
@@ -212,3 +208,8 @@ def _run(specs: list[CellSpec], out: Path, meta: dict[str, Any], pids: PidLog, o
     (out / "report.md").write_text(text)
     print(text, flush=True)
     return EXIT_OK
+
+
+def main(args: argparse.Namespace) -> int:
+    """`--capacity` or `--cross-check`: each replaces the matrix with its own runs."""
+    return run_capacity(args) if args.capacity else run_cross_check(args)

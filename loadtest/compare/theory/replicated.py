@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from loadtest.compare.theory import Expectation, Exposure, pinning
+from loadtest.compare.theory.model import Expectation, Exposure, pinning
 from loadtest.users.pacing import WAIT_MAX_S, WAIT_MIN_S, read_after_write_share, share_of_gaps_under
 
 

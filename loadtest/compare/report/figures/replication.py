@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
-
-from loadtest.compare.report.plots import Cell, _png
+from loadtest.compare.report.figures.canvas import Cell, plt, to_png
 from loadtest.compare.report.replication import cost_cells, node_counts, pick, series
 
 
@@ -35,4 +33,4 @@ def replication_cost(cells: Sequence[Cell]) -> bytes | None:
     axes[1].set_yscale("log")
     axes[2].legend(fontsize=7, loc="upper left")
     axes[0].legend(fontsize=7, loc="upper left")
-    return _png(figure)
+    return to_png(figure)

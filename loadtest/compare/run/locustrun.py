@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare.cells import CellSpec
 from loadtest.compare.scenarios import scenario_for
+from loadtest.compare.spec import CellSpec
 from loadtest.lab import proctree
+from loadtest.lab.paths import LOCUSTFILE
 from loadtest.lab.processes import ManagedProcess, StartupError, free_port, python_module, wait_until
 
-LOCUSTFILE = Path(__file__).resolve().parents[1] / "locustfile.py"
 USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
 STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
 

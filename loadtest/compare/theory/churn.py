@@ -24,7 +24,7 @@ users at LEAVE, pinned users at UNPIN; so a restart adds no term of its own. Wit
   ideal ring of N, node k's arcs hold a weight w_k of the ids; its LEAVE moves w_k, its rejoin only the w_k/N
   re-made meanwhile that hash to it, so its turn in a rolling deploy costs users * N * w_k, and the whole deploy
   users * N^2/(N+1) * ((1 + (N+1)/N^2)^N - 1) (4.53 * users for N = 3). A scale-out moves 1/(N+1), and the new
-  node then holds only 1/(N+1)^2 of the users. The lab follows the balancer's real ring (loadtest/compare/ring.py).
+  node then holds only 1/(N+1)^2 of the users. The lab follows the balancer's real ring (theory/ring.py).
   With a shared store nothing is lost and ids never move: hash requests follow the ring's shares.
 cookie and redis stores: no misses, whatever happens (every node reads every session).
 """
@@ -36,8 +36,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from loadtest.compare.ring import ProbeRing
-from loadtest.compare.theory import KINDS, SIGMAS, SPREAD_ROUTINGS, Expectation
+from loadtest.compare.theory.model import KINDS, SIGMAS, SPREAD_ROUTINGS, Expectation
+from loadtest.compare.theory.ring import ProbeRing
 from nodes.contract.names import ROUTE, ROUTING_MODES, STORES
 
 LEAVE, JOIN, UNPIN = "leave", "join", "unpin"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare import locustrun
-from loadtest.compare.cells import CellSpec
+from loadtest.compare.run import locustrun
+from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import LocalCluster
 from loadtest.lab.cpushare import CpuMeter
 

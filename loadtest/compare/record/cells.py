@@ -9,76 +9,21 @@ errors are locust's failures outside the SESSION rows. Pure functions, no locust
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare import loadfigures
+from loadtest.compare.record import loadfigures
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.base import RunTimeline
-from loadtest.compare.theory import KINDS, Exposure
+from loadtest.compare.spec import CellSpec, Kill
+from loadtest.compare.theory.model import KINDS, Exposure
 from loadtest.users import tally as T
-from nodes.contract.names import default_consistency
 
 if TYPE_CHECKING:
     from loadtest.compare.scenarios.base import ErrorTheory
-    from loadtest.compare.theory import Expectation
+    from loadtest.compare.theory.model import Expectation
 
 MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
 DISAGREES = "DISAGREES WITH THEORY"  # a cell's verdict when a measure falls outside its theory
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """What one cell runs: the choice under test and the load."""
-
-    routing: str
-    store: str
-    scenario: str
-    nodes: int
-    users: int
-    duration: float
-    workers: int = 0
-    consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
-    revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
-    arrival_rate: float = 0.0  # > 0: open loop at this many requests/s in total (loadtest/users/schedule.py)
-    poisson: bool = False  # open loop with exponential gaps
-    user_classes: tuple[str, ...] = ()  # the locustfile's classes to run instead of the scenario's
-    store_latency_ms: float = 0.0  # --store-latency: added round trip between the nodes and Redis
-    outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
-    redis_persistence: str = "none"  # --redis-persistence: none or aof
-    replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
-
-    @property
-    def store_label(self) -> str:
-        """The store as the report names it: `replicated all-sync` for the replicated store."""
-        return f"{self.store} {self.replication}" if self.replication else self.store
-
-    drain_seconds: float = 2.0  # membership changes: how long a node drains before it is stopped or removed
-    deploy_mode: str = "drain"  # rolling-deploy: "drain" (drain, SIGTERM, restart, ready) or "kill" (SIGKILL, restart)
-
-    @property
-    def label(self) -> str:
-        mode = f" / {self.consistency}" if self.consistency else ""
-        return f"{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
-
-    @property
-    def store_variant(self) -> str:
-        """How the shared store differs from the default (a hop away, persistent), for labels and folders."""
-        latency = f" / +{self.store_latency_ms:g} ms" if self.store_latency_ms else ""
-        return latency + (f" / {self.redis_persistence}" if self.redis_persistence != "none" else "")
-
-    @property
-    def effective_consistency(self) -> str:
-        return self.consistency or default_consistency(self.store)
-
-
-@dataclass(frozen=True)
-class Kill:
-    """A node the runner SIGKILLed: which, and when (seconds after the load started)."""
-
-    node: str
-    at_s: float
-    ejected_at_s: float | None = None  # when the balancer's health check marked it down, if seen
 
 
 def http_entries(entries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -5,36 +5,26 @@ Each function takes results.json cells and returns PNG bytes, or None when there
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-from matplotlib.figure import Figure  # noqa: E402
-
-from loadtest.compare.report import latency_overlay  # noqa: E402
-from loadtest.compare.report.membership import draw_panel, membership_cells  # noqa: E402
-from loadtest.compare.report.table import cell_name, ran  # noqa: E402 - one naming of cells for tables and figures
-from nodes.contract.names import CAS  # noqa: E402
-
-Cell = dict[str, Any]
-OK_COLOR, BAD_COLOR, KILL_COLOR = "#4477aa", "#cc3311", "#cc3311"
-KIND_STYLES = {
-    "browser": {"color": OK_COLOR, "marker": ".", "linewidth": 1},
-    "app": {"color": "#ee7733", "marker": "x", "markersize": 4, "linewidth": 1, "linestyle": "dotted"},
-}
-PERCENTILE_COLORS = {"p50_ms": "#88ccee", "p95_ms": "#4477aa", "p99_ms": "#332288"}
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+from loadtest.compare.report.figures import latency_overlay
+from loadtest.compare.report.figures.canvas import (
+    BAD_COLOR,
+    KILL_COLOR,
+    KIND_STYLES,
+    OK_COLOR,
+    PERCENTILE_COLORS,
+    Cell,
+    plt,  # pyplot on the Agg backend
+    to_png,
+)
+from loadtest.compare.report.figures.replication import replication_cost
+from loadtest.compare.report.membership import draw_panel, membership_cells
+from loadtest.compare.report.table import cell_name, ran  # one naming of cells for tables and figures
+from nodes.contract.names import CAS
+from nodes.contract.registry import Registry
 
 
 def _height(rows: int) -> float:
@@ -58,7 +48,7 @@ def latency(cells: Sequence[Cell]) -> bytes | None:
     axes.set_title("Latency percentiles per cell")
     axes.legend(loc="lower right")
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return to_png(figure)
 
 
 def misses(cells: Sequence[Cell]) -> bytes | None:
@@ -79,7 +69,7 @@ def misses(cells: Sequence[Cell]) -> bytes | None:
     axes.set_title("Session-miss rate: measured vs theory")
     axes.legend(loc="lower right")
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return to_png(figure)
 
 
 def timelines(cells: Sequence[Cell]) -> bytes | None:
@@ -108,7 +98,7 @@ def timelines(cells: Sequence[Cell]) -> bytes | None:
     figure.supxlabel("seconds since the load started")
     figure.supylabel("misses / session requests")
     figure.tight_layout(rect=(0, 0, 1, top))
-    return _png(figure)
+    return to_png(figure)
 
 
 def _timeline(axes: Any, cell: Cell) -> None:
@@ -154,7 +144,7 @@ def shares(cells: Sequence[Cell]) -> bytes | None:
     axes.set_xlabel("% of requests served (X-Node-Id)")
     axes.set_title("Per-node load share")
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(figure)
+    return to_png(figure)
 
 
 def lost_updates(cells: Sequence[Cell]) -> bytes | None:
@@ -177,7 +167,7 @@ def lost_updates(cells: Sequence[Cell]) -> bytes | None:
     axes.set_xlabel("acknowledged increments lost, % (blue: cas, theory 0; orange: last_write_wins; red: disagrees)")
     axes.set_title("Lost updates under concurrent writes to one session")
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return to_png(figure)
 
 
 def membership(cells: Sequence[Cell]) -> bytes | None:
@@ -199,27 +189,25 @@ def membership(cells: Sequence[Cell]) -> bytes | None:
     figure.supxlabel("seconds since the load started")
     figure.supylabel("misses / session requests")
     figure.tight_layout(rect=(0, 0, 1, top))
-    return _png(figure)
+    return to_png(figure)
 
 
-FIGURES = {
-    "misses": ("Session-miss rate: measured vs theory", misses),
-    "lost_updates": ("Lost updates: cas vs last_write_wins", lost_updates),
-    "timelines": ("Miss rate and latency over time, events marked", timelines),
-    "membership": ("Miss rate over time through rolling deploys, scale-out and scale-in", membership),
-    "latency": ("Latency percentiles", latency),
-    "shares": ("Per-node load share", shares),
-}
-
-
-def _replication_cost(cells: Sequence[Cell]) -> bytes | None:
-    from loadtest.compare.report.replication_figure import replication_cost  # it imports this module
-
-    return replication_cost(cells)
-
-
-FIGURES["replication_cost"] = ("What replication costs: latency and messages per write against node count",
-                               _replication_cost)  # fmt: skip
+# Every figure the report draws, in the report's order: name -> (title, draw); captions.py keys on the name.
+FIGURES: Registry[tuple[str, Callable[[Sequence[Cell]], bytes | None]]] = Registry(
+    "figure",
+    {
+        "misses": ("Session-miss rate: measured vs theory", misses),
+        "lost_updates": ("Lost updates: cas vs last_write_wins", lost_updates),
+        "timelines": ("Miss rate and latency over time, events marked", timelines),
+        "membership": ("Miss rate over time through rolling deploys, scale-out and scale-in", membership),
+        "latency": ("Latency percentiles", latency),
+        "shares": ("Per-node load share", shares),
+        "replication_cost": (
+            "What replication costs: latency and messages per write against node count",
+            replication_cost,
+        ),
+    }.items(),
+)
 
 
 def render_all(cells: Sequence[Cell]) -> dict[str, tuple[str, bytes]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loadtest.compare.cells import disagrees
+from loadtest.compare.record.cells import disagrees
 from loadtest.users import tally as T
 
 ROUND_TRIPS = {"GET /me": 1, "POST /counter": 2}

@@ -1,7 +1,7 @@
 """`sessionlab compare` options for numbers you can trust: open loop, capacity search, outside cross-check.
 
 `--arrival-rate R [--poisson]` turns the matrix cells open-loop; `--capacity [--slo-ms MS]` and
-`--cross-check` replace the matrix with their own runs (loadtest/compare/fidelityrun.py).
+`--cross-check` replace the matrix with their own runs (loadtest/compare/fidelity/run.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loadtest.compare.capacity import DEFAULT_SLO_MS, MAX_STEPS
+from loadtest.compare.fidelity.capacity import DEFAULT_SLO_MS, MAX_STEPS
 
 CROSS_CHECK_RATE, CROSS_CHECK_CONNECTIONS, CROSS_CHECK_DURATION = 150.0, 10, 16.0
 CAPACITY_STEP_DURATION = 8.0
@@ -58,9 +58,3 @@ def summary_suffix(cell: dict[str, Any]) -> str:
 def _cpu(cell: dict[str, Any]) -> str:
     share = cell.get("generator_cpu_share")
     return "" if share is None else f" | generator CPU {share:.0%} of the machine"
-
-
-def main(args: argparse.Namespace) -> int:
-    from loadtest.compare import fidelityrun  # imports loadtest.compare: only once compare is loaded
-
-    return fidelityrun.run_capacity(args) if args.capacity else fidelityrun.run_cross_check(args)

@@ -1,0 +1,1 @@
+"""The report's figures (matplotlib, drawn only when a report is written)."""

@@ -1,0 +1,85 @@
+"""One cell, run: the scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all.
+
+The record it returns is built by loadtest/compare/record/; a process that died on its own makes the cell
+`CellFailed` (recorded, and the matrix goes on).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from loadtest.compare.record.cells import build_cell
+from loadtest.compare.record.store_latency import p50_by_request
+from loadtest.compare.run import revocation
+from loadtest.compare.run.loadrun import cpu_fields, run_load
+from loadtest.compare.run.progress import PidLog, Progress
+from loadtest.compare.run.timeline import run_timeline
+from loadtest.compare.scenarios import scenario_for
+from loadtest.compare.scenarios.store_actions import measured
+from loadtest.compare.spec import CellSpec
+from loadtest.lab.cluster import ClusterConfig, LocalCluster
+from loadtest.lab.control import ClusterControl
+from loadtest.lab.replication import DEFAULT_REPLICATION
+from loadtest.users import tally as T
+from nodes.contract.names import DEFAULT_MAX_AGE
+
+
+class CellFailed(RuntimeError):
+    """A cell ran but cannot be trusted (a process died on its own): recorded, and the matrix goes on."""
+
+
+def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> dict[str, Any]:
+    """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
+    scenario = scenario_for(spec.scenario)
+    config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
+                                            log_dir=folder / "logs", consistency=spec.consistency,
+                                            store_latency_ms=spec.store_latency_ms,
+                                            redis_persistence=spec.redis_persistence,
+                                            replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
+    with LocalCluster(config, on_pid=pids) as cluster:
+        pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
+        progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
+                     f"{spec.users} users{pace} for {spec.duration:g}s"
+                     + (f" on {spec.workers} workers" if spec.workers else ""))  # fmt: skip
+        control = ClusterControl(cluster)
+
+        def timeline(start: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            records = run_timeline(scenario.events(spec), control, start, progress.say)
+            rtt = cluster.store.added_rtt() if cluster.store is not None else {}  # while the load still runs
+            return records, rtt
+
+        load = run_load(cluster, spec, folder, kinds, pids, during=timeline)
+        stats, (records, rtt) = load.stats, load.during
+        replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
+        revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
+        dead = [name for name in cluster.dead_members() if name not in control.taken_down]
+        if dead:
+            raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
+    store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
+    totals = T.sum_counts(stats.get("per_second", {}).values())
+    store |= {"store_latency_ms": spec.store_latency_ms,
+              "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
+    return {
+        **build_cell(spec, stats, scenario.disruption(records), records, replication),
+        **store,
+        **cpu_fields(load.cpu),
+        **revoked,
+    }
+
+
+def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
+    """After the load: how long the other client's session stays usable once the user logged out everywhere."""
+    measured = revocation.measure(
+        url, spec.store, bound=spec.revocation_bound, max_age=DEFAULT_MAX_AGE
+    )  # the lab leaves SESSION_MAX_AGE at its default
+    progress.say(f"  logout-all: {measured['revocation']['explanation']}")
+    return measured
+
+
+def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
+    """The cell's folder: <store>-<routing>-<scenario>[-<consistency>], plus -n<nodes> in a --nodes sweep."""
+    mode = f"-{spec.consistency}" if spec.consistency else ""
+    variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
+    store = spec.store_label.replace(" ", "-")
+    return f"{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")

@@ -1,0 +1,65 @@
+"""What one cell of the matrix runs, as a frozen record every part shares (plan, scenarios, run, record, report).
+
+It sits below everything that uses it and imports none of them, so a scenario can name the cell it is judged on
+without importing the module that builds the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodes.contract.names import default_consistency
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What one cell runs: the choice under test and the load."""
+
+    routing: str
+    store: str
+    scenario: str
+    nodes: int
+    users: int
+    duration: float
+    workers: int = 0
+    consistency: str | None = None  # the nodes' SESSION_CONSISTENCY; None = the store's default
+    revocation_bound: float = 0.0  # > 0: after the load, measure how long a session outlives logout-all
+    arrival_rate: float = 0.0  # > 0: open loop at this many requests/s in total (loadtest/users/schedule.py)
+    poisson: bool = False  # open loop with exponential gaps
+    user_classes: tuple[str, ...] = ()  # the locustfile's classes to run instead of the scenario's
+    store_latency_ms: float = 0.0  # --store-latency: added round trip between the nodes and Redis
+    outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
+    redis_persistence: str = "none"  # --redis-persistence: none or aof
+    replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
+
+    @property
+    def store_label(self) -> str:
+        """The store as the report names it: `replicated all-sync` for the replicated store."""
+        return f"{self.store} {self.replication}" if self.replication else self.store
+
+    drain_seconds: float = 2.0  # membership changes: how long a node drains before it is stopped or removed
+    deploy_mode: str = "drain"  # rolling-deploy: "drain" (drain, SIGTERM, restart, ready) or "kill" (SIGKILL, restart)
+
+    @property
+    def label(self) -> str:
+        mode = f" / {self.consistency}" if self.consistency else ""
+        return f"{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
+
+    @property
+    def store_variant(self) -> str:
+        """How the shared store differs from the default (a hop away, persistent), for labels and folders."""
+        latency = f" / +{self.store_latency_ms:g} ms" if self.store_latency_ms else ""
+        return latency + (f" / {self.redis_persistence}" if self.redis_persistence != "none" else "")
+
+    @property
+    def effective_consistency(self) -> str:
+        return self.consistency or default_consistency(self.store)
+
+
+@dataclass(frozen=True)
+class Kill:
+    """A node the runner SIGKILLed: which, and when (seconds after the load started)."""
+
+    node: str
+    at_s: float
+    ejected_at_s: float | None = None  # when the balancer's health check marked it down, if seen
