@@ -31,6 +31,7 @@ pytestmark = pytest.mark.timeout(180)
 
 BALANCER_PORT, ADDED_NODE_PORT = 8080, 8084  # the ports the docs show
 README_LINES = 200
+INLINE_COMMAND = re.compile(r"(?<!`)`(sessionlab [^`]+)`(?!`)")
 ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d+", re.IGNORECASE)
 # What the answers to the documented calls must say (a call's answer is checked wherever a block makes it).
 EXPECTED = {
@@ -112,18 +113,21 @@ def _help(command: str) -> str:
 
 
 def test_every_sessionlab_line_names_a_real_command_and_real_options() -> None:
+    """In shell blocks and in inline code (`sessionlab compare --quick` in a sentence) alike."""
+    lines = [(block.where, line) for block in shell_blocks() for line in commands(block.text)]
+    lines += [(str(path.relative_to(ROOT)), " ".join(match.group(1).split()))
+              for path in doc_files() for match in INLINE_COMMAND.finditer(path.read_text())]  # fmt: skip
     wrong = []
-    for block in shell_blocks():
-        for line in commands(block.text):
-            words = shlex.split(line, comments=True)
-            if not words or words[0] != "sessionlab" or len(words) < 2 or words[1].startswith("-"):
-                continue
-            if words[1] not in _subcommands():
-                wrong.append(f"{block.where}: no command {words[1]!r}")
-                continue
-            options = {word.split("=", 1)[0] for word in words[2:] if word.startswith("--")}
-            wrong += [f"{block.where}: sessionlab {words[1]} has no {option}" for option in sorted(options)
-                      if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", _help(words[1]))]  # fmt: skip
+    for where, line in lines:
+        words = shlex.split(line, comments=True)
+        if len(words) < 2 or words[0] != "sessionlab" or not re.fullmatch(r"[a-z]+", words[1]):
+            continue  # `sessionlab --help`, a placeholder (`sessionlab <command>`) or output (`sessionlab node: ...`)
+        if words[1] not in _subcommands():
+            wrong.append(f"{where}: no command {words[1]!r}")
+            continue
+        options = {word.split("=", 1)[0] for word in words[2:] if word.startswith("--")}
+        wrong += [f"{where}: sessionlab {words[1]} has no {option}" for option in sorted(options)
+                  if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", _help(words[1]))]  # fmt: skip
     assert wrong == []
 
 
