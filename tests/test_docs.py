@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.timeout(180)
 
 BALANCER_PORT, ADDED_NODE_PORT = 8080, 8084  # the ports the docs show
 README_LINES = 200
+README_LINK = re.compile(r"\]\((docs/[^)#\s]+\.md)(?:#([^)\s]+))?\)")
+HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
 INLINE_COMMAND = re.compile(r"(?<!`)`(sessionlab [^`]+)`(?!`)")
 ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\d+", re.IGNORECASE)
 # What the answers to the documented calls must say (a call's answer is checked wherever a block makes it).
@@ -72,6 +75,24 @@ def test_every_docs_page_is_in_the_nav_and_reachable_from_the_readme() -> None:
             reached.add(page)
             todo += links(page)
     assert pages - reached == set(), "pages no link from the README leads to"
+
+
+def test_the_readmes_links_into_docs_name_pages_and_headings_that_exist() -> None:
+    """mkdocs checks the links between docs pages; the README is outside the site, so it is checked here."""
+    broken = []
+    for target, anchor in README_LINK.findall((ROOT / "README.md").read_text()):
+        page = ROOT / target
+        if not page.exists():
+            broken.append(target)
+        elif anchor and anchor not in {_slug(heading) for heading in HEADING.findall(page.read_text())}:
+            broken.append(f"{target}#{anchor}")
+    assert broken == []
+
+
+def _slug(heading: str) -> str:
+    """The id Python-Markdown's toc extension gives a heading (its default slugify)."""
+    text = unicodedata.normalize("NFKD", heading).encode("ascii", "ignore").decode()
+    return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", text).strip().lower())
 
 
 def _nav_pages(nav: object) -> list[str]:
