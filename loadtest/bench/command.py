@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import fnmatch
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -27,7 +28,16 @@ from typing import Any
 import psutil
 
 from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
-from loadtest.bench.report import BALANCER_MODES, add_ratios, machine, markdown, summarize, targets, tool_version
+from loadtest.bench.report import (
+    BALANCER_MODES,
+    add_ratios,
+    machine,
+    markdown,
+    results_page,
+    summarize,
+    targets,
+    tool_version,
+)
 from loadtest.bench.servers import INSTALL_HINTS, Placement, Servers, find_tool
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError, python_module
@@ -35,7 +45,7 @@ from loadtest.lab.proctree import rss_mb
 from loadtest.lab.redis_server import RedisServer
 from nodes.contract.names import HASH, ROUND_ROBIN, STICKY, STORES
 
-# nginx and HAProxy rows, as the README's bench describes them: nginx (open source) has no cookie stickiness, and
+# nginx and HAProxy rows, as docs/bench.md describes them: nginx (open source) has no cookie stickiness, and
 # HAProxy runs its roundrobin and its `cookie ... insert` (sticky).
 NGINX_MODES = (ROUND_ROBIN, HASH)
 HAPROXY_MODES = (ROUND_ROBIN, STICKY)
@@ -75,6 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-sessions", type=int, help="logins for the memory figure (100000; --quick 10000)")
     parser.add_argument("--only", help="comma-separated row names or patterns (e.g. 'balancer-*,nginx-*') to run")
     parser.add_argument("--out", type=absolute, help="where bench.json and bench.md go (default reports/bench-<time>/)")
+    parser.add_argument("--results-page", type=absolute, metavar="PAGE",
+                        help="also write the tables as a docs page with date, machine and command line "
+                        "(e.g. docs/results/bench.md)")  # fmt: skip
     parser.add_argument(
         "--baseline", type=absolute, metavar="CHECKOUT",
         help="also run the balancer and the redis store of another source tree (e.g. a `git worktree` of main) "
@@ -90,7 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    args.command = shlex.join(["sessionlab", "bench", *argv])
     wrk = find_tool("wrk")
     if wrk is None:
         print(f"sessionlab bench: wrk is required: {INSTALL_HINTS['wrk']}", file=sys.stderr)
@@ -121,8 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
     (out / "bench.md").write_text(table)
+    written = [out / "bench.json", out / "bench.md"]
+    if args.results_page is not None:
+        args.results_page.parent.mkdir(parents=True, exist_ok=True)
+        args.results_page.write_text(results_page(report))
+        written.append(args.results_page)
     print(table)
-    print(f"written: {out / 'bench.json'}, {out / 'bench.md'}")
+    print(f"written: {', '.join(str(path) for path in written)}")
     return 0
 
 
@@ -331,6 +351,7 @@ def build_report(
         tools[tool] = tool_version([binary, flag]) if binary else "not installed"
     return {
         "date": f"{started:%Y-%m-%d %H:%M} UTC",
+        "command": args.command,
         "machine": {**machine(), "tools": tools},
         "settings": {
             "seconds": args.seconds,

@@ -1,5 +1,5 @@
-"""What `sessionlab bench` reports: the machine, medians and ratios per row, the issue's targets, as JSON and as
-Markdown tables (the README shows the latest)."""
+"""What `sessionlab bench` reports: the machine, medians and ratios per row, the targets, as JSON and as
+Markdown tables (bench.md, the console, and on request a results page under docs/results/)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ import statistics
 import subprocess
 from typing import Any
 
+from loadtest.bench.configs import render
 from nodes.contract.names import HASH, ROUTE, ROUTING_MODES, STICKY
 
 Row = dict[str, Any]
-# issue 13: the redis store, compare-and-set included, against the cookie store, in both workloads
+# The redis store, compare-and-set included, against the cookie store, in both workloads
 STORE_TARGETS = {"read": 1.0, "write": 0.75, "read-hot": 1.0, "write-hot": 0.75}
 # The balancer's rows: every mode but route, which needs nodes run with SESSION_ROUTE_TAG; on the bench's untagged
 # nodes it is only round robin again.
 BALANCER_MODES = tuple(mode for mode in ROUTING_MODES if mode != ROUTE)
-COSTLIER_MODES = (STICKY, HASH)  # they read a cookie per request; the issue wants them within 5% of random
+COSTLIER_MODES = (STICKY, HASH)  # they read a cookie per request; the target: within 5% of random
 NOISY = 1.3  # a row whose fastest run beats its slowest by more than this is flagged: the machine was busy
+# The ratio columns of each table, after req/s, p50 and p99.
+TABLE_COLUMNS = {
+    "proxy": ("vs_nginx", "p99_vs_nginx", "vs_direct", "cpu_us_per_req"),
+    "store": ("vs_cookie", "vs_none", "cpu_us_per_req", "cpu_vs_cookie"),
+}
 
 
 def machine() -> dict[str, Any]:
@@ -95,7 +101,7 @@ def _ratio(value: float, reference: Row | None, key: str) -> float | None:
 
 
 def targets(rows: list[Row], memory: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The issue's targets, each with the measured value and whether it is met (None: not measured)."""
+    """The targets, each with the measured value and whether it is met (None: not measured)."""
     by_name = {row["name"]: row for row in rows if row.get("rps")}
     found: list[dict[str, Any]] = []
 
@@ -140,62 +146,26 @@ def _mode_cost_ratio(row: Row, random_row: Row) -> tuple[float, str]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The tables and targets, as the README shows them."""
-    m, s = report["machine"], report["settings"]
-    lines = [
-        f"### `sessionlab bench` — {report['date']}",
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['os']}, Python {m['python']}. {s['placement']}. "
-        f"wrk, {s['connections']} connections, {s['seconds']} s per run, {s['repeats']} runs per row alternated "
-        f"(A/B/A/B), medians; rows whose runs differ by more than {NOISY}× are marked noisy.",
-        "",
-        "Proxies: two nodes behind each, `GET /healthz` (no session work), every client keeps its cookies. "
-        "CPU µs/req: the proxy's own CPU time per request (its worker processes included); the two nodes limit "
-        "req/s, so a mode that spreads the 50 clients unevenly (hash) shows it in req/s, not in CPU.",
-        "",
-        "| row | req/s | p50 ms | p99 ms | ÷ nginx | p99 ÷ nginx | ÷ direct | CPU µs/req |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        _cells(row, row.get("vs_nginx"), row.get("p99_vs_nginx"), row.get("vs_direct"), row.get("cpu_us_per_req"))
-        for row in report["rows"]
-        if row["group"] == "proxy"
-    ]
-    lines += [
-        "",
-        "Session stores: one node each (`GET /me` reads, `POST /counter` writes), in two workloads: a session per "
-        "client, cycled (each request touches another session than the one before), and one hot session that every "
-        "client shares.",
-        "",
-        "CPU µs/req: the node's and redis-server's CPU time per request (robust when the machine is shared); "
-        "cookie ÷ this: how many of this row's requests cost the CPU of one cookie-store request.",
-        "",
-        "| row | req/s | p50 ms | p99 ms | ÷ cookie | ÷ no session | CPU µs/req | cookie CPU ÷ this |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        _cells(row, row.get("vs_cookie"), row.get("vs_none"), row.get("cpu_us_per_req"), row.get("cpu_vs_cookie"))
-        for row in report["rows"]
-        if row["group"] == "store"
-    ]
-    memory = report.get("memory")
-    if memory:
-        lines += [
-            "",
-            f"Memory store: {memory['sessions']:,} logins: RSS {memory['rss_before_mb']:.1f} → "
-            f"{memory['rss_after_mb']:.1f} MB, **{memory['mb_per_100k']:.1f} MB per 100,000 sessions**"
-            + (f" ({memory['failed']} logins failed)" if memory.get("failed") else "")
-            + ".",
-        ]
-    if report.get("skipped"):
-        lines += ["", *(f"Skipped {item['name']}: {item['reason']}" for item in report["skipped"])]
-    if report.get("targets"):
-        lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
-        lines += [
-            f"| {t['target']} | {t['shown']} | {'yes' if t['ok'] else 'no' if t['ok'] is False else '–'} |"
-            for t in report["targets"]
-        ]
-    return "\n".join(lines) + "\n"
+    """The tables and targets, as bench.md and the console show them (template: templates/bench.md)."""
+    groups = {
+        group: [_cells(row, *(row.get(key) for key in keys)) for row in report["rows"] if row["group"] == group]
+        for group, keys in TABLE_COLUMNS.items()
+    }
+    return render(
+        "bench.md",
+        **{key: report[key] for key in ("date", "machine", "settings")},
+        memory=report.get("memory"),
+        skipped=report.get("skipped") or [],
+        targets=report.get("targets") or [],
+        proxy_lines=groups["proxy"],
+        store_lines=groups["store"],
+        noisy=NOISY,
+    )
+
+
+def results_page(report: dict[str, Any]) -> str:
+    """docs/results/<name>.md: date, machine and command line above the same tables (templates/results-page.md)."""
+    return render("results-page.md", **report, tables=markdown(report).rstrip("\n"))
 
 
 def _cells(row: Row, *ratios: float | None) -> str:

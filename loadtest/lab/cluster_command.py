@@ -139,6 +139,7 @@ def runtime_api_lines(cluster: LocalCluster) -> list[str]:
     auth = f'-H "Authorization: Bearer {cluster.admin_token}"'
     return [
         f"Runtime API: {api}   token (this run only): {cluster.admin_token}",
+        f"  export BALANCER_ADMIN_TOKEN={cluster.admin_token} NODE_1={node}   # for the docs' examples",
         f'  curl -s -X POST {auth} -d \'{{"url": "{node}"}}\' {api}/drain     # no new clients for {node}',
         f'  curl -s -X POST {auth} -d \'{{"url": "{node}"}}\' {api}/ready     # new clients again',
         f'  curl -s -X DELETE {auth} -d \'{{"url": "{node}"}}\' {api}          # remove it',

@@ -1,5 +1,6 @@
-"""`sessionlab bench --quick` end to end with the shortest runs: every row lands in bench.json and bench.md, and
-nothing it started is left running. Speed is what the bench measures; this test never asserts on it."""
+"""`sessionlab bench --quick` end to end with the shortest runs: every row lands in bench.json, bench.md and the
+docs results page, and nothing it started is left running. Speed is what the bench measures; this test never
+asserts on it."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def holders_of_files_under(directory: Path) -> list[str]:
 def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Path) -> None:
     """Run as a user would: the console script in a fresh folder, no --out: the report lands in ./reports/."""
     argv = [str(Path(sys.executable).parent / "sessionlab"), "bench", "--quick", "--seconds", "1", "--repeats", "1"]
-    argv += ["--connections", "10", "--memory-sessions", "300"]
+    argv += ["--connections", "10", "--memory-sessions", "300", "--results-page", "docs/results/bench.md"]
     result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=170, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     [out] = list((tmp_path / "reports").glob("bench-*"))
@@ -57,4 +58,10 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     table = (out / "bench.md").read_text()
     assert "| balancer sticky |" in table and "redis store, reads (GET /me), one hot session" in table
     assert table in result.stdout
+
+    page = (tmp_path / "docs/results/bench.md").read_text()  # relative to where the command ran, like --out
+    assert table.strip() in page and f"**Measured:** {report['date']}" in page
+    assert f"{report['machine']['cores']} cores, {report['machine']['cpu']}" in page
+    assert f"Python {report['machine']['python']}" in page
+    assert "`sessionlab bench --quick --seconds 1 --repeats 1 --connections 10" in page
     assert holders_of_files_under(out) == []
