@@ -33,7 +33,7 @@ PATHS = frozenset((UPSTREAMS_PATH, DRAIN_PATH, READY_PATH))
 
 _JSON = (b"Content-Type", b"application/json; charset=utf-8")
 UNAUTHORIZED = Failure(401, "unauthorized", "send Authorization: Bearer <BALANCER_ADMIN_TOKEN>")
-METHOD_NOT_ALLOWED = Failure(405, "method_not_allowed", "see the runtime API in the README")
+METHOD_NOT_ALLOWED = Failure(405, "method_not_allowed", "see the runtime API in docs/balancer.md")
 
 Answer = tuple[int, Headers, bytes]
 

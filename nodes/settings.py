@@ -66,7 +66,7 @@ class NodeSettings:
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
-    # SESSION_STORE=replicated (see README, "Replicated sessions"):
+    # SESSION_STORE=replicated (see docs/replication.md):
     peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
     replication: str = "all"  # SESSION_REPLICATION: all | backup
     replication_mode: str = "sync"  # SESSION_REPLICATION_MODE: sync | async

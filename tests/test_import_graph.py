@@ -101,7 +101,8 @@ def test_no_import_cycle_between_modules() -> None:
 NEVER_IMPORTS = {
     "nodes": ("balancer", "loadtest"),
     "balancer": ("loadtest",),
-    "loadtest.users": ("loadtest.lab", "loadtest.compare", "loadtest.bench"),
+    "loadtest.users": ("loadtest.lab", "loadtest.compare", "loadtest.bench", "loadtest.render"),
+    "loadtest.render": ("loadtest.lab", "loadtest.compare", "loadtest.bench", "loadtest.users"),
     "loadtest.lab": ("loadtest.compare", "loadtest.bench"),
     "loadtest.compare.spec": ("loadtest.compare.",),
     "loadtest.compare.theory": (

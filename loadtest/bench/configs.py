@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
-
+from loadtest.render.templates import environment
 from nodes.contract.names import AFFINITY_COOKIE, SESSION_COOKIE
 
-ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+ENVIRONMENT = environment(Path(__file__).resolve().parent / "templates")  # the lab's one jinja2 setup
 
 
 def lua_string(value: str) -> str:

@@ -10,6 +10,7 @@ import subprocess
 from typing import Any
 
 from loadtest.bench.configs import render
+from loadtest.render.format import count, ratio
 from nodes.contract.names import HASH, ROUTE, ROUTING_MODES, STICKY
 
 Row = dict[str, Any]
@@ -177,9 +178,5 @@ def _cells(row: Row, *ratios: float | None) -> str:
         flag += f" (noisy: runs {min(rates):,.0f}–{max(rates):,.0f})"
     if row["non2xx"] or row["socket_errors"]:
         flag += f" ⚠ {row['non2xx']} non-2xx, {row['socket_errors']} socket errors"
-    figures = f"{row['rps']:,.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f}"
-    return f"| {row['label']}{flag} | {figures} | " + " | ".join(_fmt(r) for r in ratios) + " |"
-
-
-def _fmt(ratio: float | None) -> str:
-    return "–" if ratio is None else f"{ratio:.2f}"
+    figures = f"{count(row['rps'])} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f}"
+    return f"| {row['label']}{flag} | {figures} | " + " | ".join(ratio(r) for r in ratios) + " |"

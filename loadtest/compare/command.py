@@ -22,12 +22,12 @@ from loadtest.compare.options import EXIT_DISAGREES, EXIT_INTERRUPTED, EXIT_OK, 
 from loadtest.compare.record.cells import failed_cell
 from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.report.screenshot import write_screenshot
-from loadtest.compare.report.table import ms
 from loadtest.compare.run.cell import CellFailed, cell_folder_name, run_cell
 from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
 from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
+from loadtest.render.format import ms
 
 
 def summary_line(cell: dict[str, Any]) -> str:

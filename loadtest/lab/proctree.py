@@ -23,7 +23,7 @@ def descendants(pid: int) -> list[int]:
 def alive(pid: int) -> bool:
     """True when `pid` runs (a zombie, dead but not yet reaped, counts as gone)."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except GONE:
         return False
 

@@ -144,9 +144,9 @@ class RedisClusterServers:
             per_node = CLUSTER_SLOTS // len(self.servers)
             for index, client in enumerate(clients):
                 last = CLUSTER_SLOTS if index == len(clients) - 1 else (index + 1) * per_node
-                client.execute_command("CLUSTER ADDSLOTS", *range(index * per_node, last))
+                client.execute_command("CLUSTER ADDSLOTS", *range(index * per_node, last))  # type: ignore[no-untyped-call]
             for client in clients[1:]:
-                client.execute_command("CLUSTER MEET", self.servers[0].host, self.servers[0].port)
+                client.execute_command("CLUSTER MEET", self.servers[0].host, self.servers[0].port)  # type: ignore[no-untyped-call]
             ready = wait_until(lambda: all(_cluster_ok(client, len(clients)) for client in clients), timeout)
             if not ready:
                 raise StartupError(f"the local Redis Cluster did not reach cluster_state:ok in {timeout:.0f}s")

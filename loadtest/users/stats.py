@@ -13,8 +13,9 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
@@ -31,16 +32,27 @@ PROCESS = {"id": str(os.getpid())}  # a worker's own PID (read again after a for
 USER_KINDS: dict[str, int] = {}  # user kind -> weight, filled by the locustfile
 
 _ENV: dict[str, Any] = {}
+Listener = TypeVar("Listener", bound=Callable[..., Any])
 
 
-@events.init.add_listener
+def on(event: Any) -> Callable[[Listener], Listener]:
+    """Register a listener on one of locust's event hooks, keeping its type (locust's own decorator has none)."""
+
+    def register(listener: Listener) -> Listener:
+        event.add_listener(listener)
+        return listener
+
+    return register
+
+
+@on(events.init)
 def _remember_environment(environment: Any, **_: Any) -> None:
     PROCESS["id"] = str(os.getpid())  # `--processes` forks workers after this module was imported
     _ENV["environment"] = environment
     openloop.configure(environment.parsed_options)
 
 
-@events.init_command_line_parser.add_listener
+@on(events.init_command_line_parser)
 def _add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--sessionlab-stats",
@@ -60,33 +72,33 @@ def _add_arguments(parser: Any) -> None:
     openloop.add_arguments(parser)
 
 
-@events.report_to_master.add_listener
+@on(events.report_to_master)
 def _send_increments(client_id: str, data: dict[str, Any]) -> None:
     data[REPORT_KEY] = TALLY.drain()
     data[HDR_KEY] = openloop.RECORDER.drain()
 
 
-@events.worker_report.add_listener
+@on(events.worker_report)
 def _merge_increments(client_id: str, data: dict[str, Any]) -> None:
     TALLY.merge(data.get(REPORT_KEY) or {})
     openloop.RECORDER.merge(data.get(HDR_KEY) or {})
 
 
-@events.test_start.add_listener
+@on(events.test_start)
 def _on_test_start(environment: Any, **_: Any) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         RUN["test_start"], RUN["test_stop"] = time.time(), None
         _write_stats(environment, final=False)  # lets a runner see when the load started
 
 
-@events.test_stop.add_listener
+@on(events.test_stop)
 def _on_test_stop(environment: Any, **_: Any) -> None:
     openloop.count_missed(time.time())  # in every process with users (a worker's count goes in its last report)
     if not isinstance(environment.runner, WorkerRunner):
         RUN["test_stop"] = time.time()
 
 
-@events.quit.add_listener
+@on(events.quit)
 def _on_quit(exit_code: int, **_: Any) -> None:
     environment = _ENV.get("environment")
     if environment is None or environment.runner is None or isinstance(environment.runner, WorkerRunner):

@@ -230,7 +230,9 @@ def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, 
     }
 
 
-def _kind_summary(totals: Mapping[str, int], kind: str, before: Mapping[str, int], after: Mapping[str, int]) -> dict:
+def _kind_summary(
+    totals: Mapping[str, int], kind: str, before: Mapping[str, int], after: Mapping[str, int]
+) -> dict[str, Any]:
     checked = totals.get(T.key(T.SESSION_REQUESTS, kind), 0)
     missed = totals.get(T.key(T.MISSES, kind), 0)
     return {

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest.compare.report.table import ms
+from loadtest.render.format import ms
 
 FINE, COSTLY, BROKEN = "fine", "costly", "broken"
 GRADES = (FINE, COSTLY, BROKEN)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report import grades
-from loadtest.compare.report.table import error_ceiling, ms
+from loadtest.compare.report.table import error_ceiling
 from loadtest.compare.scenarios import SCENARIOS
+from loadtest.render.format import ms
 from nodes.contract.names import ROUTING_MODES, STORES
 
 Cell = Mapping[str, Any]

@@ -8,7 +8,8 @@ from typing import Any
 
 from loadtest.compare.record.cells import DISAGREES
 from loadtest.compare.report.grid import OFF_THEORY, off_theory_measures
-from loadtest.compare.report.table import error_ceiling, pct
+from loadtest.compare.report.table import error_ceiling
+from loadtest.render.format import pct
 from nodes.contract.names import HASH
 
 Cell = dict[str, Any]

@@ -19,10 +19,11 @@ from typing import Any
 
 from loadtest.compare.report import grades
 from loadtest.compare.report.grid import ordered
-from loadtest.compare.report.table import ms as table_ms
-from loadtest.compare.report.table import pct, sessions_lost_text
+from loadtest.compare.report.table import sessions_lost_text
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.theory.model import KINDS
+from loadtest.render.format import ms as table_ms
+from loadtest.render.format import pct
 from nodes.contract.names import ROUTING_MODES, STORES, default_consistency
 
 Cell = Mapping[str, Any]

@@ -12,22 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import markupsafe
 
 from loadtest.compare.report.model import build
 from loadtest.compare.report.table import Cell, table_rows
 from loadtest.compare.report.text import load_warnings, warning_lines
+from loadtest.render.templates import environment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+ENVIRONMENT = environment(TEMPLATES)  # the lab's one jinja2 setup, its number formats as filters
 ENVIRONMENT.tests["prose"] = lambda value: str(value)[:1].isalpha()  # a sentence, not a figure: left-aligned
 
 

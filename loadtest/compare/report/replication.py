@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from loadtest.compare.report.table import Cell, ms, ran
+from loadtest.compare.report.table import Cell, ran
 from loadtest.compare.report.table import store_text as store_label
+from loadtest.render.format import ms
 from nodes.contract.names import COOKIE, MEMORY, REDIS
 
 ORDER = ("replicated all-sync", "replicated all-async", "replicated backup-sync", "replicated backup-async",

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadtest.compare.report.table import pct, ran, sessions_lost_text, store_text
+from loadtest.compare.report.table import ran, sessions_lost_text, store_text
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT
+from loadtest.render.format import pct
 
 Cell = dict[str, Any]
 BOOKKEEPING = (PROBE_EVENT,)  # events that measure, not disrupt: not "the event" of a cell

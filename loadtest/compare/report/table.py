@@ -10,6 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loadtest.render.format import count as num
+from loadtest.render.format import ms, pct
+
 Cell = dict[str, Any]
 STORE_NOTES = {
     "memory": "sessions live in the memory of the node that created them",
@@ -24,22 +27,6 @@ STORE_NOTES = {
 
 
 KIND_NAMES = {"browser": "browser users", "app": "app users without cookies"}
-
-
-def pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def ms(value: Any) -> str:
-    """Milliseconds to three significant digits (22.2, 1.64), whole from 100 on (1,234): HDR percentiles carry
-    microseconds that only make a reader's eye stumble."""
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def num(value: Any) -> str:
-    return "-" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
 
 
 def cell_name(cell: Cell) -> str:

@@ -16,13 +16,12 @@ from loadtest.compare.report.table import (
     cell_name,
     error_ceiling,
     lost_text,
-    ms,
-    num,
-    pct,
     ran,
     revoked_text,
     sessions_lost_text,
 )
+from loadtest.render.format import count as num
+from loadtest.render.format import ms, pct
 
 Cell = dict[str, Any]
 Show = Callable[[Cell], str]

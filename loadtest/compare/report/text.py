@@ -17,12 +17,12 @@ from loadtest.compare.report.table import (
     disagreements,
     error_ceiling,
     lost_text,
-    pct,
     ran,
     revoked_text,
     sessions_lost_text,
     store_text,
 )
+from loadtest.render.format import pct
 
 # -- plain-language verdicts ------------------------------------------------------------------------------
 

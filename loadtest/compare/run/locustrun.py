@@ -101,7 +101,8 @@ class LocustRun:
 
     def read_stats(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.stats_path.read_text())
+            stats: dict[str, Any] = json.loads(self.stats_path.read_text())
+            return stats
         except (OSError, ValueError):
             return None
 

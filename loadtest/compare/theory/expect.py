@@ -111,7 +111,7 @@ def _weighted(parts: Mapping[str, _Part], weights: Mapping[str, int], attribute:
     total = sum(weights.get(kind, 0) for kind in parts)
     if not total:
         return 0.0
-    return sum(getattr(part, attribute) * weights.get(kind, 0) for kind, part in parts.items()) / total
+    return float(sum(getattr(part, attribute) * weights.get(kind, 0) for kind, part in parts.items())) / total
 
 
 def _kinds(exposure: Exposure) -> list[str]:

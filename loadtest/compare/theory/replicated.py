@@ -7,8 +7,8 @@
   holders survives it).
   Premise of both: no copy fails. A send that fails or times out (an overloaded machine: the cell's
   `replication_traffic.failed_sends`) leaves that peer out while the balancer still sends it requests, and it
-  answers from its older copies until the re-sync (README, the replicated store's limits): misses then are that
-  limit showing, and the cell says so by disagreeing.
+  answers from its older copies until the re-sync (docs/replication.md, the replicated store's limits):
+  misses then are that limit showing, and the cell says so by disagreeing.
 - async: the write answers once the writer and the session's primary hold it (with cas the primary decides);
   the copies to the others leave after the response and arrive within the lag L: the nodes' enqueue-to-
   acknowledgement time of their latest batch (`lag_ms_last`), averaged over the nodes, as the typical lag.

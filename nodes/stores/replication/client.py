@@ -69,7 +69,9 @@ class PeerClient:
         except TimeoutError:
             return Failure.NO_ANSWER  # a hung peer: it may still act on the request when it wakes up
         except (aiohttp.ClientError, OSError):
-            return Failure.UNREACHABLE  # refused or reset: a dead peer (see README on the one ambiguous case)
+            return (
+                Failure.UNREACHABLE
+            )  # refused or reset: a dead peer (see docs/replication.md on the one ambiguous case)
         try:
             answer = json.loads(raw)
         except ValueError:

@@ -12,7 +12,7 @@ class ReplicationStats:
 
     writes: int = 0  # session writes, deletions and logout-alls that this node replicated (or forwarded)
     messages_sent: int = 0  # replication requests this node sent for those writes (forwards included)
-    bytes_sent: int = 0  # their bodies, in bytes (HTTP heads add ~330 bytes each: see README)
+    bytes_sent: int = 0  # their bodies, in bytes (HTTP heads add ~330 bytes each: see docs/replication.md)
     failed_sends: int = 0  # sends that failed or timed out (the peer is then left out until it answers again)
     forwarded: int = 0  # compare-and-set writes sent to the session's primary
     fetches: int = 0  # sessions asked from their owners (backup mode)

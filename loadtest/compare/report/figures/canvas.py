@@ -26,3 +26,6 @@ def to_png(figure: Figure) -> bytes:
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
     return buffer.getvalue()
+
+
+__all__ = ["BAD_COLOR", "KILL_COLOR", "KIND_STYLES", "OK_COLOR", "PERCENTILE_COLORS", "Cell", "plt", "to_png"]
