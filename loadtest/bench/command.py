@@ -31,7 +31,6 @@ from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_
 from loadtest.bench.report import (
     BALANCER_MODES,
     add_ratios,
-    machine,
     markdown,
     results_page,
     summarize,
@@ -43,6 +42,7 @@ from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError, python_module
 from loadtest.lab.proctree import rss_mb
 from loadtest.lab.redis_server import RedisServer
+from loadtest.render.page import machine
 from nodes.contract.names import HASH, ROUND_ROBIN, STICKY, STORES
 
 # nginx and HAProxy rows, as docs/bench.md describes them: nginx (open source) has no cookie stickiness, and

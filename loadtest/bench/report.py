@@ -3,14 +3,13 @@ Markdown tables (bench.md, the console, and on request a results page under docs
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
-import subprocess
 from typing import Any
 
 from loadtest.bench.configs import render
+from loadtest.render import page
 from loadtest.render.format import count, ratio
+from loadtest.render.page import tool_output
 from nodes.contract.names import HASH, ROUTE, ROUTING_MODES, STICKY
 
 Row = dict[str, Any]
@@ -26,32 +25,6 @@ TABLE_COLUMNS = {
     "proxy": ("vs_nginx", "p99_vs_nginx", "vs_direct", "cpu_us_per_req"),
     "store": ("vs_cookie", "vs_none", "cpu_us_per_req", "cpu_vs_cookie"),
 }
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores, OS and Python: what a reader needs to compare these numbers with their own."""
-    model = _lscpu_model() or platform.processor() or "unknown"
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-    }
-
-
-def _lscpu_model() -> str | None:
-    """The CPU model name as lscpu (util-linux) prints it, where it exists."""
-    text = tool_output(["lscpu"])
-    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), None)
-
-
-def tool_output(argv: list[str]) -> str:
-    """What a tool prints (stdout then stderr), or "" when it cannot run."""
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
-    except OSError:
-        return ""
-    return (result.stdout + result.stderr).strip()
 
 
 def tool_version(argv: list[str]) -> str:
@@ -165,8 +138,12 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def results_page(report: dict[str, Any]) -> str:
-    """docs/results/<name>.md: date, machine and command line above the same tables (templates/results-page.md)."""
-    return render("results-page.md", **report, tables=markdown(report).rstrip("\n"))
+    """docs/results/<name>.md: date, machine and command line above the same tables."""
+    return page.results_page(
+        "Bench results", "sessionlab bench", report["date"], report["command"], report["settings"]["elapsed_s"],
+        "Figures from one run on a shared machine: read the ratios between rows, not the absolute numbers. What "
+        "each row measures: [the bench](../bench.md).", markdown(report),
+    )  # fmt: skip
 
 
 def _cells(row: Row, *ratios: float | None) -> str:

@@ -21,6 +21,7 @@ from loadtest.compare.matrix import describe, plan
 from loadtest.compare.options import EXIT_DISAGREES, EXIT_INTERRUPTED, EXIT_OK, EXIT_STARTUP, parse_args
 from loadtest.compare.record.cells import failed_cell
 from loadtest.compare.record.store_latency import compare_with_baseline
+from loadtest.compare.report.render import write_results_page
 from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.run.cell import CellFailed, cell_folder_name, run_cell
 from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
@@ -28,6 +29,7 @@ from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
 from loadtest.render.format import ms
+from loadtest.render.page import command_line
 
 
 def summary_line(cell: dict[str, Any]) -> str:
@@ -46,7 +48,8 @@ def summary_line(cell: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv_used = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv_used)
     if args.capacity or args.cross_check:
         return fidelity_run.main(args)
     cells_to_run = plan(args)
@@ -97,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     compare_with_baseline(cells)
     report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
+    if args.results_page is not None:
+        written.append(write_results_page(args.results_page, out / "report.md", command_line(["compare", *argv_used]),
+                                          meta["wall_s"]))  # fmt: skip
     disagree = [c for c in cells if not c.get("agrees_with_theory")]
     failed = [c for c in cells if "failure" in c]
     print(report.console_summary(cells), flush=True)

@@ -79,6 +79,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="a short smoke run: fewer users, 7 s cells, and (unless chosen) "
                              "random,sticky,hash x every store x node-failure")  # fmt: skip
     parser.add_argument("--out", type=absolute, help="output folder (default ./reports/<timestamp>/)")
+    parser.add_argument("--results-page", type=absolute, metavar="PAGE",
+                        help="also write the report (without its figures) as a docs page headed by date, machine and "
+                             "command line, e.g. docs/results/compare.md")  # fmt: skip
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
     fidelity.add_arguments(parser)
     args = parser.parse_args(argv)

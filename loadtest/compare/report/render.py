@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import markupsafe
 from loadtest.compare.report.model import build
 from loadtest.compare.report.table import Cell, table_rows
 from loadtest.compare.report.text import load_warnings, warning_lines
+from loadtest.render.page import results_page
 from loadtest.render.templates import environment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -101,3 +103,15 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def write_results_page(page: Path, report_md: Path, command: str, took_s: float) -> Path:
+    """docs/results/<name>.md: the report's text (its figures stay beside report.md) under date, machine, command."""
+    body = "\n".join(line for line in report_md.read_text().splitlines() if not line.startswith("!["))
+    body = body.split("\n", 1)[1] if body.startswith("# ") else body  # the page has its own title
+    text = results_page("Compare results", "sessionlab compare", f"{datetime.now():%Y-%m-%d %H:%M}", command, took_s,
+                        "One run on one machine: the verdicts and theory hold anywhere, the latencies are this "
+                        "machine's. How to read it: [the report](../report.md).", body)  # fmt: skip
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(text)
+    return page

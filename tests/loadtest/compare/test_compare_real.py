@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import signal
 from pathlib import Path
@@ -197,3 +198,16 @@ def test_missing_redis_server_fails_clearly_and_leaves_nothing(tmp_path: Path) -
     written = results(tmp_path)
     assert written["cells"] == [] and "SESSIONLAB_REDIS_SERVER" in written["meta"]["aborted"]
     assert not (tmp_path / "pids.txt").exists() or survivors(recorded_pids(tmp_path / "pids.txt")) == []
+
+
+REVOCATION_KEYS = {"revocation", "revoked_usable_s"}  # only in the first cell of a store x routing, when measured
+KEYS_BEFORE = json.loads((Path(__file__).parent / "fixtures/results-keys-before.json").read_text())
+
+
+def test_results_json_keeps_every_key_it_had_before_the_reshaping(runs: dict[str, tuple[Path, str]]) -> None:
+    """The fixture holds the keys of a `--quick` run of the code before loadtest/compare was reshaped; a run now
+    must still write each of them (new keys may be added), so readers of results.json keep working."""
+    after = results(runs["sticky"][0])  # memory + sticky + node-failure, the scenario --quick runs
+    assert set(KEYS_BEFORE["meta"]) - {"redis_server"} <= set(after["meta"])  # redis_server: only with redis cells
+    before_cell = set(KEYS_BEFORE["cells"]["node-failure/memory/revocation"]) - REVOCATION_KEYS
+    assert before_cell <= set(after["cells"][0])
