@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
 from loadtest.compare import report
 from loadtest.compare.fidelity import options as fidelity
@@ -20,6 +19,7 @@ from loadtest.compare.fidelity import run as fidelity_run
 from loadtest.compare.matrix import describe, plan
 from loadtest.compare.options import EXIT_DISAGREES, EXIT_INTERRUPTED, EXIT_OK, EXIT_STARTUP, parse_args
 from loadtest.compare.record.cells import failed_cell
+from loadtest.compare.record.model import Cell, CellRecord, FailedCell, to_json
 from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.report.render import write_results_page
 from loadtest.compare.report.screenshot import write_screenshot
@@ -32,18 +32,21 @@ from loadtest.render.format import ms
 from loadtest.render.page import command_line
 
 
-def summary_line(cell: dict[str, Any]) -> str:
-    flag = "ok" if cell.get("agrees_with_theory") else "<<< DISAGREES WITH THEORY >>>"
+def summary_line(record: CellRecord) -> str:
+    """The progress line of a cell that ran: misses beside theory, latency, throughput, what went wrong."""
+    cell = record.to_json()  # the scenario's and load model's figures are read by their results.json names
+    misses, traffic = record.misses, record.traffic
+    flag = "ok" if record.agrees_with_theory else "<<< DISAGREES WITH THEORY >>>"
     line = (
-        f"  miss {cell['miss_rate']:.1%} (theory {cell['expected_miss_rate']:.1%} ±{cell['tolerance']:.1%}) {flag}"
+        f"  miss {misses.miss_rate:.1%} (theory {misses.expected_miss_rate:.1%} ±{misses.tolerance:.1%}) {flag}"
         f" | p50 {ms(cell['p50_ms'])} p95 {ms(cell['p95_ms'])} p99 {ms(cell['p99_ms'])} ms"
-        f" | {cell['rps']:.0f} rps | errors {cell['errors']} | relogins {cell['relogins']}"
+        f" | {traffic.rps:.0f} rps | errors {record.errors.errors} | relogins {record.sessions.relogins}"
     )
     if "lost_update_rate" in cell:
         line += (f" | lost updates {cell['increments_lost']} of {cell['increments_acked']}"
                  f" ({report.pct(cell['lost_update_rate'])}), 409s {cell['conflicts_409']}")  # fmt: skip
-    if cell.get("workers_requested"):
-        line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
+    if record.load.workers_requested:
+        line += f" | load from {record.load.load_processes} of {record.load.workers_requested} workers"
     return line + fidelity.summary_suffix(cell)
 
 
@@ -58,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     pids = PidLog(out / "pids.txt")
     progress = Progress(total=len(cells_to_run))
     meta = describe(args, cells_to_run)
-    cells: list[dict[str, Any]] = []
+    cells: list[Cell] = []
     print(f"sessionlab compare: {len(cells_to_run)} cells, {meta['users']} users x {meta['duration']:g}s each, "
           f"{','.join(map(str, args.nodes))} nodes; writing to {out}/", flush=True)  # fmt: skip
     if any(spec.store == "redis" for spec in cells_to_run):
         try:
             meta["redis_server"] = find_server().describe()
         except StartupError as error:
-            report.write_results(out, {**meta, "aborted": str(error)}, cells)
+            report.write_results(out, {**meta, "aborted": str(error)}, to_json(cells))
             print(f"sessionlab compare: {error}", file=sys.stderr)
             return EXIT_STARTUP
         print(f"sessionlab compare: Redis store cells use {meta['redis_server']}", flush=True)
@@ -73,39 +76,37 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for index, spec in enumerate(cells_to_run, start=1):
                 progress.index = index
+                cell: Cell
                 try:
-                    cell = run_cell(
-                        spec,
-                        out / "cells" / cell_folder_name(spec, len(args.nodes) > 1),
-                        tuple(args.user_kinds),
-                        pids,
-                        progress,
-                    )
-                    progress.say(summary_line(cell))
+                    folder = out / "cells" / cell_folder_name(spec, len(args.nodes) > 1)
+                    ran = run_cell(spec, folder, tuple(args.user_kinds), pids, progress)
+                    progress.say(summary_line(ran))
+                    cell = ran
                 except CellFailed as failure:
                     cell = failed_cell(spec, str(failure))
                     progress.say(f"  DID NOT RUN: {failure}")
                 cells.append(cell)
-                report.write_results(out, meta, cells)
+                report.write_results(out, meta, to_json(cells))
         except StartupError as error:
-            report.write_results(out, {**meta, "aborted": str(error).splitlines()[0]}, cells)
+            report.write_results(out, {**meta, "aborted": str(error).splitlines()[0]}, to_json(cells))
             print(f"sessionlab compare: a component could not start: {error}", file=sys.stderr)
             return EXIT_STARTUP
         except KeyboardInterrupt:
-            report.write_results(out, {**meta, "aborted": "interrupted"}, cells)
+            report.write_results(out, {**meta, "aborted": "interrupted"}, to_json(cells))
             print(f"\nsessionlab compare: interrupted; everything stopped. {len(cells)} finished cells in "
                   f"{out / 'results.json'} (no report)", file=sys.stderr)  # fmt: skip
             return EXIT_INTERRUPTED
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
-    compare_with_baseline(cells)
-    report.write_results(out, meta, cells)
-    written = report.write_report(out, {"meta": meta, "cells": cells})
+    cells = compare_with_baseline(cells)
+    records = to_json(cells)  # the record as results.json and the report read it
+    report.write_results(out, meta, records)
+    written = report.write_report(out, {"meta": meta, "cells": records})
     if args.results_page is not None:
         written.append(write_results_page(args.results_page, out / "report.md", command_line(["compare", *argv_used]),
                                           meta["wall_s"]))  # fmt: skip
-    disagree = [c for c in cells if not c.get("agrees_with_theory")]
-    failed = [c for c in cells if "failure" in c]
-    print(report.console_summary(cells), flush=True)
+    disagree = [c for c in cells if not c.agrees_with_theory]
+    failed = [c for c in cells if isinstance(c, FailedCell)]
+    print(report.console_summary(records), flush=True)
     print(f"sessionlab compare: {len(cells)} cells in {meta['wall_s']:.0f}s; wrote "
           + ", ".join(str(p) for p in written), flush=True)  # fmt: skip
     print(f"sessionlab compare: {write_screenshot(out)}", flush=True)

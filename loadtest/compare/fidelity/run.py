@@ -57,7 +57,7 @@ def _cluster(spec: CellSpec, folder: Path, pids: PidLog) -> LocalCluster:
 
 def _step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: PidLog) -> dict[str, Any]:
     load = run_load(cluster, spec, folder, ("browser", "app"), pids)
-    return {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "hdr_data": load.stats.get("hdr") or {}}
+    return {**build_cell(spec, load.stats).to_json(), **cpu_fields(load.cpu), "hdr_data": load.stats.get("hdr") or {}}
 
 
 def observe(cell: dict[str, Any]) -> capacity.Observation:

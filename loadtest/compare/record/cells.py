@@ -1,4 +1,4 @@
-"""One matrix cell's result: the locust run's counts turned into the record results.json keeps.
+"""One matrix cell's result: the locust run's counts turned into its typed record (record/model.py).
 
 Input is what the locustfile wrote (`--sessionlab-stats`: per-second tally plus locust's final entries)
 and what the runner knows (the cell, when it killed which node). Latency comes from the tally's own
@@ -12,6 +12,18 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.record import loadfigures
+from loadtest.compare.record.model import (
+    CellRecord,
+    ErrorVerdict,
+    FailedCell,
+    Identity,
+    KillRecord,
+    LoadSources,
+    MissVerdict,
+    Sessions,
+    Traffic,
+    Verdict,
+)
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.base import RunTimeline
 from loadtest.compare.spec import CellSpec, Kill
@@ -23,7 +35,6 @@ if TYPE_CHECKING:
     from loadtest.compare.theory.model import Expectation
 
 MISS_TYPE = "SESSION"  # request_type of the locustfile's miss and lost-update events
-DISAGREES = "DISAGREES WITH THEORY"  # a cell's verdict when a measure falls outside its theory
 
 
 def http_entries(entries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -80,9 +91,9 @@ def build_cell(
     kill: Kill | None = None,
     events: Sequence[Mapping[str, Any]] = (),
     replication: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The results.json record of one cell; `events` are the timeline's records, `kill` the one that split it,
-    `replication` the replicated store's counters summed over the nodes (messages, bytes, lag)."""
+) -> CellRecord:
+    """The record of one cell; `events` are the timeline's records, `kill` the one that split it, `replication`
+    the replicated store's counters summed over the nodes (messages, bytes, lag)."""
     scenario = scenario_for(spec.scenario)
     start = float(stats.get("test_start") or 0.0)
     totals = T.sum_counts(stats.get("per_second", {}).values())
@@ -91,115 +102,98 @@ def build_cell(
     users = {kind: totals.get(T.key(T.USERS, kind), 0) for kind in KINDS}
     lag_ms = float(replication.get("lag_ms_typical", 0.0)) if replication else 0.0
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
-    extra = scenario.record(spec, totals)
+    own = scenario.record(spec, totals)
     whole = scenario.timeline_theory(spec, RunTimeline(rows, events, users))
     expectation = whole[0] if whole else scenario.theory(spec, exposure)
-    extra = {**extra, **(whole[1] if whole else {})}
+    own = {**own, **(whole[1] if whole else {})}
     changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor
-    cell = {
-        **identity(spec),
-        **load_sources(spec, stats, totals),
-        **traffic(stats, totals),
-        **miss_theory(expectation, totals, killed=changed, extra=extra),
-        **error_theory(scenario.error_theory(spec), stats, totals),
-        "logins": T.measure_total(totals, T.LOGINS),
-        "relogins": T.measure_total(totals, T.RELOGINS),
-        "node_share": node_share(totals),
-        "node_requests": T.labels(totals, T.NODE),
-        "by_kind": {kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
-        "miss_reasons": T.labels(totals, T.REASON),
-        **kill_fields(kill),
-        **({"replication_traffic": dict(replication)} if replication else {}),
-        **extra,
-        "events": [dict(record) for record in events],
-        "timeline": loadfigures.with_latency(rows, stats),
-    }
-    cell = {**cell, **loadfigures.cell_fields(stats)}
-    return with_error_verdict(cell) if whole else cell
+    misses = miss_theory(expectation, totals, killed=changed)
+    errors = error_theory(scenario.error_theory(spec), stats, totals)
+    verdicts = [Verdict("miss_agrees_with_theory", "miss rate", misses.miss_agrees_with_theory)]
+    if whole:  # membership changes are judged on failed requests too: drained changes must fail (almost) none
+        verdicts.append(Verdict("errors_agree_with_theory", "errors", errors.errors_agree_with_theory))
+    verdicts += [Verdict(key, measure, own.get(key)) for key, measure in scenario.judged.items()]
+    return CellRecord(
+        identity=identity(spec),
+        load=load_sources(spec, stats, totals),
+        traffic=traffic(stats, totals),
+        misses=misses,
+        errors=errors,
+        sessions=Sessions(
+            logins=T.measure_total(totals, T.LOGINS),
+            relogins=T.measure_total(totals, T.RELOGINS),
+            node_share=node_share(totals),
+            node_requests=T.labels(totals, T.NODE),
+            by_kind={kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
+            miss_reasons=T.labels(totals, T.REASON),
+        ),
+        kill=kill_record(kill),
+        verdicts=tuple(verdicts),
+        events=tuple(dict(record) for record in events),
+        timeline=tuple(loadfigures.with_latency(rows, stats)),
+        measures={
+            "replication": {"replication_traffic": dict(replication)} if replication else {},
+            "scenario": {key: value for key, value in own.items() if key not in scenario.judged},
+            "load model": loadfigures.cell_fields(stats),
+        },
+    )
 
 
-def with_error_verdict(cell: dict[str, Any]) -> dict[str, Any]:
-    """Membership-change cells are judged on failed requests too: drained changes must fail (almost) none."""
-    if cell.get("errors_agree_with_theory") is False:
-        disagrees(cell)
-    return cell
+def identity(spec: CellSpec) -> Identity:
+    return Identity(spec.routing, spec.store, spec.scenario, spec.effective_consistency, spec.replication,
+                    spec.nodes, spec.users, spec.duration)  # fmt: skip
 
 
-def disagrees(cell: dict[str, Any]) -> None:
-    """Judge `cell` as disagreeing with theory, for a measure checked after its miss rate."""
-    cell["agrees_with_theory"] = False
-    cell["verdict"] = DISAGREES
-
-
-def identity(spec: CellSpec) -> dict[str, Any]:
-    return {
-        "routing": spec.routing,
-        "store": spec.store,
-        "scenario": spec.scenario,
-        "consistency": spec.effective_consistency,
-        "replication": spec.replication,
-        "nodes": spec.nodes,
-        "users": spec.users,
-        "duration": spec.duration,
-    }
-
-
-def traffic(stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+def traffic(stats: Mapping[str, Any], totals: Mapping[str, int]) -> Traffic:
     """Requests, throughput and latency of the HTTP answers (SESSION rows left out)."""
     entries = http_entries(stats.get("entries", []))
     requests = sum(int(e.get("num_requests", 0)) for e in entries)
     seconds = elapsed(stats)
     latency = T.labels(totals, T.LATENCY)
-    return {
-        "elapsed_s": round(seconds, 3),
-        "requests": requests,
-        "rps": round(requests / seconds, 1) if seconds else 0.0,
-        "p50_ms": T.percentile(latency, 0.50),
-        "p95_ms": T.percentile(latency, 0.95),
-        "p99_ms": T.percentile(latency, 0.99),
-        "max_ms": max((float(v) for v in latency), default=None),
-    }
+    return Traffic(
+        elapsed_s=round(seconds, 3),
+        requests=requests,
+        rps=round(requests / seconds, 1) if seconds else 0.0,
+        p50_ms=T.percentile(latency, 0.50),
+        p95_ms=T.percentile(latency, 0.95),
+        p99_ms=T.percentile(latency, 0.99),
+        max_ms=max((float(v) for v in latency), default=None),
+    )
 
 
-def miss_theory(
-    expectation: Expectation, totals: Mapping[str, int], *, killed: bool, extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Measured misses against the scenario's theory; the verdict also needs every `*_agrees` of `extra`."""
+def miss_theory(expectation: Expectation, totals: Mapping[str, int], *, killed: bool) -> MissVerdict:
+    """Measured misses against the scenario's theory."""
     session_requests = T.measure_total(totals, T.SESSION_REQUESTS)
     misses = T.measure_total(totals, T.MISSES)
     miss_rate = misses / session_requests if session_requests else 0.0
-    miss_agrees = expectation.agrees(miss_rate, killed=killed)
-    agrees = miss_agrees and all(v is not False for k, v in extra.items() if k.endswith("_agrees"))
-    return {
-        "session_requests": session_requests,
-        "misses": misses,
-        "miss_rate": miss_rate,
-        "expected_misses": round(expectation.misses, 2),
-        "expected_miss_rate": expectation.rate,
-        "expected_rate_before_kill": expectation.rate_before,
-        "expected_rate_after_kill": expectation.rate_after,
-        "tolerance": expectation.tolerance(killed=killed),
-        "miss_agrees_with_theory": miss_agrees,
-        "agrees_with_theory": agrees,
-        "verdict": "ok" if agrees else DISAGREES,
-        "theory": expectation.explanation,
-    }
+    return MissVerdict(
+        session_requests=session_requests,
+        misses=misses,
+        miss_rate=miss_rate,
+        expected_misses=round(expectation.misses, 2),
+        expected_miss_rate=expectation.rate,
+        expected_rate_before_kill=expectation.rate_before,
+        expected_rate_after_kill=expectation.rate_after,
+        tolerance=expectation.tolerance(killed=killed),
+        miss_agrees_with_theory=expectation.agrees(miss_rate, killed=killed),
+        theory=expectation.explanation,
+    )
 
 
-def error_theory(theory: ErrorTheory, stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+def error_theory(theory: ErrorTheory, stats: Mapping[str, Any], totals: Mapping[str, int]) -> ErrorVerdict:
     """Failed requests, by status ("connection" when nothing answered), and what the scenario expected."""
     entries = http_entries(stats.get("entries", []))
     requests = sum(int(e.get("num_requests", 0)) for e in entries)
     errors = sum(int(e.get("num_failures", 0)) for e in entries)
-    return {
-        "errors": errors,
-        "error_rate": errors / requests if requests else 0.0,
-        "errors_by_status": errors_by_status(totals),
-        "expected_errors": theory.expected,
-        "errors_allowed": theory.allowed(requests) if theory.expected is not None else None,
-        "errors_agree_with_theory": theory.agrees(errors, requests),
-        "error_theory": theory.explanation,
-    }
+    return ErrorVerdict(
+        errors=errors,
+        error_rate=errors / requests if requests else 0.0,
+        errors_by_status=errors_by_status(totals),
+        expected_errors=theory.expected,
+        errors_allowed=theory.allowed(requests) if theory.expected is not None else None,
+        errors_agree_with_theory=theory.agrees(errors, requests),
+        error_theory=theory.explanation,
+    )
 
 
 def errors_by_status(totals: Mapping[str, int]) -> dict[str, int]:
@@ -211,23 +205,17 @@ def errors_by_status(totals: Mapping[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def kill_fields(kill: Kill | None) -> dict[str, Any]:
-    return {
-        "killed_node": kill.node if kill else None,
-        "kill_at_s": round(kill.at_s, 3) if kill else None,
-        "ejected_at_s": round(kill.ejected_at_s, 3) if kill and kill.ejected_at_s is not None else None,
-    }
+def kill_record(kill: Kill | None) -> KillRecord:
+    if kill is None:
+        return KillRecord()
+    ejected = round(kill.ejected_at_s, 3) if kill.ejected_at_s is not None else None
+    return KillRecord(kill.node, round(kill.at_s, 3), ejected)
 
 
-def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, int]) -> dict[str, Any]:
+def load_sources(spec: CellSpec, stats: Mapping[str, Any], totals: Mapping[str, int]) -> LoadSources:
     """How many locust workers produced the load: the master's count, and the processes whose requests arrived."""
     by_process = T.labels(totals, T.PROCESS)
-    return {
-        "workers": int(stats.get("workers") or 0),  # workers connected to the master (0: one local process)
-        "workers_requested": spec.workers,
-        "load_processes": len(by_process),  # locust processes that sent requests (the master sends none)
-        "requests_by_process": by_process,
-    }
+    return LoadSources(int(stats.get("workers") or 0), spec.workers, len(by_process), by_process)
 
 
 def _kind_summary(
@@ -247,21 +235,6 @@ def _kind_summary(
     }
 
 
-def failed_cell(spec: CellSpec, reason: str) -> dict[str, Any]:
+def failed_cell(spec: CellSpec, reason: str) -> FailedCell:
     """The record of a cell that could not run, so the report still lists it."""
-    return {
-        "routing": spec.routing,
-        "store": spec.store,
-        "scenario": spec.scenario,
-        "nodes": spec.nodes,
-        "consistency": spec.effective_consistency,
-        "replication": spec.replication,
-        "users": spec.users,
-        "workers": 0,
-        "workers_requested": spec.workers,
-        "duration": spec.duration,
-        "verdict": "DID NOT RUN",
-        "failure": reason,
-        "errors_by_status": {},
-        "events": [],
-    }
+    return FailedCell(identity(spec), spec.workers, reason)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loadtest.compare.record.cells import disagrees
+from loadtest.compare.record.model import Cell, CellRecord, Verdict
 from loadtest.users import tally as T
 
 ROUND_TRIPS = {"GET /me": 1, "POST /counter": 2}
@@ -48,23 +48,26 @@ def round_trips(store: str) -> dict[str, int]:
     return ROUND_TRIPS if store == "redis" else dict.fromkeys(ROUND_TRIPS, 0)
 
 
-def compare_with_baseline(cells: list[dict[str, Any]]) -> None:
-    """Annotate each delayed cell with its p50 difference to the 0 ms cell and what theory expects of it."""
-    baselines = {_key(c): c for c in cells if not c.get("store_latency_ms")}
-    for cell in cells:
-        base = baselines.get(_key(cell))
-        if not cell.get("store_latency_ms") or base is None:
+def compare_with_baseline(cells: list[Cell]) -> list[Cell]:
+    """Each delayed cell judged on its p50 difference to the 0 ms cell against what theory expects of it."""
+    ran = [cell.to_json() if isinstance(cell, CellRecord) else None for cell in cells]
+    baselines = {_key(c): c for c in ran if c is not None and not c.get("store_latency_ms")}
+    judged: list[Cell] = []
+    for cell, record in zip(cells, ran, strict=True):
+        base = baselines.get(_key(record)) if record is not None else None
+        if not isinstance(cell, CellRecord) or record is None or not record.get("store_latency_ms") or base is None:
+            judged.append(cell)
             continue
-        rtt = (cell.get("store_rtt_ms") or cell["store_latency_ms"]) if cell["store"] == "redis" else 0.0
+        rtt = (record.get("store_rtt_ms") or record["store_latency_ms"]) if record["store"] == "redis" else 0.0
         checks = {}
-        for name, trips in round_trips(cell["store"]).items():
-            now, before = cell.get("p50_ms_by_request", {}).get(name), base.get("p50_ms_by_request", {}).get(name)
+        for name, trips in round_trips(record["store"]).items():
+            now, before = record.get("p50_ms_by_request", {}).get(name), base.get("p50_ms_by_request", {}).get(name)
             if now is not None and before is not None:
                 checks[name] = _check(trips, now - before, trips * rtt)
-        cell["store_latency_check"] = checks
-        cell["store_latency_agrees"] = all(c["agrees"] for c in checks.values()) if checks else None
-        if cell["store_latency_agrees"] is False:  # the report shouts, as for a miss rate off its theory
-            disagrees(cell)
+        agrees = all(c["agrees"] for c in checks.values()) if checks else None
+        cell = cell.with_measures("store latency", {"store_latency_check": checks})
+        judged.append(cell.judged(Verdict("store_latency_agrees", "store latency", agrees)))
+    return judged
 
 
 def _check(trips: int, added: float, expected: float) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from loadtest.compare.record.cells import DISAGREES
+from loadtest.compare.record.model import DISAGREES
 from loadtest.compare.report.grid import OFF_THEORY, off_theory_measures
 from loadtest.compare.report.table import error_ceiling
 from loadtest.render.format import pct

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare.record.cells import build_cell
+from loadtest.compare.record.model import CellRecord
 from loadtest.compare.record.store_latency import p50_by_request
 from loadtest.compare.run import revocation
 from loadtest.compare.run.loadrun import cpu_fields, run_load
@@ -29,7 +30,7 @@ class CellFailed(RuntimeError):
     """A cell ran but cannot be trusted (a process died on its own): recorded, and the matrix goes on."""
 
 
-def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> dict[str, Any]:
+def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> CellRecord:
     """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
     scenario = scenario_for(spec.scenario)
     config = scenario.cluster(ClusterConfig(nodes=spec.nodes, routing=spec.routing, store=spec.store,
@@ -60,12 +61,12 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     totals = T.sum_counts(stats.get("per_second", {}).values())
     store |= {"store_latency_ms": spec.store_latency_ms,
               "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
-    return {
-        **build_cell(spec, stats, scenario.disruption(records), records, replication),
-        **store,
-        **cpu_fields(load.cpu),
-        **revoked,
-    }
+    record = build_cell(spec, stats, scenario.disruption(records), records, replication)
+    return (
+        record.with_measures("store", store)
+        .with_measures("cpu", cpu_fields(load.cpu))
+        .with_measures("logout-all", revoked)
+    )
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:

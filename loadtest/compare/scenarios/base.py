@@ -76,6 +76,9 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     # The event hits the shared store, not a node: its outcome holds for the store whatever the routing, so the
     # Recommendation judges every routing of that store by it.
     about_the_store: ClassVar[bool] = False
+    # Fields of `record()` that are verdicts (True, False, or None when not judged), by the measure they judge:
+    # each joins the cell's verdict list, so a False makes the cell disagree with theory.
+    judged: ClassVar[Mapping[str, str]] = {}
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         """The cluster this scenario needs, from the cell's (e.g. a spare node, a Sentinel set)."""
@@ -113,5 +116,5 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
         return ErrorTheory(0, "no process fails and nothing is changed under load: no request should fail")
 
     def record(self, spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
-        """Extra fields of this scenario's cell record (keys ending in `_agrees` join the verdict)."""
+        """Extra fields of this scenario's cell record (those named in `judged` are verdicts)."""
         return {}

@@ -25,6 +25,7 @@ class Concurrent(Scenario):
     users = ("ConcurrentUser",)
     default_routings = (STICKY,)  # pinned users keep memory sessions reachable: what differs is consistency
     interleaved = False
+    judged = {"lost_update_agrees": "lost updates"}
 
     def variants(self, store: str, consistency: tuple[str, ...]) -> tuple[str | None, ...]:
         modes = tuple(mode for mode in consistency_modes(store) if mode in consistency)

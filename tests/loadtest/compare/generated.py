@@ -53,7 +53,7 @@ def cell(routing: str, store: str, scenario: str, miss_p: float, after_p: float 
     killed = scenario == "node-failure"
     stats = stats_doc(miss_p, kill_at=5.0 if killed else None, after_p=miss_p if after_p is None else after_p)
     spec = CellSpec(routing, store, scenario, nodes=3, users=30, duration=10.0)
-    return build_cell(spec, stats, Kill("node-3", 5.0, 5.4) if killed else None)
+    return build_cell(spec, stats, Kill("node-3", 5.0, 5.4) if killed else None).to_json()
 
 
 def concurrent_cell(store: str, consistency: str, *, acked: int, lost: int, conflicts: int = 0) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def concurrent_cell(store: str, consistency: str, *, acked: int, lost: int, conf
               T.key(T.LOST, "browser"): lost, T.key(T.CONFLICTS, "browser"): conflicts}  # fmt: skip
     stats["per_second"][str(int(START))].update({k: v for k, v in bursts.items() if v})
     spec = CellSpec("sticky", store, "concurrent", nodes=3, users=30, duration=10.0, consistency=consistency)
-    return build_cell(spec, stats)
+    return build_cell(spec, stats).to_json()
 
 
 def matrix() -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ def test_memory_random_near_theory_is_ok_and_a_wild_cell_is_flagged() -> None:
 
 def test_a_single_miss_in_a_shared_store_is_flagged() -> None:
     stats = stats_doc(0.002, seed=3)
-    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), stats)
+    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), stats).to_json()
     assert record["misses"] > 0 and record["verdict"] != "ok"
 
 
@@ -49,12 +49,12 @@ def test_session_requests_split_at_the_kill_pro_rata() -> None:
 
 
 def test_a_cell_that_did_not_run_says_why() -> None:
-    record = failed_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), "no redis-server")
+    record = failed_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), "no redis-server").to_json()
     assert record["verdict"] == "DID NOT RUN" and record["failure"] == "no redis-server"
 
 
 def test_kill_is_optional() -> None:
-    record = build_cell(CellSpec("random", "cookie", "steady", 3, 30, 10.0), stats_doc(0.0), None)
+    record = build_cell(CellSpec("random", "cookie", "steady", 3, 30, 10.0), stats_doc(0.0), None).to_json()
     assert record["kill_at_s"] is None and record["expected_rate_after_kill"] is None
     assert isinstance(Kill("node-1", 1.0).ejected_at_s, type(None))
 
@@ -86,7 +86,7 @@ def test_load_sources_count_the_processes_whose_requests_arrived() -> None:
     stats = stats_doc(0.0)
     stats["workers"] = 2
     stats["per_second"][str(int(START))].update({"process:4001": 300, "process:4002": 290})
-    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0, workers=2), stats)
+    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0, workers=2), stats).to_json()
     assert (record["workers"], record["workers_requested"], record["load_processes"]) == (2, 2, 2)
     assert record["requests_by_process"] == {"4001": 300, "4002": 290}
 
@@ -94,6 +94,6 @@ def test_load_sources_count_the_processes_whose_requests_arrived() -> None:
 def test_errors_are_recorded_by_status_and_a_missing_answer_as_connection() -> None:
     stats = stats_doc(0.0)
     stats["per_second"][str(int(START))].update({T.key(T.STATUS, "502"): 3, T.key(T.STATUS, "0"): 2})
-    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), stats)
+    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), stats).to_json()
     assert record["errors_by_status"] == {"502": 3, "connection": 2}
-    assert failed_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), "x")["errors_by_status"] == {}
+    assert failed_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0), "x").to_json()["errors_by_status"] == {}

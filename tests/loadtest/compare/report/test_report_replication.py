@@ -30,7 +30,7 @@ def cells() -> list[dict[str, Any]]:
         for store, mode in [*(("replicated", mode) for mode in MODES), ("redis", None), ("memory", None)]:
             spec = CellSpec("route", store, "steady", nodes, 30, 10.0, replication=mode)
             record = traffic(mode, nodes) if mode else None
-            built.append(build_cell(spec, stats_doc(0.0, nodes=nodes), replication=record))
+            built.append(build_cell(spec, stats_doc(0.0, nodes=nodes), replication=record).to_json())
     return built
 
 

@@ -38,7 +38,7 @@ def test_the_event_kills_the_node_on_a_real_cluster_and_records_when_it_was_ejec
 
 def test_theory_expects_more_misses_after_the_kill_and_does_not_predict_errors() -> None:
     stats = stats_doc(2 / 3, kill_at=5.0, after_p=0.5)
-    record = build_cell(SPEC, stats, Kill("node-1", 5.0, 5.4), [{"t": 5.0, "what": "SIGKILL node-1"}])
+    record = build_cell(SPEC, stats, Kill("node-1", 5.0, 5.4), [{"t": 5.0, "what": "SIGKILL node-1"}]).to_json()
     assert record["expected_rate_before_kill"] > record["expected_rate_after_kill"] > 0
     assert record["events"] == [{"t": 5.0, "what": "SIGKILL node-1"}] and record["verdict"] == "ok"
     assert record["expected_errors"] is None and record["errors_agree_with_theory"] is None

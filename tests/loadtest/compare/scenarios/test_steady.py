@@ -18,7 +18,7 @@ def test_steady_applies_no_event_and_keeps_the_cluster_as_configured() -> None:
 
 
 def test_steady_memory_random_expects_two_thirds_misses_and_no_error() -> None:
-    record = build_cell(SPEC, stats_doc(2 / 3))
+    record = build_cell(SPEC, stats_doc(2 / 3)).to_json()
     assert abs(record["expected_miss_rate"] - 2 / 3) < 0.01 and record["verdict"] == "ok"
     assert record["events"] == [] and record["expected_errors"] == 0
     assert record["errors_agree_with_theory"] is False  # the generated run has 2 failed /me requests

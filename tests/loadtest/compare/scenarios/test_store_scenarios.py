@@ -8,11 +8,14 @@ import pytest
 
 from loadtest.compare.matrix import plan
 from loadtest.compare.options import parse_args
+from loadtest.compare.record.cells import build_cell
+from loadtest.compare.record.model import CellRecord
 from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.store_failure import kill_time
 from loadtest.compare.spec import CellSpec
 from loadtest.compare.theory.model import Exposure
+from tests.loadtest.compare.generated import stats_doc
 from tests.support import results, together
 
 STORE_RUN = ("compare", "--scenario", "store-failure,store-failover-wait", "--store", "redis,memory", "--users", "8",
@@ -55,18 +58,24 @@ def test_theory_without_persistence_is_one_miss_per_user_and_zero_with_aof() -> 
     assert wait.exact_zero and "WAIT" in wait.explanation
 
 
+def _record(latency_ms: float, p50s: dict[str, float], rtt_ms: float | None = None) -> CellRecord:
+    """A redis + random steady cell with the store figures run_cell adds."""
+    record = build_cell(CellSpec("random", "redis", "steady", 3, 30, 10.0, store_latency_ms=latency_ms), stats_doc(0.0))
+    store = {"store_latency_ms": latency_ms, "p50_ms_by_request": p50s} | ({"store_rtt_ms": rtt_ms} if rtt_ms else {})
+    return record.with_measures("store", store)
+
+
 def test_the_latency_check_compares_with_the_zero_cell() -> None:
-    base = {"store": "redis", "routing": "random", "scenario": "steady", "store_latency_ms": 0.0,
-            "p50_ms_by_request": {"GET /me": 3.0, "POST /counter": 4.0}}  # fmt: skip
-    slow = {**base, "store_latency_ms": 2.0, "store_rtt_ms": 2.0, "p50_ms_by_request": {"GET /me": 5.0,
-            "POST /counter": 8.0}}  # fmt: skip
-    compare_with_baseline([base, slow])
-    assert slow["store_latency_agrees"] is True
-    assert slow["store_latency_check"]["POST /counter"] == {"round_trips": 2, "p50_added_ms": 4.0,
-                                                             "expected_ms": 4.0, "agrees": True}  # fmt: skip
-    off = {**slow, "agrees_with_theory": True, "p50_ms_by_request": {"GET /me": 5.0, "POST /counter": 11.0}}
-    compare_with_baseline([base, off])  # 7 ms added where 2 round trips x 2 ms say 4: the cell disagrees
-    assert off["store_latency_agrees"] is False and off["agrees_with_theory"] is False
+    base = _record(0.0, {"GET /me": 3.0, "POST /counter": 4.0})
+    slow = _record(2.0, {"GET /me": 5.0, "POST /counter": 8.0}, rtt_ms=2.0)
+    judged = compare_with_baseline([base, slow])[1].to_json()
+    assert judged["store_latency_agrees"] is True and judged["agrees_with_theory"] is True
+    assert judged["store_latency_check"]["POST /counter"] == {"round_trips": 2, "p50_added_ms": 4.0,
+                                                               "expected_ms": 4.0, "agrees": True}  # fmt: skip
+    off = _record(2.0, {"GET /me": 5.0, "POST /counter": 11.0}, rtt_ms=2.0)
+    judged_off = compare_with_baseline([base, off])[1]  # 7 ms added where 2 round trips x 2 ms say 4: it disagrees
+    assert judged_off.to_json()["store_latency_agrees"] is False and not judged_off.agrees_with_theory
+    assert judged_off.off_theory == ["store latency"]
 
 
 @pytest.mark.timeout(240)
