@@ -50,10 +50,9 @@ def render_html(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) 
 
 def console_summary(cells: Sequence[Cell]) -> str:
     """The comparison as aligned text, with disagreements shouted."""
-    headers, rows = table_rows(cells)
-    keep = [i for i, h in enumerate(headers) if h not in ("browser miss", "app miss", "node share", "killed")]
-    table = [[headers[i] for i in keep]] + [[row[i] for i in keep] for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(keep))]
+    headers, rows = table_rows(cells, console=True)
+    table = [headers, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in table]
     warnings = warning_lines(cells)
     if warnings:

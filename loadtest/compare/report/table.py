@@ -85,6 +85,7 @@ class Column:
     show: Callable[[Cell], str]
     optional_key: str | None = None
     when_varies: bool = False  # shown only when the cells differ in it (the node count of a --nodes sweep)
+    on_console: bool = True  # False: too wide for the console summary; the report's tables show it
 
 
 def _kind_rate(kind: str) -> Callable[[Cell], str]:
@@ -108,12 +109,20 @@ COLUMNS: list[Column] = [
     Column("miss rate", lambda c: pct(c.get("miss_rate"))),
     Column("theory", lambda c: f"{pct(c.get('expected_miss_rate'))} ± {pct(c.get('tolerance'))}"),
     Column("verdict", lambda c: c.get("verdict", "-")),
-    Column("browser miss", _kind_rate("browser")),
-    Column("app miss", _kind_rate("app")),
+    Column("browser miss", _kind_rate("browser"), on_console=False),
+    Column("app miss", _kind_rate("app"), on_console=False),
     Column("re-logins", lambda c: num(c.get("relogins"))),
     Column("errors", lambda c: num(c.get("errors"))),
-    Column("node share", lambda c: " / ".join(f"{100 * v:.0f}" for v in c.get("node_share", {}).values()) or "-"),
-    Column("killed", lambda c: f"{c['killed_node']} at {c['kill_at_s']:.1f}s" if c.get("killed_node") else "-"),
+    Column(
+        "node share",
+        lambda c: " / ".join(f"{100 * v:.0f}" for v in c.get("node_share", {}).values()) or "-",
+        on_console=False,
+    ),
+    Column(
+        "killed",
+        lambda c: f"{c['killed_node']} at {c['kill_at_s']:.1f}s" if c.get("killed_node") else "-",
+        on_console=False,
+    ),
     # the concurrent scenario and the logout-all measurement: shown as soon as a cell carries them
     Column("consistency", lambda c: c["consistency"] if "lost_update_rate" in c else "-", "lost_update_rate"),
     Column("lost updates", lost_text, optional_key="lost_update_rate"),
@@ -140,6 +149,7 @@ def disagreements(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if c.get("verdict") != "ok"]
 
 
-def table_rows(cells: Sequence[Cell]) -> tuple[list[str], list[list[str]]]:
-    columns = columns_for(ran(cells))
+def table_rows(cells: Sequence[Cell], *, console: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the cells that ran; `console`: only the columns that fit a terminal."""
+    columns = [c for c in columns_for(ran(cells)) if c.on_console or not console]
     return [c.header for c in columns], [[c.show(cell) for c in columns] for cell in ran(cells)]
