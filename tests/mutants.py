@@ -1,0 +1,160 @@
+"""Mutation check: break one promise at a time in a throwaway copy of the tree and see whether its tests notice.
+
+Not part of the test run (pytest collects only test_*.py). From the worktree, with its venv:
+
+    python tests/mutants.py                  # every mutant, then a table: mutant, caught yes/no
+    python tests/mutants.py --list           # names only
+    python tests/mutants.py --only NAME ...  # some of them
+    python tests/mutants.py --baseline       # first check that the named tests pass on the unbroken copy
+
+Each mutant replaces one exact text in one file (it must occur exactly once, else the row says `stale`: the code
+moved and the mutant needs updating) and runs only the test files that must catch it. A mutant that the tests
+let through is a promise without a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 900.0  # seconds per mutant; pytest-timeout (180 s a test) ends a hung test before this
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One behaviour-breaking change and the tests that must fail because of it."""
+
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    # README: BALANCER_MAX_CONNECTIONS caps the node connections in total; past the cap requests wait.
+    Mutant(
+        "pool-cap-ignored",
+        "balancer/pool.py",
+        "while self._limit and self._open >= self._limit and not self._closed:",
+        "while False:",
+        ("tests/balancer/test_pool.py",),
+    ),
+    # README: malformed references are logged by length only.
+    Mutant(
+        "malformed-reference-logged",
+        "nodes/stores/ids.py",
+        'log.warning("ignoring a malformed session reference (%d characters)", len(value))',
+        'log.warning("ignoring a malformed session reference %r (%d characters)", value, len(value))',
+        ("tests/nodes/test_transport.py",),
+    ),
+    # README: the answer carries the token in the same header (only to a client that sent it); browsers get a cookie.
+    Mutant(
+        "token-header-to-browsers",
+        "nodes/transport.py",
+        "        if self.uses_header(request):\n            response.headers[self.header_name] = value\n",
+        "        response.headers[self.header_name] = value\n        if self.uses_header(request):\n"
+        "            response.headers[self.header_name] = value\n",
+        ("tests/nodes/test_transport.py",),
+    ),
+    # README: SESSION_COOKIE_SECURE=1 adds Secure to the session cookie.
+    Mutant(
+        "cookie-secure-dropped",
+        "nodes/transport.py",
+        'samesite="Lax", secure=self.secure or None\n            )',
+        'samesite="Lax", secure=None\n            )',
+        ("tests/nodes/test_transport.py",),
+    ),
+)
+
+
+def copy_tree(target: Path) -> None:
+    """The tracked and new (not ignored) files of the worktree, as they are now."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode()  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def run_tests(tree: Path, tests: tuple[str, ...]) -> tuple[bool, str]:
+    """Whether the tests pass in `tree`, and pytest's last line."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "pytest", "-n", "0", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    try:
+        done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False, f"timed out after {TIMEOUT:.0f} s"
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode == 0, lines[-1] if lines else done.stderr.strip()[-200:]
+
+
+def check(mutant: Mutant) -> tuple[str, str]:
+    """Apply the mutant to a fresh copy and run its tests: (`yes`, `NO` or `stale`, pytest's summary)."""
+    with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
+        tree = Path(folder)
+        copy_tree(tree)
+        target = tree / mutant.path
+        text = target.read_text()
+        if text.count(mutant.old) != 1:
+            return "stale", f"the old text occurs {text.count(mutant.old)} times in {mutant.path}"
+        target.write_text(text.replace(mutant.old, mutant.new))
+        passed, summary = run_tests(tree, mutant.tests)
+    return ("NO" if passed else "yes"), summary
+
+
+def baseline(mutants: list[Mutant]) -> tuple[bool, str]:
+    """The named tests on an unbroken copy: they must pass, or a `caught` means nothing."""
+    tests = tuple(dict.fromkeys(test for mutant in mutants for test in mutant.tests))
+    with tempfile.TemporaryDirectory(prefix="mutant-baseline-") as folder:
+        copy_tree(Path(folder))
+        return run_tests(Path(folder), tests)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Break one promise at a time and see whether the tests notice.")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
+    parser.add_argument("--list", action="store_true", help="print the mutants' names and exit")
+    parser.add_argument("--baseline", action="store_true", help="first run the named tests on an unbroken copy")
+    args = parser.parse_args(argv)
+    names = {mutant.name for mutant in MUTANTS}
+    if args.list:
+        print("\n".join(sorted(names)))
+        return 0
+    unknown = sorted(set(args.only or ()) - names)
+    if unknown:
+        print(f"mutants.py: unknown mutant(s) {', '.join(unknown)}; --list names them", file=sys.stderr)
+        return 2
+    chosen = [mutant for mutant in MUTANTS if not args.only or mutant.name in args.only]
+    if args.baseline:
+        passed, summary = baseline(chosen)
+        print(f"baseline (unbroken copy): {'pass' if passed else 'FAIL'} ({summary})", flush=True)
+        if not passed:
+            return 1
+    width = max(len(mutant.name) for mutant in chosen)
+    print(f"{'mutant':<{width}}  caught  seconds  tests", flush=True)
+    missed = 0
+    for mutant in chosen:
+        started = time.monotonic()
+        caught, summary = check(mutant)
+        missed += caught != "yes"
+        seconds = time.monotonic() - started
+        print(f"{mutant.name:<{width}}  {caught:<6}  {seconds:7.0f}  {' '.join(mutant.tests)}  [{summary}]", flush=True)
+    print(f"{len(chosen) - missed} of {len(chosen)} caught")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
