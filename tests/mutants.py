@@ -73,6 +73,45 @@ MUTANTS: tuple[Mutant, ...] = (
         'samesite="Lax", secure=None\n            )',
         ("tests/nodes/test_transport.py",),
     ),
+    # README (balancer errors): 502 upstream_unreachable when the node refused the connection.
+    Mutant(
+        "retry-exhausted-answers-503",
+        "balancer/exchange.py",
+        "self._answer_error(self.failure or NO_HEALTHY)",
+        "self._answer_error(NO_HEALTHY)",
+        ("tests/balancer/test_proxy_errors.py",),
+    ),
+    # README (balancer errors): 504 upstream_connect_timeout after BALANCER_CONNECT_TIMEOUT.
+    Mutant(
+        "connect-timeout-as-unreachable",
+        "balancer/pool.py",
+        "raise UpstreamError(CONNECT_TIMEOUT, unreachable=True)",
+        "raise UpstreamError(UNREACHABLE, unreachable=True)",
+        ("tests/balancer/test_proxy_errors.py",),
+    ),
+    Mutant(
+        "connect-timeout-status-502",
+        "balancer/errors.py",
+        'Failure(504, "upstream_connect_timeout"',
+        'Failure(502, "upstream_connect_timeout"',
+        ("tests/balancer/test_proxy_errors.py",),
+    ),
+    # README: BALANCER_ADMIN_TOKEN is compared in constant time.
+    Mutant(
+        "admin-token-compared-with-eq",
+        "balancer/runtime.py",
+        "hmac.compare_digest(credentials.strip(), self._token)",
+        "credentials.strip() == self._token",
+        ("tests/balancer/test_runtime.py",),
+    ),
+    # The replication endpoint checks its signatures in constant time.
+    Mutant(
+        "peer-signature-compared-with-eq",
+        "nodes/stores/replication/wire.py",
+        "if not hmac.compare_digest(given.encode(), _mac(self._secret, stamp, nonce, method, path, body).encode()):",
+        "if given.encode() != _mac(self._secret, stamp, nonce, method, path, body).encode():",
+        ("tests/nodes/stores/replication/test_authentication.py",),
+    ),
 )
 
 
