@@ -112,6 +112,30 @@ MUTANTS: tuple[Mutant, ...] = (
         "if given.encode() != _mac(self._secret, stamp, nonce, method, path, body).encode():",
         ("tests/nodes/stores/replication/test_authentication.py",),
     ),
+    # The three tests that could not fail (issue 30).
+    Mutant(
+        "page-hint-missing-for-memory-hash",
+        "loadtest/lab/page_hints.py",
+        '("memory", "hash"): "the session id picks the node',
+        '("memory", "hash-renamed"): "the session id picks the node',
+        ("tests/loadtest/lab/test_page_hints.py",),
+    ),
+    Mutant(
+        "open-loop-at-half-rate",
+        "loadtest/users/schedule.py",
+        "        return 1.0 / self.rate\n",
+        "        return 2.0 / self.rate\n",
+        (
+            "tests/loadtest/compare/test_openloop_real.py::test_an_open_loop_cell_keeps_its_rate_and_says_how_many_starts_were_late",
+        ),
+    ),
+    Mutant(
+        "cut-off-upload-traceback",
+        "nodes/api.py",
+        "    except ConnectionResetError:  # the client broke off its upload",
+        "    except ConnectionAbortedError:  # the client broke off its upload",
+        ("tests/fuzz/test_known_bugs.py",),
+    ),
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from loadtest.compare.cells import CellSpec, build_cell
+from loadtest.compare.loadfigures import LATE_BUDGET
 from loadtest.compare.loadrun import cpu_fields, run_load
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.processes import wait_until
@@ -24,17 +25,23 @@ STALL_S, RUN_S = 1.0, 12.0
 
 
 def test_an_open_loop_cell_keeps_its_rate_and_says_how_many_starts_were_late(tmp_path: Path) -> None:
+    """README: an open-loop cell achieves its rate within 10%. 100 requests/s from 10 users take about 9% of one
+    core for the generator, so a loaded 2-core machine keeps it: this fails (never skips) when the rate is not kept,
+    both by the generator's own count (sent / intended) and by the requests the cell counted over its elapsed time.
+    Late starts depend on the machine's load: only their bookkeeping is checked."""
     done = sessionlab("compare", "--arrival-rate", "100", "--store", "memory", "--routing", "sticky",
                       "--scenario", "steady", "--users", "10", "--user-kinds", "browser", "--duration", "6",
                       "--revocation-bound", "0", "--out", str(tmp_path))  # fmt: skip
     assert done.returncode == 0, done.stderr
     cell = results(tmp_path)["cells"][0]
     assert cell["load_model"] == "open" and cell["arrival_rate"] == 100.0
-    assert isinstance(cell["late_starts"], int) and 0 <= cell["late_start_rate"] <= 1
     assert cell["generator_cpu_share"] is not None and "open 100/s achieved" in done.stdout
-    if not cell["generator_kept_rate"] or cell["generator_behind"]:
-        pytest.skip(f"the generator could not keep the rate on this machine: {cell['generator_note']}")
-    assert cell["achieved_rps"] == pytest.approx(100.0, rel=0.05)
+    note = f"{cell['generator_note']}; load average {cell['load_average']}"
+    assert cell["rate_kept"] and cell["achieved_rps"] == pytest.approx(100.0, rel=0.10), note
+    assert cell["requests"] / cell["elapsed_s"] == pytest.approx(100.0, rel=0.10), note
+    late, scheduled = cell["late_starts"], cell["scheduled_requests"]
+    assert 0 < scheduled <= cell["requests"] and cell["late_start_rate"] == round(late / scheduled, 4)
+    assert cell["generator_behind"] == (late / scheduled > LATE_BUDGET)  # the rate was kept: only lateness flags
 
 
 @pytest.fixture(scope="module")
