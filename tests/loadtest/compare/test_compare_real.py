@@ -11,6 +11,7 @@ import pytest
 
 from loadtest.lab import proctree
 from loadtest.lab.processes import wait_until
+from tests.loadtest.compare.report.reading import numbers
 from tests.support import recorded_pids, results, sessionlab, spawn, stop_tree, survivors, together
 
 from .report.test_report import NETWORK
@@ -129,8 +130,8 @@ def test_two_workers_give_the_miss_rates_of_one_process(runs: dict[str, tuple[Pa
     assert cell(two, "redis", "random", "steady")["misses"] == 0
     assert abs(cell(two, "memory", "random", "steady")["miss_rate"] - 2 / 3) < 0.1
     report = (two / "report.md").read_text()
-    assert "locust master + 2 workers (2 worker processes sent requests in each cell)" in report
-    assert "load from 2 of 2 workers" in runs["workers"][1]
+    assert numbers(r"locust master \+ # workers \(# worker processes sent requests", report) == [(2, 2)]
+    assert set(numbers(r"load from # of # workers", runs["workers"][1])) == {(2, 2)}  # every cell's line
 
 
 def test_cas_loses_no_update_and_last_write_wins_does(runs: dict[str, tuple[Path, str]]) -> None:
@@ -158,7 +159,7 @@ def test_logout_all_revokes_redis_at_once_and_never_a_cookie(runs: dict[str, tup
     assert memory["revocation"]["scope"] == "this node"
     # revoked only if the other session happened to live on the node that served /logout-all
     assert memory["revocation"]["until"] in ("revoked", "bound"), memory["revocation"]
-    assert "cannot be revoked before they expire" in (runs["concurrent"][0] / "report.md").read_text()
+    assert "cannot be revoked" in (runs["concurrent"][0] / "report.md").read_text()
 
 
 def test_memory_sticky_misses_only_after_the_kill(runs: dict[str, tuple[Path, str]]) -> None:
