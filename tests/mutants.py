@@ -6,6 +6,7 @@ Not part of the test run (pytest collects only test_*.py). From the worktree, wi
     python tests/mutants.py --list           # names only
     python tests/mutants.py --only NAME ...  # some of them
     python tests/mutants.py --baseline       # first check that the named tests pass on the unbroken copy
+    python tests/mutants.py --tests-from main  # the same mutants against an older suite (what it let through)
 
 Each mutant replaces one exact text in one file (it must occur exactly once, else the row says `stale`: the code
 moved and the mutant needs updating) and runs only the test files that must catch it. A mutant that the tests
@@ -136,6 +137,50 @@ MUTANTS: tuple[Mutant, ...] = (
         "    except ConnectionAbortedError:  # the client broke off its upload",
         ("tests/fuzz/test_known_bugs.py",),
     ),
+    # The theory's floor (issue 30): a cell expecting misses must disagree with none.
+    Mutant(
+        "floor-hides-small-losses",
+        "loadtest/compare/theory.py",
+        "        return within and not too_few(self.misses, self.variance, measured_rate * n, floor * n)\n",
+        "        return within\n",
+        ("tests/loadtest/compare/test_theory.py",),
+    ),
+    Mutant(
+        "memory-store-shares-sessions",
+        "nodes/stores/__init__.py",
+        "    MEMORY: MemoryStore.from_settings,",
+        "    MEMORY: CookieStore.from_settings,",
+        ("tests/loadtest/compare/scenarios/test_membership.py::test_real_run_agrees_with_theory_and_leaves_nothing",),
+    ),
+    # Tolerances that match their promises (issue 30).
+    Mutant(
+        "redis-timeout-quadrupled",
+        "nodes/stores/redis_client.py",
+        "        socket_timeout=timeout,\n        retry=Retry(NoBackoff(), retries=1),\n        retry_on_error",
+        "        socket_timeout=timeout * 4,\n        retry=Retry(NoBackoff(), retries=1),\n        retry_on_error",
+        ("tests/nodes/stores/test_redis.py",),
+    ),
+    Mutant(
+        "async-copies-held-back",
+        "nodes/stores/replication/delivery.py",
+        "            await self._wake.wait()\n            self._wake.clear()\n",
+        "            await self._wake.wait()\n            self._wake.clear()\n            await asyncio.sleep(0.5)\n",
+        ("tests/nodes/stores/replication/test_copies.py",),
+    ),
+    Mutant(
+        "capacity-precision-30-percent",
+        "loadtest/compare/capacity.py",
+        "START_RATE, GROWTH, PRECISION, MAX_STEPS = 100.0, 2.0, 0.1, 9",
+        "START_RATE, GROWTH, PRECISION, MAX_STEPS = 100.0, 2.0, 0.3, 9",
+        ("tests/loadtest/compare/test_capacity.py",),
+    ),
+    Mutant(
+        "head-too-large-as-400",
+        "balancer/errors.py",
+        'Failure(431, "request_head_too_large"',
+        'Failure(400, "request_head_too_large"',
+        ("tests/fuzz/test_known_bugs.py",),
+    ),
 )
 
 
@@ -164,11 +209,24 @@ def run_tests(tree: Path, tests: tuple[str, ...]) -> tuple[bool, str]:
     return done.returncode == 0, lines[-1] if lines else done.stderr.strip()[-200:]
 
 
-def check(mutant: Mutant) -> tuple[str, str]:
-    """Apply the mutant to a fresh copy and run its tests: (`yes`, `NO` or `stale`, pytest's summary)."""
+def tests_from(tree: Path, revision: str) -> None:
+    """Replace the copy's tests/ by those of a git revision (to see what an older suite let through)."""
+    shutil.rmtree(tree / "tests")
+    archive = subprocess.run(["git", "archive", revision, "tests"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+
+
+def check(mutant: Mutant, revision: str | None = None) -> tuple[str, str]:
+    """Apply the mutant to a fresh copy and run its tests: (`yes`, `NO`, `stale` or `n/a`, pytest's summary)."""
     with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
         tree = Path(folder)
         copy_tree(tree)
+        if revision is not None:
+            tests_from(tree, revision)
+            tests = tuple(test for test in mutant.tests if (tree / test.split("::")[0]).exists())
+            if not tests:
+                return "n/a", f"none of its tests exist at {revision}"
+            mutant = Mutant(mutant.name, mutant.path, mutant.old, mutant.new, tests)
         target = tree / mutant.path
         text = target.read_text()
         if text.count(mutant.old) != 1:
@@ -191,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
     parser.add_argument("--list", action="store_true", help="print the mutants' names and exit")
     parser.add_argument("--baseline", action="store_true", help="first run the named tests on an unbroken copy")
+    parser.add_argument("--tests-from", metavar="REV", help="run the tests/ of this git revision instead")
     args = parser.parse_args(argv)
     names = {mutant.name for mutant in MUTANTS}
     if args.list:
@@ -211,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     missed = 0
     for mutant in chosen:
         started = time.monotonic()
-        caught, summary = check(mutant)
+        caught, summary = check(mutant, args.tests_from)
         missed += caught != "yes"
         seconds = time.monotonic() - started
         print(f"{mutant.name:<{width}}  {caught:<6}  {seconds:7.0f}  {' '.join(mutant.tests)}  [{summary}]", flush=True)
