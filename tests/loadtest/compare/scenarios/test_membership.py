@@ -33,7 +33,7 @@ def test_rolling_deploy_drains_stops_restarts_and_readies_each_node_in_turn() ->
 
 def test_scale_out_adds_one_node_and_scale_in_drains_then_removes_the_last() -> None:
     [add] = scenario_for("scale-out").events(SPEC)
-    assert add.what == "add node-4 (a spare started with the cluster)"
+    assert add.what.startswith("add node-4")
     drain, remove = scenario_for("scale-in").events(SPEC)
     assert (drain.what, remove.what) == ("drain node-3", "remove node-3")
     assert remove.at - drain.at == SPEC.drain_seconds
