@@ -137,6 +137,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "    except ConnectionAbortedError:  # the client broke off its upload",
         ("tests/fuzz/test_known_bugs.py",),
     ),
+    Mutant(  # the traceback comes 1.5 s late: only the log check at the module's teardown sees it
+        "cut-off-upload-late-traceback",
+        "nodes/api.py",
+        '        raise BadRequest("the request body was cut off") from None',
+        '        __import__("time").sleep(1.5)\n        raise RuntimeError("late") from None',
+        ("tests/fuzz/test_known_bugs.py",),
+    ),
     # The theory's floor (issue 30): a cell expecting misses must disagree with none.
     Mutant(
         "floor-hides-small-losses",
