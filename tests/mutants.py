@@ -213,7 +213,9 @@ def run_tests(tree: Path, tests: tuple[str, ...]) -> tuple[bool, str]:
     except subprocess.TimeoutExpired:
         return False, f"timed out after {TIMEOUT:.0f} s"
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    return done.returncode == 0, lines[-1] if lines else done.stderr.strip()[-200:]
+    summary = lines[-1] if lines else done.stderr.strip()[-200:]
+    first_error = next((line[1:].strip() for line in lines if line.startswith("E ")), "")
+    return done.returncode == 0, f"{summary}; {first_error[:160]}" if first_error else summary
 
 
 def tests_from(tree: Path, revision: str) -> None:
