@@ -92,14 +92,26 @@ async def test_a_released_connection_is_reused(node: Answering) -> None:
 
 
 async def test_at_the_cap_a_new_connection_waits_for_a_free_slot(node: Answering) -> None:
+    """With the cap at 1 and its connection in use, a second connect opens nothing until that exchange ends.
+
+    The waiter gets 0.5 s to finish early: an uncapped loopback connect ends in about a millisecond, so a broken cap
+    fails here even on a loaded 2-core machine, and a working cap can never finish early (no flakiness)."""
     pool = ConnectionPool(connect_timeout=1, read_timeout=5, limit=1)
     first = await pool.connect(node.url)
     waiting = asyncio.ensure_future(pool.connect(node.url))
-    await asyncio.sleep(0)
-    assert not waiting.done()
-    first.close()  # its slot frees once the close is complete
+    done, _ = await asyncio.wait({waiting}, timeout=0.5)
+    assert not done
+    assert node.connections == 1  # the node saw no second connection either
+    sink = Recorder()
+    first.attach(sink, head_request=False)
+    first.send(REQUEST)
+    first.request_sent()
+    await asyncio.wait_for(sink.ended.wait(), 5)
+    assert not waiting.done()  # an answer alone frees no slot: the connection is still the first request's
+    pool.release(first)  # the exchange ends: with a request waiting, its connection closes to free the slot
     second = await asyncio.wait_for(waiting, 5)
-    assert second is not first and second.open
+    assert second is not first and second.open and not first.open
+    await eventually(lambda: node.connections == 2)
     second.close()
     pool.close()
 

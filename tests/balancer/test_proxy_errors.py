@@ -4,6 +4,10 @@ request that never reached a node is retried once on another one."""
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import aiohttp
 import pytest
@@ -152,3 +156,57 @@ async def test_a_node_answering_garbage_gives_502(start_balancer, client) -> Non
     assert balancer.upstream(f"http://127.0.0.1:{port}")["healthy"]
     server.close()
     await server.wait_closed()
+
+
+async def test_a_node_that_refuses_the_connection_gives_502_upstream_unreachable(
+    start_nodes, start_balancer, client
+) -> None:
+    nodes = await start_nodes(1)
+    balancer = await start_balancer(nodes, health_interval=3600)  # one check at start; the data path finds it gone
+    await eventually(lambda: nodes[0].health_checks >= 1 and balancer.upstream(nodes[0].url)["healthy"])
+    await nodes[0].stop()
+    async with client().get(balancer.url + "/anything") as response:
+        await assert_error(response, 502, "upstream_unreachable")
+    assert balancer.upstream(nodes[0].url)["healthy"] is False  # ejected by the refused connection
+
+
+@contextmanager
+def address_that_never_accepts() -> Iterator[str]:
+    """A loopback listener whose accept queue is full: the kernel drops further SYNs, so a connect never completes.
+
+    Connections are opened until one is not established within 0.5 s (a loopback connect takes well under a
+    millisecond when the queue has room); with `listen(0)` that happens after one or two."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    fillers: list[socket.socket] = []
+    try:
+        while len(fillers) < 64:
+            filler = socket.socket()
+            filler.setblocking(False)
+            fillers.append(filler)
+            filler.connect_ex(address)
+            if not select.select([], [filler], [], 0.5)[1]:
+                break
+        else:
+            raise AssertionError("the accept queue never filled up")
+        yield f"http://{address[0]}:{address[1]}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+async def test_a_node_that_does_not_accept_in_time_gives_504_upstream_connect_timeout(start_balancer, client) -> None:
+    """README: 504 `upstream_connect_timeout` once BALANCER_CONNECT_TIMEOUT has passed without the connection.
+
+    Margin: the answer comes no sooner than the timeout (0.3 s) and within 2 s more on a loaded 2-core machine
+    (the node's health check is 30 s away, so only the data path can give up)."""
+    with address_that_never_accepts() as url:
+        balancer = await start_balancer([url], connect_timeout=0.3, health_interval=3600, health_timeout=30)
+        started = asyncio.get_running_loop().time()
+        async with client().get(balancer.url + "/anything") as response:
+            await assert_error(response, 504, "upstream_connect_timeout")
+        assert 0.3 <= asyncio.get_running_loop().time() - started < 2.3
+        assert balancer.upstream(url)["healthy"] is False  # a node that cannot be connected to is ejected

@@ -3,6 +3,7 @@ passing check), remove, drain and ready, bad bodies, and what a drain means in e
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from typing import Any
@@ -88,6 +89,27 @@ async def test_a_missing_or_wrong_token_is_a_401_that_changes_nothing(admin_bala
             assert (await response.json())["error"] == "unauthorized"
     assert membership(balancer) == before
     assert all(node.seen == [] for node in nodes)
+
+
+async def test_the_token_is_compared_in_constant_time(admin_balancer, client, monkeypatch) -> None:
+    """README: the token is compared in constant time. The balancer runs in this process, so a recording wrapper
+    around `hmac.compare_digest` (the real one does the comparing) shows that every check goes through it."""
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def recording(given: bytes, expected: bytes) -> bool:
+        compared.append((bytes(given), bytes(expected)))
+        return real(given, expected)
+
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+    nodes, balancer = await admin_balancer(count=1)
+    session = client()
+    wrong = {"Authorization": "Bearer wrong-token-of-some-length"}
+    drain = ("POST", "/_balancer/upstreams/drain", {"url": nodes[0].url})
+    refused, accepted = await call(session, balancer, *drain, **wrong), await call(session, balancer, *drain)
+    assert (refused[0], accepted[0]) == (401, 200)
+    token = TOKEN.encode()
+    assert [pair for pair in compared if token in pair] == [(b"wrong-token-of-some-length", token), (token, token)]
 
 
 async def test_a_node_added_at_run_time_gets_traffic_only_after_a_passing_check(

@@ -52,7 +52,7 @@ def test_a_stopped_node_gives_504s_in_time_and_nobody_hangs(start_cluster: Clust
     )
     assert timeouts, "no request was caught by the stopped node: the fault did not happen"
     for call in timeouts:
-        assert call.body == {"error": "upstream_timeout", "detail": "the node did not answer in time"}
+        assert call.body is not None and call.body["error"] == "upstream_timeout" and call.body["detail"]
         assert call.headers.get("X-Balancer-Error") == "upstream_timeout"
         assert READ_TIMEOUT <= call.duration <= READ_TIMEOUT + CHECK_SLACK + MARGIN
     assert {c.status for c in failed} == {504}, "a stopped node is a timeout, nothing else"

@@ -36,7 +36,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from loadtest.compare.theory.model import KINDS, SIGMAS, SPREAD_ROUTINGS, Expectation
+from loadtest.compare.theory.model import KINDS, SIGMAS, SPREAD_ROUTINGS, Expectation, too_few
 from loadtest.compare.theory.ring import ProbeRing
 from nodes.contract.names import ROUTE, ROUTING_MODES, STORES
 
@@ -143,7 +143,9 @@ class ChurnExpectation:
         return SIGMAS * math.sqrt(self.variance) / self.session_requests + FLOOR
 
     def agrees(self, measured_rate: float) -> bool:
-        return abs(measured_rate - self.rate) <= self.tolerance() + 1e-12
+        within = abs(measured_rate - self.rate) <= self.tolerance() + 1e-12
+        n = self.session_requests
+        return within and not too_few(self.misses, self.variance, measured_rate * n, FLOOR * n)
 
     def as_expectation(self) -> Expectation:
         """The steady-scenario shape (rates of the first and last epoch), for code that reads that."""

@@ -7,7 +7,7 @@ compares the measured miss rate with it. Nothing here knows a store or a scenari
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from nodes.contract.names import RANDOM, ROUND_ROBIN
@@ -61,7 +61,46 @@ class Expectation:
         return SIGMAS * math.sqrt(self.variance) / self.session_requests + floor
 
     def agrees(self, measured_rate: float, killed: bool = False) -> bool:
-        return abs(measured_rate - self.rate) <= self.tolerance(killed) + 1e-12
+        within = abs(measured_rate - self.rate) <= self.tolerance(killed) + 1e-12
+        n = self.session_requests
+        floor = FLOOR_AFTER_KILL if killed else FLOOR
+        return within and not too_few(self.misses, self.variance, measured_rate * n, floor * n)
+
+
+TOO_FEW = 0.00135  # one-sided 3 sigma: a miss count this improbably low disagrees, whatever the band allows
+MODEL_SHARE = 0.5  # where the floor exceeds this share of the expected misses, the model may miss only this share
+
+
+def too_few(expected: float, variance: float, measured: float, floor: float) -> bool:
+    """Whether `measured` misses are implausibly few for `expected` ones (`floor`: the floor as a count).
+
+    The band |measured - expected| <= 3 sigma + floor reaches zero where the expected rate is small (hash +
+    memory: 0.020 expected, 0.023 tolerance), so it cannot tell a store that loses sessions from one that loses
+    none. Below the expectation the floor is therefore relative there: what the model leaves out may lower the
+    expected count by the floor or by MODEL_SHARE of it, whichever is less, to `lowest`; then the count decides:
+    too few when P(X <= measured) < TOO_FEW, X Poisson(lowest) when the variance is at most the mean (rare,
+    independent misses; binomial ones are tighter still, so Poisson errs towards agreeing), else the negative
+    binomial of the same mean and dispersion (hash + memory's exact law: a geometric number of misses per user).
+    Zero misses stay allowed while P(0) >= TOO_FEW (Poisson: while `lowest` <= 6.6). Where the expected rate is
+    large the floor is the smaller cut, the count's 3 sigma is no narrower than the band's, and the band decides.
+    """
+    lowest = expected - min(floor, MODEL_SHARE * expected)
+    count = round(measured)
+    if count >= lowest or lowest <= 0:
+        return False
+    dispersion = max(variance / expected, 1.0)  # variance / mean, kept when the mean is lowered
+    step: Callable[[int], float]
+    if dispersion > 1.0:  # negative binomial: r = mean / (dispersion - 1) successes, p = 1 / dispersion
+        p, r = 1 / dispersion, lowest / (dispersion - 1)
+        log_pmf, step = r * math.log(p), lambda k: math.log((r + k) / (k + 1) * (1 - p))
+    else:
+        log_pmf, step = -lowest, lambda k: math.log(lowest / (k + 1))
+    log_cdf = log_pmf
+    for k in range(count):
+        log_pmf += step(k)
+        high, low = max(log_cdf, log_pmf), min(log_cdf, log_pmf)
+        log_cdf = high + math.log1p(math.exp(low - high))
+    return log_cdf < math.log(TOO_FEW)
 
 
 def pinning(routing: str, kind: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from loadtest.lab import proctree
 from loadtest.lab.processes import wait_until
+from tests.loadtest.compare.report.reading import numbers
 from tests.support import recorded_pids, results, sessionlab, spawn, stop_tree, survivors, together
 
 from .report.test_report import NETWORK
@@ -88,11 +89,17 @@ def test_each_miss_is_also_a_locust_request_event(random_run: tuple[Path, str]) 
 
 
 def test_results_json_has_every_field_for_every_cell(random_run: tuple[Path, str]) -> None:
+    """Every field, and figures that fit together: the rate is the requests over the elapsed time, the run lasted
+    at most its 5 s + 3 s (a loaded 2-core machine's start and stop), every user logged in and made a request,
+    and the percentiles are ordered. (No lower bound on the time: under load, locust's `-t` timer was seen to
+    end a 5 s run after 2.8 s.)"""
     data = results(random_run[0])
     assert len(data["cells"]) == 2
     for record in data["cells"]:
         assert record.keys() >= REQUIRED, REQUIRED - record.keys()
-        assert record["requests"] > 0 and record["rps"] > 0 and record["p50_ms"] is not None
+        assert 0 < record["elapsed_s"] <= 8.0 and record["requests"] >= 2 * 20
+        assert record["rps"] == pytest.approx(record["requests"] / record["elapsed_s"], abs=0.06)
+        assert 0 < record["p50_ms"] <= record["p95_ms"] <= record["p99_ms"] <= record["max_ms"]
     raw = sorted(p.name for p in (random_run[0] / "cells" / "redis-random-steady").glob("locust_*.csv"))
     assert raw == ["locust_exceptions.csv", "locust_failures.csv", "locust_stats.csv"]
 
@@ -125,8 +132,8 @@ def test_two_workers_give_the_miss_rates_of_one_process(runs: dict[str, tuple[Pa
     assert cell(two, "redis", "random", "steady")["misses"] == 0
     assert abs(cell(two, "memory", "random", "steady")["miss_rate"] - 2 / 3) < 0.1
     report = (two / "report.md").read_text()
-    assert "locust master + 2 workers (2 worker processes sent requests in each cell)" in report
-    assert "load from 2 of 2 workers" in runs["workers"][1]
+    assert numbers(r"locust master \+ # workers \(# worker processes sent requests", report) == [(2, 2)]
+    assert set(numbers(r"load from # of # workers", runs["workers"][1])) == {(2, 2)}  # every cell's line
 
 
 def test_cas_loses_no_update_and_last_write_wins_does(runs: dict[str, tuple[Path, str]]) -> None:
@@ -154,7 +161,7 @@ def test_logout_all_revokes_redis_at_once_and_never_a_cookie(runs: dict[str, tup
     assert memory["revocation"]["scope"] == "this node"
     # revoked only if the other session happened to live on the node that served /logout-all
     assert memory["revocation"]["until"] in ("revoked", "bound"), memory["revocation"]
-    assert "cannot be revoked before they expire" in (runs["concurrent"][0] / "report.md").read_text()
+    assert "cannot be revoked" in (runs["concurrent"][0] / "report.md").read_text()
 
 
 def test_memory_sticky_misses_only_after_the_kill(runs: dict[str, tuple[Path, str]]) -> None:

@@ -41,14 +41,18 @@ def test_agreement_is_20_percent_at_p50_and_a_factor_2_at_p99() -> None:
 @pytest.mark.timeout(170)
 @pytest.mark.skipif(crosscheck.hey_path() is None, reason="hey is not installed (Debian/Ubuntu: apt-get install hey)")
 def test_a_cross_check_writes_both_generators_figures_at_one_rate(tmp_path: Path) -> None:
+    """Both generators were given one rate (60/s); hey kept it within 10% (a few % of one core, which a loaded 2-core
+    machine has; the lab's own rate is test_openloop_real's promise) and each reports a latency distribution
+    (0 < p50 <= p99). Whether the figures agree is speed, which this test never asserts."""
     done = sessionlab("compare", "--cross-check", "--arrival-rate", "60", "--users", "4", "--duration", "6",
                       "--out", str(tmp_path), timeout=150)  # fmt: skip
     assert done.returncode == 0, done.stderr
     cell = results(tmp_path)["cells"][0]
     check = cell["cross_check"]
     assert check["tool"] == "hey" and check["rate"] == 60 and check["connections"] == 4
-    assert check["tool_requests"] > 0 and check["tool_errors"] == 0
-    for key in ("lab_p50_ms", "tool_p50_ms", "lab_p99_ms", "tool_p99_ms"):
-        assert check[key] is not None and check[key] > 0
+    assert check["tool_errors"] == 0 and check["tool_requests"] == pytest.approx(60 * 6, rel=0.10)
+    assert check["tool_rps"] == pytest.approx(60, rel=0.10) and check["lab_rps"] > 0
+    for side in ("lab", "tool"):
+        assert 0 < check[f"{side}_p50_ms"] <= check[f"{side}_p99_ms"], check
     assert cell["load_model"] == "open" and cell["rounds"] == crosscheck.ROUNDS
     assert "Cross-check with hey" in (tmp_path / "report.md").read_text()

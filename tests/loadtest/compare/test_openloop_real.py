@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from loadtest.compare.record.cells import build_cell
+from loadtest.compare.record.loadfigures import LATE_BUDGET
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
@@ -25,17 +26,23 @@ STALL_S, RUN_S = 1.0, 12.0
 
 
 def test_an_open_loop_cell_keeps_its_rate_and_says_how_many_starts_were_late(tmp_path: Path) -> None:
+    """README: an open-loop cell achieves its rate within 10%. 100 requests/s from 10 users take about 9% of one
+    core for the generator, so a loaded 2-core machine keeps it: this fails (never skips) when the rate is not kept,
+    both by the generator's own count (sent / intended) and by the requests the cell counted over its elapsed time.
+    Late starts depend on the machine's load: only their bookkeeping is checked."""
     done = sessionlab("compare", "--arrival-rate", "100", "--store", "memory", "--routing", "sticky",
                       "--scenario", "steady", "--users", "10", "--user-kinds", "browser", "--duration", "6",
                       "--revocation-bound", "0", "--out", str(tmp_path))  # fmt: skip
     assert done.returncode == 0, done.stderr
     cell = results(tmp_path)["cells"][0]
     assert cell["load_model"] == "open" and cell["arrival_rate"] == 100.0
-    assert isinstance(cell["late_starts"], int) and 0 <= cell["late_start_rate"] <= 1
     assert cell["generator_cpu_share"] is not None and "open 100/s achieved" in done.stdout
-    if not cell["generator_kept_rate"] or cell["generator_behind"]:
-        pytest.skip(f"the generator could not keep the rate on this machine: {cell['generator_note']}")
-    assert cell["achieved_rps"] == pytest.approx(100.0, rel=0.05)
+    note = f"{cell['generator_note']}; load average {cell['load_average']}"
+    assert cell["achieved_rps"] == pytest.approx(100.0, rel=0.10), note  # (rate_kept flags below 95%: stricter)
+    assert cell["requests"] / cell["elapsed_s"] == pytest.approx(100.0, rel=0.10), note
+    late, scheduled = cell["late_starts"], cell["scheduled_requests"]
+    assert 0 < scheduled <= cell["requests"] and cell["late_start_rate"] == round(late / scheduled, 4)
+    assert cell["generator_behind"] == (not cell["generator_kept_rate"] or late / scheduled > LATE_BUDGET)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +75,11 @@ def stalled_run(cluster: LocalCluster, folder: Path, arrival_rate: float) -> dic
             node.signal(signal.SIGCONT)
 
     load = run_load(cluster, spec, folder, ("browser",), lambda name, pid: None, during=stall)
-    cell = {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "slow": slower_than(load.stats, 500 * STALL_S)}
+    cell = {
+        **build_cell(spec, load.stats).to_json(),
+        **cpu_fields(load.cpu),
+        "slow": slower_than(load.stats, 500 * STALL_S),
+    }
     (folder / "cell.json").write_text(json.dumps(cell, default=str))
     return cell
 

@@ -124,6 +124,30 @@ def test_simulated_hash_agrees_with_theory(nodes: int) -> None:
     assert abs(measured - result.misses) <= 3 * result.variance**0.5
 
 
+def test_a_cell_expecting_misses_disagrees_with_none_where_the_band_reaches_zero() -> None:
+    """hash + memory, 15 users over 1,500 session requests: 30 misses expected (rate 0.020), and the band
+    (3 sigma + the 0.01 floor) reaches below zero; zero misses happen with (1/3)^15 = 7e-8: they disagree."""
+    result = expect("hash", "memory", exposure(before=1500, users=15))
+    assert result.rate == pytest.approx(0.02) and result.tolerance() >= result.rate  # the band alone accepts zero
+    assert not result.agrees(0.0)
+    assert result.agrees(result.rate) and result.agrees(15 / 1500)  # half the expected misses: still plausible
+
+
+def test_zero_misses_agree_where_the_theory_expects_only_a_few() -> None:
+    """hash + memory with 3 users: 6 misses expected, none with probability (1/3)^3 = 0.037: plausible."""
+    assert expect("hash", "memory", exposure(before=600, users=3)).agrees(0.0)
+
+
+@pytest.mark.parametrize("users", [2, 4, 6, 8, 12])
+def test_simulated_hash_runs_rarely_have_too_few_misses(users: int) -> None:
+    """The lower bound's false alarms, against the independent simulation: one-sided 3 sigma is 0.135%; with
+    2,000 runs per size, more than 12 (0.6%) would mean the bound cuts into honest runs."""
+    rng = random.Random(users)
+    result = expect("hash", "memory", Exposure(3, {"app": users}, {"app": 100 * users}))
+    low = [m for m in (simulate_hash(rng, 3, users, killed=False) for _ in range(2000)) if m < result.misses]
+    assert sum(not result.agrees(m / result.session_requests) for m in low) <= 12
+
+
 # -- lost updates -----------------------------------------------------------------------------------------
 
 

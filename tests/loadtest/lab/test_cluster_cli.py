@@ -93,7 +93,8 @@ def test_redis_cluster_serves_sessions_and_a_signal_stops_its_three_redis_server
 
 def test_redis_cluster_is_a_redis_store() -> None:
     done = sessionlab("cluster", "--redis-cluster", "--store", "memory", timeout=30)
-    assert done.returncode == 2 and "--redis-cluster is a session store for --store redis" in done.stderr
+    line = done.stderr.strip().splitlines()[-1]  # argparse's usage, then one line: what is wrong and what fits
+    assert done.returncode == 2 and "--redis-cluster" in line and "--store redis" in line
 
 
 def test_redis_sentinel_prints_the_pids_to_kill_and_a_signal_stops_all_five() -> None:
@@ -115,7 +116,8 @@ def test_redis_sentinel_prints_the_pids_to_kill_and_a_signal_stops_all_five() ->
     assert run.returncode == 0
     assert wait_until(lambda: not any(proctree.alive(pid) for pid in children), 5.0)
     done = sessionlab("cluster", "--redis-sentinel", "--store", "cookie", timeout=30)
-    assert done.returncode == 2 and "--redis-sentinel is a session store for --store redis" in done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2 and "--redis-sentinel" in line and "--store redis" in line
 
 
 def test_cluster_prints_the_runtime_api_and_a_fresh_token_that_drains_a_node() -> None:

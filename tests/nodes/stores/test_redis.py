@@ -74,6 +74,8 @@ async def test_expired_session_is_missing(start_node, client, redis_url, store):
 
 
 async def test_redis_outage_is_a_fast_503_and_heals_by_itself(start_node, client):  # type: ignore[no-untyped-def]
+    """README: never a hang past REDIS_TIMEOUT (0.5 s by default); a refused connection fails at once. Margin:
+    0.5 s for a loaded 2-core machine."""
     private = RedisServer().start()  # its own server: this test kills it
     try:
         node = await start_node("redis", REDIS_URL=private.url)
@@ -83,7 +85,7 @@ async def test_redis_outage_is_a_fast_503_and_heals_by_itself(start_node, client
         for path in ("/me", "/counter"):
             started = time.monotonic()
             response = await (browser.get if path == "/me" else browser.post)(f"{node}{path}")
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 0.5 + 0.5
             assert response.status == 503
             assert await response.json() == {"error": "session store unavailable"}
             assert response.headers["Retry-After"] == "1"
@@ -100,6 +102,7 @@ async def test_redis_outage_is_a_fast_503_and_heals_by_itself(start_node, client
 
 
 async def test_unresponsive_redis_is_a_503_within_the_timeout(start_node, client):  # type: ignore[no-untyped-def]
+    """README: never a hang past REDIS_TIMEOUT (0.3 s here). Margin: 0.5 s for a loaded 2-core machine."""
     private = RedisServer().start()
     try:
         node = await start_node("redis", REDIS_URL=private.url, REDIS_TIMEOUT="0.3")
@@ -110,7 +113,7 @@ async def test_unresponsive_redis_is_a_503_within_the_timeout(start_node, client
         started = time.monotonic()
         response = await browser.get(f"{node}/me")
         assert response.status == 503
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 0.3 + 0.5
         assert wait_until(lambda: stopped.ping(), timeout=5)
         stopped.close()
     finally:

@@ -34,7 +34,7 @@ def test_rolling_deploy_drains_stops_restarts_and_readies_each_node_in_turn() ->
 
 def test_scale_out_adds_one_node_and_scale_in_drains_then_removes_the_last() -> None:
     [add] = scenario_for("scale-out").events(SPEC)
-    assert add.what == "add node-4 (a spare started with the cluster)"
+    assert add.what.startswith("add node-4")
     drain, remove = scenario_for("scale-in").events(SPEC)
     assert (drain.what, remove.what) == ("drain node-3", "remove node-3")
     assert remove.at - drain.at == SPEC.drain_seconds
@@ -91,6 +91,9 @@ def cells_of(out: Path) -> dict[str, dict]:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("scenario", ["rolling-deploy", "scale-out", "scale-in"])
 def test_real_run_agrees_with_theory_and_leaves_nothing(scenario: str, runs: dict[str, Path]) -> None:
+    """Every cell agrees with its theory (for memory that includes not having implausibly few misses), and the
+    measured misses themselves hold: none with redis; with memory, the sessions of the node that left (or of
+    the users a new node took) are lost, so a memory store that shares sessions, losing none, fails here."""
     out = runs[scenario]
     cells = cells_of(out)
     for store, cell in cells.items():
@@ -99,7 +102,8 @@ def test_real_run_agrees_with_theory_and_leaves_nothing(scenario: str, runs: dic
         assert cell["errors_agree_with_theory"] is True and isinstance(cell["errors_by_status"], dict)
         assert len(cell["epochs"]) == len(cell["changes"]) + 1
     assert cells["redis"]["misses"] == 0 and cells["redis"]["expected_miss_rate"] == 0
-    assert cells["memory"]["expected_misses"] > 0
+    memory = cells["memory"]
+    assert memory["expected_misses"] > 0 and memory["misses"] > 0, (memory["misses"], memory["expected_misses"])
     assert not survivors(recorded_pids(out / "pids.txt"))
 
 

@@ -3,6 +3,7 @@ secret, and change nothing."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 
@@ -11,8 +12,9 @@ import pytest
 
 from nodes.contract.envconfig import SettingsError
 from nodes.contract.names import REPLICATION_PREFIX, TOKEN_HEADER
-from nodes.contract.peer_signature import sign
+from nodes.contract.peer_signature import SIGNATURE_HEADER, sign
 from nodes.settings import NodeSettings
+from nodes.stores.replication.wire import Refused, Verifier
 from tests.nodes.stores.replication.conftest import ClusterFactory
 from tests.nodes.stores.replication.support import SECRET, Node, connected, login, me, peer_call, stats
 
@@ -117,3 +119,23 @@ async def test_forged_or_malformed_forwarded_writes_change_nothing(
     bad_payload = await peer_call(http, node, "POST", "cas", json.dumps({**evil, "payload": "2:[]"}).encode())
     assert (forged.status, bad_version.status, bad_payload.status) == (401, 400, 400)
     assert (await me(http, node, token))[1]["user"] == "ann"
+
+
+def test_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recording wrapper around `hmac.compare_digest` (the real one does the comparing) shows that both a good
+    and a forged signature are checked through it, never with `==`."""
+    compared: list[bytes] = []
+    real = hmac.compare_digest
+
+    def recording(given: bytes, expected: bytes) -> bool:
+        compared.append(bytes(given))
+        return real(given, expected)
+
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+    verifier, path, body = Verifier(SECRET.encode()), REPLICATION_PREFIX + "apply", b'{"from":"x","ops":[]}'
+    good = sign(SECRET.encode(), "POST", path, body)
+    forged = sign(b"not-the-peer-secret-at-all-0123", "POST", path, body)
+    verifier.check(good, "POST", path, body)
+    with pytest.raises(Refused):
+        verifier.check(forged, "POST", path, body)
+    assert compared == [good[SIGNATURE_HEADER].encode(), forged[SIGNATURE_HEADER].encode()]

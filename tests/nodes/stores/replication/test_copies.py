@@ -21,6 +21,8 @@ async def test_sync_login_is_seen_by_the_others_at_once(start_cluster: ClusterFa
 
 
 async def test_async_login_is_seen_within_the_lag(start_cluster: ClusterFactory, http: aiohttp.ClientSession):
+    """README: the copy lag is a few ms on loopback. Margin: 250 ms, for a loaded 2-core machine that may leave a
+    node process unscheduled for a while; a batch held back on purpose (or a second's retry) fails this."""
     cluster = start_cluster(3, SESSION_REPLICATION_MODE="async")
     await connected(http, cluster)
     first, *others = cluster.nodes
@@ -32,4 +34,4 @@ async def test_async_login_is_seen_within_the_lag(start_cluster: ClusterFactory,
     await eventually(everywhere, within=5.0)
     figures = await stats(http, first)
     assert figures["mode"] == "async" and figures["peers_live"] == 2
-    assert 0 < figures["lag_ms_max"] < 5000
+    assert 0 < figures["lag_ms_max"] < 250, figures
