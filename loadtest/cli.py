@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from nodes.contract.envhelp import package_version
+
 # subcommand -> (module with a `main(argv) -> int`, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "node": ("nodes.__main__", "run one aiohttp node (settings from NODE_*/SESSION_*/REDIS_URL env vars)"),
@@ -22,7 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def usage() -> str:
-    lines = ["usage: sessionlab <command> [options]", "", "commands:"]
+    lines = ["usage: sessionlab [--version] <command> [options]", "", "commands:"]
     lines += [f"  {name:<10} {text}" for name, (_, text) in SUBCOMMANDS.items()]
     lines += ["", "`sessionlab <command> --help` shows a command's options."]
     return "\n".join(lines)
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
+        return 0
+    if args[0] in ("--version", "-V", "version"):
+        print(f"sessionlab {package_version()}")
         return 0
     command, rest = args[0], args[1:]
     if command not in SUBCOMMANDS:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import sys
 
+from aiohttp import web
+
 from nodes.app import create_app
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
-from nodes.keys import IN_FLIGHT
-from nodes.serve import serve
-from nodes.settings import NodeSettings
+from nodes.contract.envhelp import parse_service_args, service_parser, variables
+from nodes.contract.names import REDIS, REPLICATED_STORE
+from nodes.keys import IN_FLIGHT, STORE
+from nodes.serve import CannotListen, serve
+from nodes.settings import MIN_PEER_SECRET, NodeSettings
 
 log = logging.getLogger("nodes")
 
+PROG = "sessionlab node"
+DESCRIPTION = "Run one aiohttp node. Every setting is an environment variable (listed below with its default)."
+# Environments whose reads, together, reach every variable the node knows (some are read only in one mode).
+HELP_MODES: tuple[dict[str, str], ...] = (
+    {},
+    {"SESSION_STORE": REPLICATED_STORE, "SESSION_PEER_SECRET": "x" * MIN_PEER_SECRET, "SESSION_ROUTE_TAG": "1"},
+)
 DEV_SECRET_WARNING = (
     "\n" + "!" * 78 + "\n"
     "!! SESSION_SECRET is not set: using the public DEVELOPMENT key. Anyone can read and forge\n"
@@ -23,31 +33,46 @@ DEV_SECRET_WARNING = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="sessionlab node",
-        description="Run one aiohttp node. Settings come from the environment: NODE_ID, NODE_HOST, NODE_PORT, "
-        "SESSION_STORE (memory|cookie|redis), REDIS_URL, SESSION_SECRET, SESSION_MAX_AGE, SESSION_COOKIE_SECURE, "
-        "SESSION_MEMORY_MAX, REDIS_TIMEOUT, NODE_SHUTDOWN_TIMEOUT, SESSION_ROUTE_TAG (see README).",
-    )
-    parser.parse_args(sys.argv[1:] if argv is None else argv)
+    found = variables(NodeSettings.from_env, HELP_MODES)
+    parse_service_args(service_parser(PROG, DESCRIPTION, found), argv, found)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = NodeSettings.from_env()
     except SettingsError as error:
-        exit_with_settings_error("sessionlab node", error)
+        exit_with_settings_error(PROG, error)
     if settings.using_dev_secret and settings.store == "cookie":
         log.warning(DEV_SECRET_WARNING)
-    where = f" at {settings.redis_location()}" if settings.store == "redis" else ""
-    log.info("node %s on http://%s:%d, session store: %s%s", settings.node_id, settings.host, settings.port,
-             settings.store, where)  # fmt: skip
     _use_uvloop()
-    asyncio.run(_serve(settings))
+    try:
+        asyncio.run(_serve(settings))
+    except CannotListen as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 async def _serve(settings: NodeSettings) -> None:
     app = create_app(settings)
-    await serve(app, settings, app[IN_FLIGHT])
+    check = asyncio.create_task(_warn_if_store_unreachable(app, settings))
+    try:
+        await serve(app, settings, app[IN_FLIGHT], lambda: _log_start(settings))
+    finally:
+        check.cancel()
+
+
+def _log_start(settings: NodeSettings) -> None:
+    where = f" at {settings.redis_location()}" if settings.store == REDIS else ""
+    log.info("node %s on http://%s:%d, session store: %s%s", settings.node_id, settings.host, settings.port,
+             settings.store, where)  # fmt: skip
+
+
+async def _warn_if_store_unreachable(app: web.Application, settings: NodeSettings) -> None:
+    """One warning line when Redis does not answer at start-up; the node still starts (Redis may come later)."""
+    if settings.store == REDIS and not await app[STORE].ready():
+        log.warning(
+            "Redis at %s does not answer now: session requests get 503 until it does (GET /readyz tells)",
+            settings.redis_location(),
+        )
 
 
 def _use_uvloop() -> None:

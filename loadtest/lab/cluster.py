@@ -25,8 +25,8 @@ from loadtest.lab.probe import get_json, request
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
+    bind_problem,
     free_ports,
-    port_in_use,
     wait_until,
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
@@ -121,8 +121,9 @@ class LocalCluster:
     def _start_all(self) -> None:
         config = self.config
         port = config.port or free_ports(1, config.host)[0]
-        if config.port and port_in_use(port, config.host):
-            raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
+        problem = bind_problem(port, config.host) if config.port else None
+        if problem is not None:
+            raise StartupError(f"cannot listen on {config.host}:{port} for the balancer: {problem}")
         if (config.store == "redis" or config.with_redis) and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
@@ -234,7 +235,11 @@ class LocalCluster:
 
     def dead_members(self) -> list[str]:
         """Names of started processes that have exited."""
-        return [m.name for m in [*self.nodes, *([self.balancer] if self.balancer else [])] if not m.process.running()]
+        return [member.name for member in self.exited()]
+
+    def exited(self) -> list[Member]:
+        """Started processes that have exited (each knows how: `process.exit_text()`)."""
+        return [m for m in [*self.nodes, *([self.balancer] if self.balancer else [])] if not m.process.running()]
 
     def stop(self) -> None:
         """Stop the balancer first (no traffic to dying nodes), then the nodes, then Redis. Never raises."""
