@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
@@ -29,7 +30,7 @@ from balancer.http1 import (
     response_head,
     with_host,
 )
-from balancer.reader import MAX_OWN_BODY, LocalRequest, Request
+from balancer.reader import MAX_OWN_BODY, LocalAnswer, LocalRequest, Request
 from balancer.routing import NoHealthyUpstream, Route, RouteRequest
 from balancer.upstream_connection import UpstreamConnection
 from balancer.upstreams import Upstream
@@ -286,7 +287,22 @@ class Exchange:
     def _answer_locally(self) -> None:
         request, client = self.request, self.client
         body = request.take() if request.body_size <= MAX_OWN_BODY else None
-        status, headers, body = client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
+        answer = client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
+        if isinstance(answer, tuple):
+            self._send_local(answer)
+            return
+        self.state = CONNECTING  # an answer that waits on something (a runtime add waits for its health check)
+        self._connecting = asyncio.ensure_future(self._await_local(answer))  # referenced while it runs
+
+    async def _await_local(self, answer: Awaitable[LocalAnswer]) -> None:
+        made = await answer
+        self._connecting = None
+        if self.state is CONNECTING:  # else the client left meanwhile (abandon)
+            self._send_local(made)
+
+    def _send_local(self, answer: LocalAnswer) -> None:
+        request, client = self.request, self.client
+        status, headers, body = answer
         client.write(message(status, headers, body, close=client.closing or not request.keep_alive,
                              head_only=request.method == b"HEAD"))  # fmt: skip
         client.log_access(request, status)

@@ -9,18 +9,18 @@ open client connections, and the graceful stop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from balancer.client import ClientConnection
-from balancer.http1 import Headers
 from balancer.pool import ConnectionPool
-from balancer.reader import LocalRequest
+from balancer.reader import LocalAnswer, LocalRequest
 from balancer.routing import Router
 from balancer.settings import BalancerSettings
 
 KEEPALIVE_TIMEOUT = 75.0  # an idle client connection is closed after this long (as aiohttp's server does)
 
-OwnEndpoints = Callable[[LocalRequest], tuple[int, Headers, bytes]]  # a request -> status, headers, body
+# A request -> status, headers, body; or an awaitable of them, for an answer that waits (a runtime add's health check).
+OwnEndpoints = Callable[[LocalRequest], LocalAnswer | Awaitable[LocalAnswer]]
 
 
 class Proxy:

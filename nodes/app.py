@@ -23,8 +23,8 @@ from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import CAS, NODE_ID_HEADER
 from nodes.head_limits import refuse_large_heads
-from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, STORE
-from nodes.page import page_routes
+from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE
+from nodes.page import page_routes, unavailable, wants_html
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
 from nodes.settings import NodeSettings
@@ -49,7 +49,8 @@ def error_middleware(node_id: str) -> Middleware:
         try:
             response = await handler(request)
         except StoreUnavailable:
-            response = _error(503, "session store unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS})
+            response = unavailable(request) if wants_html(request) else _error(503, "session store unavailable")
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except SessionGone:
             response = web.json_response({"node": node_id, "session": "missing"}, status=401)
         except SessionConflict as exc:
@@ -90,6 +91,7 @@ def create_app(settings: NodeSettings) -> web.Application:
         middlewares.append(reissue_with_own_route(store.transport))
     app = web.Application(middlewares=middlewares)
     app[NODE_ID] = settings.node_id
+    app[ROUTING] = settings.routing
     app[STORE] = store
     app[CONFLICTS] = conflicts
     app[IN_FLIGHT] = in_flight

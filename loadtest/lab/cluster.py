@@ -141,7 +141,9 @@ class LocalCluster:
 
     def _node_settings(self, node_urls: list[str]) -> dict[str, str]:
         """Settings the choice under test needs on every node: route tags for `route`, peers for `replicated`."""
-        settings = {"SESSION_ROUTE_TAG": "true"} if self.config.routing == "route" else {}
+        settings = {"NODE_ROUTING": self.config.routing}  # shown on the node page
+        if self.config.routing == "route":
+            settings["SESSION_ROUTE_TAG"] = "true"
         if self.config.store == REPLICATED_STORE:
             settings |= replication_env(self.config.replication, node_urls, self.peer_secret)
         return settings
