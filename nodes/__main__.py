@@ -11,20 +11,15 @@ from aiohttp import web
 from nodes.app import create_app
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
 from nodes.contract.envhelp import parse_service_args, service_parser, variables
-from nodes.contract.names import REDIS, REPLICATED_STORE
+from nodes.contract.names import REDIS
 from nodes.keys import IN_FLIGHT, STORE
 from nodes.serve import CannotListen, serve
-from nodes.settings import MIN_PEER_SECRET, NodeSettings
+from nodes.settings import EVERY_MODE, NodeSettings
 
 log = logging.getLogger("nodes")
 
 PROG = "sessionlab node"
 DESCRIPTION = "Run one aiohttp node. Every setting is an environment variable (listed below with its default)."
-# Environments whose reads, together, reach every variable the node knows (some are read only in one mode).
-HELP_MODES: tuple[dict[str, str], ...] = (
-    {},
-    {"SESSION_STORE": REPLICATED_STORE, "SESSION_PEER_SECRET": "x" * MIN_PEER_SECRET, "SESSION_ROUTE_TAG": "1"},
-)
 DEV_SECRET_WARNING = (
     "\n" + "!" * 78 + "\n"
     "!! SESSION_SECRET is not set: using the public DEVELOPMENT key. Anyone can read and forge\n"
@@ -33,7 +28,7 @@ DEV_SECRET_WARNING = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    found = variables(NodeSettings.from_env, HELP_MODES)
+    found = variables(NodeSettings.from_env, EVERY_MODE)
     parse_service_args(service_parser(PROG, DESCRIPTION, found), argv, found)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

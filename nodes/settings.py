@@ -22,6 +22,7 @@ from nodes.contract.names import (
     REPLICATED_STORE,
     REPLICATION_MODES,
     REPLICATION_SCOPES,
+    ROUTE,
     ROUTING_MODES,
     SESSION_COOKIE,
     TOKEN_HEADER,
@@ -67,7 +68,7 @@ class NodeSettings:
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
-    routing: str = ""  # NODE_ROUTING: the balancer's routing in front of this node, for the node page only
+    routing: str = ""  # NODE_ROUTING: the balancer's routing in front of this node (node page; route tags on)
     # SESSION_STORE=replicated (see README, "Replicated sessions"):
     peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
     replication: str = "all"  # SESSION_REPLICATION: all | backup
@@ -87,6 +88,7 @@ class NodeSettings:
         secrets, using_dev = _fernet_keys(env)
         store = env.choice("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
         node_id = env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand")
+        routing = env.parsed("NODE_ROUTING", "", _routing, ROUTING_HELP)
         return cls(
             node_id=node_id,
             host=env.str("NODE_HOST", "127.0.0.1", "the address to listen on (0.0.0.0: every interface)"),
@@ -109,8 +111,8 @@ class NodeSettings:
                 "SESSION_COOKIE_NAME", SESSION_COOKIE, _token_name, "a cookie name of [A-Za-z0-9_-]"
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
-            routing=env.parsed("NODE_ROUTING", "", _routing, ROUTING_HELP),
-            route_tag=_route_tag(env, node_id),
+            routing=routing,
+            route_tag=_route_tag(env, node_id, routing),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
             **_replication(env, store),
         )
@@ -134,6 +136,12 @@ def _consistency(env: Env, store: str) -> str:
 
 
 MIN_PEER_SECRET = 16
+# Environments whose reads, together, reach every variable a node knows (some are read in one mode only): for
+# `sessionlab node --help` and the tests that check a variable is one the node reads.
+EVERY_MODE: tuple[dict[str, str], ...] = (
+    {},
+    {"SESSION_STORE": REPLICATED_STORE, "SESSION_PEER_SECRET": "x" * MIN_PEER_SECRET, "SESSION_ROUTE_TAG": "1"},
+)
 
 
 def _replication(env: Env, store: str) -> dict[str, Any]:
@@ -161,7 +169,10 @@ def _replication(env: Env, store: str) -> dict[str, Any]:
     }
 
 
-ROUTING_HELP = f"one of {', '.join(ROUTING_MODES)}: the balancer's routing in front of this node, shown on its page"
+ROUTING_HELP = (
+    f"one of {', '.join(ROUTING_MODES)}: the balancer's routing in front of this node, shown on its page; "
+    f"{ROUTE} also turns SESSION_ROUTE_TAG on unless that is set"
+)
 
 
 def _routing(value: str) -> str:
@@ -194,9 +205,10 @@ def _wait_timeout(env: Env) -> float:
     return seconds
 
 
-def _route_tag(env: Env, node_id: str) -> bool:
-    """With tagging on, NODE_ID goes into cookies and headers: it must be a cookie-safe token."""
-    if not env.bool("SESSION_ROUTE_TAG", False):
+def _route_tag(env: Env, node_id: str, routing: str) -> bool:
+    """With tagging on, NODE_ID goes into cookies and headers: it must be a cookie-safe token. On by default behind
+    `route` routing (NODE_ROUTING=route), which routes on the tag."""
+    if not env.bool("SESSION_ROUTE_TAG", routing == ROUTE):
         return False
     if not _is_token(node_id):
         raise SettingsError(

@@ -128,7 +128,7 @@ class LocalCluster:
             self.redis_url = self._start_redis()
         secret = fernet_key()
         ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
-        extra = {**self._node_settings([f"http://{config.host}:{p}" for p in ports]), **dict(config.extra_env)}
+        extra = {**self.mode_settings([f"http://{config.host}:{p}" for p in ports]), **dict(config.extra_env)}
         for index, node_port in enumerate(ports, start=1):
             env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
                             SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
@@ -139,7 +139,7 @@ class LocalCluster:
                         BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
         self.balancer = self._add([], "balancer", port, launch_balancer, env)
 
-    def _node_settings(self, node_urls: list[str]) -> dict[str, str]:
+    def mode_settings(self, node_urls: list[str]) -> dict[str, str]:
         """Settings the choice under test needs on every node: route tags for `route`, peers for `replicated`."""
         settings = {"NODE_ROUTING": self.config.routing}  # shown on the node page
         if self.config.routing == "route":
