@@ -10,7 +10,6 @@ import socket
 import sys
 from collections.abc import Callable
 
-from balancer.app import Balancer
 from balancer.settings import BalancerSettings
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
 from nodes.contract.envhelp import parse_service_args, service_parser, variables
@@ -61,6 +60,8 @@ def listen_problem(settings: BalancerSettings, error: OSError) -> str:
 
 async def serve(settings: BalancerSettings) -> None:
     """Run until SIGTERM or SIGINT, then stop gracefully: no new connections, answers in progress finish."""
+    from balancer.app import Balancer  # here: a bad setting is refused before aiohttp is imported
+
     balancer = Balancer(settings)
     try:
         await balancer.start()

@@ -40,10 +40,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command not in SUBCOMMANDS:
-        print(f"sessionlab: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        known = ", ".join(SUBCOMMANDS)
+        print(f"sessionlab: unknown command {command!r}: expected one of {known} (sessionlab --help)", file=sys.stderr)
         return 2
     module = importlib.import_module(SUBCOMMANDS[command][0])
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except OSError as error:
+        if error.filename is None:
+            raise  # not a path the user gave: a bug, and its traceback is what finds it
+        # A folder or file the user named cannot be used (missing, not a folder, not writable): one line.
+        print(f"sessionlab {command}: cannot use {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

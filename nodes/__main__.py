@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from nodes.app import create_app
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
 from nodes.contract.envhelp import parse_service_args, service_parser, variables
 from nodes.contract.names import REDIS
-from nodes.keys import IN_FLIGHT, STORE
-from nodes.serve import CannotListen, serve
 from nodes.settings import EVERY_MODE, NodeSettings
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("nodes")
 
@@ -38,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if settings.using_dev_secret and settings.store == "cookie":
         log.warning(DEV_SECRET_WARNING)
     _use_uvloop()
+    from nodes.serve import CannotListen  # here: a bad setting is refused before aiohttp is imported (~0.3 s)
+
     try:
         asyncio.run(_serve(settings))
     except CannotListen as error:
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(settings: NodeSettings) -> None:
+    from nodes.app import create_app
+    from nodes.keys import IN_FLIGHT
+    from nodes.serve import serve
+
     app = create_app(settings)
     check = asyncio.create_task(_warn_if_store_unreachable(app, settings))
     try:
@@ -63,6 +68,8 @@ def _log_start(settings: NodeSettings) -> None:
 
 async def _warn_if_store_unreachable(app: web.Application, settings: NodeSettings) -> None:
     """One warning line when Redis does not answer at start-up; the node still starts (Redis may come later)."""
+    from nodes.keys import STORE
+
     if settings.store == REDIS and not await app[STORE].ready():
         log.warning(
             "Redis at %s does not answer now: session requests get 503 until it does (GET /readyz tells)",

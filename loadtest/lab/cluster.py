@@ -123,7 +123,7 @@ class LocalCluster:
         port = config.port or free_ports(1, config.host)[0]
         problem = bind_problem(port, config.host) if config.port else None
         if problem is not None:
-            raise StartupError(f"cannot listen on {config.host}:{port} for the balancer: {problem}")
+            raise StartupError(f"balancer port {port} on {config.host}: {problem} (choose another with --port)")
         if (config.store == "redis" or config.with_redis) and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()

@@ -12,7 +12,6 @@ import contextlib
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 
 from nodes.contract.envconfig import SettingsError, Variable
 
@@ -22,6 +21,8 @@ FromEnv = Callable[[Mapping[str, str], dict[str, Variable]], object]
 
 def package_version() -> str:
     """The installed sessionlab's version ("unknown" when run from a tree that was never installed)."""
+    from importlib.metadata import PackageNotFoundError, version  # here: ~0.1 s that only --version needs
+
     try:
         return version("sessionlab")
     except PackageNotFoundError:
@@ -57,8 +58,15 @@ def service_parser(prog: str, description: str, found: Sequence[Variable]) -> ar
         epilog=variables_text(found),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"sessionlab {package_version()}")
+    parser.add_argument("--version", action=VersionAction, nargs=0, help="show the sessionlab version and exit")
     return parser
+
+
+class VersionAction(argparse.Action):
+    """--version: looks the version up only when asked (importlib.metadata costs ~0.1 s at every start)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(message=f"sessionlab {package_version()}\n")
 
 
 def parse_service_args(parser: argparse.ArgumentParser, argv: list[str] | None, found: Sequence[Variable]) -> None:
