@@ -285,27 +285,21 @@ class Exchange:
             self.request.drop_body()
 
     def _answer_locally(self) -> None:
-        request, client = self.request, self.client
+        request = self.request
         body = request.take() if request.body_size <= MAX_OWN_BODY else None
-        answer = client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
+        answer = self.client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
         if isinstance(answer, tuple):
-            self._send_local(answer)
-            return
-        self.state = CONNECTING  # an answer that waits on something (a runtime add waits for its health check)
-        self._connecting = asyncio.ensure_future(self._await_local(answer))  # referenced while it runs
+            self.send_own(answer)
+        else:  # an answer that waits on something (a runtime add waits for its health check)
+            self.state = CONNECTING
+            self._connecting = asyncio.ensure_future(_send_when_made(self, answer))  # referenced while it runs
 
-    async def _await_local(self, answer: Awaitable[LocalAnswer]) -> None:
-        made = await answer
-        self._connecting = None
-        if self.state is CONNECTING:  # else the client left meanwhile (abandon)
-            self._send_local(made)
-
-    def _send_local(self, answer: LocalAnswer) -> None:
+    def send_own(self, answer: LocalAnswer) -> None:
+        """Send an answer the balancer made itself, and end the exchange."""
         request, client = self.request, self.client
-        status, headers, body = answer
-        client.write(message(status, headers, body, close=client.closing or not request.keep_alive,
-                             head_only=request.method == b"HEAD"))  # fmt: skip
-        client.log_access(request, status)
+        close = client.closing or not request.keep_alive
+        client.write(message(*answer, close=close, head_only=request.method == b"HEAD"))
+        client.log_access(request, answer[0])
         self.state = DONE
         client.exchange_done(self)
 
@@ -313,3 +307,10 @@ class Exchange:
         self.client.send_error(failure, close=not self.request.keep_alive)
         self.client.log_access(self.request, failure.status)
         self._answered()
+
+
+async def _send_when_made(exchange: Exchange, answer: Awaitable[LocalAnswer]) -> None:
+    """The balancer's own answer that waits on something: sent once made, unless the client left meanwhile."""
+    made = await answer
+    if exchange.state is CONNECTING:  # else abandoned
+        exchange.send_own(made)
