@@ -14,6 +14,7 @@ these paths are never proxied, so no node can see or answer them.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,7 @@ from balancer.reader import LocalAnswer, LocalRequest
 from balancer.settings import node_origin
 from balancer.upstreams import Upstream, UpstreamRegistry
 from nodes.contract.envconfig import Secret
-from nodes.contract.names import BALANCER_UPSTREAMS_PATH
+from nodes.contract.names import BALANCER_STATUS_PATH, BALANCER_UPSTREAMS_PATH
 
 UPSTREAMS_PATH = BALANCER_UPSTREAMS_PATH.encode()  # matched against the raw request path: bytes, encoded once
 DRAIN_PATH = UPSTREAMS_PATH + b"/drain"
@@ -39,6 +40,7 @@ METHOD_NOT_ALLOWED = Failure(405, "method_not_allowed", "see the runtime API in 
 
 Answer = LocalAnswer
 ADDED = "added; waiting for its first health check"
+ADD_WAIT = 2.0  # seconds an add answer waits for the new node's first check before it answers "waiting"
 
 
 class BadInput(ValueError):
@@ -85,13 +87,21 @@ class RuntimeApi:
         return _ok({"url": url, "state": existing.state, "added": False, "message": "already a member"})
 
     async def _add_and_check(self, url: str) -> Answer:
-        """Add the node and answer once its first health check is over, with what the check found."""
+        """Add the node and answer once its first health check is over (or ADD_WAIT passed), with what it found."""
         upstream = self._registry.add(url)
-        problem = await self._check_soon(upstream)
-        outcome = "passed: it gets new clients now" if problem is None else f"failed ({problem}): it gets traffic " \
-            "once a check passes"  # fmt: skip
-        return _ok({"url": url, "state": upstream.state, "added": True, "message": f"{ADDED}; the check {outcome}",
-                    "check": "passed" if problem is None else f"failed: {problem}"})  # fmt: skip
+        check = asyncio.ensure_future(self._check_soon(upstream))
+        try:
+            problem = await asyncio.wait_for(asyncio.shield(check), ADD_WAIT)
+        except TimeoutError:
+            message, outcome = f"{ADDED}: GET {BALANCER_STATUS_PATH} shows its state", "pending"
+        else:
+            outcome = "passed" if problem is None else f"failed: {problem}"
+            message = "added; its first health check " + (
+                "passed: it gets new clients now"
+                if problem is None
+                else f"failed ({problem}): it gets traffic once a check passes"
+            )
+        return _ok({"url": url, "state": upstream.state, "added": True, "message": message, "check": outcome})
 
     def remove(self, url: str) -> dict[str, Any]:
         """Idempotent: a node that is not a member (already removed) is left out, `removed: false`."""
