@@ -67,14 +67,14 @@ def _log_start(settings: NodeSettings) -> None:
 
 
 async def _warn_if_store_unreachable(app: web.Application, settings: NodeSettings) -> None:
-    """One warning line when Redis does not answer at start-up; the node still starts (Redis may come later)."""
+    """One warning line when the store (Redis) does not answer at start-up; the node starts anyway (it may come)."""
     from nodes.keys import STORE
 
-    if settings.store == REDIS and not await app[STORE].ready():
-        log.warning(
-            "Redis at %s does not answer now: session requests get 503 until it does (GET /readyz tells)",
-            settings.redis_location(),
-        )
+    problem = await app[STORE].start_problem()
+    if problem is not None:
+        where = f" at {settings.redis_location()}" if settings.store == REDIS else ""
+        log.warning("session store %s%s does not answer now (%s): session requests get 503 until it does "
+                    "(GET /readyz tells)", settings.store, where, problem)  # fmt: skip
 
 
 def _use_uvloop() -> None:

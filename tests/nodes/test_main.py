@@ -37,7 +37,9 @@ def test_a_redis_that_does_not_answer_at_start_is_one_warning_and_the_node_start
         node.wait_ready(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, timeout=30)
         assert wait_until(lambda: "does not answer now" in node.log_tail(), 10), node.log_tail()
         warnings = [line for line in node.log_tail().splitlines() if " WARNING " in line]
-        assert len(warnings) == 1 and f"Redis at 127.0.0.1:{closed}/0 does not answer now" in warnings[0]
+        assert len(warnings) == 1 and f"session store redis at 127.0.0.1:{closed}/0 does not answer now" in warnings[0]
+        assert "Connection refused" in warnings[0]
+        assert not [line for line in node.log_tail().splitlines() if " ERROR " in line]  # the warning says it all
         assert "Traceback" not in node.log_tail(200)
         assert http_status(f"http://127.0.0.1:{port}/readyz") == 503
     finally:
