@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
+import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
-from balancer.app import Balancer
 from balancer.settings import BalancerSettings
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
+from nodes.contract.envhelp import parse_service_args, service_parser, variables
 
 log = logging.getLogger("balancer")
 
+PROG = "sessionlab balancer"
 DESCRIPTION = (
-    "Run the reverse proxy in front of the nodes. Settings come from the environment: BALANCER_UPSTREAMS "
-    "(required, comma-separated node URLs), BALANCER_ROUTING (random|round_robin|sticky|hash|route), BALANCER_HOST, "
-    "BALANCER_PORT, BALANCER_HEALTH_INTERVAL, BALANCER_STICKY_COOKIE, BALANCER_ROUTE_SECRET and more (see README). "
-    "Own endpoints: GET /_balancer/status (JSON), GET /_balancer/metrics (Prometheus), and with BALANCER_ADMIN_TOKEN "
-    "the runtime API (/_balancer/upstreams: add, remove, drain, ready)."
+    "Run the reverse proxy in front of the nodes. Every setting is an environment variable (listed below with its\n"
+    "default). Own endpoints: GET /_balancer/status (JSON), GET /_balancer/metrics (Prometheus), and with\n"
+    "BALANCER_ADMIN_TOKEN the runtime API (/_balancer/upstreams: add, remove, drain, ready)."
 )
+HELP_MODES = ({"BALANCER_UPSTREAMS": "http://127.0.0.1:8081"},)
 DEV_SECRET_WARNING = (
     "\n" + "!" * 78 + "\n"
     "!! BALANCER_ROUTE_SECRET is not set: affinity cookies are signed with the PUBLIC development\n"
@@ -30,12 +31,12 @@ DEV_SECRET_WARNING = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sessionlab balancer", description=DESCRIPTION)
-    parser.parse_args(sys.argv[1:] if argv is None else argv)
+    found = variables(BalancerSettings.from_env, HELP_MODES)
+    parse_service_args(service_parser(PROG, DESCRIPTION, found), argv, found)
     try:
         settings = BalancerSettings.from_env()
     except SettingsError as error:
-        exit_with_settings_error("balancer", error)
+        exit_with_settings_error(PROG, error)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.using_dev_secret and settings.routing == "sticky":
         log.warning(DEV_SECRET_WARNING)
@@ -43,14 +44,24 @@ def main(argv: list[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(serve(settings))
     except OSError as error:  # typically the port is taken: one line, not a traceback
-        print(f"balancer: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}", file=sys.stderr)
+        print(f"{PROG}: {listen_problem(settings, error)}", file=sys.stderr)
         return 1
     log.info("balancer stopped")
     return 0
 
 
+def listen_problem(settings: BalancerSettings, error: OSError) -> str:
+    """One line: which address could not be bound, and why."""
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve host {settings.host} (BALANCER_HOST): {error.strerror}"
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    return f"cannot listen on {settings.host}:{settings.port}: {reason}"
+
+
 async def serve(settings: BalancerSettings) -> None:
     """Run until SIGTERM or SIGINT, then stop gracefully: no new connections, answers in progress finish."""
+    from balancer.app import Balancer  # here: a bad setting is refused before aiohttp is imported
+
     balancer = Balancer(settings)
     try:
         await balancer.start()

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable
 
 from balancer.discovery import DnsDiscovery
 from balancer.errors import NOT_FOUND
 from balancer.health import HealthChecker
-from balancer.http1 import Headers
 from balancer.metrics import CONTENT_TYPE_LATEST, metrics_registry, render_metrics, status_document
 from balancer.pool import ConnectionPool
 from balancer.proxy import Proxy
-from balancer.reader import LocalRequest
+from balancer.reader import LocalAnswer, LocalRequest
 from balancer.routing import Router, create_policy
 from balancer.runtime import PATHS as RUNTIME_PATHS
 from balancer.runtime import RuntimeApi
@@ -44,7 +44,7 @@ class Balancer:
         )
         token = settings.admin_token
         self._runtime = RuntimeApi(self.registry, token, self._check_soon) if token is not None else None
-        self._checks: set[asyncio.Future[bool]] = set()  # checks of nodes the runtime API added
+        self._checks: set[asyncio.Future[str | None]] = set()  # checks of nodes the runtime API added
         self._proxy: Proxy | None = None
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -106,7 +106,7 @@ class Balancer:
             await self._server.wait_closed()
             self._server = None
 
-    def own_endpoint(self, request: LocalRequest) -> tuple[int, Headers, bytes]:
+    def own_endpoint(self, request: LocalRequest) -> LocalAnswer | Awaitable[LocalAnswer]:
         """GET /_balancer/status (JSON) and /_balancer/metrics (Prometheus text), the runtime API when a token is
         configured, and 404 for the rest of /_balancer/."""
         method, path = request.method, request.path
@@ -119,11 +119,13 @@ class Balancer:
                 return 200, [(b"Content-Type", CONTENT_TYPE_LATEST.encode())], render_metrics(self._metrics)
         return NOT_FOUND.parts()
 
-    def _check_soon(self, upstream: Upstream) -> None:
-        """Check a node the runtime API added now rather than at the next round: it gets traffic once it passes."""
-        check = asyncio.ensure_future(self._health.check(upstream))
+    def _check_soon(self, upstream: Upstream) -> asyncio.Future[str | None]:
+        """Check a node the runtime API added now rather than at the next round: it gets traffic once it passes.
+        The future tells why the check failed (None: it passed)."""
+        check = asyncio.ensure_future(self._health.check_problem(upstream))
         self._checks.add(check)
         check.add_done_callback(self._checks.discard)
+        return check
 
     async def _read_timeouts(self) -> None:
         assert self._proxy is not None

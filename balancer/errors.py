@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from balancer.http1 import Headers, message
+from nodes.contract.names import HEAD_TOO_LARGE_DETAIL, HEAD_TOO_LARGE_ERROR
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ TIMEOUT = Failure(504, "upstream_timeout", "the node did not answer in time")
 BAD_RESPONSE = Failure(502, "upstream_bad_response", "the node sent a response that is not valid HTTP")
 UPLOAD_ABORTED = Failure(400, "client_upload_aborted", "the request body ended before it was complete")
 BAD_REQUEST = Failure(400, "bad_request", "the request is not valid HTTP/1.1")
-HEAD_TOO_LARGE = Failure(431, "request_head_too_large", "the request line and headers are too large")
+HEAD_TOO_LARGE = Failure(431, HEAD_TOO_LARGE_ERROR, HEAD_TOO_LARGE_DETAIL)
 NOT_FOUND = Failure(404, "not_found", "the balancer's own endpoints are /_balancer/status and /_balancer/metrics")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Awaitable
 
 from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
 from balancer.http1 import (
@@ -29,7 +30,7 @@ from balancer.http1 import (
     with_host,
 )
 from balancer.ports import ClientSide
-from balancer.reader import MAX_OWN_BODY, LocalRequest, Request
+from balancer.reader import MAX_OWN_BODY, LocalAnswer, LocalRequest, Request
 from balancer.routing import NoHealthyUpstream, Route, RouteRequest
 from balancer.upstream_connection import UpstreamConnection
 from balancer.upstreams import Upstream
@@ -281,12 +282,21 @@ class Exchange:
             self.request.drop_body()
 
     def _answer_locally(self) -> None:
-        request, client = self.request, self.client
+        request = self.request
         body = request.take() if request.body_size <= MAX_OWN_BODY else None
-        status, headers, body = client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
-        client.write(message(status, headers, body, close=client.closing or not request.keep_alive,
-                             head_only=request.method == b"HEAD"))  # fmt: skip
-        client.log_access(request, status)
+        answer = self.client.proxy.own(LocalRequest(request.method, request.target, request.headers, body))
+        if isinstance(answer, tuple):
+            self.send_own(answer)
+        else:  # an answer that waits on something (a runtime add waits for its health check)
+            self.state = CONNECTING
+            self._connecting = asyncio.ensure_future(_send_when_made(self, answer))  # referenced while it runs
+
+    def send_own(self, answer: LocalAnswer) -> None:
+        """Send an answer the balancer made itself, and end the exchange."""
+        request, client = self.request, self.client
+        close = client.closing or not request.keep_alive
+        client.write(message(*answer, close=close, head_only=request.method == b"HEAD"))
+        client.log_access(request, answer[0])
         self.state = DONE
         client.exchange_done(self)
 
@@ -294,3 +304,10 @@ class Exchange:
         self.client.send_error(failure, close=not self.request.keep_alive)
         self.client.log_access(self.request, failure.status)
         self._answered()
+
+
+async def _send_when_made(exchange: Exchange, answer: Awaitable[LocalAnswer]) -> None:
+    """The balancer's own answer that waits on something: sent once made, unless the client left meanwhile."""
+    made = await answer
+    if exchange.state is CONNECTING:  # else abandoned
+        exchange.send_own(made)

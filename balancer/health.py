@@ -53,15 +53,19 @@ class HealthChecker:
 
     async def check(self, upstream: Upstream) -> bool:
         """One check of one node; updates its health and returns whether it passed."""
+        return await self.check_problem(upstream) is None
+
+    async def check_problem(self, upstream: Upstream) -> str | None:
+        """One check of one node; updates its health and returns why it failed (None: it passed)."""
         problem, node_id = await self._probe(upstream)
         if problem is None:
             self._registry.mark_up(upstream, node_id)
-            return True
+            return None
         if upstream.healthy:
             self._registry.mark_down(upstream, f"health check failed ({problem})")
         else:
             log.debug("upstream %s still down: %s", upstream.url, problem)
-        return False
+        return problem
 
     async def _probe(self, upstream: Upstream) -> tuple[str | None, str | None]:
         """Why the node fails its check (None when it passes: any 2xx), and the node id its answer names."""

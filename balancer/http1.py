@@ -12,6 +12,7 @@ from typing import NamedTuple
 import httptools
 
 from balancer.cookies import without_cookie
+from nodes.contract.names import HEAD_FIELDS_LIMIT, HEAD_LINE_LIMIT
 
 log = logging.getLogger("balancer.http1")
 
@@ -86,11 +87,10 @@ def hop_by_hop(lowered: list[bytes], headers: Headers) -> frozenset[bytes]:
     return HOP_BY_HOP.union(named).difference(NEVER_HOP_BY_HOP)
 
 
-# The nodes are aiohttp servers: their parser refuses a line over 8,190 bytes, more than 128 headers and a second
-# Host with a text/plain 400 that echoes the input (session ids included) and a traceback in their log. The balancer
-# refuses such heads itself, with its own JSON error, so they never reach a node.
-NODE_MAX_LINE = 8190
-NODE_MAX_HEADERS = 128
+# What a node accepts (nodes.head_limits answers a JSON 431 beyond it, as the balancer does). The balancer refuses
+# such heads itself, with its own JSON error, so they never reach a node.
+NODE_MAX_LINE = HEAD_LINE_LIMIT
+NODE_MAX_HEADERS = HEAD_FIELDS_LIMIT
 
 
 def head_refusal(method: bytes, target: bytes, headers: Headers, head_bytes: int, max_head: int) -> str | None:

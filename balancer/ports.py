@@ -8,16 +8,16 @@ proxy -> client -> exchange is the only direction imports go.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from balancer.errors import Failure
-from balancer.http1 import Headers
 from balancer.pool import ConnectionPool
-from balancer.reader import LocalRequest, Request
+from balancer.reader import LocalAnswer, LocalRequest, Request
 from balancer.routing import Router
 
-OwnEndpoints = Callable[[LocalRequest], tuple[int, Headers, bytes]]  # a request -> status, headers, body
+# A request -> status, headers, body; or an awaitable of them, for an answer that waits (a runtime add's health check).
+OwnEndpoints = Callable[[LocalRequest], LocalAnswer | Awaitable[LocalAnswer]]
 
 
 class ProxyServices(Protocol):

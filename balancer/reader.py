@@ -71,6 +71,9 @@ class Request:
         self.pending.clear()
 
 
+LocalAnswer = tuple[int, Headers, bytes]  # status, headers, body of an answer the balancer makes itself
+
+
 class LocalRequest(NamedTuple):
     """A request for one of the balancer's own endpoints, read whole."""
 

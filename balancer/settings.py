@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from yarl import URL
 
 from balancer.discovery import DnsTarget
-from nodes.contract.envconfig import Env, Secret, SettingsError
+from nodes.contract.envconfig import Env, Secret, SettingsError, Variable
 from nodes.contract.names import (
     AFFINITY_COOKIE,
     DEFAULT_ROUTING,
@@ -58,14 +58,17 @@ class BalancerSettings:
         return self.route_secret == Secret(DEV_ROUTE_SECRET)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> BalancerSettings:
-        env = Env(environ)
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, catalog: dict[str, Variable] | None = None
+    ) -> BalancerSettings:
+        """Read and validate; with a `catalog`, every variable read is also recorded there (for `--help`)."""
+        env = Env(environ, catalog)
         static, discover = split_upstreams(env.required("BALANCER_UPSTREAMS", _UPSTREAMS_HELP))
         return cls(
             upstreams=static,
             discover=discover,
             dns_interval=env.float("BALANCER_DNS_INTERVAL", 2.0, minimum=0.1, maximum=3600),
-            host=env.str("BALANCER_HOST", "127.0.0.1"),
+            host=env.str("BALANCER_HOST", "127.0.0.1", "the address to listen on (0.0.0.0: every interface)"),
             port=env.int("BALANCER_PORT", 8080, minimum=1, maximum=65535),
             routing=env.choice("BALANCER_ROUTING", DEFAULT_ROUTING, ROUTING_MODES),
             health_interval=env.float("BALANCER_HEALTH_INTERVAL", 1.0, minimum=0.01, maximum=3600),
@@ -156,7 +159,7 @@ def node_origin(item: str) -> str:
 
 
 def _admin_token(env: Env) -> Secret | None:
-    value = env.raw("BALANCER_ADMIN_TOKEN")
+    value = env.raw("BALANCER_ADMIN_TOKEN", "unset: no runtime API", f"{MIN_SECRET_LENGTH}+ characters")
     if value is not None and len(value) < MIN_SECRET_LENGTH:
         raise SettingsError(
             f"BALANCER_ADMIN_TOKEN is too short ({len(value)} characters): expected at least {MIN_SECRET_LENGTH}"
@@ -165,7 +168,7 @@ def _admin_token(env: Env) -> Secret | None:
 
 
 def _route_secret(env: Env) -> Secret:
-    value = env.raw("BALANCER_ROUTE_SECRET")
+    value = env.raw("BALANCER_ROUTE_SECRET", "the public development secret", f"{MIN_SECRET_LENGTH}+ characters")
     if value is None:
         return Secret(DEV_ROUTE_SECRET)
     if len(value) < MIN_SECRET_LENGTH:

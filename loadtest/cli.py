@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from nodes.contract.envhelp import package_version
 from nodes.contract.registry import Registry
 
 # subcommand -> (module with a `main(argv) -> int`, one-line help); imported only when its command runs
@@ -30,7 +31,7 @@ SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
 
 
 def usage() -> str:
-    lines = ["usage: sessionlab <command> [options]", "", "commands:"]
+    lines = ["usage: sessionlab [--version] <command> [options]", "", "commands:"]
     lines += [f"  {name:<10} {text}" for name, (_, text) in SUBCOMMANDS.items()]
     lines += ["", "`sessionlab <command> --help` shows a command's options."]
     return "\n".join(lines)
@@ -41,12 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
+    if args[0] in ("--version", "-V", "version"):
+        print(f"sessionlab {package_version()}")
+        return 0
     command, rest = args[0], args[1:]
     if command not in SUBCOMMANDS:
-        print(f"sessionlab: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        known = ", ".join(SUBCOMMANDS)
+        print(f"sessionlab: unknown command {command!r}: expected one of {known} (sessionlab --help)", file=sys.stderr)
         return 2
     module = importlib.import_module(SUBCOMMANDS[command][0])
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except OSError as error:
+        if error.filename is None:
+            raise  # not a path the user gave: a bug, and its traceback is what finds it
+        # A folder or file the user named cannot be used (missing, not a folder, not writable): one line.
+        print(f"sessionlab {command}: cannot use {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The node application: its settings, its session store and the API, wired in one factory.
 
-Request path: `track` (outermost: counts in-flight requests for a graceful SIGTERM) → `answer_errors`
+Request path: `refuse` (a head over the limits: JSON 431, `nodes.head_limits`) → `track` (counts in-flight
+requests for a graceful SIGTERM) → `answer_errors`
 (X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
 (cas stores: same-session writes on this node queue instead of racing, and the queue's writes share one
 compare-and-set: `nodes.stores.group_commit`) → `merge_on_conflict` (cas stores:
@@ -21,8 +22,9 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import CAS, NODE_ID_HEADER
-from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, STORE
-from nodes.page import page_routes
+from nodes.head_limits import refuse_large_heads
+from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE
+from nodes.page import page_routes, unavailable, wants_html
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
 from nodes.settings import NodeSettings
@@ -47,7 +49,8 @@ def error_middleware(node_id: str) -> Middleware:
         try:
             response = await handler(request)
         except StoreUnavailable:
-            response = _error(503, "session store unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS})
+            response = unavailable(request) if wants_html(request) else _error(503, "session store unavailable")
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except SessionGone:
             response = web.json_response({"node": node_id, "session": "missing"}, status=401)
         except SessionConflict as exc:
@@ -82,11 +85,13 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
 def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
     conflicts, in_flight = ConflictCount(), InFlight()
-    middlewares = [in_flight.middleware(), *_middlewares(settings, store, conflicts), session_middleware(store)]
+    middlewares = [refuse_large_heads(settings.node_id), in_flight.middleware()]
+    middlewares += [*_middlewares(settings, store, conflicts), session_middleware(store)]
     if store.transport.route is not None:
         middlewares.append(reissue_with_own_route(store.transport))
     app = web.Application(middlewares=middlewares)
     app[NODE_ID] = settings.node_id
+    app[ROUTING] = settings.routing
     app[STORE] = store
     app[CONFLICTS] = conflicts
     app[IN_FLIGHT] = in_flight

@@ -16,7 +16,8 @@ from aiohttp import web
 
 from nodes.actions import current_session, end_every_session, end_session, increment, start_session
 from nodes.api import reply
-from nodes.keys import NODE_ID
+from nodes.keys import NODE_ID, ROUTING, STORE
+from nodes.page_notes import expected, missing_note
 from nodes.validation import MAX_NAME, BadRequest, read_login
 
 page_routes = web.RouteTableDef()
@@ -29,14 +30,26 @@ TEMPLATES = jinja2.Environment(
     lstrip_blocks=True,
 )
 PAGE = TEMPLATES.get_template("page.html")
+UNAVAILABLE = TEMPLATES.get_template("unavailable.html")
 
 
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept"}  # per-session content, HTML or JSON by Accept
 
 
 def render(request: web.Request, session: Any, error: str | None = None, status: int = 200) -> web.Response:
-    html = PAGE.render(node=request.app[NODE_ID], session=session, error=error, max_name=MAX_NAME)
+    node, store, routing = request.app[NODE_ID], request.app[STORE], request.app[ROUTING]
+    sent = session is None and store.transport.read(request) is not None  # a reference this node cannot use
+    html = PAGE.render(
+        node=node, session=session, error=error, max_name=MAX_NAME, store=store.name, routing=routing or "unknown",
+        missing_note=missing_note(node, store.name, routing) if sent else None, expected=expected(store.name, routing),
+    )  # fmt: skip
     return web.Response(text=html, status=status, content_type="text/html", headers=NO_STORE)
+
+
+def unavailable(request: web.Request) -> web.Response:
+    """The 503 for a browser when the session store does not answer (API clients get JSON)."""
+    html = UNAVAILABLE.render(node=request.app[NODE_ID], store=request.app[STORE].name)
+    return web.Response(text=html, status=503, content_type="text/html", headers=NO_STORE)
 
 
 def summary(request: web.Request, session: Any) -> web.Response:

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from nodes.head_limits import PARSER_HEADERS_ROOM, PARSER_LINE_ROOM
 from nodes.settings import NodeSettings
 
 log = logging.getLogger("nodes")
@@ -79,14 +83,31 @@ class InFlight:
         return False
 
 
-async def serve(app: web.Application, settings: NodeSettings, in_flight: InFlight) -> None:
-    """Listen until a stop signal, then drain within `settings.shutdown_timeout` seconds."""
+class CannotListen(Exception):
+    """The node could not bind its address (port in use, unknown host, no permission); one line for the operator."""
+
+
+async def serve(
+    app: web.Application, settings: NodeSettings, in_flight: InFlight, listening: Callable[[], None] = lambda: None
+) -> None:
+    """Listen (then call `listening`) until a stop signal, then drain within `settings.shutdown_timeout` seconds."""
     access_log = log if settings.access_log else None
-    runner = web.AppRunner(app, handle_signals=False, access_log=access_log, shutdown_timeout=CANCEL_GRACE)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=access_log, shutdown_timeout=CANCEL_GRACE,
+        max_line_size=PARSER_LINE_ROOM, max_field_size=PARSER_LINE_ROOM, max_headers=PARSER_HEADERS_ROOM,
+    )  # fmt: skip
     await runner.setup()
     # reuse_address: a node restarted on the same port binds at once, despite the old connections in TIME_WAIT.
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        if isinstance(error, socket.gaierror):
+            raise CannotListen(f"cannot resolve host {settings.host} (NODE_HOST): {error.strerror}") from None
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
+    listening()
     await _stop_signal()
     await drain(runner, site, in_flight, settings.shutdown_timeout)
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-from nodes.contract.envconfig import Env, Secret, SettingsError, without_url_passwords
+from nodes.contract.envconfig import Env, Secret, SettingsError, Variable, without_url_passwords
 from nodes.contract.names import (
     CAS,
     CAS_INCAPABLE_STORES,
@@ -22,6 +22,8 @@ from nodes.contract.names import (
     REPLICATED_STORE,
     REPLICATION_MODES,
     REPLICATION_SCOPES,
+    ROUTE,
+    ROUTING_MODES,
     SESSION_COOKIE,
     TOKEN_HEADER,
     default_consistency,
@@ -66,6 +68,7 @@ class NodeSettings:
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
+    routing: str = ""  # NODE_ROUTING: the balancer's routing in front of this node (node page; route tags on)
     # SESSION_STORE=replicated (see docs/replication.md):
     peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
     replication: str = "all"  # SESSION_REPLICATION: all | backup
@@ -76,15 +79,19 @@ class NodeSettings:
     startup_pull_timeout: float = 5.0
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeSettings:
-        env = Env(environ)
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, catalog: dict[str, Variable] | None = None
+    ) -> NodeSettings:
+        """Read and validate; with a `catalog`, every variable read is also recorded there (for `--help`)."""
+        env = Env(environ, catalog)
         port = env.int("NODE_PORT", 8081, minimum=1, maximum=65535)
         secrets, using_dev = _fernet_keys(env)
         store = env.choice("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
         node_id = env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand")
+        routing = env.parsed("NODE_ROUTING", "", _routing, ROUTING_HELP)
         return cls(
             node_id=node_id,
-            host=env.str("NODE_HOST", "127.0.0.1"),
+            host=env.str("NODE_HOST", "127.0.0.1", "the address to listen on (0.0.0.0: every interface)"),
             port=port,
             store=store,
             redis_url=Secret(
@@ -104,7 +111,8 @@ class NodeSettings:
                 "SESSION_COOKIE_NAME", SESSION_COOKIE, _token_name, "a cookie name of [A-Za-z0-9_-]"
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
-            route_tag=_route_tag(env, node_id),
+            routing=routing,
+            route_tag=_route_tag(env, node_id, routing),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
             **_replication(env, store),
         )
@@ -128,13 +136,21 @@ def _consistency(env: Env, store: str) -> str:
 
 
 MIN_PEER_SECRET = 16
+# Environments whose reads, together, reach every variable a node knows (some are read in one mode only): for
+# `sessionlab node --help` and the tests that check a variable is one the node reads.
+EVERY_MODE: tuple[dict[str, str], ...] = (
+    {},
+    {"SESSION_STORE": REPLICATED_STORE, "SESSION_PEER_SECRET": "x" * MIN_PEER_SECRET, "SESSION_ROUTE_TAG": "1"},
+)
 
 
 def _replication(env: Env, store: str) -> dict[str, Any]:
     """The replicated store's settings; SESSION_PEER_SECRET is required with it and never echoed."""
     if store != REPLICATED_STORE:
         return {}
-    secret = env.raw("SESSION_PEER_SECRET")
+    secret = env.raw(
+        "SESSION_PEER_SECRET", "required with replicated", f"{MIN_PEER_SECRET}+ characters, the same on every node"
+    )
     if secret is None or len(secret) < MIN_PEER_SECRET:
         raise SettingsError(
             f"SESSION_PEER_SECRET is {'too short' if secret else 'required'} with SESSION_STORE=replicated: "
@@ -151,6 +167,18 @@ def _replication(env: Env, store: str) -> dict[str, Any]:
         "heartbeat_interval": env.float("SESSION_HEARTBEAT_INTERVAL", 1.0, minimum=0.05, maximum=60),
         "startup_pull_timeout": env.float("SESSION_STARTUP_PULL_TIMEOUT", 5.0, minimum=0.1, maximum=600),
     }
+
+
+ROUTING_HELP = (
+    f"one of {', '.join(ROUTING_MODES)}: the balancer's routing in front of this node, shown on its page; "
+    f"{ROUTE} also turns SESSION_ROUTE_TAG on unless that is set"
+)
+
+
+def _routing(value: str) -> str:
+    if value not in ROUTING_MODES:
+        raise ValueError("")
+    return value
 
 
 def _no_peers() -> tuple[str, ...]:
@@ -177,9 +205,10 @@ def _wait_timeout(env: Env) -> float:
     return seconds
 
 
-def _route_tag(env: Env, node_id: str) -> bool:
-    """With tagging on, NODE_ID goes into cookies and headers: it must be a cookie-safe token."""
-    if not env.bool("SESSION_ROUTE_TAG", False):
+def _route_tag(env: Env, node_id: str, routing: str) -> bool:
+    """With tagging on, NODE_ID goes into cookies and headers: it must be a cookie-safe token. On by default behind
+    `route` routing (NODE_ROUTING=route), which routes on the tag."""
+    if not env.bool("SESSION_ROUTE_TAG", routing == ROUTE):
         return False
     if not _is_token(node_id):
         raise SettingsError(
@@ -190,7 +219,7 @@ def _route_tag(env: Env, node_id: str) -> bool:
 
 
 def _fernet_keys(env: Env) -> tuple[tuple[Secret, ...], bool]:
-    raw = env.raw("SESSION_SECRET")
+    raw = env.raw("SESSION_SECRET", "the public development key (start-up warns)", FERNET_KEY_HELP)
     if raw is None:
         return (Secret(DEV_SECRET),), True
     keys = [item.strip() for item in raw.split(",") if item.strip()]

@@ -25,8 +25,8 @@ from loadtest.lab.probe import get_json, request
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
+    bind_problem,
     free_ports,
-    port_in_use,
     wait_until,
 )
 from loadtest.lab.redis_server import RedisClusterServers, RedisServer
@@ -121,13 +121,14 @@ class LocalCluster:
     def _start_all(self) -> None:
         config = self.config
         port = config.port or free_ports(1, config.host)[0]
-        if config.port and port_in_use(port, config.host):
-            raise StartupError(f"balancer port {port} on {config.host} is in use: choose another with --port")
+        problem = bind_problem(port, config.host) if config.port else None
+        if problem is not None:
+            raise StartupError(f"balancer port {port} on {config.host}: {problem} (choose another with --port)")
         if (config.store == "redis" or config.with_redis) and not self.redis_url:
             self.redis_url = self._start_redis()
         secret = fernet_key()
         ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
-        extra = {**self._node_settings([f"http://{config.host}:{p}" for p in ports]), **dict(config.extra_env)}
+        extra = {**self.mode_settings([f"http://{config.host}:{p}" for p in ports]), **dict(config.extra_env)}
         for index, node_port in enumerate(ports, start=1):
             env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
                             SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
@@ -138,9 +139,11 @@ class LocalCluster:
                         BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
         self.balancer = self._add([], "balancer", port, launch_balancer, env)
 
-    def _node_settings(self, node_urls: list[str]) -> dict[str, str]:
+    def mode_settings(self, node_urls: list[str]) -> dict[str, str]:
         """Settings the choice under test needs on every node: route tags for `route`, peers for `replicated`."""
-        settings = {"SESSION_ROUTE_TAG": "true"} if self.config.routing == "route" else {}
+        settings = {"NODE_ROUTING": self.config.routing}  # shown on the node page
+        if self.config.routing == "route":
+            settings["SESSION_ROUTE_TAG"] = "true"
         if self.config.store == REPLICATED_STORE:
             settings |= replication_env(self.config.replication, node_urls, self.peer_secret)
         return settings
@@ -234,7 +237,11 @@ class LocalCluster:
 
     def dead_members(self) -> list[str]:
         """Names of started processes that have exited."""
-        return [m.name for m in [*self.nodes, *([self.balancer] if self.balancer else [])] if not m.process.running()]
+        return [member.name for member in self.exited()]
+
+    def exited(self) -> list[Member]:
+        """Started processes that have exited (each knows how: `process.exit_text()`)."""
+        return [m for m in [*self.nodes, *([self.balancer] if self.balancer else [])] if not m.process.running()]
 
     def stop(self) -> None:
         """Stop the balancer first (no traffic to dying nodes), then the nodes, then Redis. Never raises."""

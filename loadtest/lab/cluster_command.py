@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ from nodes.contract.names import (
 )
 
 DEFAULT_PORT = 8080  # what [tool.locust] host points at
+MAX_NODES = 64  # each node is a Python process: more than a lab machine runs
 
 
 class Stop(Exception):
@@ -43,7 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="sessionlab cluster",
         description="Run N nodes + the balancer (+ redis-server) locally in the foreground; Ctrl-C stops all.",
     )
-    parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")  # checked below
     parser.add_argument("--routing", choices=ROUTING_MODES,
                         default=_env_default("BALANCER_ROUTING", DEFAULT_ROUTING, ROUTING_MODES),
                         help="balancer routing (default: $BALANCER_ROUTING or random)")  # fmt: skip
@@ -58,12 +60,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="start a Redis primary, a replica and three Sentinels and point the nodes at them "
                              "(redis+sentinel:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address everything binds to (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                         help=f"balancer port (default {DEFAULT_PORT}; 0 picks a free one)")  # fmt: skip
     parser.add_argument("--logs", type=absolute, help="folder for the processes' logs (default: a temporary folder)")
     args = parser.parse_args(argv)
-    if args.nodes < 1:
-        parser.error("--nodes must be at least 1")
+    if not 1 <= args.nodes <= MAX_NODES:
+        parser.error(f"--nodes must be from 1 to {MAX_NODES}")
+    for problem in (host_problem(args.host), logs_problem(args.logs)):
+        if problem:
+            parser.error(problem)
     for flag, chosen in (("--redis-cluster", args.redis_cluster), ("--redis-sentinel", args.redis_sentinel)):
         if chosen and args.store not in (None, "redis"):
             parser.error(f"{flag} is a session store for --store redis, not --store {args.store}")
@@ -73,6 +78,44 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     store = args.store or _env_default("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
     args.store = "redis" if own_redis else store
     return args
+
+
+def port_number(text: str) -> int:
+    """An argparse `type=`: a TCP port, 0 to 65535 (0: a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: expected 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: expected 0 to 65535")
+    return port
+
+
+def host_problem(host: str) -> str | None:
+    """Why --host cannot be used (it does not resolve), or None."""
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        reason = error.strerror if isinstance(error, socket.gaierror) else str(error)
+        return f"--host {host}: cannot resolve host ({reason})"
+    return None
+
+
+def logs_problem(logs: Path | None) -> str | None:
+    """Why --logs cannot hold the logs (not a folder, cannot be made, not writable), or None; makes the folder."""
+    if logs is None:
+        return None
+    if logs.exists() and not logs.is_dir():
+        return f"--logs {logs}: not a folder"
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        probe = logs / f".sessionlab-write-check-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        return f"--logs {logs}: cannot write the logs there ({reason})"
+    return None
 
 
 def _env_default(name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -175,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(banner(cluster, logs), flush=True)
         return _watch(cluster)
     except StartupError as error:
-        print(f"sessionlab cluster: could not start: {error}", file=sys.stderr)
+        print(f"sessionlab cluster: could not start: {one_line(str(error))}", file=sys.stderr)
         return 1
     except Stop:
         print("\nsessionlab cluster: stopping", flush=True)
@@ -186,14 +229,23 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
 
 
+def one_line(message: str) -> str:
+    """A start failure in one line: its first line, and the last line of the log tail that follows it (the cause)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return lines[0] if lines else message
+    return f"{lines[0]} (last log line: {lines[-1]})"
+
+
 def _watch(cluster: LocalCluster) -> int:
     """Stay in the foreground; report nodes that die (a crash demo is fine), give up if the balancer dies."""
     reported: set[str] = set()
     while True:
-        for name in cluster.dead_members():
-            if name not in reported:
-                reported.add(name)
-                print(f"sessionlab cluster: {name} exited; see its log", flush=True)
+        for member in cluster.exited():
+            if member.name not in reported:
+                reported.add(member.name)
+                log = member.process.log_path
+                print(f"sessionlab cluster: {member.name} {member.process.exit_text()}; log: {log}", flush=True)
         if "balancer" in reported:
             print("sessionlab cluster: the balancer is gone, stopping", file=sys.stderr)
             return 1

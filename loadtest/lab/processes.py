@@ -47,13 +47,18 @@ def free_ports(count: int, host: str = "127.0.0.1", avoid: set[int] | None = Non
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    return bind_problem(port, host) is not None
+
+
+def bind_problem(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why host:port cannot be bound right now ("Address already in use", ...), or None when it can."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return True
-        return False
+        except OSError as error:
+            return os.strerror(error.errno) if error.errno else str(error)
+        return None
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
@@ -159,11 +164,26 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running():
-                raise StartupError(f"{self.name} exited with status {self.returncode()}\n{self.log_tail()}")
+                raise StartupError(f"{self.name} {self.exit_text()}{self._log_note()}\n{self.log_tail()}")
             if ready():
                 return
             time.sleep(0.05)
-        raise StartupError(f"{self.name} was not ready after {timeout:.0f}s\n{self.log_tail()}")
+        raise StartupError(f"{self.name} was not ready after {timeout:.0f}s{self._log_note()}\n{self.log_tail()}")
+
+    def exit_text(self) -> str:
+        """How the process ended, for a person: "exited with status 2" or "was killed by SIGKILL"."""
+        code = self.returncode()
+        if code is None:
+            return "is running"
+        if code < 0:
+            try:
+                return f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"was killed by signal {-code}"
+        return f"exited with status {code}"
+
+    def _log_note(self) -> str:
+        return "" if self.log_path is None else f"; log: {self.log_path}"
 
 
 def _die_with_parent() -> None:

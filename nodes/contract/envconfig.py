@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
@@ -43,21 +44,48 @@ class Secret:
         return hash(self._value)
 
 
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable a settings object reads: its default and what it accepts, for `--help`."""
+
+    name: builtins.str
+    default: builtins.str
+    allowed: builtins.str
+
+
 class Env:
-    """Typed access to environment variables; every failure names the variable and what it accepts."""
+    """Typed access to environment variables; every failure names the variable and what it accepts.
 
-    def __init__(self, environ: Mapping[builtins.str, builtins.str] | None = None) -> None:
+    With a `catalog`, every read also records the variable, its default and what it accepts: `--help` is
+    generated from the reads the settings make, so it never drifts from them."""
+
+    def __init__(
+        self,
+        environ: Mapping[builtins.str, builtins.str] | None = None,
+        catalog: dict[builtins.str, Variable] | None = None,
+    ) -> None:
         self._environ = os.environ if environ is None else environ
+        self._catalog = catalog
 
-    def raw(self, name: builtins.str) -> builtins.str | None:
+    def _note(self, name: builtins.str, default: object, allowed: builtins.str) -> None:
+        if self._catalog is not None and name not in self._catalog:
+            self._catalog[name] = Variable(name, _shown(default), allowed)
+
+    def raw(
+        self, name: builtins.str, default: builtins.str = "unset", allowed: builtins.str = ""
+    ) -> builtins.str | None:
+        """The stripped value or None; `default` and `allowed` only describe the variable for `--help`."""
+        self._note(name, default, allowed)
         value = self._environ.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
-    def str(self, name: builtins.str, default: builtins.str) -> builtins.str:
+    def str(self, name: builtins.str, default: builtins.str, allowed: builtins.str = "") -> builtins.str:
+        self._note(name, default, allowed)
         value = self.raw(name)
         return default if value is None else value
 
     def required(self, name: builtins.str, allowed: builtins.str) -> builtins.str:
+        self._note(name, "required", allowed)
         value = self.raw(name)
         if value is None:
             raise SettingsError(f"{name} is required but not set: expected {allowed}")
@@ -84,6 +112,7 @@ class Env:
         return self._number(name, default, float, "a number", minimum, maximum)
 
     def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
+        self._note(name, default, "0 or 1")
         value = self.raw(name)
         if value is None:
             return default
@@ -95,6 +124,7 @@ class Env:
         raise SettingsError(f"{name}={value!r} is invalid: expected 0 or 1")
 
     def choice(self, name: builtins.str, default: builtins.str, choices: Sequence[builtins.str]) -> builtins.str:
+        self._note(name, default, " | ".join(choices))
         value = self.str(name, default)
         if value not in choices:
             raise SettingsError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
@@ -112,6 +142,7 @@ class Env:
 
         `redact` cleans the message of what must never be echoed (a password inside a URL, say).
         """
+        self._note(name, default, allowed)
         value = self.raw(name)
         if value is None:
             return default
@@ -130,10 +161,11 @@ class Env:
         minimum: builtins.float | None,
         maximum: builtins.float | None,
     ) -> T:
+        bounds = _bounds_text(minimum, maximum)
+        self._note(name, default, f"{kind}{bounds}")
         value = self.raw(name)
         if value is None:
             return default
-        bounds = _bounds_text(minimum, maximum)
         try:
             number = cast(value)
         except ValueError:
@@ -141,6 +173,15 @@ class Env:
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):  # type: ignore[operator]
             raise SettingsError(f"{name}={value!r} is out of range: expected {kind}{bounds}")
         return number
+
+
+def _shown(default: object) -> builtins.str:
+    """A default as `--help` shows it: booleans as 0/1, sequences comma-joined, nothing as 'unset'."""
+    if isinstance(default, builtins.bool):
+        return "1" if default else "0"
+    if isinstance(default, tuple | list):
+        return ",".join(builtins.str(item) for item in default) or "unset"
+    return builtins.str(default) if default not in (None, "") else "unset"
 
 
 def _bounds_text(minimum: float | None, maximum: float | None) -> str:

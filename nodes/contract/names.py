@@ -54,6 +54,14 @@ NODE_ID_HEADER: Final = "X-Node-Id"
 # Session ids and Fernet tokens are url-safe base64, which never holds a ".", so the first "." splits.
 ROUTE_SEPARATOR: Final = "."
 
+# The request head a node accepts: each header line (and the request line) up to HEAD_LINE_LIMIT bytes, at most
+# HEAD_FIELDS_LIMIT headers (aiohttp's own defaults). Beyond them the balancer and the node both answer a JSON 431
+# whose "error" is HEAD_TOO_LARGE_ERROR, never an echo of the input.
+HEAD_LINE_LIMIT: Final = 8190
+HEAD_FIELDS_LIMIT: Final = 128
+HEAD_TOO_LARGE_ERROR: Final = "request_head_too_large"
+HEAD_TOO_LARGE_DETAIL: Final = "the request line and headers are too large"
+
 # BALANCER_UPSTREAMS and SESSION_PEERS scheme of an item that stands for every address a DNS name resolves to.
 DNS_SCHEME: Final = "dns://"
 # REDIS_URL scheme of a Redis found through Sentinel: redis+sentinel://host:port[,host:port...]/<master name>.

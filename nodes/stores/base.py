@@ -51,5 +51,9 @@ class SessionStore(AbstractStorage):
         """Whether the store can serve sessions right now (for /readyz)."""
         return True
 
+    async def start_problem(self) -> str | None:
+        """Why the store does not answer at start-up (one warning line; the node starts anyway), or None."""
+        return None
+
     async def close(self) -> None:
         """Release connections at shutdown."""

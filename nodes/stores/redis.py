@@ -144,6 +144,14 @@ class RedisStore(ServerSideStore):
         except StoreUnavailable:
             return False
 
+    async def start_problem(self) -> str | None:
+        """A ping outside `_call`: a Redis that is not up yet is a start-up warning, not an outage to log."""
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
     async def close(self) -> None:
         if self.batch is not None:
             await self.batch.close()

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,10 +16,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from balancer.settings import BalancerSettings
 from loadtest.lab.launcher import child_env, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
 from loadtest.lab.processes import ManagedProcess, free_port
 from tests.balancer.support import eventually
+from tests.test_compose import names_read_by
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc and sends POSIX signals")
 
@@ -186,3 +189,12 @@ async def test_sticky_keeps_a_browser_session_on_real_nodes(processes, tmp_path)
                 async with browser.get(url + "/me") as response:
                     assert response.status == 200, await response.text()
                     assert response.headers["X-Node-Id"] == node
+
+
+def test_help_lists_every_variable_the_balancer_reads_with_its_default() -> None:
+    result = subprocess.run([sys.executable, "-m", "balancer", "--help"], capture_output=True, text=True, check=True)
+    listed = {line.split()[0] for line in result.stdout.splitlines() if "(default: " in line}
+    assert listed == names_read_by(BalancerSettings.from_env, {"BALANCER_UPSTREAMS": "http://node:1"})
+    assert (
+        "BALANCER_PORT  (default: 8080)" in result.stdout and "BALANCER_UPSTREAMS  (default: required)" in result.stdout
+    )

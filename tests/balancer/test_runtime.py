@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import socket
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
+from loadtest.lab.processes import free_port
 from nodes.contract.envconfig import Secret
 from tests.balancer.support import FakeNode, eventually
 
@@ -120,7 +122,9 @@ async def test_a_node_added_at_run_time_gets_traffic_only_after_a_passing_check(
     new.healthy = False
     session = client()
     status, body = await call(session, balancer, "POST", "/_balancer/upstreams", {"url": new.url + "/"})
-    assert status == 200 and body == {"url": new.url, "state": "down", "added": True}
+    assert status == 200 and (body["url"], body["state"], body["added"]) == (new.url, "down", True)
+    assert body["check"] == "failed: status 503", body  # the answer waited for the first check and says why
+    assert body["message"].startswith("added; its first health check failed (status 503): it gets traffic once")
     await eventually(lambda: new.health_checks > 0)
     assert "new0" not in await served_by(session, balancer, 6)
     assert balancer.upstream(new.url)["state"] == "down"
@@ -128,7 +132,23 @@ async def test_a_node_added_at_run_time_gets_traffic_only_after_a_passing_check(
     await eventually(lambda: balancer.upstream(new.url)["state"] == "ready")
     assert "new0" in await served_by(session, balancer, 6)
     status, body = await call(session, balancer, "POST", "/_balancer/upstreams", {"url": new.url})
-    assert status == 200 and body == {"url": new.url, "state": "ready", "added": False}  # idempotent
+    assert status == 200 and body == {"url": new.url, "state": "ready", "added": False, "message": "already a member"}
+
+
+async def test_adding_a_live_node_answers_with_its_passed_check(admin_balancer, start_nodes, client) -> None:
+    nodes, balancer = await admin_balancer(count=1)
+    [new] = await start_nodes(1, prefix="live")
+    status, body = await call(client(), balancer, "POST", "/_balancer/upstreams", {"url": new.url})
+    assert status == 200 and (body["state"], body["added"], body["check"]) == ("ready", True, "passed"), body
+    assert body["message"] == "added; its first health check passed: it gets new clients now"
+
+
+async def test_adding_a_closed_port_says_the_check_failed(admin_balancer, client) -> None:
+    nodes, balancer = await admin_balancer(count=1)
+    closed = f"http://127.0.0.1:{free_port()}"
+    status, body = await call(client(), balancer, "POST", "/_balancer/upstreams", {"url": closed})
+    assert status == 200 and (body["state"], body["added"]) == ("down", True), body
+    assert body["check"].startswith("failed: ") and "connect" in body["check"].lower(), body
 
 
 async def test_a_removed_node_gets_nothing_more(admin_balancer, client) -> None:
@@ -278,3 +298,14 @@ async def test_tokens_never_reach_a_log(admin_balancer, client, caplog) -> None:
     assert status == 401 and balancer.upstream(nodes[0].url)["state"] == "draining"
     assert "POST /_balancer/upstreams/drain" in caplog.text  # the access log saw the calls...
     assert TOKEN not in caplog.text and "a-guessed-token" not in caplog.text  # ...but no token
+
+
+async def test_an_add_whose_check_takes_long_answers_waiting(admin_balancer, client) -> None:
+    nodes, balancer = await admin_balancer(count=1, health_timeout=30.0)
+    with socket.socket() as silent:  # accepts connections (the backlog does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        status, body = await call(client(), balancer, "POST", "/_balancer/upstreams", {"url": url})
+    assert status == 200 and (body["added"], body["check"]) == (True, "pending"), body
+    assert body["message"] == "added; waiting for its first health check: GET /_balancer/status shows its state"

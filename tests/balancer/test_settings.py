@@ -132,5 +132,5 @@ def test_bad_settings_stop_the_process_with_one_line_and_status_2(argv: list[str
     result = subprocess.run(argv, env={**clean, **env}, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("balancer: configuration error: BALANCER_"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("sessionlab balancer: configuration error: BALANCER_"), result.stderr
     assert "Traceback" not in result.stderr

@@ -137,3 +137,18 @@ def test_a_store_every_node_reads_finds_the_session_on_every_node(cluster: Local
     assert {state for _, state in views} == {"found"}, views
     assert len({node for node, _ in views}) > 1, views
     assert page.locator("#user").inner_text() == "ada"
+
+
+@pytest.mark.parametrize("cluster", [("memory", "round_robin")], indirect=True)
+def test_the_page_says_when_the_browser_sent_a_session_the_node_lacks(cluster: LocalCluster, page: Any) -> None:
+    """Round robin over 3 nodes: the login's 303 lands on the next node, which never saw the session. The page
+    says so (rather than looking logged out), with the store and routing that make it expected."""
+    login_node = log_in(page, cluster.url)
+    node, state = seen(page)
+    assert node != login_node and state == "missing", (login_node, node)
+    note = page.locator("#missing-note")
+    assert note.get_attribute("data-expected") == "yes"
+    assert note.inner_text().startswith(
+        f"Your browser sent a session {node} does not have (memory + round_robin: expected here"
+    ), note.inner_text()
+    assert (page.locator("#store").inner_text(), page.locator("#routing").inner_text()) == ("memory", "round_robin")

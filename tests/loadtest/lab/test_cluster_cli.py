@@ -3,6 +3,7 @@ signal, fails cleanly."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -138,3 +139,20 @@ def test_cluster_prints_the_runtime_api_and_a_fresh_token_that_drains_a_node() -
             finally:
                 stop_tree(run)
     assert tokens[0] != tokens[1]
+
+
+def test_a_killed_node_is_reported_with_its_signal_and_log_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    with spawn("cluster", "--nodes", "2", "--port", "0", "--logs", str(logs)) as run:
+        try:
+            banner = read_banner(run)
+            pid = int(re.search(r"node-2\s+http://\S+\s+pid (\d+)", banner).group(1))  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+            assert run.stdout is not None
+            line = run.stdout.readline()  # the cluster looks every 0.5 s; the test's timeout bounds the wait
+            assert line.strip() == f"sessionlab cluster: node-2 was killed by SIGKILL; log: {logs / 'node-2.log'}"
+            run.send_signal(signal.SIGTERM)
+            run.communicate(timeout=20)
+        finally:
+            stop_tree(run)
+    assert run.returncode == 0
