@@ -34,6 +34,9 @@ def main(argv: list[str]) -> int:
     except (ProbeError, OSError) as error:
         print(f"sessionlab probe: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("sessionlab probe: interrupted: no results written", file=sys.stderr)
+        return 130
     from loadtest.probe.report import summary, write_report  # matplotlib loads slowly: only once there are results
 
     written = [R.write(options.out, results), *write_report(options.out, results)]

@@ -7,6 +7,8 @@ balancer's status document and a node's /readyz), so the report can put the comp
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +42,16 @@ async def reachable(http: aiohttp.ClientSession, target: str) -> None:
         async with http.get(target + "/", allow_redirects=False) as resp:
             await resp.read()
     except aiohttp.ClientConnectorError as error:
-        reason = error.os_error.strerror if error.os_error and error.os_error.strerror else str(error)
-        raise ProbeError(f"cannot reach {target}: {reason.lower()}") from None
+        raise ProbeError(f"cannot reach {target}: {_reason(error.os_error)}") from None
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         raise ProbeError(f"cannot reach {target}: {type(error).__name__} {error}".rstrip()) from None
+
+
+def _reason(os_error: OSError | None) -> str:
+    if isinstance(os_error, socket.gaierror):
+        return f"the host name does not resolve ({os_error.strerror})"
+    code = os_error.errno if os_error is not None else None
+    return os.strerror(code).lower() if code and code > 0 else str(os_error)
 
 
 async def preflight(options: ProbeOptions, connector: aiohttp.BaseConnector) -> None:
