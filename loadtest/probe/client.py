@@ -21,12 +21,13 @@ import aiohttp
 from yarl import URL
 
 from loadtest.probe.options import ProbeOptions
-from loadtest.probe.record import NO_ANSWER, Recording, SessionTrack
+from loadtest.probe.record import ALL, NO_ANSWER, THROTTLED, Recording, SessionTrack
 from loadtest.probe.spec import Endpoint
 from loadtest.users.misses import Expected, judge, learn
 from loadtest.users.pacing import READ_WEIGHTS, WRITE_WEIGHTS
 from nodes.contract.names import NO_TOKEN_YET
 
+THROTTLED_AFTER_S = 0.001  # a request the rate cap held back longer than this counts as throttled
 SKUS = ("apple", "bread", "cheese", "dates")
 COUNTER = "counter"  # the JSON field a --check counter answer carries (the Spring Session /hit recipe)
 # The lab's mix (the locustfile's SessionUser tasks): (method, path, increments, clears, weight)
@@ -58,7 +59,8 @@ class ProbeUser:
     http: aiohttp.ClientSession
     options: ProbeOptions
     recording: Recording
-    gate: Callable[[], Awaitable[None]] | None = None  # awaited before every request (the --max-rate limiter)
+    gate: Callable[[], Awaitable[float]] | None = None  # awaited before every request (the --max-rate limiter)
+    held: float = 0.0  # seconds the gate held this user's requests since its current turn began
     name: str = field(default_factory=lambda: f"probe-{uuid.uuid4().hex[:12]}")
     token: str = ""
     has_session: bool = False
@@ -74,7 +76,10 @@ class ProbeUser:
     async def send(self, endpoint: Endpoint, body: Any = None, headers: dict[str, str] | None = None) -> Answer | None:
         """One request, never following a redirect; None when no answer came (refused, reset, timed out)."""
         if self.gate is not None:
-            await self.gate()
+            waited = await self.gate()
+            self.held += waited
+            if waited > THROTTLED_AFTER_S:
+                self.recording.tally.count(THROTTLED, ALL)
         url = self.options.target + endpoint.path
         began = time.perf_counter()
         try:
@@ -134,6 +139,7 @@ class ProbeUser:
 
     async def step(self, intended: float | None) -> None:
         """One judged session request (a new login first if the last one was lost)."""
+        self.held = 0.0
         if not self.has_session and not await self.login():
             return
         method, path, increments, clears, body = self.next_request()
@@ -141,7 +147,8 @@ class ProbeUser:
         if answer is None:
             self.recording.error(self.kind, method, NO_ANSWER)
             return
-        latency = (time.time() - intended) * 1000 if intended is not None else answer.ms
+        # from the intended start (open loop), less what the probe's own rate cap held it back
+        latency = (time.time() - intended - self.held) * 1000 if intended is not None else answer.ms
         self.recording.timing(latency, answer.ms)
         outcome = self.judge(answer, increments, clears)
         if outcome == "error":

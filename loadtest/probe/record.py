@@ -17,6 +17,7 @@ from loadtest.users import tally as T
 
 REPINS = "repins"  # answers of one session from another backend than the one before
 LATE = "late_starts"  # open loop: requests that left more than 5 ms after they could have (the probe fell behind)
+THROTTLED = "throttled"  # requests --max-rate held back (the probe, not the target, set their pace)
 ALL = "all"
 NO_ANSWER = "no answer"  # connection refused, reset or timed out
 

@@ -36,6 +36,18 @@ def ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
 
 
+def load_warnings(results: dict[str, Any]) -> list[str]:
+    """When the probe itself, not the target, set the pace: the figures then describe less load than asked."""
+    lines = []
+    if results["throttled"]:
+        lines.append(f"--max-rate {results['meta']['max_rate']:g}/s held back {results['throttled']} requests "
+                     "(logins after misses count too): the target got less than the asked rate")  # fmt: skip
+    if results["missed_starts"] or results["late_starts"]:
+        lines.append(f"the probe fell behind its schedule: {results['late_starts']} late starts, "
+                     f"{results['missed_starts']} never sent")  # fmt: skip
+    return lines
+
+
 def model(results: dict[str, Any], figures: dict[str, bytes]) -> dict[str, Any]:
     """What both templates show, as plain values and rows."""
     meta, theory = results["meta"], results["theory"]
@@ -67,6 +79,7 @@ def model(results: dict[str, Any], figures: dict[str, bytes]) -> dict[str, Any]:
         "setup": f"`{meta['command']}` — {meta['loop']} loop, backend id from `{meta['backend_id']}`, "
         f"check: {meta['check']}; users: " + ", ".join(f"{n} {k}" for k, n in meta["users"].items()),
         "thresholds": results["thresholds"],
+        "warnings": load_warnings(results),
         "figures": figures_row,
         "theory": theory,
         "backends": [(node, percent(share), results["backend_answers"][node]) for node, share in shares],

@@ -14,10 +14,11 @@ from typing import Any
 from loadtest.compare.theory.expect import expect
 from loadtest.compare.theory.model import Exposure
 from loadtest.probe.options import ProbeOptions
-from loadtest.probe.record import ALL, LATE, REPINS, Recording
+from loadtest.probe.record import ALL, LATE, REPINS, THROTTLED, Recording
 from loadtest.probe.target import LabCluster
 from loadtest.users import hdr
 from loadtest.users import tally as T
+from loadtest.users.schedule import MISSED
 from nodes.contract.names import REPLICATED_STORE
 
 
@@ -48,6 +49,8 @@ def build(
         "p99_ms": latency["p99_ms"],
         "latency": latency,
         "late_starts": totals.get(T.key(LATE, ALL), 0),
+        "missed_starts": totals.get(T.key(MISSED, ALL), 0),
+        "throttled": totals.get(T.key(THROTTLED, ALL), 0),
         "events": _events(recording),
         "timeline": _timeline(recording),
         "logged_out": dict(recording.logouts),

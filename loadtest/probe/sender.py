@@ -20,24 +20,29 @@ from loadtest.probe.options import ProbeOptions
 from loadtest.probe.record import ALL, LATE, Recording
 from loadtest.users.pacing import WAIT_MAX_S, WAIT_MIN_S
 from loadtest.users.schedule import LATE as LATE_START
-from loadtest.users.schedule import Schedule, classify_start, per_user_rate, user_phase
+from loadtest.users.schedule import MISSED, Schedule, classify_start, per_user_rate, user_phase
 
+BURST_S = 0.1  # the rate cap lets this many seconds' worth of requests go at once
 BROWSER_SHARE = 2 / 3  # --kinds browser,app: 2 browsers to 1 app, as the locustfile weighs them
 
 
 class Limiter:
-    """At most `rate` requests/s, shared by every user: each call waits for the next free slot."""
+    """At most `rate` requests/s on average, shared by every user: a token bucket holding BURST_S worth of requests,
+    so that users whose turns fall close together are not spaced out needlessly."""
 
     def __init__(self, rate: float) -> None:
         self.gap = 1.0 / rate
-        self.next = 0.0
+        self.burst = max(1.0, rate * BURST_S) * self.gap  # seconds of credit the bucket holds when full
+        self.next = 0.0  # when the bucket would be empty, in monotonic seconds; each request moves it one gap on
 
-    async def wait(self) -> None:
+    async def wait(self) -> float:
+        """Wait for a token; returns the seconds waited (the probe's own delay, kept out of the latency)."""
         now = time.monotonic()
-        slot = max(self.next, now)
-        self.next = slot + self.gap
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        self.next = max(self.next, now - self.burst) + self.gap
+        delay = self.next - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return max(delay, 0.0)
 
 
 def kinds_for(options: ProbeOptions) -> list[str]:
@@ -63,6 +68,9 @@ def open_loop(index: int, options: ProbeOptions, recording: Recording) -> Callab
     async def run(user: ProbeUser, deadline: float) -> None:
         idle_since = time.time()
         while (intended := schedule.take()) < deadline:
+            if time.time() >= deadline:  # behind schedule at the end: the rest are missed starts, never sent
+                recording.tally.count(MISSED, ALL, 1 + _left_before(schedule, deadline))
+                break
             await asyncio.sleep(max(intended - time.time(), 0.0))
             if classify_start(intended, time.time(), idle_since) == LATE_START:
                 recording.tally.count(LATE, ALL)
@@ -70,6 +78,14 @@ def open_loop(index: int, options: ProbeOptions, recording: Recording) -> Callab
             idle_since = time.time()
 
     return run
+
+
+def _left_before(schedule: Schedule, deadline: float) -> int:
+    left = 0
+    while schedule.peek() < deadline:
+        schedule.take()
+        left += 1
+    return left
 
 
 async def drive(options: ProbeOptions, recording: Recording) -> list[ProbeUser]:
