@@ -25,6 +25,7 @@ ENVIRONMENT = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+ENVIRONMENT.filters["cell"] = lambda value: str(value).replace("|", "\\|")  # a Markdown table cell's pipes
 HTML_ENVIRONMENT = ENVIRONMENT.overlay(finalize=code_spans)
 
 

@@ -7,6 +7,7 @@ are verdicts in a list, read from the same figures the file holds.
 from __future__ import annotations
 
 import json
+import shlex
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def build(
 
 def _meta(options: ProbeOptions, recording: Recording, argv: list[str]) -> dict[str, Any]:
     return {
-        "command": " ".join(["sessionlab", "probe", *argv]),
+        "command": shlex.join(["sessionlab", "probe", *argv]),
         "target": options.target,
         "started": recording.start,
         "duration_s": options.duration,
