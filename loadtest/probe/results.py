@@ -39,6 +39,13 @@ def build(
         "misses": misses,
         "miss_rate": misses / requests if requests else None,
         "miss_reasons": T.labels(totals, T.REASON),
+        "by_kind": {
+            kind: {
+                "session_requests": T.labels(totals, T.SESSION_REQUESTS).get(kind, 0),
+                "misses": T.labels(totals, T.MISSES).get(kind, 0),
+            }
+            for kind in sorted(recording.users)
+        },  # fmt: skip
         "backends": {node: n / sum(served.values()) for node, n in sorted(served.items())},
         "backend_answers": dict(sorted(served.items())),
         "distinct_nodes_per_session": _distinct(recording),

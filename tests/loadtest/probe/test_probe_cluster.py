@@ -53,6 +53,13 @@ def test_sticky_routing_misses_nothing_until_a_node_is_killed(cluster: LocalClus
     assert results["distinct_nodes_per_session"]["max"] == 1
     assert results["thresholds"][0]["crossed"] is False
 
+    _, results = probe(cluster, tmp_path / "mixed", "--duration", "4s", "--rate", "0", "--users", "9",
+                       "--kinds", "browser,app")  # fmt: skip
+    assert results["meta"]["loop"] == "closed" and results["meta"]["users"] == {"browser": 6, "app": 3}
+    assert results["by_kind"]["browser"]["misses"] == 0  # pinned by the balancer's cookie
+    assert results["by_kind"]["app"]["misses"] > 0  # no cookies, so spread over the nodes, as theory says
+    assert results["theory"]["agrees"]
+
     victim = cluster.nodes[0]
     command = f"kill -9 {victim.process.pid}"
     _, results = probe(cluster, tmp_path / "kill", "--duration", "8s", "--users", "12", "--event", f"3s: {command}")
