@@ -20,6 +20,8 @@ from loadtest.probe.record import Recording
 from loadtest.probe.sender import drive
 from loadtest.probe.target import LabCluster, ProbeError, lab_cluster, preflight
 
+LOOK_TIMEOUT = aiohttp.ClientTimeout(total=5)  # asking whether the target is the lab's cluster, before and after
+
 
 def main(argv: list[str]) -> int:
     try:
@@ -66,7 +68,7 @@ async def probe(options: ProbeOptions, argv: list[str]) -> dict[str, object]:
     options.out.mkdir(parents=True, exist_ok=True)
     async with aiohttp.TCPConnector(limit=8) as connector:
         await preflight(options, connector)
-        async with aiohttp.ClientSession(connector=connector, connector_owner=False) as http:
+        async with aiohttp.ClientSession(connector=connector, connector_owner=False, timeout=LOOK_TIMEOUT) as http:
             lab = await lab_cluster(http, options.target)
     if lab is not None:
         print(f"target is a sessionlab cluster: {lab.routing} routing, {lab.store} store, {lab.nodes} nodes "
@@ -93,7 +95,7 @@ async def probe(options: ProbeOptions, argv: list[str]) -> dict[str, object]:
 async def _healthy_after(options: ProbeOptions, lab: LabCluster | None) -> int | None:
     if lab is None:
         return None
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=LOOK_TIMEOUT) as http:
         after = await lab_cluster(http, options.target)
     return after.nodes if after is not None else None
 
