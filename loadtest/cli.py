@@ -22,6 +22,10 @@ SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
             "loadtest.compare.command",
             "the main job: run the routing x store x scenario matrix and write a report",
         ),
+        "probe": (
+            "loadtest.probe.command",
+            "measure YOUR deployment: session misses and backend affinity through its real balancer",
+        ),
         "bench": (
             "loadtest.bench.command",
             "measure the balancer against nginx and HAProxy, and the session stores, side by side",

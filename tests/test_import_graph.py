@@ -103,7 +103,9 @@ NEVER_IMPORTS = {
     "balancer": ("loadtest",),
     "loadtest.users": ("loadtest.lab", "loadtest.compare", "loadtest.bench", "loadtest.render"),
     "loadtest.render": ("loadtest.lab", "loadtest.compare", "loadtest.bench", "loadtest.users"),
-    "loadtest.lab": ("loadtest.compare", "loadtest.bench"),
+    "loadtest.lab": ("loadtest.compare", "loadtest.bench", "loadtest.probe"),
+    "loadtest.compare": ("loadtest.probe", "loadtest.bench"),
+    "loadtest.bench": ("loadtest.probe", "loadtest.compare"),
     "loadtest.compare.spec": ("loadtest.compare.",),
     "loadtest.compare.theory": (
         "loadtest.compare.run",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB_TOP_LEVEL = {"__init__.py", "cli.py", "locustfile.py"}  # the sessionlab command and the file locust loads
-LAB_SUBPACKAGES = {"users", "lab", "compare", "bench", "render"}
+LAB_SUBPACKAGES = {"users", "lab", "compare", "bench", "render", "probe"}
 
 
 def test_loadtest_is_split_into_subpackages_by_job() -> None:

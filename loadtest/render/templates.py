@@ -11,10 +11,11 @@ from loadtest.render.format import FILTERS
 
 
 @cache
-def environment(folder: Path) -> jinja2.Environment:
-    """Templates under `folder`; markdown and text templates are not escaped (html ones are, by their suffix)."""
+def environment(*folders: Path) -> jinja2.Environment:
+    """Templates under `folders`, the first that has a name wins; html templates are escaped, markdown and text
+    ones are not. The filters: every number format of `format`, and `cell` for a markdown table cell."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=jinja2.FileSystemLoader(list(folders)),
         autoescape=jinja2.select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -22,6 +23,7 @@ def environment(folder: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(FILTERS)
+    env.filters["cell"] = lambda value: str(value).replace("|", "\\|")  # a markdown table cell's pipes
     return env
 
 
