@@ -1,0 +1,91 @@
+"""The capacity search's load generator: the open-loop sender (loadtest/users/sender.py) run as its own process.
+
+A capacity step measures the cluster only while the generator keeps its schedule, so the steps are driven by
+the cheapest sender that still counts what the lab counts (the sender's docstring has the figures: several
+times the requests per CPU-second of the locustfile). `SenderRun` starts it like loadtest/compare/locustrun.py
+starts locust and reads the same stats file. `ceiling` is the generator's own limit on this machine: steps
+of plain GET /healthz spread over the cluster's nodes (no balancer, no session), up until one is not kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loadtest.compare import verdict
+from loadtest.compare.cells import CellSpec, build_cell
+from loadtest.compare.loadfigures import KEPT_RATE, load_model_fields
+from loadtest.compare.loadrun import cpu_fields, run_load
+from loadtest.compare.locustrun import LocustRun
+from loadtest.lab.cluster import LocalCluster
+from loadtest.lab.processes import ManagedProcess, python_module
+
+SENDER = "loadtest.users.sender"
+CEILING_PATH = "/healthz"
+CEILING_RATES = (1500.0, 3000.0, 6000.0, 12000.0)  # each step doubles; the first one not kept ends the probe
+CEILING_STEP_S = 3.0
+
+
+@dataclass
+class SenderRun(LocustRun):
+    """One sender process at the spec's arrival rate against `host` (or, with `path`, plain GETs of it)."""
+
+    path: str = ""
+
+    def argv(self) -> list[str]:
+        spec = self.spec
+        rate, users, duration = f"{spec.arrival_rate:g}", str(spec.users), f"{spec.duration:g}"
+        argv = python_module(SENDER, "--host", self.host, "--rate", rate, "--users", users, "--duration", duration,
+                             "--stats", str(self.stats_path))  # fmt: skip
+        return argv + ["--poisson"] * spec.poisson + (["--path", self.path] if self.path else [])
+
+    def start(self) -> ManagedProcess:
+        self.clear_previous()
+        process = ManagedProcess("sender", self.argv(), log_path=self.folder / "sender.log", cwd=self.folder).start()
+        self.on_pid("sender", int(process.pid or 0))
+        return process
+
+
+def step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -> dict[str, Any]:
+    """One capacity step driven by the sender: the same cell record as a locust-driven step."""
+    load = run_load(cluster, spec, folder, ("browser", "app"), pids, run_class=SenderRun)
+    return {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "generator": "sender",
+            "hdr_data": load.stats.get("hdr") or {}}  # fmt: skip
+
+
+def probe_step(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -> dict[str, Any]:
+    """One ceiling step: plain GETs of CEILING_PATH over the nodes at the spec's rate; what was kept, at what CPU."""
+    hosts = ",".join(member.url for member in cluster.nodes)
+
+    def make(spec: CellSpec, host: str, folder: Path, kinds: tuple[str, ...], on_pid: Any) -> SenderRun:
+        return SenderRun(spec, hosts, folder, kinds, on_pid, path=CEILING_PATH)
+
+    load = run_load(cluster, spec, folder, (), pids, run_class=make)
+    fields = load_model_fields(load.stats)
+    sent = int(fields.get("scheduled_requests") or 0)
+    cpu_s = float(load.cpu.get("generator_cpu_s") or 0.0)
+    kept = fields["achieved_rps"] >= KEPT_RATE * spec.arrival_rate and not verdict.generator_ran_out(fields)
+    return {"rate": spec.arrival_rate, "achieved_rps": fields["achieved_rps"], "kept": kept,
+            "late_start_rate": fields["late_start_rate"], "queued_starts": fields["queued_starts"],
+            "requests_per_cpu_s": round(sent / cpu_s) if cpu_s else None,
+            "generator_cpu_share": load.cpu.get("generator_cpu_share"),
+            "machine_busy_share": load.cpu.get("machine_busy_share")}  # fmt: skip
+
+
+def ceiling(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -> dict[str, Any]:
+    """The generator's ceiling here: the highest probe rate it kept; `by` says whether the generator (late
+    starts) or the nodes (queued starts: they answered too slowly) stopped the probe."""
+    steps: list[dict[str, Any]] = []
+    for rate in CEILING_RATES:
+        step = CellSpec(**{**spec.__dict__, "arrival_rate": rate, "duration": CEILING_STEP_S, "poisson": False})
+        steps.append(probe_step(step, folder / f"ceiling-{rate:g}", cluster, pids))
+        if not steps[-1]["kept"]:
+            break
+    last = steps[-1]
+    by = None if last["kept"] else ("generator" if last["late_start_rate"] > verdict.LATE_START_BOUND else "nodes")
+    kept = [s["rate"] for s in steps if s["kept"]] + ([last["achieved_rps"]] if by == "nodes" else [])
+    return {"generator_ceiling_rps": max(kept, default=0.0), "generator_ceiling_stopped_by": by,
+            "generator_ceiling_at_least": by != "generator",
+            "generator_ceiling_path": CEILING_PATH, "generator_ceiling_steps": steps,
+            "generator_requests_per_cpu_s": max(s["requests_per_cpu_s"] or 0 for s in steps)}  # fmt: skip

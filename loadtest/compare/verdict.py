@@ -1,0 +1,72 @@
+"""What ran out at a capacity step, and the capacity line that says so: the cluster (SLO, errors) or the generator.
+
+A step is `generator` when more than LATE_START_BOUND of its requests left late (over 5 ms after they could
+have: loadtest/users/schedule.py) or the generator could not send the rate: its p99 from the intended start
+then holds the generator's own delays, so it is never blamed on the SLO. At or under the bound at most 1% of
+the requests carry more than 5 ms of the generator's delay, so the p99 from the intended start is the
+cluster's to within those 5 ms. Otherwise `errors` (over the error budget) or `slo` (the p99 from the intended
+start over the SLO, or a rate missed because answers came too slowly). Pure functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loadtest.compare.loadfigures import LATE_BUDGET
+
+LATE_START_BOUND = LATE_BUDGET  # 1%: above it, a step measured the generator, not the cluster
+GENERATOR, ERRORS, SLO = "generator", "errors", "slo"
+LIMITS = {"generator": GENERATOR, "errors": ERRORS, "slo": SLO, "rate": SLO}  # capacity.judge's reasons
+NOISE = 0.10  # capacities closer than this (the search's own precision) are not ranked
+
+
+def generator_ran_out(cell: Mapping[str, Any]) -> bool:
+    """Whether a step's generator fell behind: too many late starts, or a rate short because of them."""
+    late = float(cell.get("late_start_rate") or 0.0)
+    return late > LATE_START_BOUND or not cell.get("generator_kept_rate", True)
+
+
+def step_fields(step: Mapping[str, Any]) -> dict[str, Any]:
+    """A results.json step with what ran out and both p99s beside its own record."""
+    details = step.get("details") or {}
+    return {
+        **step,
+        "late_start_rate": details.get("late_start_rate"),
+        "limited_by": LIMITS.get(step.get("failed_by") or ""),
+        "service_p99_ms": details.get("service_p99_ms"),
+        "intended_p99_ms": details.get("p99_ms"),
+    }
+
+
+def capacity_text(cell: Mapping[str, Any]) -> str:
+    """The capacity line: `X req/s (SLO)` only when the cluster ran out; `>= X` when the generator did."""
+    rate, limit = cell.get("capacity_rps") or 0.0, cell.get("capacity_limited_by")
+    if limit == GENERATOR:
+        return f"≥ {rate:g} req/s (the generator's ceiling here)"
+    if limit == SLO:
+        return f"{rate:g} req/s (SLO)"
+    if limit == ERRORS:
+        return f"{rate:g} req/s (errors)"
+    return f"≥ {rate:g} req/s (no step failed within the search's budget)"
+
+
+def bracket(cell: Mapping[str, Any]) -> tuple[float, float]:
+    """Where the capacity lies: from the highest passing rate to the lowest failing one (inf: none failed)."""
+    failed = [s["rate"] for s in cell.get("capacity_steps", []) if not s.get("passed")]
+    return float(cell.get("capacity_rps") or 0.0), min(failed, default=float("inf"))
+
+
+def ranking_note(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
+    """Whether `first` (the higher capacity) really beats `second`, or the difference is within noise."""
+    a, b = first.get("capacity_rps") or 0.0, second.get("capacity_rps") or 0.0
+    names = f"{first['store']} vs {second['store']}"
+    if GENERATOR in (first.get("capacity_limited_by"), second.get("capacity_limited_by")):
+        return f"{names}: not ranked, the generator's ceiling bounded at least one of them"
+    if a - b <= NOISE * max(a, 1.0) or bracket(second)[1] > a:  # or `second` never failed below `first`'s answer
+        return f"{names}: {a:g} vs {b:g} req/s, within noise (the search's precision is {NOISE:.0%})"
+    return f"{names}: {a:g} vs {b:g} req/s, {first['store']} higher (beyond the search's {NOISE:.0%} precision)"
+
+
+def ranking_notes(ranked: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [ranking_note(first, second) for first, second in zip(ranked, ranked[1:], strict=False)]

@@ -1,0 +1,173 @@
+"""The open-loop sender: the lab's capacity-step load generator, one asyncio process on uvloop with a bare client.
+
+`python -m loadtest.users.sender --host URL --rate R --users U --duration D --stats FILE [--poisson]
+[--path /healthz]` runs U session users (2 browsers : 1 app, as the locustfile weighs them) at R requests/s
+in total on the open-loop schedules of loadtest/users/schedule.py, and writes the locustfile's stats document
+(`--sessionlab-stats`: tally, HDR histograms, open-loop settings, per-request rows), so a capacity step reads
+the same figures whichever generator ran it: session misses, latency from the intended start, service time
+from the send, late and queued starts, missed starts. `--path P` sends plain GETs of P instead (the
+generator's own ceiling against a trivial endpoint).
+
+Why this sender and not locust for capacity steps: measured on this 2-core machine (shared with other
+sessions, so +-20%), driving a node's GET /healthz on one connection per user, generator CPU-seconds per
+request (psutil, whole process):
+- the lab's locustfile (FastHttpUser, open-loop pacer, tally and HDR per request): ~1,150-1,250 req per
+  CPU-second; one process stops keeping its schedule near 1,140 req/s (issue 29), and `--workers K` splits
+  the same CPU K ways on 2 cores;
+- plain locust FastHttpUser, no tally, closed loop: ~2,600 req per CPU-second (the tally costs about half);
+- this sender, aiohttp ClientSession on uvloop, same accounting: ~2,300 req per CPU-second;
+- this sender, httptools on uvloop, same accounting: ~5,600 req per CPU-second — kept.
+See `sessionlab compare --capacity`'s `generator_ceiling_rps` for this machine's figure of the day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from loadtest.users import tally as T
+from loadtest.users.schedule import MISSED, Schedule, per_user_rate, user_phase
+from loadtest.users.sendbooks import LOAD_KIND, Books
+from loadtest.users.senduser import PathUser, SessionUser
+
+STATS_FORMAT = 1  # loadtest/users/stats.py's document format
+STOP_GRACE_S = 2.0  # as locust's --stop-timeout: requests in flight at the end may finish this long
+USER_KINDS = {"browser": 2, "app": 1}  # the locustfile's weights
+
+
+def kind_of(index: int) -> str:
+    """Users 0, 1 are browsers, 2 an app, and so on: 2 : 1 as the locustfile weighs BrowserUser and AppUser."""
+    return "app" if index % 3 == 2 else "browser"
+
+
+class Sender:
+    """One run: users, their schedules on a shared grid, the books, and the stats file written at start and end."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args, self.books = args, Books()
+        self.users: list[SessionUser] = []
+        self.schedules: list[Schedule] = []
+        self.test_start = self.test_stop = 0.0
+
+    def make_users(self) -> None:
+        args = self.args
+        hosts = args.host.split(",")
+        for index in range(args.users):
+            if args.path:  # the probe spreads its users over every host given (the nodes: no balancer in the way)
+                probe = PathUser(hosts[index % len(hosts)], "browser", self.books, random.Random(index))
+                probe.path = args.path
+                user: SessionUser = probe
+            else:
+                user = SessionUser(args.host, kind_of(index), self.books, random.Random(index))
+                self.books.tally.count(T.USERS, user.kind)
+            self.users.append(user)
+
+    async def run(self) -> None:
+        self.make_users()
+        await asyncio.gather(*(user.login() for user in self.users))
+        gc.collect()
+        gc.freeze()  # the users and their connections live all run: keep them out of the collector's sweeps
+        self.test_start = time.time()
+        self.write(final=False)
+        rate = per_user_rate(self.args.rate, self.args.users)
+        stop = self.test_start + self.args.duration
+        tasks = [asyncio.create_task(self.paced(user, index, rate, stop)) for index, user in enumerate(self.users)]
+        await asyncio.wait(tasks, timeout=self.args.duration + STOP_GRACE_S)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.test_stop = time.time()
+        missed = sum(_missed_by(schedule, stop) for schedule in self.schedules)
+        if missed:
+            self.books.tally.count(MISSED, LOAD_KIND, missed, now=stop)
+        for user in self.users:
+            user.close()
+        self.write(final=True)
+
+    async def paced(self, user: SessionUser, index: int, rate: float, stop: float) -> None:
+        """One user's turns: sleep to the intended start, send, wait for the answer, until the end of the load."""
+        schedule = Schedule(rate, self.test_start, user_phase(index), self.args.poisson, random.Random(index))
+        self.schedules.append(schedule)
+        idle_since = self.test_start
+        while schedule.peek() <= stop:
+            intended = schedule.take()
+            wait = intended - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.books.start(intended, time.time(), idle_since)
+            await user.turn(intended)
+            idle_since = time.time()
+
+    def document(self, *, final: bool) -> dict[str, Any]:
+        args = self.args
+        return {
+            "sessionlab_stats": STATS_FORMAT,
+            "final": final,
+            "generator": "sender",
+            "test_start": self.test_start,
+            "test_stop": self.test_stop or None,
+            "written": time.time(),
+            "workers": 0,
+            "user_kinds": {} if args.path else dict(USER_KINDS),
+            "user_classes": ["PathUser"] if args.path else ["AppUser", "BrowserUser"],
+            "per_second": self.books.tally.to_dict(),
+            "open_loop": {"arrival_rate": args.rate, "poisson": args.poisson, "users": args.users},
+            "hdr": self.books.recorder.encode(),
+            "entries": self.books.entries() if final else [],
+            "locust_errors": [],
+        }
+
+    def write(self, *, final: bool) -> None:
+        target = Path(self.args.stats)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".tmp")
+        partial.write_text(json.dumps(self.document(final=final)))
+        partial.replace(target)  # a reader never sees half a file
+
+
+def _missed_by(schedule: Schedule, stop: float) -> int:
+    """Intended starts up to `stop` the user never took (it was waiting for an answer at the end)."""
+    missed = 0
+    while schedule.peek() <= stop:
+        schedule.take()
+        missed += 1
+    return missed
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.users.sender", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", required=True, help="base URL, e.g. http://127.0.0.1:8080 (with --path: a list, a,b)")
+    parser.add_argument("--rate", type=float, required=True, help="requests/s in total (open loop)")
+    parser.add_argument("--users", type=int, default=40, help="users, one connection each")
+    parser.add_argument("--duration", type=float, required=True, help="seconds of load")
+    parser.add_argument("--stats", required=True, help="the stats JSON file to write")
+    parser.add_argument("--poisson", action="store_true", help="exponential gaps between a user's requests")
+    parser.add_argument("--path", default="", help="plain GETs of this path instead of session users")
+    args = parser.parse_args(argv)
+    if (
+        args.rate <= 0
+        or args.users < 1
+        or args.duration <= 0
+        or not all(host.startswith("http://") for host in args.host.split(","))
+    ):
+        parser.error("--rate and --duration must be > 0, --users >= 1, --host an http:// URL")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    import uvloop
+
+    uvloop.run(Sender(args).run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
