@@ -23,8 +23,8 @@ from loadtest.lab.processes import ManagedProcess, python_module
 
 SENDER = "loadtest.users.sender"
 CEILING_PATH = "/healthz"
-CEILING_RATES = (1500.0, 3000.0, 6000.0, 12000.0)  # each step doubles; the first one not kept ends the probe
-CEILING_STEP_S = 3.0
+CEILING_RATES = (500.0, 1000.0, 2000.0, 4000.0, 8000.0)  # each step doubles; the first one not kept ends the probe
+CEILING_STEP_S = 2.0
 
 
 @dataclass
