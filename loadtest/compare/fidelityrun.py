@@ -44,7 +44,7 @@ CAPACITY_ROUTINGS = (STICKY,)
 CAPACITY_STORES = (MEMORY, REDIS, COOKIE)  # every store of STORES, in the order the search has always run them
 STEADY = "steady"  # the scenario of capacity steps and cross-check rounds: load only, nothing disturbed
 STEP_OVERHEAD_S = 4.0  # locust start and stop around each step, measured on a loaded 2-core machine
-CLUSTER_OVERHEAD_S = 5.0
+CLUSTER_OVERHEAD_S = 5.0 + generator.PROBES_S
 
 
 def _setup(args: argparse.Namespace, cells: int) -> tuple[Path, PidLog, dict[str, Any]]:

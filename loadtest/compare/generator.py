@@ -25,6 +25,7 @@ SENDER = "loadtest.users.sender"
 CEILING_PATH = "/healthz"
 CEILING_RATES = (500.0, 1000.0, 2000.0, 4000.0, 8000.0)  # each step doubles; the first one not kept ends the probe
 CEILING_STEP_S = 2.0
+PROBES_S = 45.0  # the ceiling probe and wrk's knee per cell, at most, with process starts (for the time estimate)
 
 
 @dataclass

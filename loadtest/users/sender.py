@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
-import os
 import random
 import sys
 import time
@@ -42,15 +40,6 @@ from loadtest.users.senduser import PathUser, SessionUser
 STATS_FORMAT = 1  # loadtest/users/stats.py's document format
 STOP_GRACE_S = 2.0  # as locust's --stop-timeout: requests in flight at the end may finish this long
 USER_KINDS = {"browser": 2, "app": 1}  # the locustfile's weights
-NICE = -5  # the sender asks for a little priority: its schedule, not its CPU share, is what must not slip
-
-
-def raise_priority() -> int:
-    """Lower this process's nice value where allowed (root), so that a busy machine delays the cluster before the
-    generator's schedule; the sender's own CPU share stays small. The nice value in effect."""
-    with contextlib.suppress(OSError):  # not allowed: run at the default priority
-        os.setpriority(os.PRIO_PROCESS, 0, NICE)
-    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def kind_of(index: int) -> str:
@@ -126,7 +115,6 @@ class Sender:
             "test_stop": self.test_stop or None,
             "written": time.time(),
             "workers": 0,
-            "nice": os.getpriority(os.PRIO_PROCESS, 0),
             "user_kinds": {} if args.path else dict(USER_KINDS),
             "user_classes": ["PathUser"] if args.path else ["AppUser", "BrowserUser"],
             "per_second": self.books.tally.to_dict(),
@@ -177,7 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     import uvloop
 
-    raise_priority()
     uvloop.run(Sender(args).run())
     return 0
 
