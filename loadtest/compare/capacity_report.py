@@ -38,8 +38,8 @@ def lines(cells: Sequence[Cell]) -> list[str]:
         out.append(f"| {rank} | {cell['store']} | {cell['routing']} | {verdict.capacity_text(cell)} | "
                    f"{_ceiling(cell)} | {_knee(cell.get('knee_cross_check') or {})} |")  # fmt: skip
     out += ["", *[f"- {note}" for note in verdict.ranking_notes(ranked)], ""]
-    out += ["Steps (rate: verdict; p99 from the intended start / from the send, ms; achieved req/s; late starts; "
-            "generator / cluster CPU share):", ""]  # fmt: skip
+    out += ["Steps (rate: verdict; p99 ms from the intended start / the same less the generator's start lags / from "
+            "the send; achieved req/s; late starts; generator / cluster CPU share):", ""]  # fmt: skip
     for cell in ranked:
         out.append(f"- {cell['store']} / {cell['routing']}: " + "; ".join(_step(s) for s in cell["capacity_steps"]))
     out += [
@@ -69,6 +69,7 @@ def _knee(check: dict[str, Any]) -> str:
 def _step(step: dict[str, Any]) -> str:
     d = step.get("details") or {}
     result = "pass" if step["passed"] else f"{step.get('limited_by') or step['failed_by']}"
-    return (f"{step['rate']:g}: {result}, {_ms(step.get('intended_p99_ms'))} / {_ms(step.get('service_p99_ms'))}, "
+    p99s = " / ".join(_ms(step.get(key)) for key in ("intended_p99_ms", "cluster_p99_ms", "service_p99_ms"))
+    return (f"{step['rate']:g}: {result}, {p99s}, "
             f"{d.get('achieved_rps')}, {_pct(step.get('late_start_rate'))}, "
             f"{_pct(d.get('generator_cpu_share'))} / {_pct(d.get('cluster_cpu_share'))}")  # fmt: skip

@@ -66,12 +66,13 @@ def _step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: PidLog
 
 def observe(cell: dict[str, Any]) -> capacity.Observation:
     """What a capacity step tells the search; the generator only fails a step when it could not keep the rate."""
-    keys = ("achieved_rps", "p50_ms", "p99_ms", "service_p99_ms", "start_lag_p99_ms", "late_start_rate",
-            "errors", "requests", "queued_starts", "generator_cpu_share", "cluster_cpu_share",
+    keys = ("achieved_rps", "p50_ms", "p99_ms", "service_p99_ms", "cluster_p99_ms", "start_lag_p99_ms",
+            "late_start_rate", "errors", "requests", "queued_starts", "generator_cpu_share", "cluster_cpu_share",
             "machine_busy_share")  # fmt: skip
     return capacity.Observation(cell.get("p99_ms"), float(cell.get("error_rate") or 0.0),
                                 generator_behind=verdict.generator_ran_out(cell),
                                 rate_kept=cell.get("rate_kept", True) or cell.get("rate_short_by") == "generator",
+                                cluster_p99_ms=cell.get("cluster_p99_ms"),
                                 details={k: cell.get(k) for k in keys})  # fmt: skip
 
 

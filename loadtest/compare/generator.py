@@ -20,6 +20,8 @@ from loadtest.compare.loadrun import cpu_fields, run_load
 from loadtest.compare.locustrun import LocustRun
 from loadtest.lab.cluster import LocalCluster
 from loadtest.lab.processes import ManagedProcess, python_module
+from loadtest.users import hdr
+from loadtest.users.sendbooks import CLUSTER_LATENCY
 
 SENDER = "loadtest.users.sender"
 CEILING_PATH = "/healthz"
@@ -51,7 +53,8 @@ class SenderRun(LocustRun):
 def step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -> dict[str, Any]:
     """One capacity step driven by the sender: the same cell record as a locust-driven step."""
     load = run_load(cluster, spec, folder, ("browser", "app"), pids, run_class=SenderRun)
-    return {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "generator": "sender",
+    own = hdr.percentile_ms(hdr.series_total(load.stats.get("hdr") or {}, CLUSTER_LATENCY), 99)
+    return {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "generator": "sender", "cluster_p99_ms": own,
             "hdr_data": load.stats.get("hdr") or {}}  # fmt: skip
 
 

@@ -2,10 +2,15 @@
 
 A step is `generator` when more than LATE_START_BOUND of its requests left late (over 5 ms after they could
 have: loadtest/users/schedule.py) or the generator could not send the rate: its p99 from the intended start
-then holds the generator's own delays, so it is never blamed on the SLO. At or under the bound at most 1% of
-the requests carry more than 5 ms of the generator's delay, so the p99 from the intended start is the
-cluster's to within those 5 ms. Otherwise `errors` (over the error budget) or `slo` (the p99 from the intended
-start over the SLO, or a rate missed because answers came too slowly). Pure functions.
+then holds the generator's own delays, so it is never blamed on the SLO. Under the bound, a p99 from the
+intended start over the SLO is still the generator's when the same latencies less each request's start lag
+(`cluster_p99_ms`) stay within it (loadtest/compare/capacity.py's `judge`). Otherwise `errors` (over the
+error budget) or `slo` (the cluster's p99 over the SLO, or a rate missed because answers came too slowly).
+
+The bound is 5%, not the 1% at which a cell is flagged (loadfigures.LATE_BUDGET): on this shared 2-core VM a
+bare uvloop timer loop, doing nothing else, woke 1-8% of its timers over 5 ms late while other processes
+loaded the CPUs (load average 10-16), so 1% would call the machine's scheduling noise a generator limit; the
+start-lag-free p99 above keeps that noise out of the SLO verdict below the bound. Pure functions.
 """
 
 from __future__ import annotations
@@ -13,9 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtest.compare.loadfigures import LATE_BUDGET
-
-LATE_START_BOUND = LATE_BUDGET  # 1%: above it, a step measured the generator, not the cluster
+LATE_START_BOUND = 0.05  # above it, a step measured the generator, not the cluster
 GENERATOR, ERRORS, SLO = "generator", "errors", "slo"
 LIMITS = {"generator": GENERATOR, "errors": ERRORS, "slo": SLO, "rate": SLO}  # capacity.judge's reasons
 NOISE = 0.10  # capacities closer than this (the search's own precision) are not ranked
@@ -36,6 +39,7 @@ def step_fields(step: Mapping[str, Any]) -> dict[str, Any]:
         "limited_by": LIMITS.get(step.get("failed_by") or ""),
         "service_p99_ms": details.get("service_p99_ms"),
         "intended_p99_ms": details.get("p99_ms"),
+        "cluster_p99_ms": details.get("cluster_p99_ms"),  # from the intended start, less the generator's start lag
     }
 
 

@@ -22,6 +22,7 @@ from loadtest.users.schedule import LATE, LATE_STARTS, QUEUED, QUEUED_STARTS, SC
 LOAD_KIND = "all"  # the label of the open-loop start counts, as in loadtest/users/openloop.py
 MISS_TYPE = "SESSION"  # request type of miss rows, as the locustfile reports them
 OUTCOME_MEASURES = {QUEUED: QUEUED_STARTS, LATE: LATE_STARTS}
+CLUSTER_LATENCY = "cluster_latency"  # HDR series: latency from the intended start less the generator's start lag
 
 
 @dataclass
@@ -34,17 +35,21 @@ class Books:
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     process: str = field(default_factory=lambda: str(os.getpid()))
 
-    def start(self, intended: float, sent: float, idle_since: float) -> None:
-        """One scheduled request leaves at `sent`: count it, classify its start, record its start lag."""
+    def start(self, intended: float, sent: float, idle_since: float) -> float:
+        """One scheduled request leaves at `sent`: count it, classify its start, record its start lag (returned,
+        in seconds: how long after it could have left it did, the generator's own delay)."""
         self.tally.count(SCHEDULED, LOAD_KIND, now=sent)
         outcome = classify_start(intended, sent, idle_since)
         if outcome in OUTCOME_MEASURES:
             self.tally.count(OUTCOME_MEASURES[outcome], LOAD_KIND, now=sent)
-        self.recorder.record(hdr.START_LAG, (sent - max(intended, idle_since)) * 1000, now=sent)
+        lag = max(sent - max(intended, idle_since), 0.0)
+        self.recorder.record(hdr.START_LAG, lag * 1000, now=sent)
+        return lag
 
-    def answered(self, method: str, name: str, service_ms: float, intended: float | None, node: str | None) -> None:
+    def answered(self, method: str, name: str, service_ms: float, intended: float | None, node: str | None,
+                 lag: float = 0.0) -> None:  # fmt: skip
         """An HTTP answer came: who served it, its service time, its latency from the intended start (scheduled
-        requests only: logins are off the schedule, as in the locustfile)."""
+        requests only: logins are off the schedule, as in the locustfile) with and without the generator's `lag`."""
         now = time.time()
         bucket = T.latency_bucket(service_ms)
         tally = self.tally
@@ -55,6 +60,7 @@ class Books:
         self.recorder.record(hdr.SERVICE, service_ms, now=now)
         if intended is not None:
             self.recorder.record(hdr.LATENCY, (now - intended) * 1000, now=now)
+            self.recorder.record(CLUSTER_LATENCY, (now - intended - lag) * 1000, now=now)
 
     def request(self, method: str, name: str, *, failed: bool = False) -> None:
         """One row of locust's stats entries: a request (HTTP, or a SESSION miss) and whether it failed."""

@@ -101,8 +101,8 @@ class Sender:
             wait = intended - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self.books.start(intended, time.time(), idle_since)
-            await user.turn(intended)
+            lag = self.books.start(intended, time.time(), idle_since)
+            await user.turn(intended, lag)
             idle_since = time.time()
 
     def document(self, *, final: bool) -> dict[str, Any]:

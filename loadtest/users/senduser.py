@@ -57,8 +57,8 @@ class SessionUser:
         if self.jar is None and (token := answer.headers.get(TOKEN_KEY)):
             self.token = token
 
-    async def send(self, method: str, path: str, name: str, body: Any = None,
-                   intended: float | None = None, *, login: bool = False) -> Answer | None:  # fmt: skip
+    async def send(self, method: str, path: str, name: str, body: Any = None, intended: float | None = None,
+                   lag: float = 0.0, *, login: bool = False) -> Answer | None:  # fmt: skip
         """One request; its answer (None when none came, counted as an error), counted where it was served."""
         payload = json.dumps(body).encode() if body is not None else b""
         headers = {**self.headers(login=login), **(JSON_HEADERS if payload else {})}
@@ -69,7 +69,7 @@ class SessionUser:
             self.error(method, name, 0)
             return None
         service_ms = (time.perf_counter() - began) * 1000
-        self.books.answered(method, name, service_ms, intended, answer.headers.get(NODE_KEY))
+        self.books.answered(method, name, service_ms, intended, answer.headers.get(NODE_KEY), lag)
         if self.jar is not None:
             self.jar.update(answer.set_cookies)  # a browser keeps every cookie it is given, whatever the status
         return answer
@@ -91,14 +91,15 @@ class SessionUser:
         self.has_session, self.after_miss = True, False
         return True
 
-    async def turn(self, intended: float | None) -> None:
-        """One task of the weighted mix, judged like the locustfile's `judged_call`."""
+    async def turn(self, intended: float | None, lag: float = 0.0) -> None:
+        """One task of the weighted mix, judged like the locustfile's `judged_call` (`lag`: the generator's delay
+        of this start, seconds)."""
         method, path, increments, clears, _ = self.rng.choices(TASKS, weights=WEIGHTS)[0]
         if not self.has_session and not await self.login():
             return
         body = {"sku": self.rng.choice(SKUS), "qty": self.rng.randint(1, 3)} if path == "/cart/items" else None
         name = path if method in ("GET", "POST") else f"{method} {path}"
-        answer = await self.send(method, path, name, body, intended)
+        answer = await self.send(method, path, name, body, intended, lag)
         if answer is None:
             return
         payload = answer.json()
@@ -144,8 +145,8 @@ class PathUser(SessionUser):
         self.has_session = True
         return True
 
-    async def turn(self, intended: float | None) -> None:
-        answer = await self.send("GET", self.path, self.path, None, intended)
+    async def turn(self, intended: float | None, lag: float = 0.0) -> None:
+        answer = await self.send("GET", self.path, self.path, None, intended, lag)
         if answer is not None and answer.status != 200:
             self.error("GET", self.path, answer.status)
         elif answer is not None:

@@ -10,9 +10,11 @@ from loadtest.compare import capacity, verdict
 from loadtest.compare.fidelityrun import observe
 
 
-def step_cell(late_start_rate: float, p99_ms: float, *, errors: float = 0.0, kept: bool = True) -> dict[str, Any]:
-    """A capacity step's cell record, as loadfigures and cells write it."""
+def step_cell(late_start_rate: float, p99_ms: float, *, errors: float = 0.0, kept: bool = True,
+              cluster_p99_ms: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """A capacity step's cell record, as loadfigures, cells and the sender's step write it."""
     return {"late_start_rate": late_start_rate, "p99_ms": p99_ms, "service_p99_ms": 3.0, "error_rate": errors,
+            "cluster_p99_ms": p99_ms if cluster_p99_ms is None else cluster_p99_ms,
             "generator_kept_rate": kept, "rate_kept": kept, "rate_short_by": None if kept else "generator",
             "achieved_rps": 1000.0}  # fmt: skip
 
@@ -34,6 +36,13 @@ def test_a_step_on_schedule_over_the_slo_is_the_slo_and_within_it_passes() -> No
     assert judged(step_cell(verdict.LATE_START_BOUND / 2, p99_ms=400.0))["limited_by"] == "slo"
     passed = judged(step_cell(0.0, p99_ms=10.0))
     assert passed["passed"] and passed["limited_by"] is None
+
+
+def test_under_the_bound_a_p99_over_the_slo_only_because_of_the_generators_lags_is_the_generator() -> None:
+    under = verdict.LATE_START_BOUND / 2
+    assert judged(step_cell(under, p99_ms=400.0, cluster_p99_ms=30.0))["limited_by"] == "generator"
+    step = judged(step_cell(under, p99_ms=400.0, cluster_p99_ms=120.0))
+    assert step["limited_by"] == "slo" and step["cluster_p99_ms"] == 120.0
 
 
 def test_errors_over_the_budget_are_errors_and_a_rate_the_generator_could_not_send_is_the_generator() -> None:
