@@ -8,16 +8,17 @@ the same figures whichever generator ran it: session misses, latency from the in
 from the send, late and queued starts, missed starts. `--path P` sends plain GETs of P instead (the
 generator's own ceiling against a trivial endpoint).
 
-Why this sender and not locust for capacity steps: measured on this 2-core machine (shared with other
-sessions, so +-20%), driving a node's GET /healthz on one connection per user, generator CPU-seconds per
-request (psutil, whole process):
-- the lab's locustfile (FastHttpUser, open-loop pacer, tally and HDR per request): ~1,150-1,250 req per
-  CPU-second; one process stops keeping its schedule near 1,140 req/s (issue 29), and `--workers K` splits
-  the same CPU K ways on 2 cores;
-- plain locust FastHttpUser, no tally, closed loop: ~2,600 req per CPU-second (the tally costs about half);
-- this sender, aiohttp ClientSession on uvloop, same accounting: ~2,300 req per CPU-second;
-- this sender, httptools on uvloop, same accounting: ~5,600 req per CPU-second — kept.
-See `sessionlab compare --capacity`'s `generator_ceiling_rps` for this machine's figure of the day.
+Why this sender and not locust for capacity steps, measured here (2-core Firecracker VM shared with other
+sessions, load average 15-21, so +-20%): the lab's mix through the balancer at 600 req/s for 6 s, generators
+alternating over two rounds, CPU from wait4 less each tool's own start-up (its CPU at 1 req/s):
+- the locustfile (FastHttpUser, open-loop pacer, tally and HDR per request), one process: 2,200-2,400
+  requests per CPU-second; 16-32% late starts, 490-590 of the 600 req/s sent;
+- the same with `--processes 2`: 1,900-2,100 per CPU-second, 21-28% late (two processes on two cores);
+- plain locust FastHttpUser, GET /healthz, no accounting at all: 3,400-4,500 per CPU-second;
+- this sender with aiohttp's ClientSession, same accounting: 3,000-3,300 per CPU-second, 6-20% late;
+- this sender with httptools (kept): 4,200-4,600 per CPU-second, 1.3-1.4% late, 600 req/s sent.
+Most of the rest is the event loop's own system calls (cProfile: two thirds of the time in uvloop's loop).
+`sessionlab compare --capacity` measures this machine's figure of the day as `generator_ceiling_rps`.
 """
 
 from __future__ import annotations
