@@ -27,6 +27,7 @@ SENDER = "loadtest.users.sender"
 CEILING_PATH = "/healthz"
 CEILING_RATES = (500.0, 1000.0, 2000.0, 4000.0, 8000.0)  # each step doubles; the first one not kept ends the probe
 CEILING_STEP_S = 2.0
+CEILING_FLOOR = 100.0  # below this the probe stops halving: the machine, not a generator, is the limit
 PROBES_S = 45.0  # the ceiling probe and wrk's knee per cell, at most, with process starts (for the time estimate)
 
 
@@ -78,18 +79,28 @@ def probe_step(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -
 
 
 def ceiling(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -> dict[str, Any]:
-    """The generator's ceiling here: the highest probe rate it kept; `by` says whether the generator (late
-    starts) or the nodes (queued starts: they answered too slowly) stopped the probe."""
+    """The generator's ceiling here: the highest probe rate it kept, stepping up from CEILING_RATES[0] (down by
+    halves when even that was not kept); `by` says whether the generator (late starts) or the nodes (queued
+    starts: they answered too slowly) stopped the probe."""
     steps: list[dict[str, Any]] = []
-    for rate in CEILING_RATES:
+
+    def probe(rate: float) -> dict[str, Any]:
         step = CellSpec(**{**spec.__dict__, "arrival_rate": rate, "duration": CEILING_STEP_S, "poisson": False})
         steps.append(probe_step(step, folder / f"ceiling-{rate:g}", cluster, pids))
-        if not steps[-1]["kept"]:
+        return steps[-1]
+
+    for rate in CEILING_RATES:
+        if not probe(rate)["kept"]:
             break
-    last = steps[-1]
-    by = None if last["kept"] else ("generator" if last["late_start_rate"] > verdict.LATE_START_BOUND else "nodes")
-    kept = [s["rate"] for s in steps if s["kept"]] + ([last["achieved_rps"]] if by == "nodes" else [])
+    rate = CEILING_RATES[0]
+    while not any(s["kept"] for s in steps) and rate / 2 >= CEILING_FLOOR:
+        rate /= 2
+        probe(rate)
+    failed = [s for s in steps if not s["kept"]]
+    last = min(failed, key=lambda s: s["rate"]) if failed else None
+    by = None if last is None else "generator" if last["late_start_rate"] > verdict.LATE_START_BOUND else "nodes"
+    kept = [s["rate"] for s in steps if s["kept"]] + ([last["achieved_rps"]] if last and by == "nodes" else [])
     return {"generator_ceiling_rps": max(kept, default=0.0), "generator_ceiling_stopped_by": by,
-            "generator_ceiling_at_least": by != "generator",
-            "generator_ceiling_path": CEILING_PATH, "generator_ceiling_steps": steps,
+            "generator_ceiling_at_least": by != "generator", "generator_ceiling_path": CEILING_PATH,
+            "generator_ceiling_steps": steps,
             "generator_requests_per_cpu_s": max(s["requests_per_cpu_s"] or 0 for s in steps)}  # fmt: skip
