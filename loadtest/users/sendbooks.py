@@ -48,8 +48,8 @@ class Books:
 
     def answered(self, method: str, name: str, service_ms: float, intended: float | None, node: str | None,
                  lag: float = 0.0) -> None:  # fmt: skip
-        """An HTTP answer came: who served it, its service time, its latency from the intended start (scheduled
-        requests only: logins are off the schedule, as in the locustfile) with and without the generator's `lag`."""
+        """An HTTP answer came: who served it; for scheduled requests (logins are off the schedule) its service time
+        and its latency from the intended start, with and without the generator's `lag`."""
         now = time.time()
         bucket = T.latency_bucket(service_ms)
         tally = self.tally
@@ -57,8 +57,8 @@ class Books:
         tally.count(T.LATENCY, bucket, now=now)
         tally.count(T.request_latency(method, name), bucket, now=now)
         tally.count(T.PROCESS, self.process, now=now)
-        self.recorder.record(hdr.SERVICE, service_ms, now=now)
-        if intended is not None:
+        if intended is not None:  # unlike the locustfile, service time too: like with like beside the latency
+            self.recorder.record(hdr.SERVICE, service_ms, now=now)
             self.recorder.record(hdr.LATENCY, (now - intended) * 1000, now=now)
             self.recorder.record(CLUSTER_LATENCY, (now - intended - lag) * 1000, now=now)
 
