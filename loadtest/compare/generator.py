@@ -56,6 +56,7 @@ def step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) ->
     load = run_load(cluster, spec, folder, ("browser", "app"), pids, run_class=SenderRun)
     own = hdr.percentile_ms(hdr.series_total(load.stats.get("hdr") or {}, CLUSTER_LATENCY), 99)
     return {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "generator": "sender", "cluster_p99_ms": own,
+            "generator_scheduling": load.stats.get("scheduling"),
             "hdr_data": load.stats.get("hdr") or {}}  # fmt: skip
 
 

@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import sys
 import time
@@ -41,6 +42,20 @@ from loadtest.users.senduser import PathUser, SessionUser
 STATS_FORMAT = 1  # loadtest/users/stats.py's document format
 STOP_GRACE_S = 2.0  # as locust's --stop-timeout: requests in flight at the end may finish this long
 USER_KINDS = {"browser": 2, "app": 1}  # the locustfile's weights
+REALTIME_PRIORITY = 10  # SCHED_FIFO priority (1-99): low in the real-time band, above every ordinary process
+
+
+def keep_time() -> str:
+    """Run under SCHED_FIFO where allowed (root), so that the sender wakes on time on a busy machine: on this
+    shared VM a bare uvloop timer loop woke 4-11% of its timers over 5 ms late at normal priority and none
+    (p99 0.6 ms) under SCHED_FIFO, while nice -5..-20 changed nothing. The sender uses a small share of one
+    core, the kernel keeps 5% of each period for ordinary processes, and the run is bounded in time.
+    Returns the policy in effect ("fifo" or "default")."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+    except (OSError, AttributeError):  # not allowed here, or no such call on this platform
+        return "default"
+    return "fifo"
 
 
 def kind_of(index: int) -> str:
@@ -51,8 +66,8 @@ def kind_of(index: int) -> str:
 class Sender:
     """One run: users, their schedules on a shared grid, the books, and the stats file written at start and end."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args, self.books = args, Books()
+    def __init__(self, args: argparse.Namespace, scheduling: str = "default") -> None:
+        self.args, self.books, self.scheduling = args, Books(), scheduling
         self.users: list[SessionUser] = []
         self.schedules: list[Schedule] = []
         self.test_start = self.test_stop = 0.0
@@ -116,6 +131,7 @@ class Sender:
             "test_stop": self.test_stop or None,
             "written": time.time(),
             "workers": 0,
+            "scheduling": self.scheduling,
             "user_kinds": {} if args.path else dict(USER_KINDS),
             "user_classes": ["PathUser"] if args.path else ["AppUser", "BrowserUser"],
             "per_second": self.books.tally.to_dict(),
@@ -166,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     import uvloop
 
-    uvloop.run(Sender(args).run())
+    uvloop.run(Sender(args, keep_time()).run())
     return 0
 
 
