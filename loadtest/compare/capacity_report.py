@@ -56,7 +56,9 @@ def _ceiling(cell: Cell) -> str:
     bound = "≥ " if cell.get("generator_ceiling_at_least") else ""
     by = {"nodes": ", the nodes' limit", "generator": ""}.get(cell.get("generator_ceiling_stopped_by") or "", "")
     per_cpu = cell.get("generator_requests_per_cpu_s")
-    return f"{bound}{rate:g} req/s{by}" + (f" ({per_cpu:g} req per CPU-s)" if per_cpu else "")
+    policy = {"fifo": "SCHED_FIFO", "default": "normal priority"}.get(cell.get("generator_scheduling") or "", "")
+    figures = ", ".join(part for part in (f"{per_cpu:g} req per CPU-s" if per_cpu else "", policy) if part)
+    return f"{bound}{rate:g} req/s{by}" + (f" ({figures})" if figures else "")
 
 
 def _knee(check: dict[str, Any]) -> str:

@@ -56,7 +56,6 @@ def step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) ->
     load = run_load(cluster, spec, folder, ("browser", "app"), pids, run_class=SenderRun)
     own = hdr.percentile_ms(hdr.series_total(load.stats.get("hdr") or {}, CLUSTER_LATENCY), 99)
     return {**build_cell(spec, load.stats), **cpu_fields(load.cpu), "generator": "sender", "cluster_p99_ms": own,
-            "generator_scheduling": load.stats.get("scheduling"),
             "hdr_data": load.stats.get("hdr") or {}}  # fmt: skip
 
 
@@ -75,7 +74,7 @@ def probe_step(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -
     return {"rate": spec.arrival_rate, "achieved_rps": fields["achieved_rps"], "kept": kept,
             "late_start_rate": fields["late_start_rate"], "queued_starts": fields["queued_starts"],
             "requests_per_cpu_s": round(sent / cpu_s) if cpu_s else None,
-            "generator_cpu_share": load.cpu.get("generator_cpu_share"),
+            "generator_cpu_share": load.cpu.get("generator_cpu_share"), "scheduling": load.stats.get("scheduling"),
             "machine_busy_share": load.cpu.get("machine_busy_share")}  # fmt: skip
 
 
@@ -103,5 +102,5 @@ def ceiling(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: Any) -> d
     kept = [s["rate"] for s in steps if s["kept"]] + ([last["achieved_rps"]] if last and by == "nodes" else [])
     return {"generator_ceiling_rps": max(kept, default=0.0), "generator_ceiling_stopped_by": by,
             "generator_ceiling_at_least": by != "generator", "generator_ceiling_path": CEILING_PATH,
-            "generator_ceiling_steps": steps,
+            "generator_ceiling_steps": steps, "generator_scheduling": steps[0]["scheduling"],
             "generator_requests_per_cpu_s": max(s["requests_per_cpu_s"] or 0 for s in steps)}  # fmt: skip

@@ -34,6 +34,7 @@ def test_a_short_capacity_search_terminates_with_its_steps_and_answer(tmp_path: 
         if step["late_start_rate"] > LATE_START_BOUND:
             assert step["limited_by"] == "generator"
     assert cell["generator"] == "sender" and cell["generator_ceiling_rps"] >= 0
+    assert cell["generator_scheduling"] in ("fifo", "default")
     assert cell["generator_ceiling_steps"][0]["rate"] == CEILING_RATES[0]
     assert cell["knee_cross_check"]["tool"] == "wrk"
     passed = [s["rate"] for s in steps if s["passed"]]
