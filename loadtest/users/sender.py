@@ -19,9 +19,10 @@ at 1 req/s):
 - this sender with aiohttp's ClientSession, same accounting: 3,000-3,300 per CPU-second, 6-20% late;
 - this sender with httptools (kept): 4,200-4,600 per CPU-second, 1.3-1.4% late, 600 req/s sent.
 Most of the rest is the event loop's own system calls (cProfile: two thirds of the time in uvloop's loop).
-Under SCHED_FIFO (`keep_time`) the same sender kept 3,000 req/s with no late start at load average 24, and
-drove 9,400 requests per CPU-second of GET /healthz; `sessionlab compare --capacity` measures this
-machine's figure of the day as `generator_ceiling_rps`.
+Under SCHED_FIFO (`keep_time`) the same sender sent 3,681 req/s of GET /healthz to the three nodes with no
+late start at load average ~17 (the nodes, not the sender, stopped it: queued starts), at 9,440 requests per
+CPU-second; `sessionlab compare --capacity` measures this machine's figure of the day as
+`generator_ceiling_rps`.
 """
 
 from __future__ import annotations
