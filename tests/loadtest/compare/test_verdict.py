@@ -1,6 +1,7 @@
 """What a capacity step is blamed on: a step whose generator started too many requests late is `generator`,
 never `slo`, however high its p99; the capacity line says `≥ X (the generator's ceiling here)` then, and
-`X (SLO)` only when the cluster ran out; capacities closer than the search's precision are not ranked."""
+`X (SLO)` only when the cluster ran out; capacities closer than the run-to-run noise, or measured on a machine
+that other processes saturated, are not ranked."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_the_capacity_line_names_what_ran_out() -> None:
     assert verdict.capacity_text({"capacity_rps": 2400.0, "capacity_limited_by": "slo"}) == "2400 req/s (SLO)"
 
 
-def test_capacities_within_the_search_precision_are_within_noise_and_far_apart_ones_are_ranked() -> None:
+def test_close_capacities_are_within_noise_far_apart_ones_ranked_and_contended_ones_not() -> None:
     def cell(store: str, rate: float, failed: float) -> dict[str, Any]:
         steps = [{"rate": rate, "passed": True}, {"rate": failed, "passed": False}]
         return {"store": store, "capacity_rps": rate, "capacity_limited_by": "slo", "capacity_steps": steps}
@@ -66,3 +67,5 @@ def test_capacities_within_the_search_precision_are_within_noise_and_far_apart_o
     assert "memory higher" in verdict.ranking_note(cell("memory", 2500.0, 2700.0), cell("redis", 1200.0, 1300.0))
     bounded = {**cell("memory", 2500.0, 2700.0), "capacity_limited_by": "generator"}
     assert "not ranked" in verdict.ranking_note(bounded, cell("redis", 1200.0, 1300.0))
+    contended = {**cell("memory", 2500.0, 2700.0), "capacity_machine_saturated_steps": 3}
+    assert "not ranked" in verdict.ranking_note(contended, cell("redis", 1200.0, 1300.0))
