@@ -9,20 +9,22 @@ from the send, late and queued starts, missed starts. `--path P` sends plain GET
 generator's own ceiling against a trivial endpoint).
 
 Why this sender and not locust for capacity steps, measured here (2-core Firecracker VM shared with other
-sessions, load average 15-21, so +-20%): the lab's mix through the balancer at 600 req/s for 6 s, generators
-alternating over two rounds, all at normal priority, CPU from wait4 less each tool's own start-up (its CPU
-at 1 req/s):
-- the locustfile (FastHttpUser, open-loop pacer, tally and HDR per request), one process: 2,200-2,400
-  requests per CPU-second; 16-32% late starts, 490-590 of the 600 req/s sent;
-- the same with `--processes 2`: 1,900-2,100 per CPU-second, 21-28% late (two processes on two cores);
-- plain locust FastHttpUser, GET /healthz, no accounting at all: 3,400-4,500 per CPU-second;
-- this sender with aiohttp's ClientSession, same accounting: 3,000-3,300 per CPU-second, 6-20% late;
-- this sender with httptools (kept): 4,200-4,600 per CPU-second, 1.3-1.4% late, 600 req/s sent.
-Most of the rest is the event loop's own system calls (cProfile: two thirds of the time in uvloop's loop).
-Under SCHED_FIFO (`keep_time`) the same sender sent 3,681 req/s of GET /healthz to the three nodes with no
-late start at load average ~17 (the nodes, not the sender, stopped it: queued starts), at 9,440 requests per
-CPU-second; `sessionlab compare --capacity` measures this machine's figure of the day as
-`generator_ceiling_rps`.
+sessions, load average 15-25, so +-20%): the lab's mix through the balancer at 600 req/s for 6 s, generators
+alternating over two rounds, CPU from wait4 less each tool's own start-up (its CPU at 1 req/s). Requests per
+generator CPU-second, and late starts at normal priority:
+- the locustfile (FastHttpUser, open-loop pacer, tally and HDR per request), one process: 2,000-2,400;
+  14-32% late, 440-590 of the 600 req/s sent;
+- the same with `--processes 2`: 1,900-2,100, 21-28% late (two processes on the same two cores);
+- plain locust FastHttpUser, GET /healthz, no accounting at all: 3,400-4,500;
+- this sender with aiohttp's ClientSession, same accounting: 2,700-3,300; 6-20% late;
+- this sender with httptools (kept): 4,200-4,600 at first, 6,000-6,700 once the tally stopped building a
+  Counter per count; 1.3-1.4% late at normal priority, none under SCHED_FIFO (`keep_time`).
+SCHED_FIFO also takes the locustfile's late starts to 0-0.5%, so the late starts were the machine's
+scheduling; the sender is kept for its cost: a third of the locustfile's CPU per request, CPU the cluster
+keeps on a 2-core machine. Most of what is left is the event loop's own system calls (cProfile: two thirds
+of the time in uvloop's loop). In a capacity run's ceiling probe it sent 3,681 req/s of GET /healthz to the
+three nodes with no late start at load average ~17 (the nodes stopped it), 9,440 requests per CPU-second;
+`sessionlab compare --capacity` measures this machine's figure of the day as `generator_ceiling_rps`.
 """
 
 from __future__ import annotations
