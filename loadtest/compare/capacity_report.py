@@ -13,10 +13,9 @@ GENERATOR_NOTE = (
     "The steps are driven by the lab's open-loop sender (asyncio on uvloop, httptools, under SCHED_FIFO where "
     "allowed; same accounting as the locustfile: misses, latency from the intended start, late starts), which "
     "sends about three times the requests per CPU-second of the locustfile and keeps its schedule on a busy "
-    "machine. It "
-    "still shares this machine's cores with the cluster: a step whose "
-    f"late-start rate is above {verdict.LATE_START_BOUND:.0%} is `generator`, never `slo`, and a capacity "
-    "bounded so is only a lower bound (≥). The figures are noisy when other processes load the machine."
+    "machine. It still shares this machine's cores with the cluster: a step whose late-start rate is above "
+    f"{verdict.LATE_START_BOUND:.0%} is `generator`, never `slo`, and a capacity bounded so is only a lower bound "
+    "(≥). The figures are noisy when other processes load the machine."
 )
 
 
