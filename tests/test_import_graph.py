@@ -104,7 +104,7 @@ NEVER_IMPORTS = {
     "loadtest.users": ("loadtest.lab", "loadtest.compare", "loadtest.bench", "loadtest.render"),
     "loadtest.render": ("loadtest.lab", "loadtest.compare", "loadtest.bench", "loadtest.users"),
     "loadtest.lab": ("loadtest.compare", "loadtest.bench", "loadtest.probe"),
-    "loadtest.compare": ("loadtest.probe", "loadtest.bench"),
+    "loadtest.compare": ("loadtest.probe",),
     "loadtest.bench": ("loadtest.probe", "loadtest.compare"),
     "loadtest.compare.spec": ("loadtest.compare.",),
     "loadtest.compare.theory": (

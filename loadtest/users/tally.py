@@ -45,7 +45,10 @@ class Tally:
 
     def count(self, measure: str, label: str, n: int = 1, now: float | None = None) -> None:
         second = int(time.time() if now is None else now)
-        self._seconds.setdefault(second, Counter())[key(measure, label)] += n
+        bucket = self._seconds.get(second)
+        if bucket is None:  # not setdefault: that builds a Counter on every call, on every request's hot path
+            bucket = self._seconds[second] = Counter()
+        bucket[key(measure, label)] += n
 
     def merge(self, data: Mapping[str, Mapping[str, int]]) -> None:
         """Add a `drain()` or `to_dict()` result (as sent by a worker) into this tally."""

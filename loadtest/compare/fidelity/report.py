@@ -5,51 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-Cell = dict[str, Any]
+from loadtest.compare.fidelity import capacity_report
 
-WORKERS_NOTE = (
-    "On one machine the load generator shares the CPU with the cluster: every request it sends costs CPU the "
-    "nodes and the balancer then lack, and its own late starts add to the latency. `--workers K` splits locust "
-    "into K processes; on this machine they compete for the same cores, so only run them on other machines "
-    "(locust `--master`/`--worker`) to lift the generator's share out of the measurement."
-)
+Cell = dict[str, Any]
 
 
 def _ms(value: Any) -> str:
     return "-" if value is None else f"{value:.3g}"
-
-
-def capacity_lines(cells: Sequence[Cell]) -> list[str]:
-    ranked = sorted((c for c in cells if "capacity_rps" in c), key=lambda c: -c["capacity_rps"])
-    if not ranked:
-        return []
-    slo = ranked[0].get("capacity_slo_ms")
-    out = [f"## Capacity (p99 <= {slo:g} ms, errors <= 0.1%), ranked", "",
-           "| rank | store | routing | capacity req/s | limited by | generator CPU at the last pass |",
-           "|---|---|---|---|---|---|"]  # fmt: skip
-    for rank, cell in enumerate(ranked, start=1):
-        passes = [s for s in cell["capacity_steps"] if s["passed"]]
-        share = passes[-1]["details"].get("generator_cpu_share") if passes else None
-        shown = "-" if share is None else f"{share:.0%}"
-        out.append(f"| {rank} | {cell['store']} | {cell['routing']} | {cell['capacity_rps']:g} | "
-                   f"{cell.get('capacity_limited_by') or '-'} | {shown} |")  # fmt: skip
-    out += ["", "Steps (rate: verdict, p99 ms, achieved req/s, late-start rate, generator / cluster CPU share):", ""]
-    for cell in ranked:
-        steps = "; ".join(_step_text(s) for s in cell["capacity_steps"])
-        out.append(f"- {cell['store']} / {cell['routing']}: {steps}")
-    out += [
-        f"**WARNING: {c['store']} / {c['routing']}: {c['capacity_note']}**" for c in ranked if c.get("capacity_note")
-    ]
-    if any(c.get("capacity_limited_by") == "generator" for c in ranked):
-        out += ["", "**The generator, not the cluster, bounded at least one capacity: it could not send the rate.**"]
-    return [*out, "", WORKERS_NOTE, ""]
-
-
-def _step_text(step: dict[str, Any]) -> str:
-    d = step["details"]
-    verdict = "pass" if step["passed"] else f"fail ({step['failed_by']})"
-    return (f"{step['rate']:g}: {verdict}, {_ms(step['p99_ms'])}, {d.get('achieved_rps')}, {d.get('late_start_rate')},"
-            f" {d.get('generator_cpu_share')} / {d.get('cluster_cpu_share')}")  # fmt: skip
 
 
 def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
@@ -120,4 +82,4 @@ def render(meta: dict[str, Any], cells: Sequence[Cell]) -> str:
     head = [f"# sessionlab: {meta.get('tool', 'compare')} — open-loop figures", "",
             f"{meta.get('nodes')} nodes per fresh cluster; started {meta.get('started')}; "
             f"{meta.get('wall_s', '?')} s in all.", ""]  # fmt: skip
-    return "\n".join(head + capacity_lines(cells) + cross_check_lines(cells))
+    return "\n".join(head + capacity_report.lines(cells) + cross_check_lines(cells))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadtest.compare.fidelity import capacity, crosscheck
+from loadtest.compare.fidelity import capacity, crosscheck, generator, knee, verdict
 from loadtest.compare.fidelity import report as fidelity_report
 from loadtest.compare.fidelity.options import (
     CAPACITY_STEP_DURATION,
@@ -40,7 +40,7 @@ CAPACITY_ROUTINGS = (STICKY,)
 CAPACITY_STORES = (MEMORY, REDIS, COOKIE)  # every store of STORES, in the order the search has always run them
 STEADY = "steady"  # the scenario of capacity steps and cross-check rounds: load only, nothing disturbed
 STEP_OVERHEAD_S = 4.0  # locust start and stop around each step, measured on a loaded 2-core machine
-CLUSTER_OVERHEAD_S = 5.0
+CLUSTER_OVERHEAD_S = 5.0 + generator.PROBES_S
 
 
 def _setup(args: argparse.Namespace, cells: int) -> tuple[Path, PidLog, dict[str, Any]]:
@@ -62,12 +62,13 @@ def _step_cell(spec: CellSpec, folder: Path, cluster: LocalCluster, pids: PidLog
 
 def observe(cell: dict[str, Any]) -> capacity.Observation:
     """What a capacity step tells the search; the generator only fails a step when it could not keep the rate."""
-    keys = ("achieved_rps", "p50_ms", "p99_ms", "service_p99_ms", "start_lag_p99_ms", "late_start_rate",
-            "errors", "requests", "queued_starts", "generator_cpu_share", "cluster_cpu_share",
+    keys = ("achieved_rps", "p50_ms", "p99_ms", "service_p99_ms", "cluster_p99_ms", "start_lag_p99_ms",
+            "late_start_rate", "errors", "requests", "queued_starts", "generator_cpu_share", "cluster_cpu_share",
             "machine_busy_share")  # fmt: skip
     return capacity.Observation(cell.get("p99_ms"), float(cell.get("error_rate") or 0.0),
-                                generator_behind=not cell.get("generator_kept_rate", True),
+                                generator_behind=verdict.generator_ran_out(cell),
                                 rate_kept=cell.get("rate_kept", True) or cell.get("rate_short_by") == "generator",
+                                cluster_p99_ms=cell.get("cluster_p99_ms"),
                                 details={k: cell.get(k) for k in keys})  # fmt: skip
 
 
@@ -100,22 +101,29 @@ def estimate_s(specs: list[CellSpec], steps: int) -> float:
 def search_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progress, slo_ms: float,
                 max_steps: int) -> dict[str, Any]:  # fmt: skip
     with _cluster(spec, folder, pids) as cluster:
+        ceiling = generator.ceiling(spec, folder, cluster, pids)
+        progress.say(f"  generator ceiling: {ceiling['generator_ceiling_rps']:g} req/s of GET /healthz")
 
         def measure(rate: float) -> capacity.Observation:
             step = CellSpec(**{**spec.__dict__, "arrival_rate": rate})
-            return observe(_step_cell(step, folder / f"step-{rate:g}", cluster, pids))
+            return observe(generator.step_cell(step, folder / f"step-{rate:g}", cluster, pids))
 
         def said(step: capacity.Step) -> None:
             d = step.details
-            verdict = "pass" if step.passed else f"FAIL ({step.failed_by})"
-            progress.say(f"  {step.rate:g}/s: {verdict} p99 {d.get('p99_ms')} ms, achieved {d.get('achieved_rps')}/s,"
+            said_verdict = "pass" if step.passed else f"FAIL ({verdict.LIMITS.get(step.failed_by or '')})"
+            progress.say(f"  {step.rate:g}/s: {said_verdict} p99 {d.get('p99_ms')} ms (from the send "
+                         f"{d.get('service_p99_ms')} ms), achieved {d.get('achieved_rps')}/s,"
                          f" errors {d.get('errors')}, late starts {d.get('late_start_rate')},"
                          f" generator CPU {d.get('generator_cpu_share')}")  # fmt: skip
 
         found = capacity.search(measure, capacity.Search(slo_ms=slo_ms, max_steps=max_steps), on_step=said)
+        outside = knee.cross_check(cluster.url, folder / "knee", slo_ms)
+    found = {**found, "capacity_limited_by": verdict.LIMITS.get(found["capacity_limited_by"] or "", None),
+             "capacity_steps": [verdict.step_fields(step) for step in found["capacity_steps"]]}  # fmt: skip
     return {"routing": spec.routing, "store": spec.store, "scenario": "capacity", "nodes": spec.nodes,
             "users": spec.users, "workers_requested": spec.workers, "duration": spec.duration,
-            "load_model": "open", "poisson": spec.poisson, **found,
+            "load_model": "open", "poisson": spec.poisson, "generator": "sender", **found, **ceiling,
+            "capacity_text": verdict.capacity_text(found), "knee_cross_check": outside,
             **machine_verdict(found["capacity_steps"])}  # fmt: skip
 
 

@@ -40,9 +40,11 @@ def run_load(
     kinds: tuple[str, ...],
     on_pid: Callable[[str, int], None],
     during: Callable[[float], Any] | None = None,
+    run_class: Callable[..., locustrun.LocustRun] = locustrun.LocustRun,
 ) -> LoadResult:
-    """Run locust for the spec's duration; `during(start)` runs once the load began (start = wall-clock time)."""
-    run = locustrun.LocustRun(spec, cluster.url, folder, kinds, on_pid=on_pid)
+    """Run locust (or `run_class`'s generator) for the spec's duration; `during(start)` runs once the load began
+    (start = wall-clock time)."""
+    run = run_class(spec, cluster.url, folder, kinds, on_pid)
     process = run.start()
     groups = {GENERATOR: lambda: [int(process.pid)] if process.pid else [], CLUSTER: lambda: cluster_pids(cluster)}
     meter = CpuMeter(groups).start()
