@@ -8,8 +8,9 @@ from typing import Any
 
 from loadtest.bench.configs import render
 from loadtest.render import page
-from loadtest.render.format import count, ratio
+from loadtest.render.format import MISSING, count, ratio
 from loadtest.render.page import tool_output
+from loadtest.render.table import Table
 from nodes.contract.names import HASH, ROUTE, ROUTING_MODES, STICKY
 
 Row = dict[str, Any]
@@ -21,10 +22,13 @@ BALANCER_MODES = tuple(mode for mode in ROUTING_MODES if mode != ROUTE)
 COSTLIER_MODES = (STICKY, HASH)  # they read a cookie per request; the target: within 5% of random
 NOISY = 1.3  # a row whose fastest run beats its slowest by more than this is flagged: the machine was busy
 # The ratio columns of each table, after req/s, p50 and p99.
+# The ratio columns of each table after req/s, p50 and p99: (row key, header).
 TABLE_COLUMNS = {
-    "proxy": ("vs_nginx", "p99_vs_nginx", "vs_direct", "cpu_us_per_req"),
-    "store": ("vs_cookie", "vs_none", "cpu_us_per_req", "cpu_vs_cookie"),
-}
+    "proxy": (("vs_nginx", "÷ nginx"), ("p99_vs_nginx", "p99 ÷ nginx"), ("vs_direct", "÷ direct"),
+              ("cpu_us_per_req", "CPU µs/req")),
+    "store": (("vs_cookie", "÷ cookie"), ("vs_none", "÷ no session"), ("cpu_us_per_req", "CPU µs/req"),
+              ("cpu_vs_cookie", "cookie CPU ÷ this")),
+}  # fmt: skip
 
 
 def tool_version(argv: list[str]) -> str:
@@ -121,9 +125,12 @@ def _mode_cost_ratio(row: Row, random_row: Row) -> tuple[float, str]:
 
 def markdown(report: dict[str, Any]) -> str:
     """The tables and targets, as bench.md and the console show them (template: templates/bench.md)."""
-    groups = {
-        group: [_cells(row, *(row.get(key) for key in keys)) for row in report["rows"] if row["group"] == group]
-        for group, keys in TABLE_COLUMNS.items()
+    tables = {
+        group: Table(
+            ["row", "req/s", "p50 ms", "p99 ms", *(header for _, header in columns)],
+            [_cells(row, *(row.get(key) for key, _ in columns)) for row in report["rows"] if row["group"] == group],
+        )
+        for group, columns in TABLE_COLUMNS.items()
     }
     return render(
         "bench.md",
@@ -131,8 +138,8 @@ def markdown(report: dict[str, Any]) -> str:
         memory=report.get("memory"),
         skipped=report.get("skipped") or [],
         targets=report.get("targets") or [],
-        proxy_lines=groups["proxy"],
-        store_lines=groups["store"],
+        proxy_table=tables["proxy"],
+        store_table=tables["store"],
         noisy=NOISY,
     )
 
@@ -146,14 +153,15 @@ def results_page(report: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
-def _cells(row: Row, *ratios: float | None) -> str:
+def _cells(row: Row, *ratios: float | None) -> list[str]:
+    """One table row: the label with its warnings, req/s, p50, p99, then the ratios."""
     if not row.get("rps"):
-        return f"| {row['label']} | – | – | – |" + " – |" * len(ratios)
+        return [row["label"], MISSING, MISSING, MISSING] + [MISSING] * len(ratios)
     flag = ""
     if row.get("spread") and row["spread"] > NOISY:
         rates = [run["rps"] for run in row["runs"]]
         flag += f" (noisy: runs {min(rates):,.0f}–{max(rates):,.0f})"
     if row["non2xx"] or row["socket_errors"]:
         flag += f" ⚠ {row['non2xx']} non-2xx, {row['socket_errors']} socket errors"
-    figures = f"{count(row['rps'])} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f}"
-    return f"| {row['label']}{flag} | {figures} | " + " | ".join(ratio(r) for r in ratios) + " |"
+    figures = [count(row["rps"]), f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}"]
+    return [row["label"] + flag, *figures, *(ratio(r) for r in ratios)]
