@@ -76,6 +76,7 @@ class Balancer:
             asyncio.create_task(self._health.run(), name="balancer-health-checks"),
             asyncio.create_task(self._housekeeping(), name="balancer-housekeeping"),
             asyncio.create_task(self._read_timeouts(), name="balancer-read-timeouts"),
+            asyncio.create_task(self._tunnel_sweeps(), name="balancer-tunnel-sweeps"),
         ]
         if self._discovery is not None:
             self._tasks.append(asyncio.create_task(self._discovery.run(), name="balancer-dns-discovery"))
@@ -131,6 +132,14 @@ class Balancer:
         while True:
             await asyncio.sleep(pool.read_check_interval)
             pool.expire_reads()
+
+    async def _tunnel_sweeps(self) -> None:
+        """End idle tunnels and those of nodes drained past the drain time (or removed)."""
+        assert self._proxy is not None
+        tunnels = self._proxy.tunnels
+        while True:
+            await asyncio.sleep(tunnels.check_interval)
+            tunnels.sweep(self.registry.members)
 
     async def _housekeeping(self) -> None:
         """Close idle client connections past the keep-alive timeout, and node connections idle too long."""

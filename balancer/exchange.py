@@ -13,7 +13,7 @@ import asyncio
 import enum
 import logging
 
-from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
+from balancer.errors import BAD_RESPONSE, DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
 from balancer.http1 import (
     CHUNK_END,
     CHUNKED,
@@ -26,6 +26,7 @@ from balancer.http1 import (
     chunk,
     message,
     response_head,
+    upgrade_head,
     with_host,
 )
 from balancer.ports import ClientSide
@@ -215,9 +216,20 @@ class Exchange:
         if out:
             self.client.write(out[0] if len(out) == 1 else b"".join(out))
             out.clear()
-        if ended:
-            self._leave_node(reusable=self.request.done)  # an early answer: the node did not get the whole body
+        if ended:  # not reusable after an early answer (the node did not get the whole body) or a refused upgrade
+            self._leave_node(reusable=self.request.done and self.request.upgrade is None)
             self._answered()
+
+    def response_upgrade(self, reason: bytes, headers: Headers, rest: bytes) -> None:
+        """The node switched protocols: its 101 goes to the client, and the two connections become a tunnel."""
+        conn, upstream, route = self.conn, self.upstream, self.route
+        if self.request.upgrade is None or conn is None or upstream is None or route is None:  # an unasked-for 101
+            return self.upstream_failed(UpstreamError(BAD_RESPONSE))
+        self.conn, self.upstream, self.state = None, None, DONE
+        upstream.switched_protocols()
+        self.client.log_access(self.request, 101)
+        head, protocol = upgrade_head(reason, headers, set_cookie=route.set_cookie)
+        self.client.start_tunnel(conn, upstream, head, websocket=b"websocket" in protocol, first=rest)
 
     def upstream_writable(self, writable: bool) -> None:
         if writable:

@@ -16,6 +16,9 @@ from balancer.http1 import Headers
 from balancer.pool import ConnectionPool
 from balancer.reader import LocalRequest, Request
 from balancer.routing import Router
+from balancer.tunnels import Tunnels
+from balancer.upstream_connection import UpstreamConnection
+from balancer.upstreams import Upstream
 
 OwnEndpoints = Callable[[LocalRequest], tuple[int, Headers, bytes]]  # a request -> status, headers, body
 
@@ -31,6 +34,7 @@ class ProxyServices(Protocol):
     access_log: bool
     clock: Callable[[], float]
     connections: set[Any]  # the open client connections (the owner's own type)
+    tunnels: Tunnels
     shutting_down: bool
     drained: asyncio.Event
 
@@ -56,3 +60,7 @@ class ClientSide(Protocol):
     def log_access(self, request: Request, status: int) -> None: ...
 
     def cut_off(self) -> None: ...
+
+    def start_tunnel(
+        self, conn: UpstreamConnection, upstream: Upstream, head: bytes, *, websocket: bool, first: bytes
+    ) -> None: ...
