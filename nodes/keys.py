@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from nodes.polling import Transports
 from nodes.serve import InFlight
 from nodes.stores.base import SessionStore
 from nodes.writes import ConflictCount
@@ -10,3 +11,5 @@ NODE_ID = web.AppKey("node_id", str)
 STORE = web.AppKey("store", SessionStore)
 CONFLICTS = web.AppKey("conflicts", ConflictCount)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
+TICK_SECONDS = web.AppKey("tick_seconds", float)
+TRANSPORTS = web.AppKey("transports", Transports)
