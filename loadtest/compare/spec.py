@@ -31,6 +31,7 @@ class CellSpec:
     outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
     redis_persistence: str = "none"  # --redis-persistence: none or aof
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
+    long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
 
     @property
     def store_label(self) -> str:

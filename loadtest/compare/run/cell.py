@@ -30,6 +30,11 @@ class CellFailed(RuntimeError):
     """A cell ran but cannot be trusted (a process died on its own): recorded, and the matrix goes on."""
 
 
+def tunnel_env(spec: CellSpec) -> tuple[tuple[str, str], ...]:
+    """With long-lived users, a drained node's WebSockets get 1001 from the balancer when its drain time is up."""
+    return (("BALANCER_DRAIN_TIMEOUT", f"{spec.drain_seconds:g}"),) if spec.long_lived > 0 else ()
+
+
 def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> CellRecord:
     """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
     scenario = scenario_for(spec.scenario)
@@ -37,7 +42,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             log_dir=folder / "logs", consistency=spec.consistency,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
-                                            replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
+                                            replication=spec.replication or DEFAULT_REPLICATION,
+                                            extra_env=tunnel_env(spec)))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "

@@ -1,0 +1,35 @@
+"""A cell's long-lived measures (`--long-lived`): what the WebSocket users counted (loadtest/users/longlived.py),
+beside the request measures. Reconnect time runs from a close to the new connection's hello, back-off included.
+Pure functions, no locust import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from loadtest.users import tally as T
+
+
+def long_lived_fields(per_second: Mapping[str, Mapping[str, int]], start: float) -> dict[str, Any]:
+    """The measures every long-lived cell records, and the open WebSockets per node, second by second."""
+    totals = T.sum_counts(per_second.values())
+    reconnect = T.labels(totals, T.RECONNECT_TIME)
+    return {
+        "ws_connects": T.measure_total(totals, T.WS_CONNECTS),
+        "ws_connect_failures": T.measure_total(totals, T.WS_CONNECT_FAILURES),
+        "reconnects": T.measure_total(totals, T.RECONNECTS),
+        "reconnect_p50_ms": T.percentile(reconnect, 0.5),
+        "reconnect_p99_ms": T.percentile(reconnect, 0.99),
+        "ws_misses": T.measure_total(totals, T.WS_MISSES),
+        "messages_lost": T.measure_total(totals, T.MESSAGES_LOST),
+        "messages_duplicated": T.measure_total(totals, T.MESSAGES_DUPLICATED),
+        "ws_closes": T.labels(totals, T.WS_CLOSES),
+        "open_connections": open_connections(per_second, start),
+    }
+
+
+def open_connections(per_second: Mapping[str, Mapping[str, int]], start: float) -> list[dict[str, Any]]:
+    """`{"t", "nodes": {node: open WebSockets}}` per second since the start: the connection skew over time."""
+    rows = sorted(per_second.items(), key=lambda item: int(item[0]))
+    return [{"t": round(int(second) - start, 3), "nodes": T.labels(counts, T.LIVE_OPEN)} for second, counts in rows]
