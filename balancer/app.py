@@ -64,6 +64,7 @@ class Balancer:
         self._proxy = Proxy(self.settings, self.router, pool, self.own_endpoint)
         if self._discovery is not None:  # dns:// upstreams: the first answer before the first request
             await self._discovery.refresh()
+        self._proxy.tunnels.sweep(self.registry.view)  # the nodes there at start: only later ones count as joining
         self._server = await loop.create_server(
             self._proxy.connection,
             self.settings.host if host is None else host,
@@ -139,7 +140,7 @@ class Balancer:
         tunnels = self._proxy.tunnels
         while True:
             await asyncio.sleep(tunnels.check_interval)
-            tunnels.sweep(self.registry.members)
+            tunnels.sweep(self.registry.view)
 
     async def _housekeeping(self) -> None:
         """Close idle client connections past the keep-alive timeout, and node connections idle too long."""

@@ -32,7 +32,7 @@ class Proxy:
         self.access_log = settings.access_log
         self.clock = pool.clock
         self.connections: set[ClientConnection] = set()
-        self.tunnels = Tunnels(settings.tunnel_timeout, settings.drain_timeout, pool.clock)
+        self.tunnels = Tunnels(settings.tunnel_timeout, settings.drain_timeout, pool.clock, settings.tunnel_rebalance)
         self.shutting_down = False
         self.drained = asyncio.Event()  # set once shutting down and the last client connection has closed
 

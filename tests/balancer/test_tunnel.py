@@ -4,6 +4,7 @@ relayed, then the two sockets spliced until either side closes; refused upgrades
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -172,3 +173,24 @@ def test_the_tunnel_timeouts_are_read_from_the_environment() -> None:
     assert (settings.tunnel_timeout, settings.drain_timeout) == (90.0, 2.5)
     with pytest.raises(SettingsError, match="BALANCER_TUNNEL_TIMEOUT"):
         BalancerSettings.from_env({**env, "BALANCER_TUNNEL_TIMEOUT": "0"})
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5])
+async def test_a_joining_node_gets_the_rebalance_share_of_the_tunnels(share, start_nodes, start_balancer, client):  # type: ignore[no-untyped-def]
+    first, second = await start_nodes(2, WsNode().routes())
+    balancer = await start_balancer([first], tunnel_rebalance=share)
+    session = client()
+    sockets = [await session.ws_connect(f"{balancer.url}/ws") for _ in range(4)]
+    for ws in sockets:
+        await hello_port(ws)
+    tunnels_ = balancer.app._proxy.tunnels
+    balancer.set_upstreams([first.url, second.url])
+    await eventually(lambda: second.url in (tunnels_._available or ()), what="the sweep saw the new node")
+    codes = []
+    for ws in sockets:
+        with contextlib.suppress(ConnectionResetError):  # a closed one may already refuse the write
+            await ws.send_str("still there?")
+        message = await ws.receive(timeout=5)
+        codes.append(message.data if message.type is aiohttp.WSMsgType.CLOSE else "open")
+        await ws.close()
+    assert sorted(codes, key=str) == ([1001, 1001, "open", "open"] if share else ["open"] * 4)

@@ -31,8 +31,11 @@ class CellFailed(RuntimeError):
 
 
 def tunnel_env(spec: CellSpec) -> tuple[tuple[str, str], ...]:
-    """With long-lived users, a drained node's WebSockets get 1001 from the balancer when its drain time is up."""
-    return (("BALANCER_DRAIN_TIMEOUT", f"{spec.drain_seconds:g}"),) if spec.long_lived > 0 else ()
+    """With long-lived users, a drained node's WebSockets get 1001 from the balancer when its drain time is up, and
+    with --rebalance a share of them when a node joins."""
+    if spec.long_lived <= 0:
+        return ()
+    return ("BALANCER_DRAIN_TIMEOUT", f"{spec.drain_seconds:g}"), ("BALANCER_TUNNEL_REBALANCE", f"{spec.rebalance:g}")
 
 
 def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> CellRecord:

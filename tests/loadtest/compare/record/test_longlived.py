@@ -10,6 +10,7 @@ import pytest
 
 from loadtest.compare.options import parse_args
 from loadtest.compare.record.longlived import long_lived_fields
+from loadtest.compare.run.cell import tunnel_env
 from loadtest.compare.run.locustrun import LocustRun
 from loadtest.compare.spec import CellSpec
 from loadtest.users import tally as T
@@ -72,3 +73,11 @@ def test_the_share_sets_the_long_lived_user_s_weight() -> None:
     # in a subprocess: importing locust patches the process with gevent
     done = subprocess.run([sys.executable, "-c", SHARE], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert float(done.stdout) == pytest.approx(0.25), done.stderr
+
+
+def test_rebalance_and_the_drain_time_reach_the_balancer_of_long_lived_cells_only() -> None:
+    spec = CellSpec("random", "redis", "scale-out", 3, 20, 7.0, long_lived=0.3, rebalance=0.5, drain_seconds=1.5)
+    assert dict(tunnel_env(spec)) == {"BALANCER_DRAIN_TIMEOUT": "1.5", "BALANCER_TUNNEL_REBALANCE": "0.5"}
+    assert tunnel_env(CellSpec("random", "redis", "scale-out", 3, 20, 7.0)) == ()
+    with pytest.raises(SystemExit):
+        parse_args(["--rebalance", "2"])
