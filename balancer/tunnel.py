@@ -21,6 +21,7 @@ log = logging.getLogger("balancer.proxy")
 
 GOING_AWAY = b"\x88\x02\x03\xe9"  # an unmasked (server-to-client) close frame, code 1001
 FRAME_WAIT = 1.0  # how long the end of the node's current frame is awaited before closing without a close frame
+FLUSH_WAIT = 5.0  # after the tunnel ends, how long a side that reads nothing may keep the balancer's unsent bytes
 
 
 class TunnelClient(Protocol):
@@ -159,12 +160,14 @@ class Tunnel:
         self.conn.splice = None
         for transport in (self.client.transport, self.conn.transport):
             if transport is not None:
-                transport.close()
+                transport.close()  # after what was written is sent, however slowly; a peer that reads nothing:
+                if transport.get_write_buffer_size():
+                    asyncio.get_running_loop().call_later(FLUSH_WAIT, transport.abort)
 
     def going_away(self) -> None:
         """End the tunnel because the balancer must: a WebSocket client gets a close frame 1001 first (once the
         node's current frame is through), so it reconnects."""
-        if self.closed:
+        if self.closed or self._going_away:
             return
         if self.frames is None or self.frames.between_frames or self._client_ended:
             self._send_going_away()
