@@ -328,10 +328,20 @@ def _long_lived_lines(cells: Sequence[Cell]) -> list[str]:
     kept = [name for name, n in missed.items() if not n]
     lost = [f"{name} ({n:,} closed with 4401)" for name, n in missed.items() if n]
     found = f"every reconnect found its session with {and_list(kept)}" if kept else "no choice kept every session"
-    return [f"Apps with WebSockets: {found}" + (f"; not with {and_list(lost)}" if lost else "") + ". A shared store "
-            "saves the session on reconnect, but a transport held in one node's memory (socket.io's polling "
-            "handshake, the nodes' GET /poll) reaches its node only with sticky routing, whatever the store: shared "
-            "store and sticky routing."]  # fmt: skip
+    return [f"Apps with WebSockets: {found}" + (f"; not with {and_list(lost)}" if lost else "") + ". "
+            + _transport_sentence(live)]  # fmt: skip
+
+
+def _transport_sentence(live: Sequence[Cell]) -> str:
+    """socket.io's polling-then-upgrade handshake, as measured after each cell's load (when it was)."""
+    tried = [c for c in live if c.get("handshake_attempts")]
+    refused = sorted({f"{c['store']} + {c['routing']}" for c in tried if c.get("handshake_sid_unknown")})
+    upgraded = sorted({f"{c['store']} + {c['routing']}" for c in tried} - set(refused))
+    measured = f" (measured: 'Session ID unknown' with {and_list(refused)}" if refused else " (measured: none refused"
+    measured += f"; every upgrade reached its node with {and_list(upgraded)})" if upgraded else ")"
+    return ("A shared store saves the session on reconnect, but a transport held in one node's memory (socket.io's "
+            "polling handshake, the nodes' GET /poll) reaches its node only with affinity, whatever the store"
+            + (measured if tried else "") + ": shared store and sticky routing.")  # fmt: skip
 
 
 def _theory_lines(cells: Sequence[Cell]) -> list[str]:

@@ -112,6 +112,15 @@ def count(key: str) -> Show:
     return lambda cell: num(cell.get(key))
 
 
+def upgrades(cell: Cell) -> str:
+    """The polling-then-upgrade handshake after the load: "20 of 20 upgraded", or with "Session ID unknown"s."""
+    tried = cell.get("handshake_attempts")
+    if not tried:
+        return "-"
+    unknown = cell.get("handshake_sid_unknown") or 0
+    return f"{cell.get('handshake_upgraded', 0)} of {tried} upgraded" + (f", {unknown} sid unknown" if unknown else "")
+
+
 def closes(cell: Cell) -> str:
     """WebSocket closes by code: "1001 ×12, 4401 ×3"."""
     return ", ".join(f"{code} ×{n}" for code, n in sorted(cell.get("ws_closes", {}).items())) or "-"
@@ -154,7 +163,8 @@ GROUPS = (
            ("reconnects", count("reconnects")), ("reconnect p50 ms", lambda c: ms(c.get("reconnect_p50_ms"))),
            ("reconnect p99 ms", lambda c: ms(c.get("reconnect_p99_ms"))), ("ws misses", count("ws_misses")),
            ("lost / duplicated", lambda c: f"{num(c.get('messages_lost'))} / {num(c.get('messages_duplicated'))}"),
-           ("closes", closes), ("open at the end", final_skew)], needs=("ws_connects",)),
+           ("closes", closes), ("open at the end", final_skew), ("poll then upgrade", upgrades)],
+          needs=("ws_connects",)),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
           [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),
     Group("Events", "What happened to the cluster during the run.",

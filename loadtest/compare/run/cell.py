@@ -12,7 +12,7 @@ from typing import Any
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.model import CellRecord
 from loadtest.compare.record.store_latency import p50_by_request
-from loadtest.compare.run import revocation
+from loadtest.compare.run import handshake, revocation
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress
 from loadtest.compare.run.timeline import run_timeline
@@ -63,6 +63,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         stats, (records, rtt) = load.stats, load.during
         replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
+        upgrades = _measure_handshake(cluster.url, progress) if spec.long_lived > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
@@ -75,6 +76,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         record.with_measures("store", store)
         .with_measures("cpu", cpu_fields(load.cpu))
         .with_measures("logout-all", revoked)
+        .with_measures("handshake", upgrades)
     )
 
 
@@ -84,6 +86,14 @@ def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[st
         url, spec.store, bound=spec.revocation_bound, max_age=DEFAULT_MAX_AGE
     )  # the lab leaves SESSION_MAX_AGE at its default
     progress.say(f"  logout-all: {measured['revocation']['explanation']}")
+    return measured
+
+
+def _measure_handshake(url: str, progress: Progress) -> dict[str, Any]:
+    """After the load: socket.io's polling-then-upgrade handshake, which only affinity brings to its node."""
+    measured = handshake.measure(url)
+    progress.say(f"  poll-then-upgrade: {measured['handshake_upgraded']} of {measured['handshake_attempts']} "
+                 f"upgraded, {measured['handshake_sid_unknown']} 'Session ID unknown'")  # fmt: skip
     return measured
 
 

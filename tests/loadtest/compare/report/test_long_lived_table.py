@@ -31,3 +31,14 @@ def test_the_recommendation_names_the_choices_whose_websockets_kept_their_sessio
                            "not with memory + sticky (7 closed with 4401).")  # fmt: skip
     assert "shared store and sticky routing" in line
     assert _long_lived_lines([BASE]) == []
+
+
+def test_the_handshake_measure_shows_which_routing_brought_upgrades_to_their_node() -> None:
+    random_cell = {**LONG_LIVED, "routing": "random", "handshake_attempts": 20, "handshake_upgraded": 9,
+                   "handshake_sid_unknown": 11}  # fmt: skip
+    sticky_cell = {**LONG_LIVED, "handshake_attempts": 20, "handshake_upgraded": 20, "handshake_sid_unknown": 0}
+    [table] = [t for t in build_tables([random_cell, sticky_cell]) if t.title == "Long-lived connections"]
+    assert [row[-1] for row in table.rows] == ["9 of 20 upgraded, 11 sid unknown", "20 of 20 upgraded"]
+    [line] = _long_lived_lines([random_cell, sticky_cell])
+    assert "(measured: 'Session ID unknown' with redis + random; every upgrade reached its node with redis + sticky)"\
+        in line  # fmt: skip
