@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare.record.cells import build_cell
+from loadtest.compare.record.longlived import long_lived_verdicts
 from loadtest.compare.record.model import CellRecord
 from loadtest.compare.record.store_latency import p50_by_request
 from loadtest.compare.run import handshake, revocation
@@ -72,12 +73,17 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     store |= {"store_latency_ms": spec.store_latency_ms,
               "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
     record = build_cell(spec, stats, scenario.disruption(records), records, replication)
-    return (
+    record = (
         record.with_measures("store", store)
         .with_measures("cpu", cpu_fields(load.cpu))
         .with_measures("logout-all", revoked)
         .with_measures("handshake", upgrades)
     )
+    if spec.long_lived > 0:
+        figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown")}
+        for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
+            record = record.judged(verdict)
+    return record
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.compare.options import parse_args
-from loadtest.compare.record.longlived import long_lived_fields
+from loadtest.compare.record.longlived import long_lived_fields, long_lived_verdicts
 from loadtest.compare.run.cell import tunnel_env
 from loadtest.compare.run.locustrun import LocustRun
 from loadtest.compare.spec import CellSpec
@@ -81,3 +81,16 @@ def test_rebalance_and_the_drain_time_reach_the_balancer_of_long_lived_cells_onl
     assert tunnel_env(CellSpec("random", "redis", "scale-out", 3, 20, 7.0)) == ()
     with pytest.raises(SystemExit):
         parse_args(["--rebalance", "2"])
+
+
+def test_theory_wants_no_reconnect_miss_with_a_shared_store_and_upgrades_only_with_affinity() -> None:
+    def verdicts(routing: str, store: str, misses: int, unknown: int, *, store_hit: bool = False) -> list[object]:
+        spec = CellSpec(routing, store, "node-failure", 3, 20, 7.0, long_lived=0.3)
+        figures = {"ws_misses": misses, "handshake_sid_unknown": unknown}
+        return [v.agrees for v in long_lived_verdicts(spec, figures, store_hit=store_hit)]
+
+    assert verdicts("random", "redis", 0, 11) == [True, True]
+    assert verdicts("random", "redis", 2, 0) == [False, False]  # all 20 upgrades on the polling node: not random
+    assert verdicts("sticky", "memory", 5, 0) == [None, True]  # memory misses: reported, not predicted here
+    assert verdicts("hash", "cookie", 0, 3) == [True, False]
+    assert verdicts("sticky", "redis", 4, 0, store_hit=True) == [None, True]  # the store itself was hit
