@@ -194,3 +194,13 @@ async def test_a_joining_node_gets_the_rebalance_share_of_the_tunnels(share, sta
         codes.append(message.data if message.type is aiohttp.WSMsgType.CLOSE else "open")
         await ws.close()
     assert sorted(codes, key=str) == ([1001, 1001, "open", "open"] if share else ["open"] * 4)
+
+
+async def test_a_stopping_balancer_closes_its_websockets_with_1001(start_nodes, start_balancer, client) -> None:
+    balancer = await start_balancer(await start_nodes(1, WsNode().routes()))
+    ws = await client().ws_connect(f"{balancer.url}/ws")
+    await hello_port(ws)
+    stopping = asyncio.ensure_future(balancer.app.close(grace=5.0))
+    message = await ws.receive(timeout=5)
+    assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, 1001)
+    await asyncio.wait_for(stopping, 5)  # the tunnel's end lets the stop finish before its grace
