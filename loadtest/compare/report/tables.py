@@ -158,12 +158,15 @@ GROUPS = (
           needs=("outage_s", "sessions_lost", "store_rtt_ms", "store_latency_check")),
     Group("Long-lived connections", "WebSockets through the balancer (--long-lived): failed connects, reconnects and "
           "how long they took (close to the next hello, back-off included), sessions the upgrade did not find (4401), "
-          "messages lost or counted twice, and where the open connections were at the end.",
+          "and messages lost or counted twice.",
           [("opened", count("ws_connects")), ("connect failures", count("ws_connect_failures")),
            ("reconnects", count("reconnects")), ("reconnect p50 ms", lambda c: ms(c.get("reconnect_p50_ms"))),
            ("reconnect p99 ms", lambda c: ms(c.get("reconnect_p99_ms"))), ("ws misses", count("ws_misses")),
-           ("lost / duplicated", lambda c: f"{num(c.get('messages_lost'))} / {num(c.get('messages_duplicated'))}"),
-           ("closes", closes), ("open at the end", final_skew), ("poll then upgrade", upgrades)],
+           ("lost / duplicated", lambda c: f"{num(c.get('messages_lost'))} / {num(c.get('messages_duplicated'))}")],
+          needs=("ws_connects",)),
+    Group("Where the long-lived connections went", "How WebSockets ended (close codes), where the open ones were "
+          "at the end (after a scale-out, the new node's share), and socket.io's poll-then-upgrade handshake.",
+          [("closes", closes), ("open at the end", final_skew), ("poll then upgrade", upgrades)],
           needs=("ws_connects",)),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
           [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),
