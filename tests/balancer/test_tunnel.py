@@ -13,7 +13,7 @@ import pytest
 from balancer.settings import BalancerSettings
 from nodes.contract.envconfig import SettingsError
 from nodes.contract.names import AFFINITY_COOKIE, ROUTING_MODES, SESSION_COOKIE
-from tests.balancer.support import RawHttp, eventually
+from tests.balancer.support import RawHttp, RawUpstream, eventually
 from tests.balancer.tunnels import WsNode
 
 PINNED = ("sticky", "hash", "route")  # the routing modes that keep a session on one node
@@ -204,3 +204,44 @@ async def test_a_stopping_balancer_closes_its_websockets_with_1001(start_nodes, 
     message = await ws.receive(timeout=5)
     assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, 1001)
     await asyncio.wait_for(stopping, 5)  # the tunnel's end lets the stop finish before its grace
+
+
+class HeldUpgrade(RawUpstream):
+    """Answers an upgrade with 101 only when the test says so; records what came with the head and after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head_seen = asyncio.Event()
+        self.release = asyncio.Event()
+        self.with_head = b""
+        self.after_101 = b""
+
+    async def handle(self, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        reader = writer.transport.get_protocol()._stream_reader  # type: ignore[attr-defined]
+        self.with_head = bytes(reader._buffer)  # bytes that arrived with the head, before any 101
+        self.head_seen.set()
+        await self.release.wait()
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nNODE")
+        self.after_101 = await asyncio.wait_for(reader.readexactly(5), 5)
+        return False
+
+
+async def test_no_101_before_the_node_s_and_no_client_byte_before_it(start_balancer) -> None:
+    node = await HeldUpgrade().start()
+    try:
+        balancer = await start_balancer([node.url])
+        raw = await RawHttp.connect(balancer.port)
+        raw.writer.write(HANDSHAKE.format(path="/ws").replace("\n", "\r\n").encode() + b"\r\n\r\nEARLY")
+        await asyncio.wait_for(node.head_seen.wait(), 5)
+        assert node.with_head == b""  # the client's tunnel bytes wait for the node's 101
+        reading = asyncio.ensure_future(raw.reader.readuntil(b"\r\n\r\n"))
+        for _ in range(20):  # a 101 of the balancer's own would have gone out before the head reached the node
+            await asyncio.sleep(0)
+        assert not reading.done()
+        node.release.set()
+        assert (await asyncio.wait_for(reading, 5)).startswith(b"HTTP/1.1 101 ")
+        assert await asyncio.wait_for(raw.reader.readexactly(4), 5) == b"NODE"
+        await eventually(lambda: node.after_101 == b"EARLY", what="the early bytes reached the node after its 101")
+        await raw.close()
+    finally:
+        await node.close()
