@@ -64,6 +64,7 @@ class Balancer:
         self._proxy = Proxy(self.settings, self.router, pool, self.own_endpoint)
         if self._discovery is not None:  # dns:// upstreams: the first answer before the first request
             await self._discovery.refresh()
+        self._proxy.tunnels.sweep(self.registry.view)  # the nodes there at start: only later ones count as joining
         self._server = await loop.create_server(
             self._proxy.connection,
             self.settings.host if host is None else host,
@@ -76,6 +77,7 @@ class Balancer:
             asyncio.create_task(self._health.run(), name="balancer-health-checks"),
             asyncio.create_task(self._housekeeping(), name="balancer-housekeeping"),
             asyncio.create_task(self._read_timeouts(), name="balancer-read-timeouts"),
+            asyncio.create_task(self._tunnel_sweeps(), name="balancer-tunnel-sweeps"),
         ]
         if self._discovery is not None:
             self._tasks.append(asyncio.create_task(self._discovery.run(), name="balancer-dns-discovery"))
@@ -133,6 +135,14 @@ class Balancer:
         while True:
             await asyncio.sleep(pool.read_check_interval)
             pool.expire_reads()
+
+    async def _tunnel_sweeps(self) -> None:
+        """End idle tunnels and those of nodes drained past the drain time (or removed)."""
+        assert self._proxy is not None
+        tunnels = self._proxy.tunnels
+        while True:
+            await asyncio.sleep(tunnels.check_interval)
+            tunnels.sweep(self.registry.view)
 
     async def _housekeeping(self) -> None:
         """Close idle client connections past the keep-alive timeout, and node connections idle too long."""

@@ -14,6 +14,9 @@ from balancer.errors import UPLOAD_ABORTED, Failure
 from balancer.exchange import Exchange
 from balancer.ports import ProxyServices
 from balancer.reader import Request, RequestReader
+from balancer.tunnel import Tunnel
+from balancer.upstream_connection import UpstreamConnection
+from balancer.upstreams import Upstream
 
 log = logging.getLogger("balancer.proxy")
 access_log = logging.getLogger("balancer.access")
@@ -23,6 +26,7 @@ LINGER = 2.0  # after an answer that leaves input unread, how long the client's 
 # Why reading from the client is paused (it resumes when no reason is left); the exchange adds its own.
 PIPELINED = "a request is waiting for the one before it"
 REJECTED = "the input cannot be read further"
+UPGRADING = "an upgrade request waits for the node's answer"
 
 
 class ClientConnection(asyncio.Protocol):
@@ -32,6 +36,7 @@ class ClientConnection(asyncio.Protocol):
         self.proxy = proxy
         self.transport: asyncio.Transport | None = None
         self.active: Exchange | None = None  # the request being answered
+        self.tunnel: Tunnel | None = None  # after a node's 101: bytes pass through unparsed
         self.full = False  # our write buffer to the client is above its high-water mark
         self.closing = False  # close once the active exchange ends
         self.idle_since: float | None = None
@@ -57,6 +62,10 @@ class ClientConnection(asyncio.Protocol):
             self.close_when_idle()
 
     def data_received(self, data: bytes) -> None:
+        tunnel = self.tunnel
+        if tunnel is not None:
+            tunnel.from_client(data)
+            return
         if self._lingering:
             return
         reader, active = self._reader, self.active
@@ -67,11 +76,16 @@ class ClientConnection(asyncio.Protocol):
             self._enqueue(request)
         if refusal is not None:
             self._reject(refusal)
-        elif reader.unread_input:  # an Upgrade (not supported), or bytes after a `Connection: close` request
+        elif reader.upgrading is not None:  # nothing more is read until the node agrees to the upgrade
+            self.pause_reading(UPGRADING)
+        elif reader.unread_input:  # a CONNECT (not supported), or bytes after a `Connection: close` request
             self.pause_reading(REJECTED)
             self.close_when_idle()
 
     def eof_received(self) -> bool:
+        if self.tunnel is not None:
+            self.tunnel.client_eof()
+            return True  # the other direction may still carry bytes
         if self._lingering:
             return False
         active, reader = self.active, self._reader
@@ -89,6 +103,8 @@ class ClientConnection(asyncio.Protocol):
             proxy.drained.set()
         self.closing = True
         self._queue.clear()
+        if self.tunnel is not None:
+            self.tunnel.close()
         active, self.active = self.active, None
         if active is not None:
             log.debug("client %s went away before its answer was complete", self._client_ip.decode())
@@ -96,22 +112,31 @@ class ClientConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.full = True
-        active = self.active
-        if active is not None and active.conn is not None:
-            active.conn.pause_reading()
+        conn = self._node_conn()
+        if conn is not None:
+            conn.pause_reading()
 
     def resume_writing(self) -> None:
         self.full = False
+        conn = self._node_conn()
+        if conn is not None:
+            conn.resume_reading()
+
+    def _node_conn(self) -> UpstreamConnection | None:
+        """The node connection whose bytes are written to this client: its answer's, or its tunnel's."""
         active = self.active
-        if active is not None and active.conn is not None:
-            active.conn.resume_reading()
+        if active is not None:
+            return active.conn
+        return self.tunnel.conn if self.tunnel is not None else None
 
     # What the proxy and the exchanges ask of the connection
 
     def close_when_idle(self) -> None:
         """Close now if nothing is being answered, else right after the current answer (with Connection: close)."""
         self.closing = True
-        if self.active is None:
+        if self.tunnel is not None:
+            self.tunnel.going_away()
+        elif self.active is None:
             self._close()
 
     def abort(self) -> None:
@@ -138,6 +163,30 @@ class ClientConnection(asyncio.Protocol):
             self._close()
         elif self._reader.current is None or self._reader.in_head:  # between requests: idle
             self.idle_since = self.proxy.clock()
+
+    def start_tunnel(
+        self, conn: UpstreamConnection, upstream: Upstream, head: bytes, *, websocket: bool, first: bytes
+    ) -> None:
+        """The node answered 101 (`head`, for the client): from now on bytes pass both ways unparsed (`first`: the
+        node's bytes that came with its 101; the client's that came after its request head follow)."""
+        self.write(head)
+        proxy = self.proxy
+        tunnel = self.tunnel = Tunnel(self, conn, upstream, websocket=websocket, clock=proxy.clock,
+                                      on_closed=proxy.tunnels.discard)  # fmt: skip
+        proxy.tunnels.add(tunnel)
+        self.active = None
+        if self.full:
+            conn.pause_reading()
+        if first:
+            tunnel.from_node(first)
+        if self._reader.tunnel_input:
+            tunnel.from_client(self._reader.tunnel_input)
+            self._reader.tunnel_input = b""
+        self._paused.clear()  # why reading paused for the request no longer holds (a full node: the tunnel's own)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+        if proxy.shutting_down:
+            tunnel.going_away()
 
     def write(self, data: bytes) -> None:
         transport = self.transport

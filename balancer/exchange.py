@@ -14,7 +14,7 @@ import enum
 import logging
 from collections.abc import Awaitable
 
-from balancer.errors import DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
+from balancer.errors import BAD_RESPONSE, DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
 from balancer.http1 import (
     CHUNK_END,
     CHUNKED,
@@ -27,6 +27,7 @@ from balancer.http1 import (
     chunk,
     message,
     response_head,
+    upgrade_head,
     with_host,
 )
 from balancer.ports import ClientSide
@@ -135,20 +136,7 @@ class Exchange:
         else:
             self.state = CONNECTING
             client.pause_reading(OPENING)
-            self._connecting = asyncio.ensure_future(self._connect(upstream))  # referenced while it runs
-
-    async def _connect(self, upstream: Upstream) -> None:
-        pool = self.client.proxy.pool
-        try:
-            conn = await pool.connect(upstream.url)
-        except UpstreamError as error:
-            if self._still_connecting(upstream):
-                self.upstream_failed(error)
-            return
-        if self._still_connecting(upstream):
-            self._bind(conn)
-        else:
-            pool.release(conn)
+            self._connecting = asyncio.ensure_future(_connect(self, upstream))  # referenced while it runs
 
     def _still_connecting(self, upstream: Upstream) -> bool:
         """Whether the connection to `upstream` is still wanted (the client may have left meanwhile)."""
@@ -216,9 +204,20 @@ class Exchange:
         if out:
             self.client.write(out[0] if len(out) == 1 else b"".join(out))
             out.clear()
-        if ended:
-            self._leave_node(reusable=self.request.done)  # an early answer: the node did not get the whole body
+        if ended:  # not reusable after an early answer (the node did not get the whole body) or a refused upgrade
+            self._leave_node(reusable=self.request.done and self.request.upgrade is None)
             self._answered()
+
+    def response_upgrade(self, reason: bytes, headers: Headers, rest: bytes) -> None:
+        """The node switched protocols: its 101 goes to the client, and the two connections become a tunnel."""
+        conn, upstream, route = self.conn, self.upstream, self.route
+        if self.request.upgrade is None or conn is None or upstream is None or route is None:  # an unasked-for 101
+            return self.upstream_failed(UpstreamError(BAD_RESPONSE))
+        self.conn, self.upstream, self.state = None, None, DONE
+        upstream.switched_protocols()
+        self.client.log_access(self.request, 101)
+        head, protocol = upgrade_head(reason, headers, set_cookie=route.set_cookie)
+        self.client.start_tunnel(conn, upstream, head, websocket=b"websocket" in protocol, first=rest)
 
     def upstream_writable(self, writable: bool) -> None:
         if writable:
@@ -304,6 +303,21 @@ class Exchange:
         self.client.send_error(failure, close=not self.request.keep_alive)
         self.client.log_access(self.request, failure.status)
         self._answered()
+
+
+async def _connect(exchange: Exchange, upstream: Upstream) -> None:
+    """A new connection to `upstream` for `exchange`, handed back to the pool if the exchange no longer wants it."""
+    pool = exchange.client.proxy.pool
+    try:
+        conn = await pool.connect(upstream.url)
+    except UpstreamError as error:
+        if exchange._still_connecting(upstream):
+            exchange.upstream_failed(error)
+        return
+    if exchange._still_connecting(upstream):
+        exchange._bind(conn)
+    else:
+        pool.release(conn)
 
 
 async def _send_when_made(exchange: Exchange, answer: Awaitable[LocalAnswer]) -> None:

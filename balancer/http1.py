@@ -130,6 +130,7 @@ def forward_request(
     client_ip: bytes,
     hidden_cookie: str | None,
     session_header: bytes,
+    upgrade: bytes | None = None,
 ) -> ForwardedRequest:
     """The client's end-to-end headers (every repeat kept, in order) plus the balancer's X-Forwarded-*."""
     lowered = [name.lower() for name, _ in headers]
@@ -173,6 +174,8 @@ def forward_request(
         lines.append(b"X-Forwarded-Host: %b\r\n" % host)
     if chunked:
         lines.append(_CHUNKED)
+    if upgrade is not None:  # the one hop-by-hop pair that is passed on: the node must agree to the switch
+        lines.append(b"Connection: Upgrade\r\nUpgrade: %b\r\n" % upgrade)
     lines.append(b"\r\n")
     return ForwardedRequest(
         b"".join(lines),
@@ -224,6 +227,20 @@ def response_head(
         lines.append(_KEEP_ALIVE)
     lines.append(b"\r\n")
     return b"".join(lines), body
+
+
+def upgrade_head(reason: bytes, headers: Headers, *, set_cookie: str | None) -> tuple[bytes, bytes]:
+    """The node's 101 for the client (end-to-end headers, then Connection and the node's Upgrade), and that
+    Upgrade value (lower case)."""
+    lowered = [name.lower() for name, _ in headers]
+    dropped = hop_by_hop(lowered, headers)
+    upgrade = b", ".join(value for lname, (_, value) in zip(lowered, headers, strict=True) if lname == b"upgrade")
+    lines = [status_line(101, reason)]
+    lines += [b"%b: %b\r\n" % pair for lname, pair in zip(lowered, headers, strict=True) if lname not in dropped]
+    if set_cookie is not None:
+        lines += [b"Set-Cookie: %b\r\n" % set_cookie.encode("latin-1"), _PRIVATE]
+    lines.append(b"Connection: Upgrade\r\nUpgrade: %b\r\n\r\n" % upgrade)
+    return b"".join(lines), upgrade.lower()
 
 
 def _uncacheable(lowered: list[bytes], headers: Headers) -> bool:

@@ -75,8 +75,12 @@ class BalancerCollector:
             "Responses received while the node was draining.",
             labels=["upstream"],
         )
+        tunnels = GaugeMetricFamily(
+            "balancer_upstream_tunnels", "Open tunnels (WebSocket and other upgraded connections).", labels=["upstream"]
+        )
         for upstream in router.registry.members:
             labels = [upstream.url]
+            tunnels.add_metric(labels, upstream.tunnels)
             healthy.add_metric(labels, 1 if upstream.healthy else 0)
             in_flight.add_metric(labels, upstream.in_flight)
             served.add_metric(labels, upstream.served)
@@ -84,7 +88,7 @@ class BalancerCollector:
             draining.add_metric(labels, upstream.served_draining)
             for name in STATES:
                 state.add_metric([upstream.url, name], 1 if upstream.state == name else 0)
-        yield from (info, redispatches, healthy, state, in_flight, served, draining, failures)
+        yield from (info, redispatches, healthy, state, in_flight, served, draining, failures, tunnels)
 
 
 def metrics_registry(router: Router) -> CollectorRegistry:

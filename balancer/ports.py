@@ -15,6 +15,9 @@ from balancer.errors import Failure
 from balancer.pool import ConnectionPool
 from balancer.reader import LocalAnswer, LocalRequest, Request
 from balancer.routing import Router
+from balancer.tunnels import Tunnels
+from balancer.upstream_connection import UpstreamConnection
+from balancer.upstreams import Upstream
 
 # A request -> status, headers, body; or an awaitable of them, for an answer that waits (a runtime add's health check).
 OwnEndpoints = Callable[[LocalRequest], LocalAnswer | Awaitable[LocalAnswer]]
@@ -31,6 +34,7 @@ class ProxyServices(Protocol):
     access_log: bool
     clock: Callable[[], float]
     connections: set[Any]  # the open client connections (the owner's own type)
+    tunnels: Tunnels
     shutting_down: bool
     drained: asyncio.Event
 
@@ -56,3 +60,7 @@ class ClientSide(Protocol):
     def log_access(self, request: Request, status: int) -> None: ...
 
     def cut_off(self) -> None: ...
+
+    def start_tunnel(
+        self, conn: UpstreamConnection, upstream: Upstream, head: bytes, *, websocket: bool, first: bytes
+    ) -> None: ...

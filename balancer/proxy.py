@@ -15,6 +15,7 @@ from balancer.pool import ConnectionPool
 from balancer.ports import OwnEndpoints
 from balancer.routing import Router
 from balancer.settings import BalancerSettings
+from balancer.tunnels import Tunnels
 
 KEEPALIVE_TIMEOUT = 75.0  # an idle client connection is closed after this long (as aiohttp's server does)
 
@@ -31,6 +32,7 @@ class Proxy:
         self.access_log = settings.access_log
         self.clock = pool.clock
         self.connections: set[ClientConnection] = set()
+        self.tunnels = Tunnels(settings.tunnel_timeout, settings.drain_timeout, pool.clock, settings.tunnel_rebalance)
         self.shutting_down = False
         self.drained = asyncio.Event()  # set once shutting down and the last client connection has closed
 

@@ -44,7 +44,7 @@ class Request:
     """One parsed request: its head, and the body bytes not yet taken by whoever handles it."""
 
     __slots__ = ("target", "headers", "method", "http11", "keep_alive", "forwarded", "local", "pending", "done",
-                 "discard", "body_size")  # fmt: skip
+                 "discard", "body_size", "upgrade")  # fmt: skip
 
     def __init__(self) -> None:
         self.target = b""
@@ -57,6 +57,7 @@ class Request:
         self.done = False  # the whole request has been read
         self.discard = False  # the rest of the body is read and dropped (it was answered early)
         self.body_size = 0
+        self.upgrade: bytes | None = None  # the Upgrade header forwarded (a body-less HTTP/1.1 upgrade request)
 
     def take(self) -> bytes:
         """The body bytes read since the last call."""
@@ -72,6 +73,21 @@ class Request:
 
 
 LocalAnswer = tuple[int, Headers, bytes]  # status, headers, body of an answer the balancer makes itself
+
+
+def upgrade_token(request: Request) -> bytes | None:
+    """The protocols a request asks to switch to, when the balancer may pass that on: HTTP/1.1, not CONNECT (this
+    is not a forward proxy), and no body (the tunnel starts right after the head)."""
+    if not request.http11 or request.method == b"CONNECT":
+        return None
+    values = []
+    for name, value in request.headers:
+        lowered = name.lower()
+        if lowered == b"upgrade":
+            values.append(value.strip())
+        elif lowered == b"transfer-encoding" or (lowered == b"content-length" and value.strip() != b"0"):
+            return None
+    return b", ".join(values) or None
 
 
 class LocalRequest(NamedTuple):
@@ -107,23 +123,31 @@ class RequestReader:
         self.in_head = False
         self.finished = False  # no further request is read: after `Connection: close`, a refusal or an upgrade
         self.unread_input = False  # the client may still be sending bytes that will never be read
+        self.upgrading: Request | None = None  # an upgrade request: what follows it waits for the node's 101
+        self.tunnel_input = b""  # the bytes after an upgrade request's head: the tunnel's first, if the node agrees
         self._heads: list[Request] = []
         self._head_bytes = 0  # the current head's completed fields
         self._head_read = 0  # bytes of reads made entirely inside the current head (bounds an unfinished line)
         self._completed = 0  # requests read to their end
+        self._last: Request | None = None  # the last request whose head was read
 
     def feed(self, data: bytes) -> tuple[list[Request], Failure | None]:
         """Parse one read: the requests whose head it completed, in order (their bodies keep arriving into them),
         and the refusal to answer with when the input cannot be read any further."""
         if self.finished:
+            if self.upgrading is not None:  # held until the node answers the upgrade (reading is paused meanwhile)
+                self.tunnel_input += data
             return [], None
         head_before = self.current if self.in_head else None
         completed_before = self._completed
         refusal = None
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:  # what follows the request is another protocol: not supported
+        except httptools.HttpParserUpgrade as upgrade:  # what follows the request is another protocol
             self.finished = self.unread_input = True
+            if self._last is not None and self._last.upgrade is not None:
+                self.upgrading = self._last
+                self.tunnel_input = data[upgrade.args[0] :]
         except httptools.HttpParserError as exc:
             refusal = self._refusal(exc)
         heads = self._heads
@@ -195,10 +219,15 @@ class RequestReader:
         if is_unproxied_path(target):
             request.local = True
         else:
+            if parser.should_upgrade():
+                request.upgrade = upgrade_token(request)
             request.forwarded = forward_request(
                 request.method, target, request.headers, client_ip=self._client_ip,
-                hidden_cookie=self._hidden_cookie, session_header=self._session_header,
+                hidden_cookie=self._hidden_cookie, session_header=self._session_header, upgrade=request.upgrade,
             )  # fmt: skip
+            if request.upgrade is not None:  # RFC 9110 7.8: answered on this connection, then it changes protocol
+                request.keep_alive = False
+        self._last = request
         self._heads.append(request)
 
     def on_body(self, data: bytes) -> None:

@@ -48,6 +48,9 @@ class BalancerSettings:
     connect_timeout: float = 2.0
     read_timeout: float = 30.0
     shutdown_timeout: float = 10.0
+    tunnel_timeout: float = 3600.0  # an idle tunnel (WebSocket, any upgrade) is closed after this long
+    drain_timeout: float = 30.0  # a draining node's open tunnels are closed (1001) after this long
+    tunnel_rebalance: float = 0.0  # when a node joins, this fraction of the other nodes' tunnels is closed (1001)
     access_log: bool = False
     log_level: str = "INFO"
     discover: tuple[DnsTarget, ...] = ()  # dns://name:port items, resolved and re-resolved at run time
@@ -84,6 +87,9 @@ class BalancerSettings:
             connect_timeout=env.float("BALANCER_CONNECT_TIMEOUT", 2.0, minimum=0.01, maximum=600),
             read_timeout=env.float("BALANCER_READ_TIMEOUT", 30.0, minimum=0.01, maximum=3600),
             shutdown_timeout=env.float("BALANCER_SHUTDOWN_TIMEOUT", 10.0, minimum=0, maximum=3600),
+            tunnel_timeout=env.float("BALANCER_TUNNEL_TIMEOUT", 3600.0, minimum=0.01, maximum=7 * 86400),
+            drain_timeout=env.float("BALANCER_DRAIN_TIMEOUT", 30.0, minimum=0, maximum=86400),
+            tunnel_rebalance=env.float("BALANCER_TUNNEL_REBALANCE", 0.0, minimum=0, maximum=1),
             access_log=env.bool("BALANCER_ACCESS_LOG", False),
             log_level=env.choice("BALANCER_LOG_LEVEL", "INFO", LOG_LEVELS),
         )

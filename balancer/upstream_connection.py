@@ -27,6 +27,16 @@ class ResponseSink(Protocol):
     def response_flush(self, ended: bool) -> None: ...
     def upstream_failed(self, error: UpstreamError) -> None: ...
     def upstream_writable(self, writable: bool) -> None: ...
+    def response_upgrade(self, reason: bytes, headers: Headers, rest: bytes) -> None: ...
+
+
+class Splice(Protocol):
+    """The tunnel a connection belongs to after the node's 101: it gets the node's bytes unparsed."""
+
+    def from_node(self, data: bytes) -> None: ...
+    def node_eof(self) -> None: ...
+    def node_writable(self, writable: bool) -> None: ...
+    def close(self) -> None: ...
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -35,12 +45,14 @@ class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_on_lost", "_clock",
         "_armed", "_parser", "_status", "_reason", "_headers", "_in_head", "_no_body", "_ended", "_new_parser",
+        "splice",
     )  # fmt: skip
 
     def __init__(self, on_lost: Callable[[UpstreamConnection], None], url: str, clock: Callable[[], float]) -> None:
         self.url = url
         self.transport: asyncio.Transport | None = None
         self.sink: ResponseSink | None = None
+        self.splice: Splice | None = None  # after a 101: the tunnel (never back in the pool)
         self.reusable = True  # False once anything makes the next response's start uncertain
         self.last_read = self.idle_since = 0.0
         self.reading_paused = False
@@ -106,6 +118,10 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        splice = self.splice
+        if splice is not None:
+            splice.from_node(data)
+            return
         sink = self.sink
         if sink is None:  # nobody asked: the connection's state is unknown
             self.close()
@@ -113,6 +129,13 @@ class UpstreamConnection(asyncio.Protocol):
         self.last_read = self._clock()
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:  # a 101 with Connection: upgrade: the rest is a tunnel's
+            self.reusable = False
+            if self._status == 101:
+                sink.response_upgrade(self._reason, self._headers, data[upgrade.args[0] :])
+            else:
+                sink.upstream_failed(UpstreamError(BAD_RESPONSE))
+            return
         except httptools.HttpParserError as exc:
             log_if_bug(exc)
             self.reusable = False
@@ -126,11 +149,17 @@ class UpstreamConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self.reusable = False
+        if self.splice is not None:
+            self.splice.node_eof()
+            return True  # the other direction may still carry bytes
         return None  # close; connection_lost tells the sink
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
         self._on_lost(self)
+        if self.splice is not None:
+            self.splice.close()
+            return
         sink = self.sink
         self.detach()
         if sink is None:
@@ -141,11 +170,15 @@ class UpstreamConnection(asyncio.Protocol):
             sink.upstream_failed(UpstreamError(DISCONNECTED))
 
     def pause_writing(self) -> None:
-        if self.sink is not None:
+        if self.splice is not None:
+            self.splice.node_writable(False)
+        elif self.sink is not None:
             self.sink.upstream_writable(False)
 
     def resume_writing(self) -> None:
-        if self.sink is not None:
+        if self.splice is not None:
+            self.splice.node_writable(True)
+        elif self.sink is not None:
             self.sink.upstream_writable(True)
 
     # httptools callbacks

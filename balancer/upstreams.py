@@ -8,6 +8,7 @@ is rebuilt only when membership, health or a drain changes.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ class Upstream:
     served: int = 0  # responses received from the node, any status
     served_draining: int = 0  # of which while it was draining
     failures: int = 0  # proxied requests that failed: connection refused or reset, disconnect, timeout
+    tunnels: int = 0  # open tunnels (upgraded connections: WebSocket and others)
+    draining_since: float | None = None  # time.monotonic() when the drain began
 
     @property
     def state(self) -> str:
@@ -52,6 +55,17 @@ class Upstream:
 
     def failed(self) -> None:
         self.failures += 1
+
+    def switched_protocols(self) -> None:
+        """A 101: the request is answered and over; its tunnel is counted apart."""
+        self.answered()
+        self.request_ended()
+
+    def tunnel_started(self) -> None:
+        self.tunnels += 1
+
+    def tunnel_ended(self) -> None:
+        self.tunnels -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +140,7 @@ class UpstreamRegistry:
     def set_draining(self, upstream: Upstream, draining: bool) -> None:
         if upstream.draining != draining:
             upstream.draining = draining
+            upstream.draining_since = time.monotonic() if draining else None
             log.info("upstream %s is %s", upstream.url, "draining" if draining else "ready again")
             self._rebuild()
 

@@ -36,6 +36,7 @@ try:
     from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
+    from loadtest.users.longlived import LongLivedUser, weight_for
     from loadtest.users.misses import Expected, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
@@ -45,6 +46,7 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
     from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
+    from loadtest.users.longlived import LongLivedUser, weight_for
     from loadtest.users.misses import Expected, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
@@ -391,3 +393,5 @@ def _json_or_none(resp: Any) -> Any:
 
 
 stats.USER_KINDS.update({cls.kind: cls.weight for cls in (BrowserUser, AppUser)})
+_MIX = [c for c in (BrowserUser, AppUser) if _named_on_command_line(c.__name__)] or [BrowserUser, AppUser]
+LongLivedUser.weight = weight_for(sum(c.weight for c in _MIX))

@@ -23,8 +23,10 @@ from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import CAS, NODE_ID_HEADER
 from nodes.head_limits import refuse_large_heads
-from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE
+from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE, TICK_SECONDS, TRANSPORTS
+from nodes.live import live_routes
 from nodes.page import page_routes, unavailable, wants_html
+from nodes.polling import Transports
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
 from nodes.settings import NodeSettings
@@ -95,7 +97,10 @@ def create_app(settings: NodeSettings) -> web.Application:
     app[STORE] = store
     app[CONFLICTS] = conflicts
     app[IN_FLIGHT] = in_flight
+    app[TICK_SECONDS] = settings.tick_ms / 1000
+    app[TRANSPORTS] = Transports()
     app.add_routes(routes)
+    app.add_routes(live_routes)
     app.add_routes(page_routes)
     if isinstance(store, ReplicatedStore):
         wire_into(app, store.replicator, settings)

@@ -1,4 +1,5 @@
-"""`GET /`: a small HTML page to watch a session hop between nodes; plain forms, no JavaScript, no assets.
+"""`GET /`: a small HTML page to watch a session hop between nodes; plain forms, no JavaScript, no assets. With a
+session it embeds `GET /live`, a frame whose few lines of JavaScript open a WebSocket (`/ws`) and show its ticks.
 
 It shows which node answered, whether that node found the session, the user and the counter — never the
 session reference. Its buttons POST to `/page/...`, run the same actions as the JSON API (`nodes.actions`)
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from nodes.actions import current_session, end_every_session, end_session, increment, start_session
 from nodes.api import reply
+from nodes.contract.names import INCR_MESSAGE, WS_PATH
 from nodes.keys import NODE_ID, ROUTING, STORE
 from nodes.page_notes import expected, missing_note
 from nodes.validation import MAX_NAME, BadRequest, read_login
@@ -31,6 +33,7 @@ TEMPLATES = jinja2.Environment(
 )
 PAGE = TEMPLATES.get_template("page.html")
 UNAVAILABLE = TEMPLATES.get_template("unavailable.html")
+LIVE = TEMPLATES.get_template("live.html")
 
 
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept"}  # per-session content, HTML or JSON by Accept
@@ -77,6 +80,13 @@ def back_to_page() -> web.Response:
 async def page(request: web.Request) -> web.Response:
     session = await current_session(request)
     return render(request, session) if wants_html(request) else summary(request, session)
+
+
+@page_routes.get("/live")
+async def live(request: web.Request) -> web.Response:
+    """The page's live panel: a WebSocket through whatever balancer served the page (it authenticates itself)."""
+    html = LIVE.render(ws_path=WS_PATH, incr=INCR_MESSAGE)
+    return web.Response(text=html, content_type="text/html", headers=NO_STORE)
 
 
 @page_routes.post("/page/login")

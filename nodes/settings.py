@@ -31,6 +31,7 @@ from nodes.contract.names import (
 from nodes.contract.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+DEFAULT_TICK_MS = 1000
 DEFAULT_REDIS_TIMEOUT = 0.5
 DEFAULT_WAIT_TIMEOUT = 0.1
 REDIS_URL_HELP = "a redis://, redis+cluster:// or redis+sentinel://host:port[,host:port...]/<master name> URL"
@@ -65,6 +66,7 @@ class NodeSettings:
     redis_wait_timeout: float = DEFAULT_WAIT_TIMEOUT  # seconds a write waits for them, at most
     route_tag: bool = False  # append ".<node id>" to every session reference (Tomcat's jvmRoute)
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT  # SIGTERM: seconds in-flight requests get to finish
+    tick_ms: int = DEFAULT_TICK_MS  # NODE_TICK_MS: a WebSocket or event stream gets a tick this often
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
@@ -114,6 +116,7 @@ class NodeSettings:
             routing=routing,
             route_tag=_route_tag(env, node_id, routing),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
+            tick_ms=env.int("NODE_TICK_MS", DEFAULT_TICK_MS, minimum=10, maximum=3_600_000),
             **_replication(env, store),
         )
 

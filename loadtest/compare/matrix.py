@@ -34,7 +34,8 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
             "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson, "outage": args.outage,
             "redis_persistence": args.redis_persistence, "drain_seconds": args.drain_seconds,
-            "deploy_mode": args.deploy_mode}  # fmt: skip
+            "deploy_mode": args.deploy_mode, "long_lived": args.long_lived,
+            "rebalance": args.rebalance}  # fmt: skip
     whole = bool(args.all or args.store or args.routing or args.quick)  # else: each scenario's default cells
     cells = []
     for nodes in args.nodes:

@@ -70,6 +70,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--deploy-mode", choices=DEPLOY_MODES, default=DEPLOY_MODES[0],
                         help="rolling-deploy: drain (drain, SIGTERM, restart, ready; default) or kill (SIGKILL, no "
                              "drain, restart: the contrast)")  # fmt: skip
+    parser.add_argument("--long-lived", type=float, default=0.0, metavar="SHARE",
+                        help="the share of users (0-0.9) that keep a WebSocket open through the balancer, read its "
+                             "ticks, send increments and reconnect with back-off; adds the long-lived measures "
+                             "(default 0: none)")  # fmt: skip
+    parser.add_argument("--rebalance", type=float, default=0.0, metavar="SHARE",
+                        help="with --long-lived: when a node joins (scale-out), the balancer closes this share of the "
+                             "other nodes' WebSockets with 1001 so their clients spread (default 0)")  # fmt: skip
     parser.add_argument("--users", type=int, help=f"locust users per cell (default {DEFAULT_USERS})")
     parser.add_argument("--duration", type=float, help=f"seconds of load per cell (default {DEFAULT_DURATION:g})")
     parser.add_argument("--workers", type=int, default=0, help="locust worker processes (0: one local process)")
@@ -94,6 +101,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--revocation-bound must be >= 0")
     if not 0 <= args.drain_seconds <= 600:
         parser.error("--drain-seconds must be between 0 and 600")
+    if not 0 <= args.long_lived <= 0.9:
+        parser.error("--long-lived must be between 0 and 0.9")
+    if not 0 <= args.rebalance <= 1:
+        parser.error("--rebalance must be between 0 and 1")
     return args
 
 

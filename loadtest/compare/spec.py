@@ -31,6 +31,8 @@ class CellSpec:
     outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
     redis_persistence: str = "none"  # --redis-persistence: none or aof
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
+    long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
+    rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
 
     @property
     def store_label(self) -> str:

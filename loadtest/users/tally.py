@@ -31,6 +31,16 @@ LOST = "increments_lost"  # acknowledged increments missing from the counter, st
 STALE = "increments_stale"  # missing from the read-back after the burst, but there at the next look (a stale copy)
 CONFLICTS = "conflicts"  # increments answered 409 (refused, so neither acknowledged nor lost)
 UNVERIFIED = "bursts_unverified"  # read-back missed or failed, or an increment failed: not counted either way
+# The long-lived user (a WebSocket to /ws; loadtest/users/longlived.py), labelled by user kind unless noted:
+WS_CONNECTS = "ws_connects"  # WebSockets opened (their hello arrived)
+WS_CONNECT_FAILURES = "ws_connect_failures"  # handshakes refused or connections that failed before a 101
+RECONNECTS = "reconnects"  # WebSockets opened again after a close
+RECONNECT_TIME = "reconnect ms"  # close -> the new connection's hello, by latency bucket (backoff included)
+WS_MISSES = "ws_misses"  # WebSockets closed with 4401: the node did not see the session
+WS_CLOSES = "ws_closes"  # closes, by close code ("reset": the connection ended without a close frame)
+MESSAGES_LOST = "messages_lost"  # ticks missing from a connection's sequence, increments missing from the counter
+MESSAGES_DUPLICATED = "messages_duplicated"  # ticks seen twice, increments counted twice
+LIVE_OPEN = "live_open"  # by node: WebSockets open on it during that second (those that got a tick in it)
 
 
 def key(measure: str, label: str) -> str:

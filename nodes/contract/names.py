@@ -76,6 +76,17 @@ BALANCER_STATUS_PATH: Final = "/_balancer/status"
 BALANCER_METRICS_PATH: Final = "/_balancer/metrics"
 # The runtime API (BALANCER_ADMIN_TOKEN): add and remove nodes here, drain and re-admit them under it.
 BALANCER_UPSTREAMS_PATH: Final = "/_balancer/upstreams"
+# Long-lived connections on every node: a WebSocket, server-sent events, and the polling handshake that issues a
+# transport id held in one node's memory (socket.io's `sid`), which a WebSocket upgrade must bring back to that node.
+WS_PATH: Final = "/ws"
+EVENTS_PATH: Final = "/events"
+POLL_PATH: Final = "/poll"
+TRANSPORT_ID_PARAM: Final = "sid"
+INCR_MESSAGE: Final = "incr"  # a WebSocket client's message that adds one to the session's counter
+WS_SESSION_MISSING: Final = 4401  # the close code of a WebSocket whose session this node does not see
+WS_GOING_AWAY: Final = 1001  # RFC 6455: the server (a draining node, the balancer) is going away
+SID_UNKNOWN: Final = "Session ID unknown"  # socket.io's words for a transport id another node issued
+
 # Node-to-node session replication (SESSION_STORE=replicated): authenticated, and refused by the balancer.
 REPLICATION_PREFIX: Final = "/_replication/"
 

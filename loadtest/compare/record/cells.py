@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.record import loadfigures
+from loadtest.compare.record.longlived import long_lived_fields
 from loadtest.compare.record.model import (
     CellRecord,
     ErrorVerdict,
@@ -135,6 +136,7 @@ def build_cell(
             "replication": {"replication_traffic": dict(replication)} if replication else {},
             "scenario": {key: value for key, value in own.items() if key not in scenario.judged},
             "load model": loadfigures.cell_fields(stats),
+            "long-lived": long_lived_fields(stats.get("per_second", {}), start) if spec.long_lived > 0 else {},
         },
     )
 

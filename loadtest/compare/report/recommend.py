@@ -135,7 +135,7 @@ def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
     lossless = sorted((o for o in options if o.lossless), key=lambda o: rank(o, cells))
     headline = _headline(lossless, options, cells)
     lines = [*_lossless_lines(lossless, options, cells), *_failure_lines(cells), *_mix_lines(options, meta)]
-    lines += _consistency_lines(cells) + _theory_lines(cells)
+    lines += _consistency_lines(cells) + _long_lived_lines(cells) + _theory_lines(cells)
     return Recommendation(headline, intro, [line for line in lines if line])
 
 
@@ -314,6 +314,34 @@ def _consistency_lines(cells: Sequence[Cell]) -> list[str]:
     safe = [f"{c['store']} ({c['consistency']})" for c in concurrent if c["increments_lost"] == 0]
     verdict = f" Only {and_list(safe)} kept every write." if safe else " Every mode that ran lost writes."
     return [f"Parallel writes to one session (acknowledged increments): {'; '.join(parts)}.{verdict}"]
+
+
+def _long_lived_lines(cells: Sequence[Cell]) -> list[str]:
+    """Apps with WebSockets (--long-lived): which choices reconnected without a session miss, and what the store
+    cannot save."""
+    live = [c for c in measured(cells) if c.get("ws_connects") is not None]
+    if not live:
+        return []
+    missed = {f"{c['store']} + {c['routing']}": 0 for c in live}
+    for cell in live:
+        missed[f"{cell['store']} + {cell['routing']}"] += int(cell.get("ws_misses") or 0)
+    kept = [name for name, n in missed.items() if not n]
+    lost = [f"{name} ({n:,} closed with 4401)" for name, n in missed.items() if n]
+    found = f"every reconnect found its session with {and_list(kept)}" if kept else "no choice kept every session"
+    return [f"Apps with WebSockets: {found}" + (f"; not with {and_list(lost)}" if lost else "") + ". "
+            + _transport_sentence(live)]  # fmt: skip
+
+
+def _transport_sentence(live: Sequence[Cell]) -> str:
+    """socket.io's polling-then-upgrade handshake, as measured after each cell's load (when it was)."""
+    tried = [c for c in live if c.get("handshake_attempts")]
+    refused = sorted({f"{c['store']} + {c['routing']}" for c in tried if c.get("handshake_sid_unknown")})
+    upgraded = sorted({f"{c['store']} + {c['routing']}" for c in tried} - set(refused))
+    measured = f" (measured: 'Session ID unknown' with {and_list(refused)}" if refused else " (measured: none refused"
+    measured += f"; every upgrade reached its node with {and_list(upgraded)})" if upgraded else ")"
+    return ("A shared store saves the session on reconnect, but a transport held in one node's memory (socket.io's "
+            "polling handshake, the nodes' GET /poll) reaches its node only with affinity, whatever the store"
+            + (measured if tried else "") + ": shared store and sticky routing.")  # fmt: skip
 
 
 def _theory_lines(cells: Sequence[Cell]) -> list[str]:

@@ -108,6 +108,33 @@ def error_theory(cell: Cell) -> str:
     return f"{expected:,} (≤ {error_ceiling(cell):,} allowed)"
 
 
+def count(key: str) -> Show:
+    return lambda cell: num(cell.get(key))
+
+
+def upgrades(cell: Cell) -> str:
+    """The polling-then-upgrade handshake after the load: "20 of 20 upgraded", or with "Session ID unknown"s."""
+    tried = cell.get("handshake_attempts")
+    if not tried:
+        return "-"
+    unknown = cell.get("handshake_sid_unknown") or 0
+    return f"{cell.get('handshake_upgraded', 0)} of {tried} upgraded" + (f", {unknown} sid unknown" if unknown else "")
+
+
+def closes(cell: Cell) -> str:
+    """WebSocket closes by code: "1001 ×12, 4401 ×3"."""
+    return ", ".join(f"{code} ×{n}" for code, n in sorted(cell.get("ws_closes", {}).items())) or "-"
+
+
+def final_skew(cell: Cell) -> str:
+    """Open WebSockets per node in the last full second of the run: "node-1 4 / node-2 3 / node-4 0"."""
+    rows = [row for row in cell.get("open_connections", []) if row.get("nodes")]
+    if not rows:
+        return "-"
+    last = rows[-2] if len(rows) > 1 else rows[-1]  # the very last second is cut short by the end of the load
+    return " / ".join(f"{node} {n}" for node, n in sorted(last["nodes"].items()))
+
+
 GROUPS = (
     Group("Traffic", "How much load each cell carried, and how fast it was answered (HTTP requests only).",
           [("requests", lambda c: num(c.get("requests"))), ("rps", lambda c: num(c.get("rps"))),
@@ -129,6 +156,18 @@ GROUPS = (
            ("sessions lost", sessions_lost_text), ("store RTT", store_distance),
            ("p50 added ms (expected)", latency_added)],
           needs=("outage_s", "sessions_lost", "store_rtt_ms", "store_latency_check")),
+    Group("Long-lived connections", "WebSockets through the balancer (--long-lived): failed connects, reconnects and "
+          "how long they took (close to the next hello, back-off included), sessions the upgrade did not find (4401), "
+          "and messages lost or counted twice.",
+          [("opened", count("ws_connects")), ("connect failures", count("ws_connect_failures")),
+           ("reconnects", count("reconnects")), ("reconnect p50 ms", lambda c: ms(c.get("reconnect_p50_ms"))),
+           ("reconnect p99 ms", lambda c: ms(c.get("reconnect_p99_ms"))), ("ws misses", count("ws_misses")),
+           ("lost / duplicated", lambda c: f"{num(c.get('messages_lost'))} / {num(c.get('messages_duplicated'))}")],
+          needs=("ws_connects",)),
+    Group("Where the long-lived connections went", "How WebSockets ended (close codes), where the open ones were "
+          "at the end (after a scale-out, the new node's share), and socket.io's poll-then-upgrade handshake.",
+          [("closes", closes), ("open at the end", final_skew), ("poll then upgrade", upgrades)],
+          needs=("ws_connects",)),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
           [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),
     Group("Events", "What happened to the cluster during the run.",

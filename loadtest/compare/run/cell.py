@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare.record.cells import build_cell
+from loadtest.compare.record.longlived import long_lived_verdicts
 from loadtest.compare.record.model import CellRecord
 from loadtest.compare.record.store_latency import p50_by_request
-from loadtest.compare.run import revocation
+from loadtest.compare.run import handshake, revocation
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress
 from loadtest.compare.run.timeline import run_timeline
@@ -30,6 +31,14 @@ class CellFailed(RuntimeError):
     """A cell ran but cannot be trusted (a process died on its own): recorded, and the matrix goes on."""
 
 
+def tunnel_env(spec: CellSpec) -> tuple[tuple[str, str], ...]:
+    """With long-lived users, a drained node's WebSockets get 1001 from the balancer when its drain time is up, and
+    with --rebalance a share of them when a node joins."""
+    if spec.long_lived <= 0:
+        return ()
+    return ("BALANCER_DRAIN_TIMEOUT", f"{spec.drain_seconds:g}"), ("BALANCER_TUNNEL_REBALANCE", f"{spec.rebalance:g}")
+
+
 def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog, progress: Progress) -> CellRecord:
     """The scenario's cluster, a bounded locust run with the scenario's events on their timeline, stop all."""
     scenario = scenario_for(spec.scenario)
@@ -37,7 +46,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             log_dir=folder / "logs", consistency=spec.consistency,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
-                                            replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
+                                            replication=spec.replication or DEFAULT_REPLICATION,
+                                            extra_env=tunnel_env(spec)))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
@@ -54,6 +64,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         stats, (records, rtt) = load.stats, load.during
         replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
+        upgrades = _measure_handshake(cluster.url, progress) if spec.long_lived > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
@@ -62,11 +73,17 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     store |= {"store_latency_ms": spec.store_latency_ms,
               "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
     record = build_cell(spec, stats, scenario.disruption(records), records, replication)
-    return (
+    record = (
         record.with_measures("store", store)
         .with_measures("cpu", cpu_fields(load.cpu))
         .with_measures("logout-all", revoked)
+        .with_measures("handshake", upgrades)
     )
+    if spec.long_lived > 0:
+        figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown")}
+        for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
+            record = record.judged(verdict)
+    return record
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -75,6 +92,14 @@ def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[st
         url, spec.store, bound=spec.revocation_bound, max_age=DEFAULT_MAX_AGE
     )  # the lab leaves SESSION_MAX_AGE at its default
     progress.say(f"  logout-all: {measured['revocation']['explanation']}")
+    return measured
+
+
+def _measure_handshake(url: str, progress: Progress) -> dict[str, Any]:
+    """After the load: socket.io's polling-then-upgrade handshake, which only affinity brings to its node."""
+    measured = handshake.measure(url)
+    progress.say(f"  poll-then-upgrade: {measured['handshake_upgraded']} of {measured['handshake_attempts']} "
+                 f"upgraded, {measured['handshake_sid_unknown']} 'Session ID unknown'")  # fmt: skip
     return measured
 
 

@@ -19,6 +19,7 @@ from loadtest.lab.paths import LOCUSTFILE
 from loadtest.lab.processes import ManagedProcess, StartupError, free_port, python_module, wait_until
 
 USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
+LONG_LIVED_CLASS = "LongLivedUser"  # added beside the others with --long-lived (loadtest/users/longlived.py)
 STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
 
 
@@ -53,6 +54,8 @@ class LocustRun:
             argv += ["--processes", str(spec.workers), "--master-bind-port", port, "--master-port", port]
         if spec.arrival_rate > 0:
             argv += ["--sessionlab-arrival-rate", f"{spec.arrival_rate:g}"] + (["--sessionlab-poisson"] * spec.poisson)
+        if spec.long_lived > 0:
+            return [*argv, "--sessionlab-long-lived", f"{spec.long_lived:g}", *self.user_classes(), LONG_LIVED_CLASS]
         return argv + self.user_classes()
 
     def user_classes(self) -> list[str]:

@@ -1,0 +1,56 @@
+"""A cell's long-lived measures (`--long-lived`): what the WebSocket users counted (loadtest/users/longlived.py),
+beside the request measures. Reconnect time runs from a close to the new connection's hello, back-off included.
+Pure functions, no locust import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from loadtest.compare.record.model import Verdict
+from loadtest.compare.spec import CellSpec
+from loadtest.users import tally as T
+from nodes.contract.names import COOKIE, HASH, REDIS, ROUTE, STICKY
+
+
+def long_lived_fields(per_second: Mapping[str, Mapping[str, int]], start: float) -> dict[str, Any]:
+    """The measures every long-lived cell records, and the open WebSockets per node, second by second."""
+    totals = T.sum_counts(per_second.values())
+    reconnect = T.labels(totals, T.RECONNECT_TIME)
+    return {
+        "ws_connects": T.measure_total(totals, T.WS_CONNECTS),
+        "ws_connect_failures": T.measure_total(totals, T.WS_CONNECT_FAILURES),
+        "reconnects": T.measure_total(totals, T.RECONNECTS),
+        "reconnect_p50_ms": T.percentile(reconnect, 0.5),
+        "reconnect_p99_ms": T.percentile(reconnect, 0.99),
+        "ws_misses": T.measure_total(totals, T.WS_MISSES),
+        "messages_lost": T.measure_total(totals, T.MESSAGES_LOST),
+        "messages_duplicated": T.measure_total(totals, T.MESSAGES_DUPLICATED),
+        "ws_closes": T.labels(totals, T.WS_CLOSES),
+        "open_connections": open_connections(per_second, start),
+    }
+
+
+def open_connections(per_second: Mapping[str, Mapping[str, int]], start: float) -> list[dict[str, Any]]:
+    """`{"t", "nodes": {node: open WebSockets}}` per second since the start: the connection skew over time."""
+    rows = sorted(per_second.items(), key=lambda item: int(item[0]))
+    return [{"t": round(int(second) - start, 3), "nodes": T.labels(counts, T.LIVE_OPEN)} for second, counts in rows]
+
+
+# The theory of a long-lived cell. Reconnects miss as requests do: a store every node reads finds the session
+# wherever the upgrade lands (unless the scenario hits the store itself). A transport id lives in one node's memory:
+# only affinity brings the upgrade back to it, whatever the store (random: all 20 on the polling node, 2**-20 with
+# two nodes; round robin alternates, so never).
+SHARED_STORES = frozenset((COOKIE, REDIS))
+AFFINITY = frozenset((STICKY, HASH, ROUTE))
+
+
+def long_lived_verdicts(spec: CellSpec, figures: Mapping[str, Any], *, store_hit: bool) -> list[Verdict]:
+    """The reconnect-miss and handshake verdicts (None where theory does not predict the figure)."""
+    misses = figures.get("ws_misses")
+    shared = spec.store in SHARED_STORES and not store_hit and misses is not None
+    unknown = figures.get("handshake_sid_unknown")
+    handshake = None if unknown is None else (unknown == 0) == (spec.routing in AFFINITY)
+    return [Verdict("ws_miss_agrees_with_theory", "WebSocket misses", misses == 0 if shared else None),
+            Verdict("handshake_agrees_with_theory", "poll-then-upgrade", handshake)]  # fmt: skip

@@ -1,0 +1,96 @@
+"""The long-lived measures: what `--long-lived` runs, and what a cell records from the WebSocket users' tally."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loadtest.compare.options import parse_args
+from loadtest.compare.record.longlived import long_lived_fields, long_lived_verdicts
+from loadtest.compare.run.cell import tunnel_env
+from loadtest.compare.run.locustrun import LocustRun
+from loadtest.compare.spec import CellSpec
+from loadtest.users import tally as T
+from tests.support import ROOT
+
+KEYS = ("ws_connect_failures", "reconnects", "reconnect_p50_ms", "reconnect_p99_ms", "ws_misses", "messages_lost",
+        "messages_duplicated")  # fmt: skip
+
+
+def test_the_measures_add_up_over_seconds_and_keep_the_skew_per_second() -> None:
+    tally = T.Tally()
+    tally.count(T.WS_CONNECTS, "live", 4, now=100.2)
+    tally.count(T.LIVE_OPEN, "node-1", 3, now=100.2)
+    tally.count(T.LIVE_OPEN, "node-2", 1, now=100.2)
+    tally.count(T.WS_CLOSES, "1001", 3, now=101.5)
+    for ms in ("120", "150", "900"):
+        tally.count(T.RECONNECT_TIME, ms, now=101.7)
+    tally.count(T.RECONNECTS, "live", 3, now=101.7)
+    tally.count(T.WS_MISSES, "live", now=101.7)
+    tally.count(T.MESSAGES_LOST, "live", 2, now=101.9)
+    tally.count(T.LIVE_OPEN, "node-2", 4, now=102.0)
+    fields = long_lived_fields(tally.to_dict(), start=100.0)
+    assert {key: fields[key] for key in KEYS} == {
+        "ws_connect_failures": 0, "reconnects": 3, "reconnect_p50_ms": 150.0, "reconnect_p99_ms": 900.0,
+        "ws_misses": 1, "messages_lost": 2, "messages_duplicated": 0,
+    }  # fmt: skip
+    assert fields["ws_closes"] == {"1001": 3}
+    assert fields["open_connections"] == [
+        {"t": 0.0, "nodes": {"node-1": 3, "node-2": 1}},
+        {"t": 1.0, "nodes": {}},
+        {"t": 2.0, "nodes": {"node-2": 4}},
+    ]
+
+
+def test_long_lived_cells_run_the_websocket_users_beside_the_others() -> None:
+    spec = CellSpec("sticky", "redis", "node-failure", 3, 20, 7.0, long_lived=0.3)
+    argv = LocustRun(spec, "http://127.0.0.1:1", Path("x")).argv()
+    assert argv[argv.index("--sessionlab-long-lived") + 1] == "0.3"
+    assert argv[-3:] == ["BrowserUser", "AppUser", "LongLivedUser"]
+    plain = LocustRun(CellSpec("sticky", "redis", "node-failure", 3, 20, 7.0), "http://127.0.0.1:1", Path("x"))
+    assert "LongLivedUser" not in plain.argv()
+
+
+def test_long_lived_share_is_checked() -> None:
+    assert parse_args(["--long-lived", "0.3"]).long_lived == 0.3
+    with pytest.raises(SystemExit):
+        parse_args(["--long-lived", "1"])
+
+
+SHARE = """
+import sys
+sys.argv = ["locust", "-f", "loadtest/locustfile.py", "--sessionlab-long-lived", "0.25", "BrowserUser", "AppUser"]
+import loadtest.locustfile as suite
+weights = [cls.weight for cls in (suite.BrowserUser, suite.AppUser, suite.LongLivedUser)]
+print(weights[2] / sum(weights))
+"""
+
+
+def test_the_share_sets_the_long_lived_user_s_weight() -> None:
+    # in a subprocess: importing locust patches the process with gevent
+    done = subprocess.run([sys.executable, "-c", SHARE], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert float(done.stdout) == pytest.approx(0.25), done.stderr
+
+
+def test_rebalance_and_the_drain_time_reach_the_balancer_of_long_lived_cells_only() -> None:
+    spec = CellSpec("random", "redis", "scale-out", 3, 20, 7.0, long_lived=0.3, rebalance=0.5, drain_seconds=1.5)
+    assert dict(tunnel_env(spec)) == {"BALANCER_DRAIN_TIMEOUT": "1.5", "BALANCER_TUNNEL_REBALANCE": "0.5"}
+    assert tunnel_env(CellSpec("random", "redis", "scale-out", 3, 20, 7.0)) == ()
+    with pytest.raises(SystemExit):
+        parse_args(["--rebalance", "2"])
+
+
+def test_theory_wants_no_reconnect_miss_with_a_shared_store_and_upgrades_only_with_affinity() -> None:
+    def verdicts(routing: str, store: str, misses: int, unknown: int, *, store_hit: bool = False) -> list[object]:
+        spec = CellSpec(routing, store, "node-failure", 3, 20, 7.0, long_lived=0.3)
+        figures = {"ws_misses": misses, "handshake_sid_unknown": unknown}
+        return [v.agrees for v in long_lived_verdicts(spec, figures, store_hit=store_hit)]
+
+    assert verdicts("random", "redis", 0, 11) == [True, True]
+    assert verdicts("random", "redis", 2, 0) == [False, False]  # all 20 upgrades on the polling node: not random
+    assert verdicts("sticky", "memory", 5, 0) == [None, True]  # memory misses: reported, not predicted here
+    assert verdicts("hash", "cookie", 0, 3) == [True, False]
+    assert verdicts("sticky", "redis", 4, 0, store_hit=True) == [None, True]  # the store itself was hit
