@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import Event
+from loadtest.compare.spec import REDIS_AOF
+from nodes.contract.names import STICKY
 
 if TYPE_CHECKING:
     from loadtest.compare.spec import CellSpec
@@ -23,6 +25,9 @@ class ScaleIn(M.MembershipScenario):
     name = "scale-in"
     survives = "scale"
     description = "one node drained at the midpoint, then removed through the runtime API and stopped"
+
+    def in_default(self, store: str, routing: str) -> bool:
+        return (store, routing) == (REDIS_AOF, STICKY)  # Redis through scale; memory's loss: scale-out, deploy
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, math.ceil(MIN_DURATION + spec.drain_seconds))  # locust takes whole seconds
