@@ -23,6 +23,7 @@ from loadtest.compare.record.cells import failed_cell
 from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.report.table import ms
+from loadtest.compare.report.top import meta_fields
 from loadtest.compare.run.cell import CellFailed, cell_folder_name, run_cell
 from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
 from loadtest.lab.paths import report_dir
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INTERRUPTED
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
     compare_with_baseline(cells)
+    meta |= meta_fields(cells, meta)
     report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
     disagree = [c for c in cells if not c.get("agrees_with_theory")]

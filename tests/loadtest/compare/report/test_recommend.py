@@ -19,7 +19,7 @@ def text(cells: list[dict[str, Any]], meta: dict[str, Any] = BOTH) -> str:
 def test_recommends_a_store_and_routing_that_lost_nothing() -> None:
     found = recommend(matrix(), BOTH)
     assert found.headline.startswith("Use the redis store with random routing") or "cookie" in found.headline
-    assert "lost no session" in found.headline
+    assert "lost nothing" in found.headline
     assert "memory" not in found.headline
 
 
@@ -92,7 +92,7 @@ def test_a_store_fault_counts_for_every_routing_of_that_store() -> None:
     fault = cell("random", "redis", "steady", 0.0) | {"scenario": "store-failure", "sessions_lost": 300,
                                                        "sessions_checked": 300}  # fmt: skip
     said = text([*cells, fault])
-    assert said.startswith("Use the cookie store with random routing: the only choice that lost no session")
+    assert said.startswith("Use the cookie store with random routing: the only choice that lost nothing")
     assert "Lost nothing: cookie + random." in said
     assert "300 of 300 sessions lost" in said
 
@@ -102,5 +102,5 @@ def test_a_choice_measured_in_fewer_scenarios_than_ran_says_so_and_its_cpu_cost_
     cells[0] |= {"cluster_cpu_s": 2.0, "requests": 2000}
     cells[1] |= {"cluster_cpu_s": 0.5, "requests": 1000}
     said = text(cells)
-    assert "the only choice that lost no session (measured in steady only)" in said
+    assert "the only choice that lost nothing (measured in steady only)" in said
     assert "cluster CPU 1,000 µs per request (2.0× the cheapest choice)" in said
