@@ -212,7 +212,7 @@ def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequ
         use = f"Use the {best.store} store with {best.routing} routing"
         if len(lossless) == 1:
             return f"{use}: the only choice that lost nothing{where}: {what}."
-        why = "measured in the most scenarios, with the best grades, at the lowest p99 among those"
+        why = "ranked first by scenarios measured, grades and p99"
         return f"{use}: it lost nothing{where}: {what}; {why}."
     if not options:
         return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
