@@ -15,7 +15,6 @@ from loadtest.compare.scenarios.base import Event, RunTimeline
 from loadtest.compare.theory.model import Expectation
 from loadtest.compare.theory.ring import ProbeRing
 from loadtest.lab.cluster import ClusterConfig
-from nodes.contract.names import HASH, MEMORY
 
 if TYPE_CHECKING:
     from loadtest.compare.spec import CellSpec
@@ -30,9 +29,6 @@ class ScaleOut(M.MembershipScenario):
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         return replace(M.tolerant(config), spares=1)  # started with the others: adding it is one runtime call
-
-    def in_default(self, store: str, routing: str) -> bool:
-        return (store, routing) == (MEMORY, HASH)  # the ring moves 1/(N+1) of the ids; sticky keeps its pins
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, MIN_DURATION)

@@ -53,7 +53,7 @@ def test_changes_and_epochs_come_from_the_records_and_the_timeline() -> None:
 def test_default_matrix_covers_memory_and_redis_through_membership_changes() -> None:
     cells = plan(parse_args([]))
     mine = {(c.scenario, c.store, c.routing) for c in cells}
-    assert {("rolling-deploy", "memory", "sticky"), ("scale-out", "memory", "hash")} <= mine  # memory's losses
+    assert ("rolling-deploy", "memory", "sticky") in mine  # memory's losses
     assert {("rolling-deploy", "redis", "sticky"), ("scale-in", "redis", "sticky")} <= mine  # Redis keeps them
     every = plan(parse_args(["--all"]))
     assert len(every) > len(cells)
