@@ -5,7 +5,7 @@ per claim from results.json alone, each ending "holds", "holds with a cost of â€
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -167,7 +167,3 @@ def design_claims(cells: Sequence[Cell]) -> list[Claim]:
 def as_json(claims: Sequence[Claim]) -> list[dict[str, Any]]:
     """meta.design_claims in results.json."""
     return [claim.as_json() for claim in claims]
-
-
-def lines(cells: Sequence[Cell], meta: Mapping[str, Any] | None = None) -> list[str]:
-    return [claim.line() for claim in design_claims(cells)]
