@@ -23,6 +23,7 @@ from loadtest.compare.record.model import Cell, CellRecord, FailedCell, to_json
 from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.report.render import write_results_page
 from loadtest.compare.report.screenshot import write_screenshot
+from loadtest.compare.report.top import meta_fields
 from loadtest.compare.run.cell import CellFailed, cell_folder_name, run_cell
 from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
 from loadtest.lab.paths import report_dir
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["wall_s"] = round(time.monotonic() - progress.began, 1)
     cells = compare_with_baseline(cells)
     records = to_json(cells)  # the record as results.json and the report read it
+    meta |= meta_fields(records, meta)
     report.write_results(out, meta, records)
     written = report.write_report(out, {"meta": meta, "cells": records})
     if args.results_page is not None:

@@ -1,7 +1,10 @@
 """The cells a `sessionlab compare` run will run, in matrix order, from its parsed options.
 
-Per node count and store (the replicated store once per replication mode): routing x the interleaved scenarios,
-then the scenarios planned on their own; each scenario says which cells belong to the default matrix.
+The order, stated once: per node count, per store posture (stores in the contract's order, Redis as a team runs
+it before the naive one, the replicated store once per replication mode), per scenario in the registry's order,
+per routing in the contract's order. The default matrix (no --store, --routing, --all or --quick) runs the cells
+each scenario's `in_default(posture, routing)` picks; the others run every store and routing asked for, each
+scenario with its own routings (`Scenario.routings`) unless --routing is given.
 """
 
 from __future__ import annotations
@@ -21,49 +24,61 @@ from loadtest.compare.options import (
 )
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.spec import CellSpec
-from nodes.contract.names import REPLICATED_STORE, ROUTING_MODES, STORES
+from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
+from nodes.contract.names import NODE_STORES, REDIS, REPLICATED_STORE, ROUTING_MODES, STORES
+
+DEFAULT_PERSISTENCES = ("aof", "none")  # the default matrix: Redis as a team runs it, then the naive one
 
 
 def plan(args: argparse.Namespace) -> list[CellSpec]:
-    """The cells to run, in matrix order: per store, routing x the interleaved scenarios, then the others."""
+    """The cells to run, in matrix order (the module's docstring)."""
     quick: dict[str, Any] = QUICK if args.quick else {}
-    stores = args.store or quick.get("store", STORES)
+    default = not (args.all or args.store or args.routing or args.quick)
     chosen = tuple(SCENARIOS) if args.all else args.scenario or quick.get("scenario", default_scenarios())
     scenarios = [scenario_for(name) for name in chosen]
     load = {"users": args.users or quick.get("users", DEFAULT_USERS),
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
             "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson, "outage": args.outage,
-            "redis_persistence": args.redis_persistence, "drain_seconds": args.drain_seconds,
-            "deploy_mode": args.deploy_mode, "long_lived": args.long_lived,
+            "drain_seconds": args.drain_seconds, "deploy_mode": args.deploy_mode, "long_lived": args.long_lived,
             "rebalance": args.rebalance}  # fmt: skip
-    whole = bool(args.all or args.store or args.routing or args.quick)  # else: each scenario's default cells
     cells = []
     for nodes in args.nodes:
-        for store, replication in stores_with_modes(stores, args.replication):
-            at = {**load, "nodes": nodes, "replication": replication}
-            for routing in _routings(args, quick, None):
-                cells += [_spec(routing, store, s, mode, at) for s in scenarios if s.interleaved
-                          and (whole or s.in_default_matrix(store, routing))
-                          for mode in s.variants(store, args.consistency)]  # fmt: skip
-            for scenario in (s for s in scenarios if not s.interleaved):
-                cells += [_spec(routing, store, scenario, mode, at) for routing in _routings(args, quick, scenario)
-                          if whole or scenario.in_default_matrix(store, routing)
-                          for mode in scenario.variants(store, args.consistency)]  # fmt: skip
+        for posture in postures(args, default):
+            base = CellSpec(ROUTING_MODES[0], scenario="", nodes=nodes, **posture, **load)
+            cells += [_spec(replace(base, routing=routing), scenario, mode)
+                      for scenario in scenarios for routing in _routings(args, quick, scenario)
+                      if not default or scenario.in_default(base.posture(), routing)
+                      for mode in scenario.variants(base.store, args.consistency)]  # fmt: skip
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     return with_revocation(cells, revocation_bound(args))
 
 
-def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario | None) -> tuple[str, ...]:
-    """--routing when given, else the scenario's own routings, else the matrix's."""
-    own = scenario.default_routings if scenario else None
-    return tuple(args.routing or own or quick.get("routing", ROUTING_MODES))
+def postures(args: argparse.Namespace, default: bool) -> list[dict[str, Any]]:
+    """Each store once per posture: the replicated store per replication mode, Redis per persistence (the
+    default matrix tries every mode and persistence not fixed by an option, and `in_default` picks)."""
+    stores = args.store or (NODE_STORES if default else STORES)
+    persistences = (args.redis_persistence,) if args.redis_persistence else (
+        DEFAULT_PERSISTENCES if default else ("none",))  # fmt: skip
+    replications = REPLICATIONS if default and args.replication == (DEFAULT_REPLICATION,) else args.replication
+    found: list[dict[str, Any]] = []
+    for store in stores:
+        if store == REPLICATED_STORE:
+            found += [{"store": store, "replication": mode} for mode in replications]
+        else:
+            found += [{"store": store, "redis_persistence": p} for p in (persistences if store == REDIS else ("none",))]
+    return found
 
 
-def _spec(routing: str, store: str, scenario: Scenario, mode: str | None, load: dict[str, Any]) -> CellSpec:
+def _routings(args: argparse.Namespace, quick: dict[str, Any], scenario: Scenario) -> tuple[str, ...]:
+    """--routing when given, else the scenario's own routings, else --quick's, else every routing."""
+    return tuple(args.routing or scenario.routings or quick.get("routing", ROUTING_MODES))
+
+
+def _spec(spec: CellSpec, scenario: Scenario, mode: str | None) -> CellSpec:
     """One cell; open loop only for scenarios that run the ordinary users (bursts keep their own rhythm)."""
-    paced = load if scenario.users is None else {**load, "arrival_rate": 0.0, "poisson": False}
-    spec = CellSpec(routing, store, scenario.name, consistency=mode, **paced)
-    return replace(spec, duration=scenario.duration(spec))
+    paced = spec if scenario.users is None else replace(spec, arrival_rate=0.0, poisson=False)
+    cell = replace(paced, scenario=scenario.name, consistency=mode)
+    return replace(cell, duration=scenario.duration(cell))
 
 
 def revocation_bound(args: argparse.Namespace) -> float:
@@ -84,11 +99,6 @@ def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
         seen.add((spec.store_label, spec.routing))
         marked.append(replace(spec, revocation_bound=bound) if first else spec)
     return marked
-
-
-def stores_with_modes(stores: tuple[str, ...], replications: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    """Each store once; the replicated store once per replication mode."""
-    return [(store, mode) for store in stores for mode in (replications if store == REPLICATED_STORE else (None,))]
 
 
 def describe(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from loadtest.compare.fidelity import options as fidelity
 from loadtest.compare.run import locustrun
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
+from loadtest.compare.spec import REDIS_AOF, REDIS_NAIVE, SYNC_REPLICATED
 from loadtest.lab.paths import absolute
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from loadtest.lab.store_backend import PERSISTENCE
@@ -61,8 +62,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--redis-persistence",
         choices=tuple(PERSISTENCE),
-        default="none",
-        help="the lab Redis' persistence: none (the default), or aof (appendonly yes, appendfsync everysec)",
+        help="the lab Redis' persistence for every redis cell: none, or aof (appendonly yes, appendfsync everysec); "
+        "default: none, except in the default matrix, which runs Redis with aof and, in store-failure, without "
+        "persistence beside it",
     )
     parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS,
                         help="rolling-deploy and scale-in: seconds a node drains before it is stopped or removed "
@@ -130,7 +132,10 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
 
 
 def default_scenarios() -> tuple[str, ...]:
-    return tuple(name for name, scenario in SCENARIOS.items() if scenario.in_default)
+    """The scenarios with a cell in the default matrix (any store posture, any routing)."""
+    postures = (*STORES, REDIS_AOF, REDIS_NAIVE, *SYNC_REPLICATED)
+    return tuple(name for name, scenario in SCENARIOS.items()
+                 if any(scenario().in_default(p, r) for p in postures for r in ROUTING_MODES))  # fmt: skip
 
 
 def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nodes.contract.names import default_consistency
+from nodes.contract.names import REDIS, REPLICATED_STORE, default_consistency
+
+PERSISTENCE_WORDS = {"none": "no persistence", "aof": "AOF"}  # --redis-persistence values as a team names them
+
+
+def posture_label(store: str, replication: str | None = None, persistence: str | None = None,
+                  setup: str | None = None) -> str:  # fmt: skip
+    """The store in the posture it ran, as the grid and the decision name it: `redis (AOF)`, `redis (Sentinel)`,
+    `replicated all-sync`, `memory`; a redis cell that does not say its persistence (older results) is `redis`."""
+    if replication:
+        return f"{store} {replication}"
+    if store != REDIS or (persistence is None and setup is None):
+        return store
+    words = [setup] if setup else []
+    if persistence and (persistence != "none" or not setup):
+        words.append(PERSISTENCE_WORDS.get(persistence, persistence))
+    return f"{store} ({', '.join(words)})"
+
+
+# The postures the default matrix names (scenarios' `in_default` pick cells by them): Redis as a team runs it (AOF,
+# appendfsync everysec) and the naive one beside it, and the replicated store with synchronous copies.
+REDIS_AOF, REDIS_NAIVE = posture_label(REDIS, persistence="aof"), posture_label(REDIS, persistence="none")
+SYNC_REPLICATED = tuple(posture_label(REPLICATED_STORE, mode) for mode in ("all-sync", "backup-sync"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +55,11 @@ class CellSpec:
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
     long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
     rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
+
+    def posture(self, setup: str | None = None) -> str:
+        """`posture_label` of this cell; `setup` is the scenario's own store set-up (Sentinel), if any."""
+        persistence = self.redis_persistence if self.store == REDIS else None
+        return posture_label(self.store, self.replication, persistence, setup)
 
     @property
     def store_label(self) -> str:

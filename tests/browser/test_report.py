@@ -58,13 +58,30 @@ def test_generated_report_looks_right_at_laptop_width(page: Any, tmp_path: Path)
     assert_grid_matches(page, json.loads((tmp_path / "results.json").read_text()))
 
 
-def test_the_top_of_the_page_is_the_grid_and_the_recommendation(page: Any, tmp_path: Path) -> None:
+def test_the_top_of_the_page_is_the_decision_then_the_grid_and_the_recommendation(page: Any, tmp_path: Path) -> None:
     look(page, written(tmp_path, generated_results()))
     headings = page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)")
-    assert headings[:3] == ["Scenario: steady", "Scenario: node-failure", "Scenario: concurrent"]
-    assert "Recommendation" in headings
-    assert page.locator("#grids").bounding_box()["y"] < 400  # the answer starts on the first screen (800 px)
+    assert headings[:4] == ["The decision: what can you not afford?", "Scenario: steady", "Scenario: node-failure",
+                            "Scenario: concurrent"]  # fmt: skip
+    assert "Recommendation" in headings and "The design's claims, measured" in headings
     assert page.locator("td.off-theory[data-store=memory][data-routing=hash]").count() == 1
+
+
+def test_the_first_screen_shows_the_whole_decision_table(page: Any, tmp_path: Path) -> None:
+    """At 1,280 x 800 the table of what a team cannot afford, and this run's answer, fit above the fold, and no
+    choice that lost writes is named among the survivors of parallel writes."""
+    results = generated_results()
+    results["cells"].append(concurrent_cell("cookie", "last_write_wins", acked=200, lost=180))
+    look(page, written(tmp_path, results))
+    table, answer = page.locator("#decision table.decision"), page.locator("#decision .answer")
+    assert table.locator("tbody tr").count() == 6
+    bottom = answer.bounding_box()
+    assert bottom["y"] + bottom["height"] <= chromium.LAPTOP["height"]  # visible without scrolling
+    writes = page.locator("#decision tr[data-priority='parallel writes to one session'] td.survivors").inner_text()
+    assert writes == "redis with cas"  # redis with last_write_wins lost 20%, cookie 90%
+    apps = page.locator("#decision tr[data-priority='app clients without cookies'] td.survivors").inner_text()
+    assert "memory" not in apps
+    assert "lossless" not in page.locator("#decision").inner_text()
 
 
 @pytest.mark.timeout(120)

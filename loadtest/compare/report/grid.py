@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtest.compare.report import grades
-from loadtest.compare.report.table import error_ceiling
+from loadtest.compare.report.table import error_ceiling, store_text
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.render.format import ms
 from nodes.contract.names import ROUTING_MODES, STORES
@@ -28,7 +28,11 @@ def ordered(values: Iterable[str], known: Sequence[str]) -> list[str]:
 
 
 def row_label(cell: Cell, split_modes: bool) -> str:
-    return f"{cell['store']} ({cell['consistency']})" if split_modes else str(cell["store"])
+    """The store in its posture (`redis (AOF)`), and its consistency mode where one scenario ran several."""
+    label = store_text(cell)
+    if not split_modes:
+        return label
+    return f"{label[:-1]}, {cell['consistency']})" if label.endswith(")") else f"{label} ({cell['consistency']})"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The report's Recommendation, every sentence computed from results.json: nothing here is a hand-written verdict.
 
-For the run's client mix (the user kinds it ran), a store x routing choice "loses nothing" when none of its
-cells missed a session and no store fault lost an acknowledged one; an event that hits the store (a Redis restart
-or failover: `Scenario.about_the_store`) counts for every routing of that store, whichever routing it ran with.
-Among those, the recommended one has the fewest caveats measured in the run (a session that outlived logout-all,
-writes lost in the store's default consistency mode), then the best worst grade, then the lowest p99, then the
-most requests per second; its cost is stated against the fastest and the cheapest choice.
+For the run's client mix (the user kinds it ran), a choice is a store in its posture (`redis (AOF)`, `replicated
+all-sync`) with a routing. It "loses nothing" when none of its cells missed a session, no store fault lost an
+acknowledged one, its store's default consistency mode lost no parallel write and no session outlived logout-all;
+an event that hits the store (a Redis restart or failover: `Scenario.about_the_store`) counts for every routing of
+that posture, whichever routing it ran with. Among those, the recommended one was measured in the most scenarios,
+then has the best worst grade, then the lowest p99, then the most requests per second; its cost is stated against
+the fastest and the cheapest choice.
 Then, per scenario, which choices failed it and by how much; then parallel writes (lost updates) per
 consistency mode, and cells that disagree with theory.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from loadtest.compare.report import grades
 from loadtest.compare.report.grid import ordered
-from loadtest.compare.report.table import sessions_lost_text
+from loadtest.compare.report.table import sessions_lost_text, store_text
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.theory.model import KINDS
 from loadtest.render.format import ms as table_ms
@@ -52,11 +53,16 @@ class Choice:
         return f"{self.store} + {self.routing}"
 
     @property
+    def family(self) -> str:
+        """The store whatever its posture (`redis` for `redis (AOF)`): what its consistency and revocation are."""
+        return str(self.cells[0]["store"]) if self.cells else self.store.split(" ")[0]
+
+    @property
     def judged(self) -> list[Cell]:
         return [*self.cells, *self.store_cells]
 
     @property
-    def lossless(self) -> bool:
+    def kept_sessions(self) -> bool:
         """No miss, and no session acknowledged before a store fault and gone after it."""
         return all(c["misses"] == 0 and not c.get("sessions_lost") for c in self.judged)
 
@@ -108,12 +114,14 @@ def session_cells(cells: Sequence[Cell]) -> list[Cell]:
 def choices(cells: Sequence[Cell]) -> list[Choice]:
     """Every store x routing that ran outside the concurrent scenario, in the report's order."""
     plain = session_cells(cells)
-    pairs = dict.fromkeys((str(c["store"]), str(c["routing"])) for c in plain)
-    rank = {s: i for i, s in enumerate(ordered((s for s, _ in pairs), STORES))}
+    pairs = dict.fromkeys((store_text(c), str(c["routing"])) for c in plain)
+    families = ordered((str(c["store"]) for c in plain), STORES)
+    family_of = {store_text(c): families.index(str(c["store"])) for c in plain}
+    postures = {s: i for i, s in enumerate(dict.fromkeys(s for s, _ in pairs))}
     order = {r: i for i, r in enumerate(ordered((r for _, r in pairs), ROUTING_MODES))}
-    pairs_sorted = sorted(pairs, key=lambda p: (rank[p[0]], order[p[1]]))
-    return [Choice(s, r, [c for c in plain if (c["store"], c["routing"]) == (s, r)],
-                   [c for c in plain if c["store"] == s and c["routing"] != r and _about_the_store(c)])
+    pairs_sorted = sorted(pairs, key=lambda p: (family_of[p[0]], postures[p[0]], order[p[1]]))
+    return [Choice(s, r, [c for c in plain if (store_text(c), c["routing"]) == (s, r)],
+                   [c for c in plain if store_text(c) == s and c["routing"] != r and _about_the_store(c)])
             for s, r in pairs_sorted]  # fmt: skip
 
 
@@ -132,27 +140,53 @@ def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
     options = choices(cells)
     scenarios = ordered((str(c["scenario"]) for c in measured(cells)), list(SCENARIOS))
     intro = f"For this run's clients ({client_mix(meta)}), in the scenarios that ran ({', '.join(scenarios)}):"
-    lossless = sorted((o for o in options if o.lossless), key=lambda o: rank(o, cells))
+    lossless = sorted((o for o in options if not losses(o, cells)), key=lambda o: rank(o, cells))
     headline = _headline(lossless, options, cells)
-    lines = [*_lossless_lines(lossless, options, cells), *_failure_lines(cells), *_mix_lines(options, meta)]
+    lines = [*_lossless_lines(lossless, options, cells), *_kept_but_lines(options, cells), *_failure_lines(cells),
+             *_mix_lines(options, meta)]  # fmt: skip
     lines += _consistency_lines(cells) + _long_lived_lines(cells) + _theory_lines(cells)
     return Recommendation(headline, intro, [line for line in lines if line])
 
 
-def rank(choice: Choice, cells: Sequence[Cell]) -> tuple[int, int, float, float]:
-    """Fewer measured caveats first, then a better worst grade over its cells, then lower p99, then more rps."""
+def rank(choice: Choice, cells: Sequence[Cell]) -> tuple[int, int, int, float, float]:
+    """Fewer measured caveats, then measured in more scenarios, then a better worst grade over its cells, then
+    lower p99, then more rps."""
     worst = grades.worst([grades.grade(c) for c in choice.cells])
-    return len(caveats(choice, cells)), grades.GRADES.index(worst), choice.p99, -choice.rps
+    covered = len(choice.measured_in())
+    return len(caveats(choice, cells)), -covered, grades.GRADES.index(worst), choice.p99, -choice.rps
+
+
+def revocation_cell(choice: Choice, cells: Sequence[Cell]) -> Cell | None:
+    """The cell that measured logout-all for this choice: its own, else its store's with the same routing (the
+    store decides revocation, not its persistence), else, for a shared store, with any routing."""
+    own = [c for c in choice.cells if c.get("revocation")]
+    same = [c for c in measured(cells) if c.get("revocation") and c["store"] == choice.family]
+    routed = [c for c in same if c["routing"] == choice.routing]
+    shared = same if choice.family != "memory" else []
+    return next(iter(own or routed or shared), None)
 
 
 def caveats(choice: Choice, cells: Sequence[Cell]) -> list[str]:
-    """What a choice costs beyond latency, as measured: sessions outliving logout-all, writes lost in parallel."""
-    found = [_revocation_caveat(c) for c in choice.cells if c.get("revocation")][:1]
+    """What a choice costs beyond misses, as measured: sessions outliving logout-all, writes lost in parallel."""
+    revoked = revocation_cell(choice, cells)
+    found = [_revocation_caveat(revoked)] if revoked else []
     for cell in measured(cells):
-        if cell["store"] == choice.store and cell.get("lost_update_rate") and cell["consistency"] == _default(cell):
+        if cell["store"] == choice.family and cell.get("lost_update_rate") and cell["consistency"] == _default(cell):
             found.append(f"its default {cell['consistency']} mode lost {pct(cell['lost_update_rate'])} of parallel "
                          "writes to one session")  # fmt: skip
     return [text for text in found if text]
+
+
+def losses(choice: Choice, cells: Sequence[Cell]) -> list[str]:
+    """Every loss measured for a choice, named as the loss it is; empty: it lost nothing in this run."""
+    found = [f"{c['misses']:,} requests missed in {c['scenario']}" for c in choice.judged if c["misses"]]
+    found += [f"{sessions_lost_text(c)} sessions lost in {c['scenario']}" for c in choice.judged
+              if c.get("sessions_lost")]  # fmt: skip
+    return found + caveats(choice, cells)
+
+
+def _writes_measured(choice: Choice, cells: Sequence[Cell]) -> bool:
+    return any(c["store"] == choice.family and c.get("lost_update_rate") is not None for c in measured(cells))
 
 
 def _default(cell: Cell) -> str:
@@ -174,24 +208,26 @@ def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequ
         ran = ordered((str(c["scenario"]) for c in session_cells(cells)), list(SCENARIOS))
         seen = best.measured_in()
         where = "" if seen == ran else f" (measured in {', '.join(seen)} only)"
-        found = caveats(best, cells)
-        but = f" Caveats: {'; '.join(found)}." if found else ""
+        untested = "" if _writes_measured(best, cells) else " (parallel writes not measured for it)"
+        what = f"no session, no parallel write, no session usable after logout{untested}"
         use = f"Use the {best.store} store with {best.routing} routing"
         if len(lossless) == 1:
-            return f"{use}: the only choice that lost no session{where}.{but}"
-        why = "with the fewest caveats and the best grades, at the lowest p99 among those"
-        return f"{use}: it lost no session{where}, {why}.{but}"
+            return f"{use}: the only choice that lost nothing{where}: {what}."
+        why = "ranked first by scenarios measured, grades and p99"
+        return f"{use}: it lost nothing{where}: {what}; {why}."
     if not options:
         return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
     least = min(
         options,
-        key=lambda o: (max(c["miss_rate"] for c in o.judged), sum(c.get("sessions_lost") or 0 for c in o.judged)),
-    )
+        key=lambda o: (max(c["miss_rate"] for c in o.judged), sum(c.get("sessions_lost") or 0 for c in o.judged),
+                       len(losses(o, cells))),
+    )  # fmt: skip
     worst = max(c["miss_rate"] for c in least.judged)
     lost = [c for c in least.judged if c.get("sessions_lost")]
     faults = "".join(f"; {sessions_lost_text(c)} sessions lost in {c['scenario']}" for c in lost)
+    more = "".join(f"; {text}" for text in caveats(least, cells))
     return (f"No choice lost nothing; the least lossy was {least.name} (at worst {pct(worst)} of requests "
-            f"missed{faults}).")  # fmt: skip
+            f"missed{faults}{more}).")  # fmt: skip
 
 
 def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> list[str]:
@@ -208,6 +244,13 @@ def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells
             f"{', '.join(option.measured_in())}" + "".join(f"; but {text}" for text in caveats(option, cells)) + "."
         )
     return lines
+
+
+def _kept_but_lines(options: Sequence[Choice], cells: Sequence[Cell]) -> list[str]:
+    """Choices that kept every session yet lost something else: never called lossless, the loss named."""
+    return [f"{o.name} kept every session ({o.checked:,} authenticated requests, measured in "
+            f"{', '.join(o.measured_in())}), but {'; '.join(caveats(o, cells))}: not lossless."
+            for o in options if o.kept_sessions and caveats(o, cells)]  # fmt: skip
 
 
 def capacity(choice: Choice, cells: Sequence[Cell]) -> float | None:

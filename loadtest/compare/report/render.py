@@ -15,15 +15,18 @@ from typing import Any
 
 import markupsafe
 
+from loadtest.compare.report.decision import short_names
 from loadtest.compare.report.model import build
 from loadtest.compare.report.table import Cell, table_rows
 from loadtest.compare.report.text import load_warnings, warning_lines
+from loadtest.compare.report.top import meta_fields
 from loadtest.render.page import results_page
 from loadtest.render.templates import environment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENVIRONMENT = environment(TEMPLATES)  # the lab's one jinja2 setup, its number formats as filters
 ENVIRONMENT.tests["prose"] = lambda value: str(value)[:1].isalpha()  # a sentence, not a figure: left-aligned
+ENVIRONMENT.globals["short_choices"] = short_names
 
 
 def code_spans(value: Any) -> Any:
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args[0])
     results = json.loads((out / "results.json").read_text())
+    results["meta"] = {**results.get("meta", {}), **meta_fields(results["cells"], results.get("meta", {}))}
+    write_results(out, results["meta"], results["cells"])
     for path in write_report(out, results):
         print(path)
     return 0

@@ -63,7 +63,6 @@ def _event_line(event: Event, hit: Sequence[Cell]) -> str:
 
 def _cell_outcome(cell: Cell, named: bool) -> str:
     where = cell["routing"] + (f" / {cell['scenario']}" if named else "")
-    where += f" / {cell['redis_persistence']}" if cell.get("redis_persistence") not in (None, "none") else ""
     event = first_disruption(cell)
     after = misses_after(cell, event)
     since = "" if after is None or event is None else f", {after:,} of them after {event['what']}"

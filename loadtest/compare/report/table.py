@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loadtest.compare.scenarios import SCENARIOS
+from loadtest.compare.spec import posture_label
 from loadtest.render.format import count as num
 from loadtest.render.format import ms, pct
 
@@ -35,9 +37,12 @@ def cell_name(cell: Cell) -> str:
     return f"{store_text(cell)} / {cell['routing']} / {cell['scenario']}{mode}"
 
 
-def store_text(cell: Cell) -> str:
-    """The store, with the replicated store's mode (`replicated all-sync`)."""
-    return f"{cell['store']} {cell['replication']}" if cell.get("replication") else str(cell["store"])
+def store_text(cell: Mapping[str, Any]) -> str:
+    """The store in the posture it ran (`replicated all-sync`, `redis (AOF)`, `redis (Sentinel)`): two cells of one
+    store in different set-ups are two choices, never one row."""
+    scenario = SCENARIOS.get(str(cell.get("scenario")))
+    setup = scenario.store_setup if scenario is not None else None
+    return posture_label(str(cell["store"]), cell.get("replication"), cell.get("redis_persistence"), setup)
 
 
 def lost_text(cell: Cell) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.longlived import long_lived_verdicts
 from loadtest.compare.record.model import CellRecord
-from loadtest.compare.record.store_latency import p50_by_request
+from loadtest.compare.record.store_latency import ROUND_TRIPS, p50_by_request
 from loadtest.compare.run import handshake, revocation
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress
@@ -71,7 +71,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
     store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
     totals = T.sum_counts(stats.get("per_second", {}).values())
     store |= {"store_latency_ms": spec.store_latency_ms,
-              "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
+              "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals),
+              "p99_ms_by_request": p99_by_request(totals)}  # fmt: skip
     record = build_cell(spec, stats, scenario.disruption(records), records, replication)
     record = (
         record.with_measures("store", store)
@@ -84,6 +85,16 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
             record = record.judged(verdict)
     return record
+
+
+def p99_by_request(totals: dict[str, int]) -> dict[str, float]:
+    """The p99 of each request the lab's tally times (what a synchronous copy adds to a write shows in its tail)."""
+    found = {}
+    for name in ROUND_TRIPS:
+        histogram = T.labels(totals, T.request_latency(*name.split(" ", 1)))
+        if histogram and (p99 := T.percentile(histogram, 0.99)) is not None:
+            found[name] = p99
+    return found
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:

@@ -65,11 +65,12 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
 
     name: ClassVar[str]
     description: ClassVar[str]  # one line, shown by --help and in the report
-    in_default: ClassVar[bool] = False  # part of the default matrix (keep it under 10 minutes); --all runs every one
     users: ClassVar[tuple[str, ...] | None] = None  # locust user classes of its own; None: the cell's user kinds
-    default_routings: ClassVar[tuple[str, ...] | None] = None  # routings unless --routing is given; None: all
-    default_stores: ClassVar[tuple[str, ...] | None] = None  # stores in the default matrix (not --all, no --store)
-    interleaved: ClassVar[bool] = True  # planned per routing next to the other interleaved scenarios
+    # The routings the scenario means something for (--routing overrides it); None: every routing. Its stores:
+    # `variants` returns () for a store it does not apply to.
+    routings: ClassVar[tuple[str, ...] | None] = None
+    # The store set-up the scenario builds itself, named in the cell's posture (`redis (Sentinel)`); None: none.
+    store_setup: ClassVar[str | None] = None
     # The event the report's "what it survives" lines name after it ("node kill", "deploy"); scenarios that share
     # a name share a line. None: nothing disrupts the cluster.
     survives: ClassVar[str | None] = None
@@ -104,9 +105,11 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
         """Seconds of load this scenario needs (its events must fit, with time to settle after the last)."""
         return spec.duration
 
-    def in_default_matrix(self, store: str, routing: str) -> bool:
-        """Whether the default matrix (no --store, --routing or --all) runs this cell."""
-        return self.default_stores is None or store in self.default_stores
+    def in_default(self, store: str, routing: str) -> bool:
+        """Whether the default matrix (no --store, --routing, --all or --quick) runs this cell; `store` is the
+        posture (`spec.posture_label`: `redis (AOF)`, `replicated all-sync`). Keep the whole matrix under 10
+        minutes: a cell whose theory is exactly 0 for every routing runs with one routing."""
+        return False
 
     def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
         """Theory from the whole timeline (membership changes), with extra record fields; replaces `theory`."""

@@ -239,22 +239,14 @@ def drained_errors() -> ErrorTheory:
                        "is sent on it)", allowed_rate=ERROR_BOUND)  # fmt: skip
 
 
-DEFAULT_CELLS = (("memory", "sticky"), ("memory", "hash"), ("redis", "sticky"))  # what the default matrix runs
-
-
 class MembershipScenario(Scenario):
     """What every membership change shares: one cell per routing with a theory (`route` has none yet), health
-    checks that tolerate a loaded machine, the default cells, judged on its changes and on drained errors."""
+    checks that tolerate a loaded machine, judged on its changes and on drained errors."""
 
-    in_default = True
-    interleaved = False
-    default_routings = THEORY_ROUTINGS
+    routings = THEORY_ROUTINGS
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         return tolerant(config)
-
-    def in_default_matrix(self, store: str, routing: str) -> bool:
-        return (store, routing) in DEFAULT_CELLS
 
     def timeline_theory(self, spec: CellSpec, run: RunTimeline) -> tuple[Expectation, dict[str, Any]] | None:
         return judge(spec, run)

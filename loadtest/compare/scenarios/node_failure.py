@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.scenarios.actions import kill_node
 from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario
-from nodes.contract.names import COOKIE, HASH, MEMORY, RANDOM, REDIS, STICKY
+from loadtest.compare.spec import REDIS_AOF, SYNC_REPLICATED
+from nodes.contract.names import COOKIE, HASH, MEMORY, RANDOM, STICKY
 
 if TYPE_CHECKING:
     from loadtest.compare.spec import CellSpec, Kill
@@ -19,13 +20,15 @@ class NodeFailure(Scenario):
     name = "node-failure"
     survives = "node kill"
     description = f"{VICTIM} is SIGKILLed at the run's midpoint; the balancer must eject it"
-    in_default = True
 
-    def in_default_matrix(self, store: str, routing: str) -> bool:
-        # memory shows each routing's loss; a shared store loses nothing whatever the routing (sticky: redispatch),
-        # so one cell each: the Recommendation then judges cookie and redis through a node kill too
-        memory = store == MEMORY and routing in (RANDOM, STICKY, HASH)
-        return memory or (store, routing) in ((REDIS, STICKY), (COOKIE, RANDOM))
+    def in_default(self, store: str, routing: str) -> bool:
+        # memory: what a kill costs pinned (sticky) and hashed users (random misses (N-1)/N already in steady); a
+        # shared store loses nothing whatever the routing (sticky: redispatch), so one cell each
+        if store == MEMORY:
+            return routing in (STICKY, HASH)
+        return (store, routing) in ((REDIS_AOF, STICKY), (COOKIE, RANDOM)) or (
+            store in SYNC_REPLICATED and routing == RANDOM
+        )
 
     def events(self, spec: CellSpec) -> list[Event]:
         return [Event(at=0.5 * spec.duration, action=kill_node(VICTIM), what=f"SIGKILL {VICTIM}")]

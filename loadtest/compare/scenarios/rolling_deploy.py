@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.scenarios import membership as M
 from loadtest.compare.scenarios.base import ErrorTheory, Event, RunTimeline
+from loadtest.compare.spec import REDIS_AOF, SYNC_REPLICATED
 from loadtest.compare.theory.model import Expectation
-from nodes.contract.names import COOKIE, RANDOM
+from nodes.contract.names import MEMORY, RANDOM, STICKY
 
 if TYPE_CHECKING:
     from loadtest.compare.spec import CellSpec
@@ -34,10 +35,12 @@ class RollingDeploy(M.MembershipScenario):
     survives = "deploy"
     description = "each node in turn drained (--drain-seconds), SIGTERMed, restarted and made ready; --deploy-mode kill"
 
-    def in_default_matrix(self, store: str, routing: str) -> bool:
-        # every deploy restarts every node: the cookie store (the client holds the session) must show it loses
-        # nothing either, or the default run could only recommend it from steady load
-        return super().in_default_matrix(store, routing) or (store, routing) == (COOKIE, RANDOM)
+    def in_default(self, store: str, routing: str) -> bool:
+        # every deploy restarts every node: memory + sticky (Tomcat's default) loses the restarted nodes' sessions,
+        # Redis must show it keeps them, and the replicated store that its copies survive a restart
+        return (store, routing) in ((MEMORY, STICKY), (REDIS_AOF, STICKY)) or (
+            store in SYNC_REPLICATED and routing == RANDOM
+        )
 
     def duration(self, spec: CellSpec) -> float:
         return max(spec.duration, math.ceil(LEAD + spec.nodes * slot(spec) + TAIL))  # locust takes whole seconds

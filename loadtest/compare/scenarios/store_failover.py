@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario
 from loadtest.compare.scenarios.store_actions import PROBE_EVENT, FaultClock, kill_primary, start_probe
+from loadtest.compare.spec import REDIS_NAIVE
 from loadtest.compare.theory.expect import expect
 from loadtest.compare.theory.model import Expectation, Exposure
 from loadtest.lab.cluster import ClusterConfig
@@ -30,9 +31,12 @@ class StoreFailover(Scenario):
     survives = "store failover"
     about_the_store = True
     description = "primary + replica + 3 Sentinels; the primary is SIGKILLed at the midpoint (redis store only)"
-    default_routings = (RANDOM,)
-    interleaved = False
+    routings = (RANDOM,)
+    store_setup = "Sentinel"
     wait_replicas = 0
+
+    def in_default(self, store: str, routing: str) -> bool:
+        return store == REDIS_NAIVE  # the Sentinel set is the posture here (its replica keeps the sessions)
 
     def cluster(self, config: ClusterConfig) -> ClusterConfig:
         env = (("SESSION_REDIS_WAIT", str(self.wait_replicas)),) if self.wait_replicas else ()
@@ -67,4 +71,5 @@ class StoreFailover(Scenario):
 class StoreFailoverWait(StoreFailover):
     name = "store-failover-wait"
     description = "store-failover with SESSION_REDIS_WAIT=1: each session write waits for the replica"
+    store_setup = "Sentinel, WAIT 1"
     wait_replicas = 1

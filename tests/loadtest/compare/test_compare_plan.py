@@ -6,6 +6,7 @@ import pytest
 
 from loadtest.compare.matrix import plan
 from loadtest.compare.options import parse_args
+from loadtest.compare.scenarios import scenario_for
 from nodes.contract.names import ROUTING_MODES
 
 
@@ -15,20 +16,31 @@ def labels(*argv: str) -> list[str]:
 
 def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     cells = plan(parse_args([]))
-    # steady 5, node-failure 5, concurrent 3, store-failure 2 (memory, redis), 3 x 3 membership changes and a
-    # rolling deploy on cookie + random
-    assert len(cells) == 5 + 5 + 3 + 2 + 3 * 3 + 1
-    assert {spec.label for spec in cells if spec.store == "cookie"} >= {
-        "random / cookie / node-failure",
-        "random / cookie / rolling-deploy",
-    }
-    assert not [spec for spec in cells if spec.routing in ("round_robin", "route")]  # --all runs them
+    # memory 6 (steady x3, node-failure x2, a deploy), cookie 3, redis with AOF 7 and the naive Redis beside it in
+    # store-failure, Sentinel with and without WAIT, replicated all-sync and backup-sync x3
+    assert len(cells) == 6 + 3 + 7 + 1 + 2 + 2 * 3
+    assert sum(spec.duration for spec in cells) <= 414  # + about 4 s a cell: under 10 minutes on 2 idle cores
+    assert {spec.label for spec in cells if spec.store == "cookie"} >= {"random / cookie / node-failure"}
+    assert not [spec for spec in cells if spec.routing == "round_robin"]  # --all runs it
+    assert [spec.label for spec in cells if spec.routing == "route"] == ["route / memory / steady"]  # tokens
     concurrent = [spec.label for spec in cells if spec.scenario == "concurrent"]
     assert concurrent == [
         "sticky / cookie / concurrent / last_write_wins",  # the client holds cookie sessions: no cas
-        "sticky / redis / concurrent / cas",
-        "sticky / redis / concurrent / last_write_wins",
+        "sticky / redis / concurrent / cas / aof",
+        "sticky / redis / concurrent / last_write_wins / aof",
     ]
+    postures = {(spec.scenario, spec.posture(scenario_for(spec.scenario).store_setup)) for spec in cells}
+    assert {
+        ("store-failure", "redis (AOF)"),
+        ("store-failure", "redis (no persistence)"),
+        ("store-failover", "redis (Sentinel)"),
+        ("store-failover-wait", "redis (Sentinel, WAIT 1)"),
+    } <= postures
+    for mode in ("all-sync", "backup-sync"):
+        assert {s for s, p in postures if p == f"replicated {mode}"} == {"steady", "node-failure", "rolling-deploy"}
+    assert {spec.redis_persistence for spec in cells if spec.store == "redis" and "store-f" not in spec.scenario} == {
+        "aof"
+    }
     every = plan(parse_args(["--all"]))
     # membership: the 4 routings with a theory; store-failure per store (random), store-failover (+ WAIT) on redis
     assert len(every) == len(ROUTING_MODES) * 3 * 2 + 5 + 3 * 4 * 3 + 3 + 2

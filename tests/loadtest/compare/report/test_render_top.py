@@ -26,13 +26,15 @@ def written(tmp_path: Path) -> tuple[dict[str, Any], str, str]:
     return results, (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
 
 
-def test_both_open_with_the_grids_then_the_recommendation(tmp_path: Path) -> None:
+def test_both_open_with_the_decision_then_the_grids_then_the_recommendation(tmp_path: Path) -> None:
     results, md, page = written(tmp_path)
     headline = recommend(results["cells"], results["meta"]).headline
     for text, section in ((md, "## Recommendation"), (page, "<h2>Recommendation</h2>")):
-        order = [text.index("Answer:"), text.index(headline)]  # the answer in one line, above the grids
+        order = [text.index("The decision: what can you not afford?"), text.index("parallel writes to one session")]
+        order += [text.index("client mix ("), text.index(headline)]  # the answer for this run, in one line
         order += [text.index(f"Scenario: {name}") for name in ("steady", "node-failure", "concurrent")]
-        order += [text.index(section), text.index(headline, text.index(section)), text.index("Details")]
+        order += [text.index(section), text.index(headline, text.index(section))]
+        order += [text.index("claims, measured"), text.index("Details")]
         assert order == sorted(order), order
         assert numbers(r"p99: fine ≤ # ms, costly ≤ # ms", text) == [(250, 1000)]
 

@@ -8,7 +8,7 @@ from tests.loadtest.compare.generated import concurrent_cell
 
 def test_concurrent_runs_its_own_users_pinned_by_sticky_in_every_mode_the_store_has() -> None:
     concurrent = scenario_for("concurrent")
-    assert concurrent.users == ("ConcurrentUser",) and concurrent.default_routings == ("sticky",)
+    assert concurrent.users == ("ConcurrentUser",) and concurrent.routings == ("sticky",)
     assert concurrent.variants("redis", ("cas", "last_write_wins")) == ("cas", "last_write_wins")
     assert concurrent.variants("cookie", ("cas",)) == ("last_write_wins",)  # the client holds cookie sessions
     assert concurrent.events(None) == []  # type: ignore[arg-type]
