@@ -66,6 +66,7 @@ class NodeSettings:
     cookie_name: str = SESSION_COOKIE
     token_header: str = TOKEN_HEADER
     access_log: bool = False
+    request_log: str = ""  # NODE_REQUEST_LOG: a file that gets the X-Request-Id of every POST (the lab's replay check)
     # SESSION_STORE=replicated (see README, "Replicated sessions"):
     peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
     replication: str = "all"  # SESSION_REPLICATION: all | backup
@@ -104,6 +105,7 @@ class NodeSettings:
                 "SESSION_COOKIE_NAME", SESSION_COOKIE, _token_name, "a cookie name of [A-Za-z0-9_-]"
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
+            request_log=env.str("NODE_REQUEST_LOG", ""),
             route_tag=_route_tag(env, node_id),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
             **_replication(env, store),
