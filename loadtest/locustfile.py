@@ -38,8 +38,8 @@ try:
     from loadtest.users.bursts import judge_burst
     from loadtest.users.misses import Expected, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
-    from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from loadtest.users import openloop, stats
@@ -47,8 +47,8 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
     from loadtest.users.bursts import judge_burst
     from loadtest.users.misses import Expected, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
-    from nodes.contract.names import TOKEN_HEADER
 
 SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
@@ -82,6 +82,9 @@ class SessionClient(FastHttpUser):
         self.has_session = False
         self.after_miss = False
         self.pacer: openloop.Pacer | None = None
+        self.last_node: str | None = None  # who answered this user last (a change is a re-pin)
+        self.session_nodes: set[str] = set()  # who answered since the last login
+        self.affinity = ""  # the balancer's affinity cookie as this user last held it
 
     def wait_time(self) -> float:
         """Think time in closed loop; none in open loop (each call waits for its own turn)."""
@@ -103,6 +106,19 @@ class SessionClient(FastHttpUser):
         TALLY.count(T.USERS, self.kind)
         self.login()
 
+    def on_stop(self) -> None:
+        self.end_session()
+
+    def end_session(self) -> None:
+        """Count how many nodes served the session that ends here (at a new login, or when the user stops)."""
+        if self.session_nodes:
+            TALLY.count(T.SESSION_NODES, str(len(self.session_nodes)))
+        self.session_nodes = set()
+
+    def request_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        """Every request carries an id of its own: a node that sees a POST's id twice saw a replay."""
+        return {**headers, REQUEST_ID_HEADER: uuid.uuid4().hex}
+
     # -- the session reference: cookies for browsers, a header for apps --------------------------------
 
     def auth_headers(self) -> dict[str, str]:
@@ -118,8 +134,10 @@ class SessionClient(FastHttpUser):
 
     def login(self) -> bool:
         name = "/login [after miss]" if self.after_miss else "/login"
+        self.end_session()
+        headers = self.request_headers(self.login_headers())
         with self.client.post(
-            "/login", json={"user": self.expected.user}, headers=self.login_headers(), name=name, catch_response=True
+            "/login", json={"user": self.expected.user}, headers=headers, name=name, catch_response=True
         ) as resp:
             self.served(resp)
             if resp.status_code != 200:
@@ -151,9 +169,8 @@ class SessionClient(FastHttpUser):
         floor = self.expected.counter + 1 if increments else None
         min_cart: dict[str, int] | None = {} if clears else None
         name = path if method in ("GET", "POST") else f"{method} {path}"
-        with self.client.request(
-            method, path, json=json_body, headers=self.auth_headers(), name=name, catch_response=True
-        ) as resp:
+        headers = self.request_headers(self.auth_headers())
+        with self.client.request(method, path, json=json_body, headers=headers, name=name, catch_response=True) as resp:
             self.served(resp, intended)
             body = _json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor, min_cart=min_cart)
@@ -174,7 +191,9 @@ class SessionClient(FastHttpUser):
         scheduled requests (`intended` given) count in the latency; logins are off the schedule."""
         if not resp.status_code:
             return
-        TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
+        node = resp.headers.get(NODE_HEADER) if resp.headers else None
+        TALLY.count(T.NODE, node or "(no node id)")
+        self.follow(node)
         meta = resp.request_meta
         bucket = T.latency_bucket(meta["response_time"])
         TALLY.count(T.LATENCY, bucket)
@@ -182,9 +201,24 @@ class SessionClient(FastHttpUser):
         openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
 
+    def follow(self, node: str | None) -> None:
+        """Re-pins (another node than last time), the session's nodes, and a changed affinity cookie."""
+        if node:
+            if self.last_node is not None and node != self.last_node:
+                TALLY.count(T.REPINS, self.kind)
+            self.last_node = node
+            self.session_nodes.add(node)
+        jar = getattr(self.client, "cookiejar", None)
+        if jar is not None:
+            affinity = next((c.value or "" for c in jar if c.name == AFFINITY_COOKIE), "")
+            if self.affinity and affinity and affinity != self.affinity:
+                TALLY.count(T.COOKIE_REISSUED, self.kind)
+            self.affinity = affinity or self.affinity
+
     def error(self, resp: Any, text: str) -> None:
         resp.failure(text)
         TALLY.count(T.ERRORS, self.kind)
+        TALLY.count(T.ERRORS_BY_METHOD, str(resp.request_meta.get("request_type", "?")))
         TALLY.count(T.STATUS, str(resp.status_code or 0))
 
     def miss(self, reason: str, *, relogin: bool = True) -> None:
@@ -325,6 +359,7 @@ class ConcurrentUser(SessionClient):
 
     def on_stop(self) -> None:
         """The last burst gets no second look, so it is counted neither way (as a burst whose read-back failed)."""
+        super().on_stop()
         if self.pending is not None:
             self.pending = None
             TALLY.count(T.UNVERIFIED, self.kind)
