@@ -20,7 +20,6 @@ master, writes them to `--sessionlab-stats FILE` as JSON and prints a summary at
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -36,7 +35,8 @@ try:
     from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
-    from loadtest.users.misses import Expected, judge, learn
+    from loadtest.users.follow import Follower
+    from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
     from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
@@ -45,7 +45,8 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
     from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
-    from loadtest.users.misses import Expected, judge, learn
+    from loadtest.users.follow import Follower
+    from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
     from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
@@ -82,9 +83,7 @@ class SessionClient(FastHttpUser):
         self.has_session = False
         self.after_miss = False
         self.pacer: openloop.Pacer | None = None
-        self.last_node: str | None = None  # who answered this user last (a change is a re-pin)
-        self.session_nodes: set[str] = set()  # who answered since the last login
-        self.affinity = ""  # the balancer's affinity cookie as this user last held it
+        self.follower = Follower(TALLY, self.kind, AFFINITY_COOKIE)  # re-pins, nodes per session, cookie re-issue
 
     def wait_time(self) -> float:
         """Think time in closed loop; none in open loop (each call waits for its own turn)."""
@@ -107,17 +106,7 @@ class SessionClient(FastHttpUser):
         self.login()
 
     def on_stop(self) -> None:
-        self.end_session()
-
-    def end_session(self) -> None:
-        """Count how many nodes served the session that ends here (at a new login, or when the user stops)."""
-        if self.session_nodes:
-            TALLY.count(T.SESSION_NODES, str(len(self.session_nodes)))
-        self.session_nodes = set()
-
-    def request_headers(self, headers: dict[str, str]) -> dict[str, str]:
-        """Every request carries an id of its own: a node that sees a POST's id twice saw a replay."""
-        return {**headers, REQUEST_ID_HEADER: uuid.uuid4().hex}
+        self.follower.session_ended()
 
     # -- the session reference: cookies for browsers, a header for apps --------------------------------
 
@@ -134,8 +123,8 @@ class SessionClient(FastHttpUser):
 
     def login(self) -> bool:
         name = "/login [after miss]" if self.after_miss else "/login"
-        self.end_session()
-        headers = self.request_headers(self.login_headers())
+        self.follower.session_ended()
+        headers = {**self.login_headers(), REQUEST_ID_HEADER: uuid.uuid4().hex}  # a POST seen twice: a replay
         with self.client.post(
             "/login", json={"user": self.expected.user}, headers=headers, name=name, catch_response=True
         ) as resp:
@@ -169,10 +158,10 @@ class SessionClient(FastHttpUser):
         floor = self.expected.counter + 1 if increments else None
         min_cart: dict[str, int] | None = {} if clears else None
         name = path if method in ("GET", "POST") else f"{method} {path}"
-        headers = self.request_headers(self.auth_headers())
+        headers = {**self.auth_headers(), REQUEST_ID_HEADER: uuid.uuid4().hex}
         with self.client.request(method, path, json=json_body, headers=headers, name=name, catch_response=True) as resp:
             self.served(resp, intended)
-            body = _json_or_none(resp)
+            body = json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor, min_cart=min_cart)
             if reason is not None:
                 resp.success()  # the node answered correctly for what it saw; the miss is reported on its own
@@ -193,27 +182,13 @@ class SessionClient(FastHttpUser):
             return
         node = resp.headers.get(NODE_HEADER) if resp.headers else None
         TALLY.count(T.NODE, node or "(no node id)")
-        self.follow(node)
+        self.follower.answered(node, getattr(self.client, "cookiejar", None))
         meta = resp.request_meta
         bucket = T.latency_bucket(meta["response_time"])
         TALLY.count(T.LATENCY, bucket)
         TALLY.count(T.request_latency(meta["request_type"], meta["name"]), bucket)
         openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
-
-    def follow(self, node: str | None) -> None:
-        """Re-pins (another node than last time), the session's nodes, and a changed affinity cookie."""
-        if node:
-            if self.last_node is not None and node != self.last_node:
-                TALLY.count(T.REPINS, self.kind)
-            self.last_node = node
-            self.session_nodes.add(node)
-        jar = getattr(self.client, "cookiejar", None)
-        if jar is not None:
-            affinity = next((c.value or "" for c in jar if c.name == AFFINITY_COOKIE), "")
-            if self.affinity and affinity and affinity != self.affinity:
-                TALLY.count(T.COOKIE_REISSUED, self.kind)
-            self.affinity = affinity or self.affinity
 
     def error(self, resp: Any, text: str) -> None:
         resp.failure(text)
@@ -383,7 +358,7 @@ class ConcurrentUser(SessionClient):
         """GET /me, judged with `floor` as the lowest counter that can still be this session; None on a miss."""
         with self.client.get("/me", name=name, catch_response=True) as resp:
             self.served(resp)
-            body = _json_or_none(resp)
+            body = json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor)
             if reason is not None:
                 resp.success()
@@ -405,7 +380,7 @@ class ConcurrentUser(SessionClient):
                 TALLY.count(T.CONFLICTS, self.kind)
                 return "conflict"
             # each answer saw at least the counter before the burst plus its own increment, whoever else wrote
-            reason = judge(resp.status_code, _json_or_none(resp), self.expected, min_counter=before + 1)
+            reason = judge(resp.status_code, json_or_none(resp), self.expected, min_counter=before + 1)
             if reason is not None:
                 resp.success()
             elif resp.status_code != 200:
@@ -416,13 +391,6 @@ class ConcurrentUser(SessionClient):
             self.miss(f"{reason} on /counter [burst]", relogin=False)  # one login after the burst, not one per miss
             return "miss"
         return "ok"
-
-
-def _json_or_none(resp: Any) -> Any:
-    try:
-        return json.loads(resp.content or b"null")
-    except (ValueError, TypeError):
-        return None
 
 
 stats.USER_KINDS.update({cls.kind: cls.weight for cls in (BrowserUser, AppUser)})

@@ -23,7 +23,7 @@ from loadtest.compare.record.cells import failed_cell
 from loadtest.compare.record.store_latency import compare_with_baseline
 from loadtest.compare.report.screenshot import write_screenshot
 from loadtest.compare.report.table import ms
-from loadtest.compare.run.cell import CellFailed, cell_folder_name, run_cell
+from loadtest.compare.run.cell import CellFailed, cell_folder_name, precheck, run_cell
 from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
 from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
@@ -32,6 +32,7 @@ from loadtest.lab.server_binary import find_server
 
 def summary_line(cell: dict[str, Any]) -> str:
     flag = "ok" if cell.get("agrees_with_theory") else "<<< DISAGREES WITH THEORY >>>"
+    flag = "not modelled" if cell.get("verdict") == "not modelled" else flag
     line = (
         f"  miss {cell['miss_rate']:.1%} (theory {cell['expected_miss_rate']:.1%} ±{cell['tolerance']:.1%}) {flag}"
         f" | p50 {ms(cell['p50_ms'])} p95 {ms(cell['p95_ms'])} p99 {ms(cell['p99_ms'])} ms"
@@ -42,6 +43,10 @@ def summary_line(cell: dict[str, Any]) -> str:
                  f" ({report.pct(cell['lost_update_rate'])}), 409s {cell['conflicts_409']}")  # fmt: skip
     if cell.get("workers_requested"):
         line += f" | load from {cell['load_processes']} of {cell['workers_requested']} workers"
+    if cell.get("balancer", "sessionlab") != "sessionlab" or cell.get("repins_after_event") is not None:
+        repins = cell["repins"] if cell.get("repins_after_event") is None else cell["repins_after_event"]
+        line += (f" | re-pins {repins}, errors GET {cell.get('errors_idempotent')} POST "
+                 f"{cell.get('errors_non_idempotent')}, POSTs replayed {cell.get('posts_replayed')}")  # fmt: skip
     return line + fidelity.summary_suffix(cell)
 
 
@@ -70,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for index, spec in enumerate(cells_to_run, start=1):
                 progress.index = index
+                if (unrunnable := precheck(spec)) is not None:
+                    cells.append(unrunnable)
+                    progress.say(f"{spec.label}: {unrunnable['failure']}")
+                    continue
                 try:
                     cell = run_cell(
                         spec,
@@ -97,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     compare_with_baseline(cells)
     report.write_results(out, meta, cells)
     written = report.write_report(out, {"meta": meta, "cells": cells})
-    disagree = [c for c in cells if not c.get("agrees_with_theory")]
-    failed = [c for c in cells if "failure" in c]
+    unjudged = ("not modelled", "not offered", "skipped")  # by design: no verdict, not a disagreement
+    disagree = [c for c in cells if not c.get("agrees_with_theory") and c.get("verdict") not in unjudged]
+    failed = [c for c in cells if "failure" in c and c.get("verdict") not in unjudged]
     print(report.console_summary(cells), flush=True)
     print(f"sessionlab compare: {len(cells)} cells in {meta['wall_s']:.0f}s; wrote "
           + ", ".join(str(p) for p in written), flush=True)  # fmt: skip

@@ -9,9 +9,10 @@ errors are locust's failures outside the SESSION rows. Pure functions, no locust
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.record import loadfigures
+from loadtest.compare.record import balancer_fields, loadfigures
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.base import RunTimeline
 from loadtest.compare.spec import CellSpec, Kill
@@ -80,6 +81,7 @@ def build_cell(
     kill: Kill | None = None,
     events: Sequence[Mapping[str, Any]] = (),
     replication: Mapping[str, Any] | None = None,
+    theory_routing: str | None = None,
 ) -> dict[str, Any]:
     """The results.json record of one cell; `events` are the timeline's records, `kill` the one that split it,
     `replication` the replicated store's counters summed over the nodes (messages, bytes, lag)."""
@@ -92,12 +94,14 @@ def build_cell(
     lag_ms = float(replication.get("lag_ms_typical", 0.0)) if replication else 0.0
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
-    whole = scenario.timeline_theory(spec, RunTimeline(rows, events, users))
-    expectation = whole[0] if whole else scenario.theory(spec, exposure)
+    judged = replace(spec, routing=theory_routing) if theory_routing else spec  # the mechanism's own theory
+    whole = scenario.timeline_theory(judged, RunTimeline(rows, events, users))
+    expectation = whole[0] if whole else scenario.theory(judged, exposure)
     extra = {**extra, **(whole[1] if whole else {})}
     changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor
     cell = {
         **identity(spec),
+        **balancer_fields.identity(spec),
         **load_sources(spec, stats, totals),
         **traffic(stats, totals),
         **miss_theory(expectation, totals, killed=changed, extra=extra),
@@ -108,6 +112,7 @@ def build_cell(
         "node_requests": T.labels(totals, T.NODE),
         "by_kind": {kind: _kind_summary(totals, kind, before, after) for kind in KINDS},
         "miss_reasons": T.labels(totals, T.REASON),
+        **balancer_fields.measures(stats, totals, events, rows, spec.nodes),
         **kill_fields(kill),
         **({"replication_traffic": dict(replication)} if replication else {}),
         **extra,

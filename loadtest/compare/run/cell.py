@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from loadtest.compare.record import balancer_fields as B
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.store_latency import p50_by_request
 from loadtest.compare.run import revocation
@@ -18,6 +19,7 @@ from loadtest.compare.run.timeline import run_timeline
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.spec import CellSpec
+from loadtest.lab.balancers import BALANCERS, Balancer, mechanism
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.replication import DEFAULT_REPLICATION
@@ -36,7 +38,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             log_dir=folder / "logs", consistency=spec.consistency,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
-                                            replication=spec.replication or DEFAULT_REPLICATION))  # fmt: skip
+                                            replication=spec.replication or DEFAULT_REPLICATION,
+                                            balancer=spec.balancer))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
@@ -52,20 +55,37 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         load = run_load(cluster, spec, folder, kinds, pids, during=timeline)
         stats, (records, rtt) = load.stats, load.during
         replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
+        save_config(cluster.frontend, folder.parent.parent)
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
+        replayed = cluster.posts_replayed()
     store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
     totals = T.sum_counts(stats.get("per_second", {}).values())
     store |= {"store_latency_ms": spec.store_latency_ms,
               "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals)}  # fmt: skip
-    return {
-        **build_cell(spec, stats, scenario.disruption(records), records, replication),
-        **store,
-        **cpu_fields(load.cpu),
-        **revoked,
-    }
+    kill = scenario.disruption(records)
+    built = build_cell(spec, stats, kill, records, replication, B.theory_routing(spec))
+    cell = {**built, **store, **cpu_fields(load.cpu), **revoked, "posts_replayed": replayed}
+    return B.judged(cell, B.not_modelled(spec, disturbed=bool(records)))
+
+
+def save_config(frontend: Balancer, out: Path) -> None:
+    """The balancer's generated config beside the report (configs/<balancer>/<mode>/), for users to copy."""
+    target = out / "configs" / frontend.name / frontend.front.mode
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in frontend.config_files().items():
+        (target / name).write_text(text)
+
+
+def precheck(spec: CellSpec) -> dict[str, Any] | None:
+    """The record of a cell that cannot run on its balancer (the mode is not offered, the binary is missing)."""
+    offer = mechanism(spec.balancer, spec.routing)
+    if not offer.offered:
+        return B.not_offered_cell(spec, offer.not_offered)
+    missing = BALANCERS[spec.balancer].missing()
+    return None if missing is None else B.skipped_cell(spec, missing)
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -82,4 +102,5 @@ def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
     mode = f"-{spec.consistency}" if spec.consistency else ""
     variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
     store = spec.store_label.replace(" ", "-")
-    return f"{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")
+    front = "" if spec.balancer == "sessionlab" else f"{spec.balancer}-"
+    return f"{front}{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")
