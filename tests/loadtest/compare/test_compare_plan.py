@@ -90,7 +90,7 @@ def test_each_balancer_runs_the_whole_matrix_as_a_block_of_its_own() -> None:
                             "--balancer", "sessionlab,haproxy"]))  # fmt: skip
     assert {spec.balancer for spec in ours} == {"sessionlab"}
     assert [spec.balancer for spec in both] == ["sessionlab"] * len(ours) + ["haproxy"] * len(ours)
-    assert [spec.label for spec in both][len(ours):] == [f"haproxy: {spec.label}" for spec in ours]
+    assert [spec.label for spec in both][len(ours) :] == [f"haproxy: {spec.label}" for spec in ours]
     assert len(plan(parse_args(["--scenario", "steady", "--balancer", "all"]))) == 5 * len(
         plan(parse_args(["--scenario", "steady"]))
     )
