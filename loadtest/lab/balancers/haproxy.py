@@ -4,12 +4,16 @@ what the runtime API changed unless the config says it too (the lab re-renders i
 
 from __future__ import annotations
 
+import secrets
+import shutil
 import signal
 import socket
+import tempfile
+from pathlib import Path
 
-from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer
+from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, Front, PidHook
 from loadtest.lab.balancers.templates_env import render
-from loadtest.lab.processes import wait_until
+from loadtest.lab.processes import ManagedProcess, wait_until
 
 BACKEND = "nodes"
 STATES = {"UP": READY, "DRAIN": DRAINING, "DOWN": DOWN, "MAINT": DOWN, "NOLB": DRAINING}
@@ -26,11 +30,24 @@ class Haproxy(Balancer):
     control_plane = "the runtime API on a stats socket (set server state, add server, del server); active checks"
     drain_means = "`set server nodes/NODE state drain` (persistent clients stay, no new ones)"
 
+    def __init__(self, front: Front, on_pid: PidHook | None = None) -> None:
+        super().__init__(front, on_pid)
+        # a socket path has at most 97 bytes in HAProxy: a short folder of its own, not the cell's deep one
+        self.socket = Path(tempfile.gettempdir()) / f"sl-haproxy-{secrets.token_hex(6)}" / "admin.sock"
+
     def config_files(self) -> dict[str, str]:
         front = self.front
-        text = render("haproxy.cfg", mode=front.mode, host=front.host, port=front.port, folder=front.folder,
+        text = render("haproxy.cfg", mode=front.mode, host=front.host, port=front.port, socket=self.socket,
                       members=front.members, interval_ms=round(front.health_interval * 1000))  # fmt: skip
         return {"haproxy.cfg": text}
+
+    def start(self) -> ManagedProcess:
+        self.socket.parent.mkdir(mode=0o700, exist_ok=True)
+        return super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        shutil.rmtree(self.socket.parent, ignore_errors=True)
 
     def argv(self) -> list[str]:
         return [str(self.binary()), "-W", "-db", "-f", str(self.front.folder / "haproxy.cfg")]
@@ -53,7 +70,7 @@ class Haproxy(Balancer):
         """One runtime API command (one per connection) and its answer."""
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(3.0)
-            sock.connect(str(self.front.folder / "haproxy.sock"))
+            sock.connect(str(self.socket))
             sock.sendall(line.encode() + b"\n")
             chunks = []
             while chunk := sock.recv(65536):
