@@ -13,7 +13,7 @@ from pathlib import Path
 
 from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, Front, PidHook
 from loadtest.lab.balancers.templates_env import render
-from loadtest.lab.processes import ManagedProcess, wait_until
+from loadtest.lab.processes import wait_until
 
 BACKEND = "nodes"
 STATES = {"UP": READY, "DRAIN": DRAINING, "DOWN": DOWN, "MAINT": DOWN, "NOLB": DRAINING}
@@ -41,9 +41,9 @@ class Haproxy(Balancer):
                       members=front.members, interval_ms=round(front.health_interval * 1000))  # fmt: skip
         return {"haproxy.cfg": text}
 
-    def start(self) -> ManagedProcess:
+    def write_config(self) -> None:
         self.socket.parent.mkdir(mode=0o700, exist_ok=True)
-        return super().start()
+        super().write_config()
 
     def stop(self) -> None:
         super().stop()

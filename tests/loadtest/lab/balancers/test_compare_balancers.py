@@ -14,7 +14,8 @@ from tests.support import results, together
 pytestmark = pytest.mark.timeout(600)
 
 KILL_AND_RELOAD = ("compare", "--balancer", "all", "--store", "memory", "--routing", "sticky", "--scenario",
-                   "node-failure,balancer-reload", "--users", "6", "--duration", "8", "--revocation-bound", "0")  # fmt: skip
+                   "node-failure,balancer-reload", "--users", "6", "--duration", "8",
+                   "--revocation-bound", "0")  # fmt: skip
 SCALE_OUT = ("compare", "--balancer", "haproxy", "--store", "redis", "--routing", "random", "--scenario", "scale-out",
              "--users", "6", "--duration", "14", "--revocation-bound", "0")  # fmt: skip
 MEASURES = ("distinct_nodes_per_session", "repins", "repins_after_event", "cookie_reissued", "errors_idempotent",
