@@ -177,9 +177,7 @@ def test_the_dockerfile_copies_what_runs_and_drops_root() -> None:
 
 
 @pytest.mark.parametrize("balancer", ["nginx", "haproxy", "caddy", "apache"])
-def test_the_front_service_renders_each_balancers_config_from_the_labs_templates(
-    balancer: str, tmp_path: Path
-) -> None:
+def test_the_front_service_renders_each_balancers_config_from_the_labs_templates(balancer: str, tmp_path: Path) -> None:
     front = SERVICES["front"]
     assert front["build"]["dockerfile"] == "front.Dockerfile" and (ROOT / "front.Dockerfile").exists()
     env = {**os.environ, "BALANCER": balancer, "BALANCER_ROUTING": "random", "FRONT_NODES": "2"}
