@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from loadtest.lab.balancers import BALANCERS, Front, Upstream, mechanism
+from nodes.contract.names import DEFAULT_ROUTING, ROUTING_MODES
 
 DEFAULT_FOLDER = Path("/tmp/sessionlab-front")  # noqa: S108 - inside the container
 COMPOSE_NODE = "sessionlab-node-{index}:8081"  # a replica of compose's `node` service, by container name
@@ -31,7 +32,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("action", choices=("render", "serve"))
     parser.add_argument("--balancer", default=os.environ.get("BALANCER", "nginx"),
                         choices=[name for name in BALANCERS if name != "sessionlab"])  # fmt: skip
-    parser.add_argument("--routing", default=os.environ.get("BALANCER_ROUTING", "random"))
+    parser.add_argument("--routing", default=os.environ.get("BALANCER_ROUTING", DEFAULT_ROUTING))
     parser.add_argument("--upstreams", default=os.environ.get("FRONT_UPSTREAMS", ""))
     parser.add_argument("--nodes", type=int, default=int(os.environ.get("FRONT_NODES", "3")))
     parser.add_argument("--listen", default=os.environ.get("FRONT_LISTEN", "0.0.0.0:8080"))  # noqa: S104
@@ -41,8 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
-    offer = mechanism(args.balancer, args.routing) if args.routing in ("random", "round_robin", "sticky", "hash",
-                                                                       "route") else None  # fmt: skip
+    offer = mechanism(args.balancer, args.routing) if args.routing in ROUTING_MODES else None
     if offer is None or not offer.offered:
         reason = offer.not_offered if offer else "unknown routing mode"
         print(f"{args.balancer} {args.routing}: not offered: {reason}", file=sys.stderr)

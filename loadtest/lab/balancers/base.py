@@ -20,7 +20,7 @@ from typing import ClassVar
 from loadtest.lab.balancers.mechanisms import Mechanism, mechanism
 from loadtest.lab.probe import request
 from loadtest.lab.processes import ManagedProcess, wait_until
-from nodes.contract.names import NODE_ID_HEADER
+from nodes.contract.names import NODE_ID_HEADER, ROUTE
 
 READY, DRAINING, DOWN = "ready", "draining", "down"
 PidHook = Callable[[str, int], None]
@@ -90,7 +90,7 @@ class Balancer(ABC):
 
     def tags_routes(self) -> bool:
         """Whether the nodes must tag their session references (SESSION_ROUTE_TAG) for this mode."""
-        return self.front.mode == "route"
+        return self.front.mode == ROUTE
 
     # -- config and life cycle ------------------------------------------------------------------------------
 

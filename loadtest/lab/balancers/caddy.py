@@ -10,13 +10,13 @@ from loadtest.lab.balancers.base import Balancer, Front, PidHook
 from loadtest.lab.balancers.templates_env import render
 from loadtest.lab.probe import request
 from loadtest.lab.processes import free_port
-from nodes.contract.names import AFFINITY_COOKIE
+from nodes.contract.names import AFFINITY_COOKIE, HASH, RANDOM, ROUND_ROBIN, STICKY
 
 POLICIES: dict[str, dict[str, Any]] = {
-    "random": {"policy": "random"},
-    "round_robin": {"policy": "round_robin"},
-    "sticky": {"policy": "cookie", "name": AFFINITY_COOKIE},  # a client without the cookie: a random node
-    "hash": {"policy": "header", "field": "X-Sl-Key"},
+    RANDOM: {"policy": "random"},
+    ROUND_ROBIN: {"policy": "round_robin"},
+    STICKY: {"policy": "cookie", "name": AFFINITY_COOKIE},  # a client without the cookie: a random node
+    HASH: {"policy": "header", "field": "X-Sl-Key"},
 }
 FAIL_TIMEOUT = "2s"
 

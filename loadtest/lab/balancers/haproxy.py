@@ -14,6 +14,7 @@ from pathlib import Path
 from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, Front, PidHook
 from loadtest.lab.balancers.templates_env import render
 from loadtest.lab.processes import wait_until
+from nodes.contract.names import STICKY
 
 BACKEND = "nodes"
 STATES = {"UP": READY, "DRAIN": DRAINING, "DOWN": DOWN, "MAINT": DOWN, "NOLB": DRAINING}
@@ -94,7 +95,7 @@ class Haproxy(Balancer):
         from loadtest.lab.balancers.base import Upstream
 
         self.front.members.append(Upstream(name, address))
-        cookie = f" cookie {name}" if self.front.mode == "sticky" else ""
+        cookie = f" cookie {name}" if self.front.mode == STICKY else ""
         interval = round(self.front.health_interval * 1000)
         self._must(f"add server {BACKEND}/{name} {address}{cookie} check inter {interval} fall 2 rise 1",
                    "New server registered")  # fmt: skip
