@@ -35,8 +35,24 @@ def _block(name: str, cells: Sequence[Cell]) -> dict[str, Any]:
         "control_plane": plugin.control_plane,
         "drain": plugin.drain_means,
         "configs": [f"configs/{name}/{mode}/" for mode in modes],
+        "best": best(name, cells),
         "rows": [_row(c) for c in cells],
     }
+
+
+def best(name: str, cells: Sequence[Cell]) -> str:
+    """Behind this balancer, the store x routing that lost least (its worst miss rate over the scenarios that ran),
+    and the directive that gives it."""
+    worst: dict[tuple[str, str], float] = {}
+    for cell in (c for c in cells if "miss_rate" in c):
+        key = (str(cell["store"]), str(cell["routing"]))
+        worst[key] = max(worst.get(key, 0.0), float(cell["miss_rate"]))
+    if not worst:
+        return ""
+    (store, routing), rate = min(worst.items(), key=lambda item: (item[1], list(TABLE).index(item[0][1])))
+    directive = TABLE[routing][name].describe()
+    missed = f"at worst {100 * rate:.1f}% of session requests missed"
+    return f"least lossy here: {store} + {routing} ({missed}), with {directive}"
 
 
 def _row(cell: Cell) -> list[str]:
