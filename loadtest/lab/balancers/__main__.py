@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if plugin.binary() is None:
         print(plugin.missing(), file=sys.stderr)
         return 1
+    plugin.prepare()
     argv_ = plugin.argv()
     os.chdir(front.folder)
     os.execve(argv_[0], argv_, plugin.env() or dict(os.environ))  # noqa: S606 - the balancer, in the foreground

@@ -109,9 +109,14 @@ class Balancer(ABC):
     def env(self) -> dict[str, str] | None:
         return None
 
+    def prepare(self) -> None:
+        """What must exist before the binary starts, besides its config (HAProxy: its socket's folder)."""
+        return None
+
     def start(self) -> ManagedProcess:
         """Write the config and start the binary (readiness: `wait_ready`)."""
         self.write_config()
+        self.prepare()
         log = self.front.folder / f"{self.name}.log"
         self.process = ManagedProcess(self.name, self.argv(), env=self.env(), log_path=log, cwd=self.front.folder)
         self.process.start()

@@ -42,9 +42,8 @@ class Haproxy(Balancer):
                       members=front.members, interval_ms=round(front.health_interval * 1000))  # fmt: skip
         return {"haproxy.cfg": text}
 
-    def write_config(self) -> None:
+    def prepare(self) -> None:
         self.socket.parent.mkdir(mode=0o700, exist_ok=True)
-        super().write_config()
 
     def stop(self) -> None:
         super().stop()
