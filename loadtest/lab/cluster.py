@@ -114,7 +114,13 @@ class LocalCluster:
             ours = Sessionlab(front, self.on_pid, dict(config.extra_env))
             ours.health_interval = config.health_interval
             return ours
-        return BALANCERS[config.balancer](front, self.on_pid)
+        plugin = BALANCERS[config.balancer]
+        offer = plugin.mechanism(config.routing)
+        if not offer.offered:
+            raise StartupError(f"{config.balancer} does not offer {config.routing} routing: {offer.not_offered}")
+        if plugin.missing():
+            raise StartupError(str(plugin.missing()))
+        return plugin(front, self.on_pid)
 
     @property
     def admin_token(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import signal
 
-from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, root
+from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, ControlPlaneError, root
 from loadtest.lab.balancers.templates_env import render
 from loadtest.lab.probe import request
 from loadtest.lab.processes import wait_until
@@ -62,12 +62,12 @@ class Apache(Balancer):
         page = request("GET", self.front.url + MANAGER).body.decode(errors="replace")
         nonce = re.search(r"nonce=([0-9a-f-]{36})", page)
         if nonce is None:
-            raise RuntimeError("apache: no nonce on the balancer-manager page")
+            raise ControlPlaneError("apache: no nonce on the balancer-manager page")
         form = {"b": "nodes", "w": f"http://{self.member(name).address}", "nonce": nonce.group(1), **fields}
         referer = {"Referer": self.front.url + MANAGER}  # it refuses changes from another page (CSRF)
         answer = request("POST", self.front.url + MANAGER, form=form, headers=referer)
         if answer.status != 200:
-            raise RuntimeError(f"apache: the balancer-manager answered {answer.status}")
+            raise ControlPlaneError(f"apache: the balancer-manager answered {answer.status}")
 
     def state(self, name: str) -> str | None:
         page = request("GET", self.front.url + MANAGER).body.decode(errors="replace")

@@ -23,6 +23,12 @@ from loadtest.lab.processes import ManagedProcess, wait_until
 from nodes.contract.names import NODE_ID_HEADER, ROUTE
 
 READY, DRAINING, DOWN = "ready", "draining", "down"
+
+
+class ControlPlaneError(RuntimeError):
+    """A balancer's control plane refused or failed a change (the message holds its answer, never a secret)."""
+
+
 PidHook = Callable[[str, int], None]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from loadtest.lab.balancers.base import Balancer, Front, PidHook
+from loadtest.lab.balancers.base import Balancer, ControlPlaneError, Front, PidHook
 from loadtest.lab.balancers.templates_env import render
 from loadtest.lab.probe import request
 from loadtest.lab.processes import free_port
@@ -59,4 +59,4 @@ class Caddy(Balancer):
                          json_body=json.loads(self._config()), headers={"Cache-Control": "must-revalidate"},
                          timeout=10.0)  # fmt: skip
         if answer.status != 200:
-            raise RuntimeError(f"caddy: /load answered {answer.status}: {answer.body[:200]!r}")
+            raise ControlPlaneError(f"caddy: /load answered {answer.status}: {answer.body[:200]!r}")

@@ -11,7 +11,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, Front, PidHook
+from loadtest.lab.balancers.base import DOWN, DRAINING, READY, Balancer, ControlPlaneError, Front, PidHook, Upstream
 from loadtest.lab.balancers.templates_env import render
 from loadtest.lab.processes import wait_until
 from nodes.contract.names import STICKY
@@ -20,7 +20,7 @@ BACKEND = "nodes"
 STATES = {"UP": READY, "DRAIN": DRAINING, "DOWN": DOWN, "MAINT": DOWN, "NOLB": DRAINING}
 
 
-class Refused(RuntimeError):
+class Refused(ControlPlaneError):
     """HAProxy's runtime API refused a command (its answer is the message)."""
 
 
@@ -91,12 +91,14 @@ class Haproxy(Balancer):
         self._must(f"set server {BACKEND}/{name} state ready")
 
     def add(self, name: str, address: str) -> None:
-        from loadtest.lab.balancers.base import Upstream
-
+        """`add server` through the runtime API; sticky: a re-rendered config and a reload instead, since HAProxy 2.6
+        takes no `cookie` on a dynamic server (an added node would get no affinity cookie)."""
         self.front.members.append(Upstream(name, address))
-        cookie = f" cookie {name}" if self.front.mode == STICKY else ""
+        if self.front.mode == STICKY:
+            self.reload()
+            return
         interval = round(self.front.health_interval * 1000)
-        self._must(f"add server {BACKEND}/{name} {address}{cookie} check inter {interval} fall 2 rise 1",
+        self._must(f"add server {BACKEND}/{name} {address} check inter {interval} fall 2 rise 1",
                    "New server registered")  # fmt: skip
         self._must(f"enable health {BACKEND}/{name}")
         self._must(f"enable server {BACKEND}/{name}")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from loadtest.lab.balancers.base import Balancer, Front, PidHook
+from loadtest.lab.balancers.base import Balancer, ControlPlaneError, Front, PidHook, Upstream
 from loadtest.lab.launcher import child_env, launch_balancer
 from loadtest.lab.probe import Answer, get_json, request
 from loadtest.lab.processes import ManagedProcess
 from nodes.contract.names import BALANCER_STATUS_PATH, BALANCER_UPSTREAMS_PATH
 
 
-class RuntimeApiError(RuntimeError):
+class RuntimeApiError(ControlPlaneError):
     """The balancer refused a runtime call (the message holds its answer, never the token)."""
 
 
@@ -89,8 +89,6 @@ class Sessionlab(Balancer):
         self._runtime("POST", BALANCER_UPSTREAMS_PATH + "/ready", name)
 
     def add(self, name: str, address: str) -> None:
-        from loadtest.lab.balancers.base import Upstream
-
         self.front.members.append(Upstream(name, address))
         self._runtime("POST", BALANCER_UPSTREAMS_PATH, name)
 
