@@ -69,6 +69,7 @@ def measures(stats: Mapping[str, Any], totals: Mapping[str, int], events: Sequen
         "distinct_nodes_per_session_mean": round(sum(k * v for k, v in sessions.items()) / count, 3) if count else None,
         "repins": T.measure_total(totals, T.REPINS),
         "repins_after_event": _after(stats.get("per_second", {}), start, first, T.REPINS),
+        "repins_by_kind": T.labels(totals, T.REPINS),  # app clients hold no affinity cookie: spread, they re-pin often
         "cookie_reissued": T.measure_total(totals, T.COOKIE_REISSUED),
         "cookie_reissued_after_event": _after(stats.get("per_second", {}), start, first, T.COOKIE_REISSUED),
         **fair_share(events, rows, nodes),
