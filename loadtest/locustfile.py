@@ -20,7 +20,6 @@ master, writes them to `--sessionlab-stats FILE` as JSON and prints a summary at
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -36,21 +35,23 @@ try:
     from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
+    from loadtest.users.follow import Follower
     from loadtest.users.longlived import LongLivedUser, weight_for
-    from loadtest.users.misses import Expected, judge, learn
+    from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
-    from nodes.contract.names import TOKEN_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from loadtest.users import openloop, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
+    from loadtest.users.follow import Follower
     from loadtest.users.longlived import LongLivedUser, weight_for
-    from loadtest.users.misses import Expected, judge, learn
+    from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
-    from nodes.contract.names import TOKEN_HEADER
 
 SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
@@ -84,6 +85,7 @@ class SessionClient(FastHttpUser):
         self.has_session = False
         self.after_miss = False
         self.pacer: openloop.Pacer | None = None
+        self.follower = Follower(TALLY, self.kind, AFFINITY_COOKIE)  # re-pins, nodes per session, cookie re-issue
 
     def wait_time(self) -> float:
         """Think time in closed loop; none in open loop (each call waits for its own turn)."""
@@ -105,6 +107,9 @@ class SessionClient(FastHttpUser):
         TALLY.count(T.USERS, self.kind)
         self.login()
 
+    def on_stop(self) -> None:
+        self.follower.session_ended()
+
     # -- the session reference: cookies for browsers, a header for apps --------------------------------
 
     def auth_headers(self) -> dict[str, str]:
@@ -120,8 +125,10 @@ class SessionClient(FastHttpUser):
 
     def login(self) -> bool:
         name = "/login [after miss]" if self.after_miss else "/login"
+        self.follower.session_ended()
+        headers = {**self.login_headers(), REQUEST_ID_HEADER: uuid.uuid4().hex}  # a POST seen twice: a replay
         with self.client.post(
-            "/login", json={"user": self.expected.user}, headers=self.login_headers(), name=name, catch_response=True
+            "/login", json={"user": self.expected.user}, headers=headers, name=name, catch_response=True
         ) as resp:
             self.served(resp)
             if resp.status_code != 200:
@@ -153,11 +160,10 @@ class SessionClient(FastHttpUser):
         floor = self.expected.counter + 1 if increments else None
         min_cart: dict[str, int] | None = {} if clears else None
         name = path if method in ("GET", "POST") else f"{method} {path}"
-        with self.client.request(
-            method, path, json=json_body, headers=self.auth_headers(), name=name, catch_response=True
-        ) as resp:
+        headers = {**self.auth_headers(), REQUEST_ID_HEADER: uuid.uuid4().hex}
+        with self.client.request(method, path, json=json_body, headers=headers, name=name, catch_response=True) as resp:
             self.served(resp, intended)
-            body = _json_or_none(resp)
+            body = json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor, min_cart=min_cart)
             if reason is not None:
                 resp.success()  # the node answered correctly for what it saw; the miss is reported on its own
@@ -176,7 +182,9 @@ class SessionClient(FastHttpUser):
         scheduled requests (`intended` given) count in the latency; logins are off the schedule."""
         if not resp.status_code:
             return
-        TALLY.count(T.NODE, (resp.headers.get(NODE_HEADER) if resp.headers else None) or "(no node id)")
+        node = resp.headers.get(NODE_HEADER) if resp.headers else None
+        TALLY.count(T.NODE, node or "(no node id)")
+        self.follower.answered(node, getattr(self.client, "cookiejar", None))
         meta = resp.request_meta
         bucket = T.latency_bucket(meta["response_time"])
         TALLY.count(T.LATENCY, bucket)
@@ -187,6 +195,7 @@ class SessionClient(FastHttpUser):
     def error(self, resp: Any, text: str) -> None:
         resp.failure(text)
         TALLY.count(T.ERRORS, self.kind)
+        TALLY.count(T.ERRORS_BY_METHOD, str(resp.request_meta.get("request_type", "?")))
         TALLY.count(T.STATUS, str(resp.status_code or 0))
 
     def miss(self, reason: str, *, relogin: bool = True) -> None:
@@ -327,6 +336,7 @@ class ConcurrentUser(SessionClient):
 
     def on_stop(self) -> None:
         """The last burst gets no second look, so it is counted neither way (as a burst whose read-back failed)."""
+        super().on_stop()
         if self.pending is not None:
             self.pending = None
             TALLY.count(T.UNVERIFIED, self.kind)
@@ -350,7 +360,7 @@ class ConcurrentUser(SessionClient):
         """GET /me, judged with `floor` as the lowest counter that can still be this session; None on a miss."""
         with self.client.get("/me", name=name, catch_response=True) as resp:
             self.served(resp)
-            body = _json_or_none(resp)
+            body = json_or_none(resp)
             reason = judge(resp.status_code, body, self.expected, min_counter=floor)
             if reason is not None:
                 resp.success()
@@ -372,7 +382,7 @@ class ConcurrentUser(SessionClient):
                 TALLY.count(T.CONFLICTS, self.kind)
                 return "conflict"
             # each answer saw at least the counter before the burst plus its own increment, whoever else wrote
-            reason = judge(resp.status_code, _json_or_none(resp), self.expected, min_counter=before + 1)
+            reason = judge(resp.status_code, json_or_none(resp), self.expected, min_counter=before + 1)
             if reason is not None:
                 resp.success()
             elif resp.status_code != 200:
@@ -383,13 +393,6 @@ class ConcurrentUser(SessionClient):
             self.miss(f"{reason} on /counter [burst]", relogin=False)  # one login after the burst, not one per miss
             return "miss"
         return "ok"
-
-
-def _json_or_none(resp: Any) -> Any:
-    try:
-        return json.loads(resp.content or b"null")
-    except (ValueError, TypeError):
-        return None
 
 
 stats.USER_KINDS.update({cls.kind: cls.weight for cls in (BrowserUser, AppUser)})

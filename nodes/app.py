@@ -27,6 +27,7 @@ from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE, TICK_SECON
 from nodes.live import live_routes
 from nodes.page import page_routes, unavailable, wants_html
 from nodes.polling import Transports
+from nodes.request_log import request_log_middleware
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
 from nodes.settings import NodeSettings
@@ -111,6 +112,8 @@ def create_app(settings: NodeSettings) -> web.Application:
 def _middlewares(settings: NodeSettings, store: SessionStore, conflicts: ConflictCount) -> list[Middleware]:
     """The middlewares outside aiohttp-session's: errors always; the write queue and the merge for cas stores."""
     middlewares = [error_middleware(settings.node_id)]
+    if settings.request_log:
+        middlewares.append(request_log_middleware(settings.request_log))
     if isinstance(store, ServerSideStore) and store.consistency == CAS:
         middlewares += [one_writer_per_session(store, conflicts), merge_on_conflict(store, conflicts)]
     return middlewares

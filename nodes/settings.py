@@ -71,6 +71,7 @@ class NodeSettings:
     token_header: str = TOKEN_HEADER
     access_log: bool = False
     routing: str = ""  # NODE_ROUTING: the balancer's routing in front of this node (node page; route tags on)
+    request_log: str = ""  # NODE_REQUEST_LOG: a file that gets the X-Request-Id of every POST (the lab's replay check)
     # SESSION_STORE=replicated (see docs/replication.md):
     peers: tuple[str, ...] = ()  # SESSION_PEERS: http://host:port and dns://name:port, this node included or not
     replication: str = "all"  # SESSION_REPLICATION: all | backup
@@ -114,6 +115,7 @@ class NodeSettings:
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
             routing=routing,
+            request_log=env.str("NODE_REQUEST_LOG", ""),
             route_tag=_route_tag(env, node_id, routing),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
             tick_ms=env.int("NODE_TICK_MS", DEFAULT_TICK_MS, minimum=10, maximum=3_600_000),

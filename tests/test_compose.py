@@ -85,7 +85,8 @@ def with_defaults(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def test_the_file_has_every_service_and_load_generators_only_on_request() -> None:
-    assert set(SERVICES) == {"redis", "node", "balancer", "locust-master", "locust-worker"}
+    assert set(SERVICES) == {"redis", "node", "balancer", "locust-master", "locust-worker", "front"}
+    assert SERVICES["front"]["profiles"] == ["front"]  # another balancer in front: only on request
     for service in ("locust-master", "locust-worker"):
         assert SERVICES[service]["profiles"] == ["load"]
     for service in ("redis", "node", "balancer"):
@@ -172,5 +173,18 @@ def test_the_dockerfile_copies_what_runs_and_drops_root() -> None:
     for source in copied:
         assert (ROOT / source).exists(), source
     assert {"nodes", "balancer", "loadtest"} <= set(copied)
-    assert re.search(r"^FROM python:3\.\d+-slim$", dockerfile, flags=re.MULTILINE)
+    assert re.search(r"^FROM python:3\.\d+-slim( AS \w+)?$", dockerfile, flags=re.MULTILINE)
+    assert dockerfile.rstrip().splitlines()[-1].startswith("CMD") and "FROM lab AS app" in dockerfile  # app: last
     assert re.search(r"^USER (?!root)\w+$", dockerfile, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("balancer", ["nginx", "haproxy", "caddy", "apache"])
+def test_the_front_service_renders_each_balancers_config_from_the_labs_templates(balancer: str, tmp_path: Path) -> None:
+    front = SERVICES["front"]
+    assert front["build"]["target"] == "front" and "FROM lab AS front" in (ROOT / "Dockerfile").read_text()
+    env = {**os.environ, "BALANCER": balancer, "BALANCER_ROUTING": "random", "FRONT_NODES": "2"}
+    argv = [sys.executable, *front["command"][1:3], "render", "--folder", str(tmp_path)]
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert run.returncode == 0, run.stderr
+    written = "".join(Path(line).read_text() for line in run.stdout.split())
+    assert "sessionlab-node-1:8081" in written and "sessionlab-node-2:8081" in written and ":8080" in written

@@ -50,6 +50,8 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
                       if not default or scenario.in_default(base.posture(), routing)
                       for mode in scenario.variants(base.store, args.consistency)]  # fmt: skip
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
+    balancers = getattr(args, "balancer", ("sessionlab",))
+    cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells]  # a block each
     return with_revocation(cells, revocation_bound(args))
 
 
@@ -92,11 +94,11 @@ def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
     for redis and cookie, and up to `bound` seconds for memory)."""
     if bound <= 0:
         return cells
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     marked = []
     for spec in cells:
-        first = (spec.store_label, spec.routing) not in seen
-        seen.add((spec.store_label, spec.routing))
+        first = (spec.balancer, spec.store_label, spec.routing) not in seen
+        seen.add((spec.balancer, spec.store_label, spec.routing))
         marked.append(replace(spec, revocation_bound=bound) if first else spec)
     return marked
 
@@ -118,4 +120,5 @@ def describe(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "load_model": "open" if args.arrival_rate else "closed",
         "arrival_rate": args.arrival_rate,
         "cells": len(cells),
+        "balancers": list(getattr(args, "balancer", ("sessionlab",))),
     }

@@ -10,6 +10,7 @@ from loadtest.compare.run import locustrun
 from loadtest.compare.scenarios import SCENARIOS
 from loadtest.compare.scenarios.rolling_deploy import DEPLOY_MODES
 from loadtest.compare.spec import REDIS_AOF, REDIS_NAIVE, SYNC_REPLICATED
+from loadtest.lab.balancers import BALANCERS, DEFAULT_BALANCER, parse_balancers
 from loadtest.lab.paths import absolute
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from loadtest.lab.store_backend import PERSISTENCE
@@ -41,6 +42,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=_choices(NODE_STORES),
         help=f"comma-separated subset of {','.join(NODE_STORES)} (default {','.join(STORES)})",
     )
+    parser.add_argument("--balancer", type=_balancers, default=(DEFAULT_BALANCER,), metavar="LIST|all",
+                        help=f"which balancers front the nodes, each cell once per balancer: comma-separated subset of "
+                             f"{','.join(BALANCERS)}, or all (default {DEFAULT_BALANCER})")  # fmt: skip
     _add_sweep_arguments(parser)
     parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
@@ -129,6 +133,13 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
         return items
 
     return parse
+
+
+def _balancers(value: str) -> tuple[str, ...]:
+    try:
+        return parse_balancers(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def default_scenarios() -> tuple[str, ...]:

@@ -53,6 +53,7 @@ class CellSpec:
     outage: float = 3.0  # --outage: seconds Redis stays down in store-failure
     redis_persistence: str = "none"  # --redis-persistence: none or aof
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
+    balancer: str = "sessionlab"  # --balancer: which balancer fronts the nodes (loadtest.lab.balancers)
     long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
     rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
 
@@ -72,7 +73,8 @@ class CellSpec:
     @property
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
-        return f"{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
+        front = "" if self.balancer == "sessionlab" else f"{self.balancer}: "
+        return f"{front}{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
 
     @property
     def store_variant(self) -> str:

@@ -14,14 +14,17 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from loadtest.lab.launcher import child_env, launch_balancer, launch_node
-from loadtest.lab.probe import get_json, request
+from loadtest.lab.balancers import BALANCERS, Balancer, Front, Upstream
+from loadtest.lab.balancers.sessionlab import Sessionlab
+from loadtest.lab.launcher import child_env, launch_node
+from loadtest.lab.probe import request
 from loadtest.lab.processes import (
     ManagedProcess,
     StartupError,
@@ -35,6 +38,7 @@ from loadtest.lab.store_backend import StoreBackend
 from nodes.contract.names import BALANCER_STATUS_PATH, NODE_ID_HEADER, REPLICATED_STORE
 
 STATUS_PATH = BALANCER_STATUS_PATH
+HEALTH_INTERVAL = 0.3  # seconds between the active checks of the other balancers (ours: its own default)
 
 PidHook = Callable[[str, int], None]
 Launch = Callable[[str, str, int, Path, Mapping[str, str]], ManagedProcess]
@@ -62,6 +66,7 @@ class ClusterConfig:
     store_latency_ms: float = 0.0  # added round trip between the nodes and our Redis (a delay relay)
     spares: int = 0  # more node processes, started and ready but not given to the balancer (scale-out adds them)
     with_redis: bool = False  # start our Redis even for stores that do not use it (same events for every store)
+    balancer: str = "sessionlab"  # which balancer fronts the nodes (loadtest.lab.balancers.BALANCERS)
 
     @property
     def store_backend(self) -> bool:
@@ -98,8 +103,29 @@ class LocalCluster:
         self.store: StoreBackend | None = None  # our Redis when the config asks for more than a plain server
         self.redis_url = config.redis_url
         self.started_in: float | None = None
-        self.admin_token = secrets.token_urlsafe(24)  # for the balancer's runtime API (drain, ready, add, remove)
+        self.frontend: Balancer = self._frontend()
         self.peer_secret = secrets.token_urlsafe(24)  # store=replicated: SESSION_PEER_SECRET, fresh per cluster
+
+    def _frontend(self) -> Balancer:
+        config = self.config
+        front = Front(config.routing, config.host, config.port, config.log_dir / config.balancer)
+        front.health_interval = config.health_interval or HEALTH_INTERVAL
+        if config.balancer == Sessionlab.name:
+            ours = Sessionlab(front, self.on_pid, dict(config.extra_env))
+            ours.health_interval = config.health_interval
+            return ours
+        plugin = BALANCERS[config.balancer]
+        offer = plugin.mechanism(config.routing)
+        if not offer.offered:
+            raise StartupError(f"{config.balancer} does not offer {config.routing} routing: {offer.not_offered}")
+        if plugin.missing():
+            raise StartupError(str(plugin.missing()))
+        return plugin(front, self.on_pid)
+
+    @property
+    def admin_token(self) -> str:
+        """Our balancer's runtime-API token (the other balancers have their own control planes)."""
+        return self.frontend.admin_token if isinstance(self.frontend, Sessionlab) else ""
 
     @property
     def url(self) -> str:
@@ -129,24 +155,38 @@ class LocalCluster:
         secret = fernet_key()
         ports = free_ports(config.nodes + config.spares, config.host, avoid={port})
         extra = {**self.mode_settings([f"http://{config.host}:{p}" for p in ports]), **dict(config.extra_env)}
+        self.request_logs.mkdir(parents=True, exist_ok=True)
         for index, node_port in enumerate(ports, start=1):
             env = child_env(extra, SESSION_STORE=config.store, SESSION_SECRET=secret,
-                            SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "")  # fmt: skip
+                            SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "",
+                            NODE_REQUEST_LOG=str(self.request_logs / f"node-{index}.ids"))  # fmt: skip
             self._add(self.nodes, f"node-{index}", node_port, launch_node, env)
-        interval = "" if config.health_interval is None else str(config.health_interval)  # "": the balancer's default
-        env = child_env(extra, BALANCER_UPSTREAMS=",".join(member.url for member in self.members()),
-                        BALANCER_ROUTING=config.routing, BALANCER_ADMIN_TOKEN=self.admin_token,
-                        BALANCER_HEALTH_INTERVAL=interval)  # fmt: skip
-        self.balancer = self._add([], "balancer", port, launch_balancer, env)
+        front = self.frontend.front
+        front.port = port
+        front.members = [Upstream(m.name, m.url.removeprefix("http://")) for m in self.members()]
+        if isinstance(self.frontend, Sessionlab):  # ours waits for its nodes through its own health checks
+            self.balancer = Member("balancer", front.url, self.frontend.start())
 
     def mode_settings(self, node_urls: list[str]) -> dict[str, str]:
         """Settings the choice under test needs on every node: route tags for `route`, peers for `replicated`."""
         settings = {"NODE_ROUTING": self.config.routing}  # shown on the node page
-        if self.config.routing == "route":
+        if self.frontend.tags_routes():
             settings["SESSION_ROUTE_TAG"] = "true"
         if self.config.store == REPLICATED_STORE:
             settings |= replication_env(self.config.replication, node_urls, self.peer_secret)
         return settings
+
+    @property
+    def request_logs(self) -> Path:
+        """Where each node appends the request id of every POST it receives (NODE_REQUEST_LOG)."""
+        return self.config.log_dir / "request-ids"
+
+    def posts_replayed(self) -> int:
+        """POSTs that reached the nodes more than once (same request id, any nodes): replays by the balancer."""
+        seen: Counter[str] = Counter()
+        for path in self.request_logs.glob("*.ids"):
+            seen.update(line for line in path.read_text(errors="replace").splitlines() if line)
+        return sum(count - 1 for count in seen.values() if count > 1)
 
     def replication_traffic(self) -> dict[str, Any] | None:
         """store=replicated: messages and bytes per write and the async lag, summed over the live nodes."""
@@ -191,27 +231,34 @@ class LocalCluster:
     def _wait_ready(self, deadline: float) -> None:
         for member in self.nodes:
             member.process.wait_ready(partial(self.node_ready, member), max(deadline - time.monotonic(), 0.1))
-        assert self.balancer is not None
-        self.balancer.process.wait_ready(self.all_healthy, max(deadline - time.monotonic(), 0.1))
+        if self.balancer is None:  # the others start once their nodes answer: no check then fails at start
+            self.balancer = Member("balancer", self.frontend.front.url, self.frontend.start())
+        self.frontend.wait_ready(max(deadline - time.monotonic(), 0.1))
+        if self.frontend.sees_health():
+            self.balancer_process().wait_ready(self.all_healthy, max(deadline - time.monotonic(), 0.1))
+
+    def balancer_process(self) -> ManagedProcess:
+        assert self.balancer is not None, "the cluster is not started"
+        return self.balancer.process
 
     def status(self) -> dict[str, Any] | None:
-        """The balancer's /_balancer/status document, or None."""
-        if self.balancer is None:
-            return None
-        document = get_json(self.balancer.url + STATUS_PATH)
-        return document if isinstance(document, dict) else None
+        """Our balancer's /_balancer/status document, or None (and None for the other balancers)."""
+        return self.frontend.status() if isinstance(self.frontend, Sessionlab) else None
 
     def healthy_urls(self) -> set[str] | None:
-        document = self.status()
-        if document is None:
+        """The nodes the balancer reports healthy (None when it reports nothing: passive health checks)."""
+        if not self.frontend.sees_health():
             return None
-        return {u.get("url", "") for u in document.get("upstreams", []) if u.get("healthy")}
+        members = self.frontend.front.members
+        return {f"http://{m.address}" for m in members if self.frontend.state(m.name) in ("ready", "draining")}
 
     def members(self) -> list[Member]:
         """The nodes given to the balancer at start (spares come after them)."""
         return self.nodes[: self.config.nodes]
 
     def all_healthy(self) -> bool:
+        if not self.frontend.sees_health():
+            return self.frontend.answers()
         healthy = self.healthy_urls()
         return healthy is not None and all(_same_origin(m.url, healthy) for m in self.members())
 
@@ -224,6 +271,8 @@ class LocalCluster:
     def wait_ejected(self, node_id: str, timeout: float) -> bool:
         """Wait until the balancer reports the node unhealthy (its health check noticed the crash)."""
         member = next(m for m in self.nodes if m.name == node_id)
+        if not self.frontend.sees_health():
+            return False  # passive health checks: nothing reports the ejection
 
         def ejected() -> bool:
             healthy = self.healthy_urls()
@@ -249,6 +298,7 @@ class LocalCluster:
             process.signal(15)  # SIGTERM all at once, so their grace periods overlap
         for process in reversed(self.processes()):
             _quietly(process.stop)
+        _quietly(self.frontend.stop)
         if self.redis is not None:
             _quietly(self.redis.cleanup)
         if self.store is not None:

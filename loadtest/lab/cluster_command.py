@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from loadtest.lab.balancers import BALANCERS, DEFAULT_BALANCER
 from loadtest.lab.cluster import CLUSTER_MASTERS, STATUS_PATH, ClusterConfig, LocalCluster
 from loadtest.lab.page_hints import page_lines
 from loadtest.lab.paths import LOCUSTFILE, absolute
@@ -59,6 +60,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--redis-sentinel", action="store_true",
                         help="start a Redis primary, a replica and three Sentinels and point the nodes at them "
                              "(redis+sentinel:// URL); implies --store redis and ignores REDIS_URL")  # fmt: skip
+    parser.add_argument(
+        "--balancer",
+        choices=tuple(BALANCERS),
+        default=DEFAULT_BALANCER,
+        help="which balancer fronts the nodes (default sessionlab, ours; see docs/balancers.md)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address everything binds to (default 127.0.0.1)")
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                         help=f"balancer port (default {DEFAULT_PORT}; 0 picks a free one)")  # fmt: skip
@@ -132,7 +139,10 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
         + (f" ({config.replication})" if config.store == REPLICATED_STORE else "")
         + f", {config.routing} routing "
         f"(up in {cluster.started_in:.1f}s)",
-        f"  balancer  {cluster.url}   status: {cluster.url}{STATUS_PATH}",
+        f"  balancer  {cluster.url}   status: {cluster.url}{STATUS_PATH}"
+        if cluster.frontend.name == DEFAULT_BALANCER
+        else f"  {cluster.frontend.name:<9} {cluster.url}   pid {cluster.balancer_process().pid}   config: "
+        + ", ".join(str(cluster.frontend.front.folder / name) for name in cluster.frontend.config_files()),
     ]
     lines += [f"  {m.name:<9} {m.url}   pid {m.process.pid}" for m in cluster.nodes]
     if cluster.redis is not None:
@@ -158,7 +168,11 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
         "workers on other machines; add ConcurrentUser to both commands for the lost-update scenario):",
         f"  locust -f {locustfile} -H {cluster.url} --master",
         f"  locust -f {locustfile} --worker",
-        *runtime_api_lines(cluster),
+        *(
+            runtime_api_lines(cluster)
+            if cluster.frontend.name == DEFAULT_BALANCER
+            else [f"Control plane: {cluster.frontend.control_plane}"]
+        ),
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
@@ -204,13 +218,20 @@ def main(argv: list[str] | None = None) -> int:
     redis_url = None if own_redis else os.environ.get("REDIS_URL") or None
     config = ClusterConfig(nodes=args.nodes, routing=args.routing, store=args.store, host=args.host, port=args.port,
                            redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs,
-                           redis_sentinel=args.redis_sentinel, replication=args.replication)  # fmt: skip
+                           redis_sentinel=args.redis_sentinel, replication=args.replication,
+                           balancer=args.balancer)  # fmt: skip
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Stop
 
+    plugin = BALANCERS[config.balancer]
+    offer, missing = plugin.mechanism(config.routing), plugin.missing()
+    if not offer.offered or missing:
+        why = missing or f"{config.balancer} does not offer {config.routing} routing: {offer.not_offered}"
+        print(f"sessionlab cluster: {why}", file=sys.stderr)
+        return 2
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     cluster = LocalCluster(config)
     try:

@@ -1,22 +1,21 @@
 """The control API scenario events call on a running local cluster: crash, stop and restart members.
 
 Every method acts on processes this lab started, by PID, and waits on conditions (never bare sleeps).
-The balancer's runtime API (drain, ready, add, remove upstreams) answers under `/_balancer/` with
-`Authorization: Bearer <BALANCER_ADMIN_TOKEN>`; `admin()` is the one place that calls it.
+Membership changes (drain, ready, add, remove) and reloads go through the balancer plug-in's own control plane
+(ours: the runtime API under `/_balancer/`; HAProxy: its stats socket; nginx: a reload; Caddy: its admin API;
+Apache: the balancer-manager).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from loadtest.lab.balancers.sessionlab import RuntimeApiError, Sessionlab
 from loadtest.lab.cluster import LocalCluster, Member
-from loadtest.lab.probe import Answer, request
+from loadtest.lab.probe import Answer
 from loadtest.lab.processes import StartupError, wait_until
-from nodes.contract.names import BALANCER_UPSTREAMS_PATH
 
-
-class RuntimeApiError(RuntimeError):
-    """The balancer refused a runtime call (the message holds its answer, never the token)."""
+__all__ = ["ClusterControl", "RuntimeApiError"]
 
 
 class ClusterControl:
@@ -73,45 +72,63 @@ class ClusterControl:
         self._redis().restart()
         self.taken_down.discard("redis")
 
-    # -- the balancer's runtime API: membership changes (rolling deploys, scale-out, scale-in) ----------------
+    # -- the balancer's control plane: membership changes (rolling deploys, scale-out, scale-in), reloads -----------
 
     def drain(self, name: str) -> None:
         """No new clients for the node (sticky keeps its pinned ones, hash and rotation drop it at once)."""
-        self._runtime("POST", BALANCER_UPSTREAMS_PATH + "/drain", name)
+        self.cluster.frontend.drain(name)
 
     def ready(self, name: str) -> None:
         """New clients again."""
-        self._runtime("POST", BALANCER_UPSTREAMS_PATH + "/ready", name)
+        self.cluster.frontend.undrain(name)
 
     def add(self, name: str) -> None:
         """Make a running node a member; it takes traffic once the balancer's check passes (see wait_admitted)."""
-        self._runtime("POST", BALANCER_UPSTREAMS_PATH, name)
+        self.cluster.frontend.add(name, self.member(name).url.removeprefix("http://"))
 
     def remove(self, name: str) -> None:
         """Take the node out of the balancer's membership (requests in flight on it finish)."""
-        self._runtime("DELETE", BALANCER_UPSTREAMS_PATH, name)
+        self.cluster.frontend.remove(name)
+
+    def reload_balancer(self) -> None:
+        """The balancer re-reads its config, the way an operator reloads it (ours has none: a restart)."""
+        self.cluster.frontend.reload()
+        self._follow_balancer()
+
+    def restart_balancer(self, timeout: float = 20.0) -> None:
+        """Stop the balancer and start it again on its port: whatever it held in memory is gone."""
+        self.cluster.frontend.restart(timeout)
+        self._follow_balancer()
+
+    def _follow_balancer(self) -> None:
+        """The cluster's balancer member is the process the plug-in runs now (a restart starts a new one)."""
+        process = self.cluster.frontend.process
+        if self.cluster.balancer is not None and process is not None:
+            self.cluster.balancer.process = process
+
+    def sees_health(self) -> bool:
+        """Whether the balancer reports node health (passive health checks report none)."""
+        return self.cluster.frontend.sees_health()
 
     def upstream_state(self, name: str) -> str | None:
-        """What the balancer's status says of the node: ready, draining, down, or None when not a member."""
-        url = self.member(name).url.rstrip("/")
-        for upstream in (self.cluster.status() or {}).get("upstreams", []):
-            if str(upstream.get("url", "")).rstrip("/") == url:
-                return str(upstream.get("state"))
-        return None
+        """What the balancer says of the node: ready, draining, down, or None (not a member, or it cannot tell)."""
+        frontend = self.cluster.frontend
+        if not any(m.name == name for m in frontend.front.members):
+            return None
+        if not frontend.sees_health():  # the lab's own view: what it configured
+            return "draining" if frontend.member(name).drained else "ready"
+        return frontend.state(name)
 
     def wait_state(self, name: str, state: str | None, timeout: float) -> bool:
         """Until the balancer reports the node in `state` (None: no longer a member)."""
         return wait_until(lambda: self.upstream_state(name) == state, timeout)
 
-    def _runtime(self, method: str, path: str, name: str) -> None:
-        answer = self.admin(method, path, {"url": self.member(name).url})
-        if answer.status != 200:
-            raise RuntimeApiError(f"{method} {path} for {name} answered {answer.status}: {answer.body[:200]!r}")
-
     def admin(self, method: str, path: str, body: Any = None) -> Answer:
-        """One call to the balancer's runtime API, authenticated with the token the cluster gave it."""
-        headers = {"Authorization": f"Bearer {self.cluster.admin_token}"}
-        return request(method, self.cluster.url + path, json_body=body, headers=headers)
+        """One call to our balancer's runtime API, authenticated with the token the cluster gave it."""
+        frontend = self.cluster.frontend
+        if not isinstance(frontend, Sessionlab):
+            raise RuntimeApiError(f"{frontend.name} has no sessionlab runtime API")
+        return frontend.admin(method, path, body)
 
     def _redis(self) -> Any:
         if self.cluster.redis is None:

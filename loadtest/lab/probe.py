@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
@@ -41,12 +42,17 @@ def request(
     headers: dict[str, str] | None = None,
     jar: CookieJar | None = None,
     timeout: float = 1.0,
+    form: dict[str, str] | None = None,
 ) -> Answer:
     """One request; HTTP errors are answers like any other, a refused or silent server is `Answer(None)`.
 
-    `jar`, when given, sends its cookies and keeps the ones set by the answer (a browser-like client)."""
+    `jar`, when given, sends its cookies and keeps the ones set by the answer (a browser-like client); `form` is
+    sent as an HTML form's body."""
     data = None if json_body is None else json.dumps(json_body).encode()
     sent = {**(headers or {}), **({"Content-Type": "application/json"} if data is not None else {})}
+    if form is not None:  # an HTML form's POST (Apache's balancer-manager)
+        data = urllib.parse.urlencode(form).encode()
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
     req = urllib.request.Request(url, data=data, headers=sent, method=method)  # noqa: S310 - loopback only
     if jar is not None:
         jar.add_cookie_header(req)

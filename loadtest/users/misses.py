@@ -7,6 +7,7 @@ knows it to be). Anything else that is not a 200 is an error, never a miss.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,3 +78,11 @@ def learn(body: Any, expected: Expected) -> None:
     cart = cart_of(body)
     if cart is not None:
         expected.cart = cart
+
+
+def json_or_none(resp: Any) -> Any:
+    """A locust answer's JSON body, or None when it has none."""
+    try:
+        return json.loads(resp.content or b"null")
+    except (ValueError, TypeError):
+        return None

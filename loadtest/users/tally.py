@@ -23,6 +23,10 @@ NODE = "node"  # requests served, by X-Node-Id
 REASON = "reason"  # misses by what proved them
 LATENCY = "latency"  # HTTP response times (ms, 2 significant digits), misses excluded by construction
 REQUEST_LATENCY = "latency of"  # the same, per request ("latency of GET /me"): locust rounds to whole ms below 100
+ERRORS_BY_METHOD = "errors by method"  # errors by HTTP method: GET/DELETE are idempotent, POST is not
+REPINS = "repins"  # a user's answer came from another node than its previous answer (a re-pin, or flapping)
+SESSION_NODES = "session nodes"  # sessions (login to next login or stop), by how many distinct nodes served them
+COOKIE_REISSUED = "cookie reissued"  # the balancer's affinity cookie changed value under a user that held one
 PROCESS = "process"  # requests answered, by the locust process (PID) that sent them: proves which workers loaded
 # The concurrent scenario (parallel increments on one session), labelled by user kind:
 BURSTS = "bursts"  # bursts whose result was read back (verified)

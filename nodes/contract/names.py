@@ -48,6 +48,8 @@ TOKEN_HEADER: Final = "X-Session-Token"
 NO_TOKEN_YET: Final = "new"
 # The balancer's own affinity cookie for sticky routing.
 AFFINITY_COOKIE: Final = "SL_ROUTE"
+# The id a client gives each request; with NODE_REQUEST_LOG a node records every POST's, so a replay shows.
+REQUEST_ID_HEADER: Final = "X-Request-Id"
 # Every node answer, errors included, names the node that made it.
 NODE_ID_HEADER: Final = "X-Node-Id"
 # Route-tagged references (Tomcat's jvmRoute): "<reference>.<node id>" when a node runs with SESSION_ROUTE_TAG.

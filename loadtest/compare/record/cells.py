@@ -9,9 +9,10 @@ errors are locust's failures outside the SESSION rows. Pure functions, no locust
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from loadtest.compare.record import loadfigures
+from loadtest.compare.record import balancer_fields, loadfigures
 from loadtest.compare.record.longlived import long_lived_fields
 from loadtest.compare.record.model import (
     CellRecord,
@@ -92,9 +93,11 @@ def build_cell(
     kill: Kill | None = None,
     events: Sequence[Mapping[str, Any]] = (),
     replication: Mapping[str, Any] | None = None,
+    theory_routing: str | None = None,
 ) -> CellRecord:
     """The record of one cell; `events` are the timeline's records, `kill` the one that split it, `replication`
-    the replicated store's counters summed over the nodes (messages, bytes, lag)."""
+    the replicated store's counters summed over the nodes (messages, bytes, lag), `theory_routing` the routing
+    whose theory describes the balancer's mechanism where it differs from the cell's."""
     scenario = scenario_for(spec.scenario)
     start = float(stats.get("test_start") or 0.0)
     totals = T.sum_counts(stats.get("per_second", {}).values())
@@ -104,8 +107,9 @@ def build_cell(
     lag_ms = float(replication.get("lag_ms_typical", 0.0)) if replication else 0.0
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     own = scenario.record(spec, totals)
-    whole = scenario.timeline_theory(spec, RunTimeline(rows, events, users))
-    expectation = whole[0] if whole else scenario.theory(spec, exposure)
+    judged = replace(spec, routing=theory_routing) if theory_routing else spec  # the mechanism's own theory
+    whole = scenario.timeline_theory(judged, RunTimeline(rows, events, users))
+    expectation = whole[0] if whole else scenario.theory(judged, exposure)
     own = {**own, **(whole[1] if whole else {})}
     changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor
     misses = miss_theory(expectation, totals, killed=changed)
@@ -133,6 +137,10 @@ def build_cell(
         events=tuple(dict(record) for record in events),
         timeline=tuple(loadfigures.with_latency(rows, stats)),
         measures={
+            "balancer": {
+                **balancer_fields.identity(spec),
+                **balancer_fields.measures(stats, totals, events, rows, spec.nodes),
+            },  # fmt: skip
             "replication": {"replication_traffic": dict(replication)} if replication else {},
             "scenario": {key: value for key, value in own.items() if key not in scenario.judged},
             "load model": loadfigures.cell_fields(stats),
@@ -142,8 +150,7 @@ def build_cell(
 
 
 def identity(spec: CellSpec) -> Identity:
-    return Identity(spec.routing, spec.store, spec.scenario, spec.effective_consistency, spec.replication,
-                    spec.nodes, spec.users, spec.duration)  # fmt: skip
+    return balancer_fields.identity_of(spec)
 
 
 def traffic(stats: Mapping[str, Any], totals: Mapping[str, int]) -> Traffic:

@@ -13,6 +13,7 @@ from typing import Any
 
 DISAGREES = "DISAGREES WITH THEORY"  # a cell's verdict when a measure falls outside its theory
 DID_NOT_RUN = "DID NOT RUN"
+NOT_MODELLED = "not modelled"  # a cell whose mechanism the theory does not model: measured, not judged
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Identity:
     nodes: int
     users: int
     duration: float
+    balancer: str = "sessionlab"  # which balancer fronted the nodes (loadtest/lab/balancers)
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,16 @@ class CellRecord:
     # Figures beyond the core, JSON-ready, by the part that measured them: the scenario's own, the load model's,
     # the exact latencies, the store's, the CPU shares, logout-all. Later groups may refine earlier keys.
     measures: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    not_modelled: str | None = None  # why theory does not judge this cell (a real balancer's own behaviour)
 
     @property
     def agrees_with_theory(self) -> bool:
-        return all(verdict.agrees is not False for verdict in self.verdicts)
+        """No verdict says otherwise (a cell theory does not model is never a disagreement)."""
+        return self.not_modelled is not None or all(verdict.agrees is not False for verdict in self.verdicts)
+
+    def unjudged(self, reason: str | None) -> CellRecord:
+        """This record measured only, with the reason theory does not judge it (None: judged as usual)."""
+        return self if reason is None else replace(self, not_modelled=reason)
 
     @property
     def off_theory(self) -> list[str]:
@@ -162,23 +170,39 @@ class CellRecord:
         for figures in self.measures.values():
             record |= dict(figures)
         record |= {verdict.key: verdict.agrees for verdict in self.verdicts}
+        if self.not_modelled is not None:
+            record |= {
+                "verdict": NOT_MODELLED,
+                "agrees_with_theory": None,
+                "theory": f"not modelled: {self.not_modelled}",
+            }
+            record |= {verdict.key: None for verdict in self.verdicts} | {"errors_agree_with_theory": None}
         record |= {"events": [dict(event) for event in self.events], "timeline": [dict(row) for row in self.timeline]}
         return record
 
 
 @dataclass(frozen=True)
 class FailedCell:
-    """A cell that could not run to the end: the report still lists it, with the reason."""
+    """A cell that did not run to the end (DID NOT RUN), or was never to run ("not offered" by its balancer,
+    "skipped" for a missing binary): the report still lists it, with the reason."""
 
     identity: Identity
     workers_requested: int
     failure: str
+    verdict: str = DID_NOT_RUN
+    details: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"not_offered": why}
 
     agrees_with_theory = False
 
+    @property
+    def by_design(self) -> bool:
+        """Not run on purpose (a mode the balancer does not offer, a balancer not installed): not a failure."""
+        return self.verdict != DID_NOT_RUN
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self.identity), "workers": 0, "workers_requested": self.workers_requested,
-                "verdict": DID_NOT_RUN, "failure": self.failure, "errors_by_status": {}, "events": []}  # fmt: skip
+                "verdict": self.verdict, "failure": self.failure, "errors_by_status": {}, "events": [],
+                **self.details}  # fmt: skip
 
 
 Cell = CellRecord | FailedCell

@@ -15,6 +15,7 @@ from typing import Any
 from loadtest.compare.report import grades
 from loadtest.compare.report.table import error_ceiling, store_text
 from loadtest.compare.scenarios import SCENARIOS
+from loadtest.lab.balancers.mechanisms import BALANCER_NAMES
 from loadtest.render.format import ms
 from nodes.contract.names import ROUTING_MODES, STORES
 
@@ -49,7 +50,19 @@ class GridCell:
 
     @property
     def agrees(self) -> bool:
-        return bool(self.cell.get("agrees_with_theory"))
+        """Agrees with theory, or theory does not model it (then the grid says "not modelled")."""
+        return bool(self.cell.get("agrees_with_theory")) or self.modelled is False
+
+    @property
+    def modelled(self) -> bool:
+        return self.cell.get("verdict") != "not modelled"
+
+    @property
+    def not_run_text(self) -> str:
+        """Why a cell has no measurement: its balancer does not offer the mode, is not installed, or it failed."""
+        if self.cell.get("not_offered"):
+            return f"not offered: {self.cell['not_offered']}"
+        return f"skipped: {self.cell['skipped']}" if self.cell.get("skipped") else "did not run"
 
     def get(self, key: str) -> Any:
         return self.cell.get(key)
@@ -133,6 +146,11 @@ class Grid:
     scenario: str
     routings: list[str]
     rows: list[GridRow]
+    balancer: str | None = None  # set when the run compared balancers: one grid per scenario per balancer
+
+    @property
+    def title(self) -> str:
+        return self.scenario if self.balancer is None else f"{self.scenario}, behind {self.balancer}"
 
 
 def grid_cell(cell: Cell) -> GridCell:
@@ -159,6 +177,17 @@ def build_grid(scenario: str, cells: Sequence[Cell]) -> Grid:
 
 
 def build_grids(cells: Sequence[Cell]) -> list[Grid]:
-    """One grid per scenario that has cells, in the lab's scenario order, then any others."""
+    """One grid per scenario that has cells, in the lab's scenario order, then any others; when the run compared
+    balancers (or ran another than ours), one per scenario per balancer."""
     scenarios = ordered((str(c["scenario"]) for c in cells), list(SCENARIOS))
-    return [build_grid(scenario, cells) for scenario in scenarios]
+    balancers = ordered((str(c.get("balancer", "sessionlab")) for c in cells), BALANCER_NAMES)
+    if balancers == ["sessionlab"]:
+        return [build_grid(scenario, cells) for scenario in scenarios]
+    grids = []
+    for scenario in scenarios:
+        for balancer in balancers:
+            mine = [c for c in cells if c.get("balancer", "sessionlab") == balancer]
+            if any(c.get("scenario") == scenario for c in mine):
+                grid = build_grid(scenario, mine)
+                grids.append(Grid(grid.scenario, grid.routings, grid.rows, balancer))
+    return grids

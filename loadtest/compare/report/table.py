@@ -102,6 +102,7 @@ def _kind_rate(kind: str) -> Callable[[Cell], str]:
 
 
 COLUMNS: list[Column] = [
+    Column("balancer", lambda c: str(c.get("balancer", "sessionlab")), when_varies=True),
     Column("store", store_text),
     Column("nodes", lambda c: str(c.get("nodes", "-")), when_varies=True),
     Column("routing", lambda c: c["routing"]),
@@ -150,8 +151,11 @@ def ran(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if "miss_rate" in c]
 
 
+UNJUDGED = ("not modelled", "not offered", "skipped")  # verdicts that are no disagreement: nothing to judge by
+
+
 def disagreements(cells: Sequence[Cell]) -> list[Cell]:
-    return [c for c in cells if c.get("verdict") != "ok"]
+    return [c for c in cells if c.get("verdict") not in ("ok", *UNJUDGED)]
 
 
 def table_rows(cells: Sequence[Cell], *, console: bool = False) -> tuple[list[str], list[list[str]]]:

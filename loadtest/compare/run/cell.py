@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from loadtest.compare.record import balancer_fields as B
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.longlived import long_lived_verdicts
-from loadtest.compare.record.model import CellRecord
+from loadtest.compare.record.model import CellRecord, FailedCell
 from loadtest.compare.record.store_latency import ROUND_TRIPS, p50_by_request
 from loadtest.compare.run import handshake, revocation
 from loadtest.compare.run.loadrun import cpu_fields, run_load
@@ -20,6 +21,7 @@ from loadtest.compare.run.timeline import run_timeline
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.spec import CellSpec
+from loadtest.lab.balancers import BALANCERS, Balancer, mechanism
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.replication import DEFAULT_REPLICATION
@@ -47,7 +49,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION,
-                                            extra_env=tunnel_env(spec)))  # fmt: skip
+                                            extra_env=tunnel_env(spec), balancer=spec.balancer))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
@@ -63,19 +65,22 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         load = run_load(cluster, spec, folder, kinds, pids, during=timeline)
         stats, (records, rtt) = load.stats, load.during
         replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
+        save_config(cluster.frontend, folder.parent.parent)
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         upgrades = _measure_handshake(cluster.url, progress) if spec.long_lived > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
+        replayed = cluster.posts_replayed()
     store = {**rtt, **measured(records), "redis_persistence": spec.redis_persistence} if spec.store == "redis" else {}
     totals = T.sum_counts(stats.get("per_second", {}).values())
     store |= {"store_latency_ms": spec.store_latency_ms,
               "p50_ms_by_request": p50_by_request(stats.get("entries", []), totals),
               "p99_ms_by_request": p99_by_request(totals)}  # fmt: skip
-    record = build_cell(spec, stats, scenario.disruption(records), records, replication)
+    record = build_cell(spec, stats, scenario.disruption(records), records, replication, B.theory_routing(spec))
     record = (
         record.with_measures("store", store)
+        .with_measures("balancer", {"posts_replayed": replayed})
         .with_measures("cpu", cpu_fields(load.cpu))
         .with_measures("logout-all", revoked)
         .with_measures("handshake", upgrades)
@@ -84,7 +89,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown")}
         for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
             record = record.judged(verdict)
-    return record
+    return record.unjudged(B.not_modelled(spec, disturbed=bool(records)))
 
 
 def p99_by_request(totals: dict[str, int]) -> dict[str, float]:
@@ -95,6 +100,23 @@ def p99_by_request(totals: dict[str, int]) -> dict[str, float]:
         if histogram and (p99 := T.percentile(histogram, 0.99)) is not None:
             found[name] = p99
     return found
+
+
+def save_config(frontend: Balancer, out: Path) -> None:
+    """The balancer's generated config beside the report (configs/<balancer>/<mode>/), for users to copy."""
+    target = out / "configs" / frontend.name / frontend.front.mode
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in frontend.config_files().items():
+        (target / name).write_text(text)
+
+
+def precheck(spec: CellSpec) -> FailedCell | None:
+    """The record of a cell that cannot run on its balancer (the mode is not offered, the binary is missing)."""
+    offer = mechanism(spec.balancer, spec.routing)
+    if not offer.offered:
+        return B.not_offered_cell(spec, offer.not_offered)
+    missing = BALANCERS[spec.balancer].missing()
+    return None if missing is None else B.skipped_cell(spec, missing)
 
 
 def _measure_revocation(spec: CellSpec, url: str, progress: Progress) -> dict[str, Any]:
@@ -119,4 +141,5 @@ def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
     mode = f"-{spec.consistency}" if spec.consistency else ""
     variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
     store = spec.store_label.replace(" ", "-")
-    return f"{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")
+    front = "" if spec.balancer == "sessionlab" else f"{spec.balancer}-"
+    return f"{front}{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")

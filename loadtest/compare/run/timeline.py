@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from loadtest.compare.scenarios.base import Event
+from loadtest.lab.balancers.base import ControlPlaneError
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.processes import StartupError
 
@@ -29,7 +30,7 @@ def apply(event: Event, control: ClusterControl) -> dict[str, Any]:
     """Run one action; a failed one is recorded (the cell goes on, its theory will tell)."""
     try:
         return event.action(control)
-    except (StartupError, KeyError, OSError) as error:
+    except (StartupError, KeyError, OSError, ControlPlaneError) as error:
         return {"outcome": f"failed: {str(error).splitlines()[0]}", "failed": True}
 
 

@@ -6,6 +6,7 @@ order), and its test under tests/loadtest/compare/scenarios/.
 
 from __future__ import annotations
 
+from loadtest.compare.scenarios.balancer_reload import BalancerReload
 from loadtest.compare.scenarios.base import Event, Scenario
 from loadtest.compare.scenarios.concurrent import Concurrent
 from loadtest.compare.scenarios.node_failure import NodeFailure
@@ -19,7 +20,18 @@ from nodes.contract.registry import Registry
 
 SCENARIOS: Registry[type[Scenario]] = Registry.of_named(
     "scenario",
-    (Steady, NodeFailure, Concurrent, StoreFailure, StoreFailover, StoreFailoverWait, RollingDeploy, ScaleOut, ScaleIn),
+    (
+        Steady,
+        NodeFailure,
+        Concurrent,
+        StoreFailure,
+        StoreFailover,
+        StoreFailoverWait,
+        RollingDeploy,
+        ScaleOut,
+        ScaleIn,
+        BalancerReload,
+    ),
 )
 
 

@@ -21,6 +21,9 @@ def kill_node(name: str, eject_timeout: float = EJECT_TIMEOUT) -> Action:
 
     def act(control: ClusterControl) -> dict[str, Any]:
         control.kill_node(name)
+        if not control.sees_health():
+            return {"outcome": "the balancer reports no node health (passive checks): ejection not seen",
+                    "killed": name, "ejected_after_s": None}  # fmt: skip
         began = time.monotonic()
         ejected = control.wait_ejected(name, eject_timeout)
         after = round(time.monotonic() - began, 3) if ejected else None
@@ -64,5 +67,29 @@ def start_redis() -> Action:
     def act(control: ClusterControl) -> dict[str, Any]:
         control.start_redis()
         return {"outcome": "redis-server answering again (empty)"}
+
+    return act
+
+
+def reload_balancer() -> Action:
+    """The balancer re-reads its config through its own control plane (nginx -s reload, HAProxy SIGUSR2, Caddy
+    /load, Apache graceful; ours has no reload: a restart)."""
+
+    def act(control: ClusterControl) -> dict[str, Any]:
+        began = time.monotonic()
+        control.reload_balancer()
+        return {"outcome": f"balancer reloaded in {time.monotonic() - began:.1f}s", "reloaded": "reload"}
+
+    return act
+
+
+def restart_balancer() -> Action:
+    """The balancer process stopped and started again on its port: whatever it held in memory is gone."""
+
+    def act(control: ClusterControl) -> dict[str, Any]:
+        began = time.monotonic()
+        control.restart_balancer()
+        return {"outcome": f"balancer restarted, answering again {time.monotonic() - began:.1f}s later",
+                "reloaded": "restart"}  # fmt: skip
 
     return act

@@ -43,7 +43,8 @@ def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     }
     every = plan(parse_args(["--all"]))
     # membership: the 4 routings with a theory; store-failure per store (random), store-failover (+ WAIT) on redis
-    assert len(every) == len(ROUTING_MODES) * 3 * 2 + 5 + 3 * 4 * 3 + 3 + 2
+    # steady, node-failure and balancer-reload per routing and store
+    assert len(every) == len(ROUTING_MODES) * 3 * 3 + 5 + 3 * 4 * 3 + 3 + 2
     assert "sticky / memory / concurrent / cas" in [spec.label for spec in every]
 
 
@@ -93,3 +94,15 @@ def test_replication_and_nodes_are_checked() -> None:
         with pytest.raises(SystemExit):
             parse_args(argv)
     assert parse_args([]).replication == ("all-sync",)  # the default mode: Tomcat's DeltaManager, synchronous
+
+
+def test_each_balancer_runs_the_whole_matrix_as_a_block_of_its_own() -> None:
+    ours = plan(parse_args(["--store", "memory", "--routing", "sticky,hash", "--scenario", "steady"]))
+    both = plan(parse_args(["--store", "memory", "--routing", "sticky,hash", "--scenario", "steady",
+                            "--balancer", "sessionlab,haproxy"]))  # fmt: skip
+    assert {spec.balancer for spec in ours} == {"sessionlab"}
+    assert [spec.balancer for spec in both] == ["sessionlab"] * len(ours) + ["haproxy"] * len(ours)
+    assert [spec.label for spec in both][len(ours) :] == [f"haproxy: {spec.label}" for spec in ours]
+    assert len(plan(parse_args(["--scenario", "steady", "--balancer", "all"]))) == 5 * len(
+        plan(parse_args(["--scenario", "steady"]))
+    )
