@@ -1,4 +1,4 @@
-"""The README's pictures: the node page through a real balancer (memory + random: found, then missing) and the
+"""The pictures the README and the docs show: the node page through a real balancer (memory + random: found, then missing) and the
 top of a report. `python -m loadtest.lab.screenshots [--report DIR] [--out FOLDER]`.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from loadtest.lab import browser
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "screenshots"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "images"  # the README and the docs show them
 PAGE_SIZE: Any = {"width": 720, "height": 460}
 MAX_RELOADS = 30
 
