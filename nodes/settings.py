@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -115,7 +116,7 @@ class NodeSettings:
             ),
             access_log=env.bool("NODE_ACCESS_LOG", False),
             routing=routing,
-            request_log=env.str("NODE_REQUEST_LOG", ""),
+            request_log=env.parsed("NODE_REQUEST_LOG", "", _writable_file, "a file in a folder this node can write to"),
             route_tag=_route_tag(env, node_id, routing),
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
             tick_ms=env.int("NODE_TICK_MS", DEFAULT_TICK_MS, minimum=10, maximum=3_600_000),
@@ -276,3 +277,12 @@ def _token_name(value: str) -> str:
 def _is_token(value: str) -> bool:
     """[A-Za-z0-9_-]+: safe in a cookie value and a header, and never holding the route separator."""
     return value.replace("_", "").replace("-", "").isalnum() and value.isascii()
+
+
+def _writable_file(value: str) -> str:
+    """NODE_REQUEST_LOG: refused at start-up when its folder does not exist or cannot be written (a run that records
+    no POST would report no replays, wrongly)."""
+    folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise ValueError(f"cannot write to {folder}")
+    return value

@@ -94,6 +94,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "to measure a change",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    for name in ("seconds", "repeats", "connections", "memory_sessions"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.warmup is not None and args.warmup < 0:
+        parser.error("--warmup must be 0 or more")
+    if args.only is not None and not [pattern for pattern in args.only.split(",") if pattern.strip()]:
+        parser.error("--only needs row names or patterns, e.g. 'balancer-*,nginx-*'")
     quick = args.quick
     args.seconds = args.seconds or (1 if quick else 5)
     args.repeats = args.repeats or (2 if quick else 3)
@@ -159,6 +166,8 @@ def start_servers(
     groups = {mode: servers.replicated_nodes(f"node-replicated-{mode}", mode) for mode in modes}
     rows = [*proxy_rows(args, servers, nodes, skipped), *store_rows(stores, redis.url)]
     rows = selected([*rows, *(replicated_row(mode, urls[0]) for mode, urls in groups.items())], args.only)
+    if not rows:
+        raise StartupError(f"--only {args.only!r} names no row (row names: `sessionlab bench` lists them in bench.md)")
     for row in rows:  # what a store row's request costs its node and Redis: robust when the machine is shared
         if row.name.startswith("store-replicated-"):  # the node under test and its two peers
             mode = row.name.removeprefix("store-replicated-").removesuffix("-write")

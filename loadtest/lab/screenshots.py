@@ -1,5 +1,5 @@
-"""The pictures the README and the docs show: the node page through a real balancer (memory + random: found, then missing) and the
-top of a report. `python -m loadtest.lab.screenshots [--report DIR] [--out FOLDER]`.
+"""The pictures the README and the docs show: the node page through a real balancer (memory + random: found,
+then missing) and the top of a report. `python -m loadtest.lab.screenshots [--report DIR] [--out FOLDER]`.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ BY_NAME = {
     "SESSION_PEERS": "ftp://peer:1",
     "SESSION_COOKIE_NAME": "bad name",
     "NODE_ROUTING": "bogus",
+    "NODE_REQUEST_LOG": "/proc/nope/requests.log",  # a folder that cannot exist
     "BALANCER_UPSTREAMS": "ftp://node:1",
     "BALANCER_HEALTH_PATH": "no-slash",
     "BALANCER_STICKY_COOKIE": "bad name",
@@ -200,6 +201,10 @@ def test_a_malformed_redis_url_stops_the_cluster_with_the_nodes_reason(tmp_path:
         (["bench", "--out", "/proc/nope"], "sessionlab bench", "cannot use /proc/nope"),
         (["bench", "--baseline", "/nonexistent"], "sessionlab bench", "cannot use /nonexistent"),
         (["bench", "--seconds", "x"], "sessionlab bench", "invalid"),
+        (["bench", "--seconds", "-1"], "sessionlab bench", "--seconds must be at least 1"),
+        (["bench", "--connections", "0"], "sessionlab bench", "--connections must be at least 1"),
+        (["bench", "--only", ","], "sessionlab bench", "--only needs row names"),
+        (["compare", "--duration", "-1"], "sessionlab compare", "--duration must be > 0"),
     ],
     ids=named,
 )
