@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare import loadfigures
+from loadtest.compare.placement_theory import expect_placement
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.base import RunTimeline
 from loadtest.compare.theory import KINDS, Exposure
@@ -148,7 +149,8 @@ def build_cell(
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
     whole = scenario.timeline_theory(spec, RunTimeline(rows, events, users))
-    expectation = whole[0] if whole else scenario.theory(spec, exposure)
+    simulated = None if whole else expect_placement(spec, exposure, T.labels(totals, T.LATENCY), kill)
+    expectation = whole[0] if whole else simulated if simulated is not None else scenario.theory(spec, exposure)
     extra = {**extra, **(whole[1] if whole else {})}
     changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor
     cell = {
