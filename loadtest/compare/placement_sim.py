@@ -43,7 +43,7 @@ class LoadModel:
 
     kinds: tuple[str, ...]  # one entry per user, in spawn order ("browser", "app")
     duration: float
-    latency_ms: Sequence[tuple[float, int]]  # (response time, count): the run's own answers
+    latency_ms: tuple[tuple[float, int], ...]  # (response time, count): the run's own answers (hashable)
     arrival_rate: float = 0.0  # > 0: open loop, requests/s in total
     poisson: bool = False
     workers: int = 0  # locust worker processes: each keeps its own schedule grid and phases
