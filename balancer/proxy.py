@@ -17,6 +17,7 @@ from balancer.pool import ConnectionPool
 from balancer.reader import LocalRequest
 from balancer.routing import Router
 from balancer.settings import BalancerSettings
+from nodes.contract.service_time import ServiceTimes
 
 KEEPALIVE_TIMEOUT = 75.0  # an idle client connection is closed after this long (as aiohttp's server does)
 
@@ -35,6 +36,7 @@ class Proxy:
         self.access_log = settings.access_log
         self.clock = pool.clock
         self.connections: set[ClientConnection] = set()
+        self.service_times = ServiceTimes()  # each forwarded request's time here, from its turn to its answer's end
         self.shutting_down = False
         self.drained = asyncio.Event()  # set once shutting down and the last client connection has closed
 

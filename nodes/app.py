@@ -1,6 +1,7 @@
 """The node application: its settings, its session store and the API, wired in one factory.
 
-Request path: `track` (outermost: counts in-flight requests for a graceful SIGTERM) → `answer_errors`
+Request path: `timed` (outermost: the node's own time per request, nodes/timing.py) → `track` (counts in-flight
+requests for a graceful SIGTERM) → `answer_errors`
 (X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
 (cas stores: same-session writes on this node queue instead of racing, and the queue's writes share one
 compare-and-set: `nodes.stores.group_commit`) → `merge_on_conflict` (cas stores:
@@ -21,6 +22,7 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import CAS, NODE_ID_HEADER
+from nodes.contract.service_time import ServiceTimes
 from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, STORE
 from nodes.page import page_routes
 from nodes.route_tag import reissue_with_own_route
@@ -31,6 +33,7 @@ from nodes.stores.errors import SessionGone, SessionTooLarge, StoreUnavailable
 from nodes.stores.replicated import ReplicatedStore
 from nodes.stores.replication.build import wire_into
 from nodes.stores.server_side import ServerSideStore
+from nodes.timing import add_service_time_route, service_time_middleware
 from nodes.validation import BadRequest
 from nodes.writes import ConflictCount, merge_on_conflict, one_writer_per_session
 
@@ -82,7 +85,9 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
 def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
     conflicts, in_flight = ConflictCount(), InFlight()
-    middlewares = [in_flight.middleware(), *_middlewares(settings, store, conflicts), session_middleware(store)]
+    times = ServiceTimes()
+    middlewares = [service_time_middleware(times), in_flight.middleware(), *_middlewares(settings, store, conflicts),
+                   session_middleware(store)]  # fmt: skip
     if store.transport.route is not None:
         middlewares.append(reissue_with_own_route(store.transport))
     app = web.Application(middlewares=middlewares)
@@ -92,6 +97,7 @@ def create_app(settings: NodeSettings) -> web.Application:
     app[IN_FLIGHT] = in_flight
     app.add_routes(routes)
     app.add_routes(page_routes)
+    add_service_time_route(app, times)
     if isinstance(store, ReplicatedStore):
         wire_into(app, store.replicator, settings)
     app.cleanup_ctx.append(_store_lifecycle)
