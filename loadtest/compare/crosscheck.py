@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -32,8 +33,35 @@ SATURATED = 0.9  # machine CPU busy share from which a comparison says the machi
 OTHERS_SIGNIFICANT = 0.25
 
 
+# Other outside generators looked for, and why each cannot stand beside hey at a fixed rate (None: it could).
+CLOSED_LOOP_TOOLS = {
+    "wrk": "closed loop: each connection sends its next request when the answer came (its Lua delay() counts from "
+    "the answer, and its Lua has no wall clock to keep a schedule), so its rate follows the answers",
+    "ab": "closed loop: -c connections as fast as answers come, no rate option",
+}
+FIXED_RATE_TOOLS = ("wrk2", "oha", "vegeta")  # would qualify; none is supported here yet
+
+
 def hey_path() -> str | None:
     return shutil.which(HEY)
+
+
+def round_seconds(duration: float) -> int:
+    """Each generator's turn in whole seconds (locust's run time takes only whole seconds): duration / ROUNDS,
+    rounded up, at least 1."""
+    return max(1, math.ceil(duration / ROUNDS - 1e-9))
+
+
+def second_generator_note() -> str:
+    """Which other outside generator could measure the same rate, and why none does here."""
+    found = [name for name in (*FIXED_RATE_TOOLS, *CLOSED_LOOP_TOOLS) if shutil.which(name)]
+    fixed = [name for name in found if name in FIXED_RATE_TOOLS]
+    if fixed:
+        return (f"{', '.join(fixed)} on PATH can send a fixed rate, but the cross-check does not drive it yet: "
+                "hey is the only outside generator")  # fmt: skip
+    closed = "; ".join(f"{name} is on PATH but {CLOSED_LOOP_TOOLS[name]}" for name in found)
+    return (f"no second fixed-rate generator (wrk2, oha or vegeta) on PATH{': ' + closed if closed else ''}; "
+            "so hey is the only outside generator")  # fmt: skip
 
 
 def login_cookie(base_url: str, user: str = "cross-check") -> str:
@@ -105,8 +133,11 @@ def agreement(lab: float | None, tool: float | None, *, ratio: float | None = No
     return max(lab, tool) / min(lab, tool) <= (ratio or 1.0)
 
 
-def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
-    """The `cross_check` record: both generators' figures at one rate and connection count, and the verdicts."""
+def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: dict[str, Any],
+                    servers: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The `cross_check` record: both generators' figures at one rate and connection count, the servers' own time
+    for each generator's requests (`servers`: {"lab": ..., "hey": ...}, loadtest/compare/server_times.py), and the
+    verdicts."""
     record: dict[str, Any] = {
         "tool": HEY,
         "rate": rate,
@@ -126,7 +157,34 @@ def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: di
     record["p50_agrees"] = agreement(record["lab_p50_ms"], record["tool_p50_ms"], relative=P50_AGREEMENT)
     record["p99_agrees"] = agreement(record["lab_p99_ms"], record["tool_p99_ms"], ratio=P99_AGREEMENT)
     record["machine"] = machine_note(lab)
+    record["servers"] = servers or {}
+    record["gap"] = gap_note(record)
+    record["second_generator"] = second_generator_note()
+    record["agrees"] = record["p50_agrees"] is not False and record["p99_agrees"] is not False
     return record
+
+
+def gap_note(record: dict[str, Any]) -> str | None:
+    """Which side carries the p50 gap between the lab and hey: the servers' own time for each one's requests, or
+    what lies outside them (the generator's client, the kernel, the loopback)."""
+    lab_p50, tool_p50 = record.get("lab_p50_ms"), record.get("tool_p50_ms")
+    servers = record.get("servers") or {}
+    lab_side, tool_side = servers.get("lab") or {}, servers.get(HEY) or {}
+    lab_in, tool_in = lab_side.get("balancer_p50_ms"), tool_side.get("balancer_p50_ms")
+    if lab_p50 is None or tool_p50 is None or lab_in is None or tool_in is None:
+        return None
+    gap, inside = tool_p50 - lab_p50, tool_in - lab_in
+    outside = (tool_p50 - tool_in) - (lab_p50 - lab_in)
+    outside_side = "the generators' side (client, kernel, loopback) carries"
+    carrier = "the servers carry" if abs(inside) > abs(outside) else outside_side
+    return (f"hey's p50 is {gap:+.2f} ms from the lab's; the servers' own p50 for hey's requests is "
+            f"{inside:+.2f} ms from theirs for the lab's, the time outside the servers {outside:+.2f} ms: "
+            f"{carrier} the gap")  # fmt: skip
+
+
+def disagrees(cells: list[dict[str, Any]]) -> bool:
+    """Whether any cross-check found the lab and the outside tool apart beyond the bounds."""
+    return any((cell.get("cross_check") or {}).get("agrees") is False for cell in cells)
 
 
 def machine_note(lab: dict[str, Any]) -> str | None:

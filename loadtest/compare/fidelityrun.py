@@ -17,6 +17,7 @@ from loadtest.compare import capacity, crosscheck, fidelity_report, loadfigures
 from loadtest.compare.cells import CellSpec, build_cell
 from loadtest.compare.command import (
     DEFAULT_USERS,
+    EXIT_DISAGREES,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_STARTUP,
@@ -33,6 +34,7 @@ from loadtest.compare.fidelity import (
 )
 from loadtest.compare.loadrun import cpu_fields, run_load
 from loadtest.compare.report.render import write_results
+from loadtest.compare.server_times import ServerClocks
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
@@ -142,20 +144,25 @@ def cross_check_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progr
     binary = crosscheck.hey_path()
     if binary is None:
         raise StartupError("`hey` is not on PATH: install it (Debian/Ubuntu: apt-get install hey) for --cross-check")
-    turn = CellSpec(**{**spec.__dict__, "duration": spec.duration / crosscheck.ROUNDS})
+    turn = CellSpec(**{**spec.__dict__, "duration": float(crosscheck.round_seconds(spec.duration))})
     rounds, samples = [], []
     with _cluster(spec, folder, pids) as cluster:
         hey = crosscheck.HeyRun(f"{cluster.url}/me", spec.arrival_rate, spec.users, turn.duration,
                                 crosscheck.login_cookie(cluster.url))  # fmt: skip
+        clocks = ServerClocks(cluster.url, [member.url for member in cluster.members()])
         for index in range(crosscheck.ROUNDS):
-            rounds.append(_step_cell(turn, folder / f"round-{index + 1}", cluster, pids))
-            samples += hey.run(binary)
+            with clocks.measuring("lab"):
+                rounds.append(_step_cell(turn, folder / f"round-{index + 1}", cluster, pids))
+            with clocks.measuring(crosscheck.HEY):
+                samples += hey.run(binary)
             progress.say(f"  round {index + 1}: lab p50 {rounds[-1].get('p50_ms')} p99 {rounds[-1].get('p99_ms')} ms;"
                          f" hey p50 {crosscheck.exact_percentile([ms for ms, _ in samples], 50):.3g} ms")  # fmt: skip
     cell = merged_rounds(rounds)
-    tool = crosscheck.figures(samples, spec.duration)
-    return {**cell, "duration": spec.duration,
-            "cross_check": crosscheck.compare_figures(spec.arrival_rate, spec.users, cell, tool)}  # fmt: skip
+    total = turn.duration * crosscheck.ROUNDS
+    tool = crosscheck.figures(samples, total)
+    servers = {side: clocks.figures(side) for side in ("lab", crosscheck.HEY)}
+    return {**cell, "duration": total,
+            "cross_check": crosscheck.compare_figures(spec.arrival_rate, spec.users, cell, tool, servers)}  # fmt: skip
 
 
 def merged_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -211,4 +218,4 @@ def _run(specs: list[CellSpec], out: Path, meta: dict[str, Any], pids: PidLog, o
     text = fidelity_report.render(meta, cells)
     (out / "report.md").write_text(text)
     print(text, flush=True)
-    return EXIT_OK
+    return EXIT_DISAGREES if crosscheck.disagrees(cells) else EXIT_OK
