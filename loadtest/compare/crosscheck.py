@@ -18,6 +18,7 @@ import io
 import math
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -27,6 +28,7 @@ from loadtest.lab.probe import request
 HEY = "hey"
 P50_AGREEMENT, P99_AGREEMENT = 0.20, 2.0  # within 20% at p50, within 2x at p99
 ROUNDS = 2  # turns each generator takes, alternating
+BUNCHED_WITHIN_S = 0.001  # two sends this close are one burst
 SATURATED = 0.9  # machine CPU busy share from which a comparison says the machine, not the cluster, was measured
 # ... but only when other processes took at least this share: a capacity search's failing steps saturate the
 # machine with the lab's own generator and cluster by design (seen here: busy 0.92, generator + cluster 0.85).
@@ -88,12 +90,14 @@ class HeyRun:
         return [binary, "-z", f"{self.duration:g}s", "-c", str(self.connections), "-q", f"{per_connection:g}",
                 "-o", "csv", "-H", f"Cookie: {self.cookie}", "-disable-compression", self.url]  # fmt: skip
 
-    def run(self, binary: str) -> list[tuple[float, int]]:
-        """Every request's (response time in ms, status)."""
+    def run(self, binary: str, sends: list[list[float]] | None = None) -> list[tuple[float, int]]:
+        """Every request's (response time in ms, status); `sends` gets this run's send offsets appended."""
         done = subprocess.run(self.argv(binary), capture_output=True, text=True, timeout=self.duration + 60,
                               check=False)  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"hey exited with {done.returncode}: {done.stderr.strip()[:300]}")
+        if sends is not None:
+            sends.append(send_offsets(done.stdout))
         return parse_csv(done.stdout)
 
 
@@ -101,6 +105,27 @@ def parse_csv(text: str) -> list[tuple[float, int]]:
     """(response time in ms, status) of every request in hey's CSV output."""
     rows = csv.DictReader(io.StringIO(text))
     return [(float(row["response-time"]) * 1000, int(row["status-code"])) for row in rows if row.get("response-time")]
+
+
+def send_offsets(text: str) -> list[float]:
+    """When each request left, in seconds since hey started (its CSV's `offset`)."""
+    rows = csv.DictReader(io.StringIO(text))
+    return [float(row["offset"]) for row in rows if row.get("offset")]
+
+
+def bunched_share(runs: Sequence[Sequence[float]], within_s: float = BUNCHED_WITHIN_S) -> float | None:
+    """The share of requests that left within `within_s` of another one of the same run: about 0 for a smooth
+    schedule; hey's connections tick together, so its requests leave in bursts of one per connection."""
+    total = bunched = 0
+    for offsets in runs:
+        ordered = sorted(offsets)
+        gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+        for index in range(len(ordered)):
+            before = index > 0 and gaps[index - 1] <= within_s
+            after = index < len(gaps) and gaps[index] <= within_s
+            bunched += before or after
+        total += len(ordered)
+    return round(bunched / total, 3) if total else None
 
 
 def exact_percentile(values: list[float], q: float) -> float | None:
@@ -112,9 +137,10 @@ def exact_percentile(values: list[float], q: float) -> float | None:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def figures(samples: list[tuple[float, int]], duration: float) -> dict[str, Any]:
+def figures(samples: list[tuple[float, int]], duration: float, sends: Sequence[Sequence[float]] = ()) -> dict[str, Any]:
     times = [ms for ms, _ in samples]
     return {
+        "bunched_share": bunched_share(sends),
         "requests": len(samples),
         "rps": round(len(samples) / duration, 1) if duration else 0.0,
         "errors": sum(1 for _, status in samples if status != 200),
@@ -153,6 +179,7 @@ def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: di
         "tool_rps": tool.get("rps"),
         "tool_requests": tool.get("requests"),
         "tool_errors": tool.get("errors"),
+        "tool_bunched_share": tool.get("bunched_share"),
     }
     record["p50_agrees"] = agreement(record["lab_p50_ms"], record["tool_p50_ms"], relative=P50_AGREEMENT)
     record["p99_agrees"] = agreement(record["lab_p99_ms"], record["tool_p99_ms"], ratio=P99_AGREEMENT)
@@ -177,9 +204,15 @@ def gap_note(record: dict[str, Any]) -> str | None:
     outside = (tool_p50 - tool_in) - (lab_p50 - lab_in)
     outside_side = "the generators' side (client, kernel, loopback) carries"
     carrier = "the servers carry" if abs(inside) > abs(outside) else outside_side
+    bunched = record.get("tool_bunched_share")
+    why = ""
+    if bunched is not None and bunched >= 0.5:
+        why = (f". {bunched:.0%} of hey's requests left within {BUNCHED_WITHIN_S * 1000:g} ms of another: its "
+               f"{record['connections']} connections tick together, so each tick's requests queue at the servers, "
+               "where the lab spreads its users over the interval")  # fmt: skip
     return (f"hey's p50 is {gap:+.2f} ms from the lab's; the servers' own p50 for hey's requests is "
             f"{inside:+.2f} ms from theirs for the lab's, the time outside the servers {outside:+.2f} ms: "
-            f"{carrier} the gap")  # fmt: skip
+            f"{carrier} the gap{why}")  # fmt: skip
 
 
 def disagrees(cells: list[dict[str, Any]]) -> bool:

@@ -146,6 +146,7 @@ def cross_check_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progr
         raise StartupError("`hey` is not on PATH: install it (Debian/Ubuntu: apt-get install hey) for --cross-check")
     turn = CellSpec(**{**spec.__dict__, "duration": float(crosscheck.round_seconds(spec.duration))})
     rounds, samples = [], []
+    sends: list[list[float]] = []  # hey's send offsets per run: how bunched its requests leave
     with _cluster(spec, folder, pids) as cluster:
         hey = crosscheck.HeyRun(f"{cluster.url}/me", spec.arrival_rate, spec.users, turn.duration,
                                 crosscheck.login_cookie(cluster.url))  # fmt: skip
@@ -154,12 +155,12 @@ def cross_check_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progr
             with clocks.measuring("lab"):
                 rounds.append(_step_cell(turn, folder / f"round-{index + 1}", cluster, pids))
             with clocks.measuring(crosscheck.HEY):
-                samples += hey.run(binary)
+                samples += hey.run(binary, sends)
             progress.say(f"  round {index + 1}: lab p50 {rounds[-1].get('p50_ms')} p99 {rounds[-1].get('p99_ms')} ms;"
                          f" hey p50 {crosscheck.exact_percentile([ms for ms, _ in samples], 50):.3g} ms")  # fmt: skip
     cell = merged_rounds(rounds)
     total = turn.duration * crosscheck.ROUNDS
-    tool = crosscheck.figures(samples, total)
+    tool = crosscheck.figures(samples, total, sends)
     servers = {side: clocks.figures(side) for side in ("lab", crosscheck.HEY)}
     return {**cell, "duration": total,
             "cross_check": crosscheck.compare_figures(spec.arrival_rate, spec.users, cell, tool, servers)}  # fmt: skip

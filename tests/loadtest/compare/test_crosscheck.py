@@ -105,3 +105,15 @@ def test_each_generators_turn_is_whole_seconds_as_locust_needs(duration: float, 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_wrk_is_named_and_why_it_cannot_keep_a_fixed_rate() -> None:
     assert "wrk is on PATH but closed loop" in crosscheck.second_generator_note()
+
+
+def test_heys_sends_are_read_from_its_csv_and_a_burst_per_tick_is_called_bunched() -> None:
+    assert crosscheck.send_offsets(HEY_CSV) == [pytest.approx(0.001), pytest.approx(0.011), pytest.approx(0.021)]
+    smooth = [index / 150 for index in range(300)]  # 150/s, evenly spaced: no two sends within 1 ms
+    ticks = [tick / 15 + connection * 0.00005 for tick in range(30) for connection in range(10)]  # hey: -c 10 -q 15
+    assert crosscheck.bunched_share([smooth]) == 0.0
+    assert crosscheck.bunched_share([ticks]) == 1.0
+    assert crosscheck.bunched_share([]) is None
+    record = crosscheck.compare_figures(150, 10, LAB, {**HEY_FIGURES, "bunched_share": 1.0},
+                                        {"lab": {"balancer_p50_ms": 1.0}, "hey": {"balancer_p50_ms": 2.4}})  # fmt: skip
+    assert "10 connections tick together" in record["gap"]
