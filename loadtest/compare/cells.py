@@ -149,7 +149,7 @@ def build_cell(
     exposure = Exposure(spec.nodes, users, before, after if kill else {}, killed=kill is not None, lag_ms=lag_ms)
     extra = scenario.record(spec, totals)
     whole = scenario.timeline_theory(spec, RunTimeline(rows, events, users))
-    simulated = None if whole else expect_placement(spec, exposure, T.labels(totals, T.LATENCY), kill)
+    simulated = None if whole else expect_placement(spec, exposure, stats, kill)
     expectation = whole[0] if whole else simulated if simulated is not None else scenario.theory(spec, exposure)
     extra = {**extra, **(whole[1] if whole else {})}
     changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor

@@ -48,6 +48,9 @@ class LoadModel:
     poisson: bool = False
     workers: int = 0  # locust worker processes: each keeps its own schedule grid and phases
     wait_s: tuple[float, float] = (WAIT_MIN_S, WAIT_MAX_S)
+    # the same per second of the run, (seconds since the start, histogram): answers slow down and speed up together,
+    # and a slow spell reorders re-logins and turns for seconds at a time, which draws from the whole run would not
+    latency_by_second: tuple[tuple[float, tuple[tuple[float, int], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,18 +88,33 @@ def make_policy(routing: str, rng: random.Random) -> RoutingPolicy:
     return POLICIES[routing].from_settings(BalancerSettings(upstreams=()))
 
 
-class LatencySampler:
+class Histogram:
     """Draws response times (s) from a histogram of measured ones."""
 
-    def __init__(self, histogram: Sequence[tuple[float, int]], rng: random.Random) -> None:
+    def __init__(self, histogram: Sequence[tuple[float, int]]) -> None:
         points = sorted((value, n) for value, n in histogram if n > 0) or [(2.0, 1)]
         self._values = [value / 1000 for value, _ in points]
         self._cumulative = list(itertools.accumulate(n for _, n in points))
+
+    def draw(self, rng: random.Random) -> float:
+        pick = rng.random() * self._cumulative[-1]
+        return self._values[min(bisect.bisect_right(self._cumulative, pick), len(self._values) - 1)]
+
+
+class LatencySampler:
+    """Response times as the run had them at each moment: its histogram of that second, else of the whole run."""
+
+    def __init__(self, load: LoadModel, rng: random.Random) -> None:
+        self._whole = Histogram(load.latency_ms)
+        self._starts = [start for start, _ in load.latency_by_second]
+        self._seconds = [Histogram(histogram) for _, histogram in load.latency_by_second]
         self._rng = rng
 
-    def __call__(self) -> float:
-        pick = self._rng.random() * self._cumulative[-1]
-        return self._values[min(bisect.bisect_right(self._cumulative, pick), len(self._values) - 1)]
+    def __call__(self, now: float) -> float:
+        index = bisect.bisect_right(self._starts, now) - 1
+        if index >= 0 and now < self._starts[index] + 1:
+            return self._seconds[index].draw(self._rng)
+        return self._whole.draw(self._rng)
 
 
 @dataclass
@@ -119,7 +137,7 @@ class Replay:
         self.load, self.kill = load, kill
         self.registry = UpstreamRegistry([f"http://node-{index + 1}" for index in range(nodes)])
         self.router = Router(make_policy(routing, self.rng), self.registry)
-        self.latency = LatencySampler(load.latency_ms, self.rng)
+        self.latency = LatencySampler(load, self.rng)
         self.dead: Upstream | None = None
         self.tally = Tally()
         self._events: list[tuple[float, int, str, int]] = []
@@ -178,7 +196,7 @@ class Replay:
         """on_start: log in, then the first task at once (closed) or at the first turn (open)."""
         user = self.users[index]
         user.session = self.route(user)
-        done = now + self.latency()
+        done = now + self.latency(now)
         self._at(done, "request" if not self.load.arrival_rate else "first_turn", index)
 
     def _on_first_turn(self, now: float, index: int) -> None:
@@ -198,7 +216,7 @@ class Replay:
     def _on_request(self, now: float, index: int) -> None:
         user = self.users[index]
         node = self.route(user)
-        done = now + self.latency()
+        done = now + self.latency(now)
         missed = node is not user.session
         self.tally.count(user.kind, self.kill is not None and now >= self.kill.at, missed)
         if missed:  # the locustfile logs in again as soon as the miss is answered
@@ -209,7 +227,7 @@ class Replay:
     def _on_relogin(self, now: float, index: int) -> None:
         user = self.users[index]
         user.session = self.route(user)
-        self._next(now + self.latency(), index)
+        self._next(now + self.latency(now), index)
 
     def _next(self, done: float, index: int) -> None:
         """The user's next request: think time after the answer (closed), or its next turn (open)."""

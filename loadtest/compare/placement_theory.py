@@ -19,10 +19,11 @@ import statistics
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.placement_sim import Disruption, LoadModel, Tally, replay, spawn_order
 from loadtest.compare.theory import Expectation, Exposure
+from loadtest.users import tally as T
 from nodes.contract.names import MEMORY, RANDOM, ROUND_ROBIN, STICKY
 
 if TYPE_CHECKING:
@@ -60,14 +61,19 @@ def modelled(spec: CellSpec) -> bool:
 
 
 def expect_placement(
-    spec: CellSpec, exposure: Exposure, latency_ms: Mapping[str, int], kill: Kill | None = None
+    spec: CellSpec, exposure: Exposure, stats: Mapping[str, Any], kill: Kill | None = None
 ) -> Expectation | None:
-    """The simulated expectation of a modelled cell (None for any other cell); `latency_ms` is the run's
-    histogram of answers ({"2.5": count, ...}), `kill` the node kill that split it."""
+    """The simulated expectation of a modelled cell (None for any other cell); `stats` is what the locustfile
+    wrote (its per-second response times are the replay's), `kill` the node kill that split the run."""
     if not modelled(spec) or not sum(exposure.users.values()):
         return None
-    load = LoadModel(spawn_order(exposure.users), spec.duration, _histogram(latency_ms), spec.arrival_rate,
-                     spec.poisson, spec.workers)  # fmt: skip
+    per_second = stats.get("per_second", {})
+    start = float(stats.get("test_start") or 0.0)
+    by_second = tuple(sorted((int(second) - start, _histogram(T.labels(counts, T.LATENCY)))
+                             for second, counts in per_second.items()))  # fmt: skip
+    whole = _histogram(T.labels(T.sum_counts(per_second.values()), T.LATENCY))
+    load = LoadModel(spawn_order(exposure.users), spec.duration, whole, spec.arrival_rate, spec.poisson,
+                     spec.workers, latency_by_second=by_second)  # fmt: skip
     disruption = Disruption(_node_index(kill.node), kill.at_s, kill.ejected_at_s) if kill else None
     runs = simulate(spec.routing, spec.nodes, load, disruption, exposure, replications(spec, load))
     return expectation(spec, exposure, runs)
@@ -135,7 +141,8 @@ def explain(spec: CellSpec, runs: Replications) -> str:
     }[spec.routing]
     step = " (in open loop the counter's slots fall into step: the run locks into one of a few cycles)"
     return (
-        f"simulated: {runs.count} replications of this run's users, {load}, response times from its own answers, "
+        f"simulated: {runs.count} replications of this run's users, {load}, response times from its own answers "
+        f"second by second, "
         f"{spec.nodes} nodes{', a node SIGKILLed' if spec.scenario == 'node-failure' else ''}, through the "
         f"balancer's own {spec.routing} policy: {how}{step if spec.routing != RANDOM and spec.arrival_rate else ''}; "
         f"sessions live on one node (the one that served the user's last login), so a request sent elsewhere "

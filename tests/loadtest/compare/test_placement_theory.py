@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import math
+import random
+from typing import Any
 
 import pytest
 
 from loadtest.compare.cells import CellSpec, Kill
-from loadtest.compare.placement_sim import Disruption, LoadModel, Tally, replay, spawn_order
+from loadtest.compare.placement_sim import Disruption, LatencySampler, LoadModel, Tally, replay, spawn_order
 from loadtest.compare.placement_theory import expect_placement, modelled
 from loadtest.compare.theory import FLOOR, SIGMAS, Exposure
+from loadtest.users import tally as T
 
 FAST = ((0.5, 1),)  # every answer in 0.5 ms: far below any gap between two users' turns
 TYPICAL = ((1.5, 30), (2.0, 50), (2.5, 30), (3.5, 10), (6.0, 3))
+
+
+def stats(latency_ms: dict[str, int], seconds: int = 10) -> dict[str, Any]:
+    """A locustfile stats document holding only response times, the same each second."""
+    per_second = {
+        str(1000 + second): {f"{T.LATENCY}:{ms}": n for ms, n in latency_ms.items()} for second in range(seconds)
+    }
+    return {"test_start": 1000.0, "per_second": per_second}
 
 
 def totals(tally: Tally, kind: str) -> tuple[int, int]:
@@ -78,7 +89,7 @@ def test_a_kill_costs_each_browser_pinned_to_the_dead_node_exactly_one_miss() ->
 def test_the_expectation_is_the_replications_mean_with_three_sigma_of_their_spread() -> None:
     spec = CellSpec("random", "memory", "steady", 3, 30, 10.0)
     exposure = Exposure(3, {"browser": 20, "app": 10}, {"browser": 700, "app": 350})
-    expectation = expect_placement(spec, exposure, {"2": 80, "3": 20})
+    expectation = expect_placement(spec, exposure, stats({"2": 80, "3": 20}))
     assert expectation is not None and expectation.explanation.startswith("simulated")
     assert expectation.misses == pytest.approx(1050 * 2 / 3, rel=0.02)
     sigma = math.sqrt(expectation.variance)
@@ -94,7 +105,7 @@ def test_a_node_kill_is_replayed_at_its_time_with_the_dead_node_named_by_the_run
     before, after = shape.requests[("browser", False)], shape.requests[("browser", True)]
     exposure = Exposure(3, {"browser": 30}, {"browser": before}, {"browser": after}, killed=True)
     spec = CellSpec("sticky", "memory", "node-failure", 3, 30, 10.0)
-    expectation = expect_placement(spec, exposure, {"2": 1}, Kill("node-2", 5.0, 5.5))
+    expectation = expect_placement(spec, exposure, stats({"2": 1}), Kill("node-2", 5.0, 5.5))
     assert expectation is not None and expectation.rate_before == 0.0
     assert expectation.misses == pytest.approx(10, rel=0.05)
 
@@ -114,3 +125,12 @@ def test_only_memory_cells_placed_by_a_counter_or_coin_are_replayed(
     routing: str, store: str, scenario: str, simulated: bool
 ) -> None:
     assert modelled(CellSpec(routing, store, scenario, 3, 30, 10.0)) is simulated
+
+
+def test_a_slow_second_slows_the_replay_in_that_second_only() -> None:
+    """Response times are drawn from the run's own second: 1 ms throughout, 40 ms in its third second."""
+    histograms = tuple((float(second), ((40.0 if second == 2 else 1.0, 1),)) for second in range(5))
+    load = LoadModel(("app",), 5.0, ((1.0, 1),), latency_by_second=histograms)
+    sampler = LatencySampler(load, random.Random(1))
+    assert sampler(1.5) == pytest.approx(0.001) and sampler(2.5) == pytest.approx(0.040)
+    assert sampler(7.0) == pytest.approx(0.001)  # past the run's seconds: the whole run's histogram
