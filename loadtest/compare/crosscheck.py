@@ -175,6 +175,7 @@ def compare_figures(rate: float, connections: int, lab: dict[str, Any], tool: di
         "lab_service_p50_ms": lab.get("service_p50_ms"),
         "lab_service_p99_ms": lab.get("service_p99_ms"),
         "lab_start_lag_p99_ms": lab.get("start_lag_p99_ms"),
+        "lab_generator_behind": lab.get("generator_behind"),
         "lab_rps": lab.get("rps"),
         "tool_rps": tool.get("rps"),
         "tool_requests": tool.get("requests"),
@@ -202,17 +203,25 @@ def gap_note(record: dict[str, Any]) -> str | None:
         return None
     gap, inside = tool_p50 - lab_p50, tool_in - lab_in
     outside = (tool_p50 - tool_in) - (lab_p50 - lab_in)
-    outside_side = "the generators' side (client, kernel, loopback) carries"
-    carrier = "the servers carry" if abs(inside) > abs(outside) else outside_side
-    bunched = record.get("tool_bunched_share")
-    why = ""
-    if bunched is not None and bunched >= 0.5:
-        why = (f". {bunched:.0%} of hey's requests left within {BUNCHED_WITHIN_S * 1000:g} ms of another: its "
-               f"{record['connections']} connections tick together, so each tick's requests queue at the servers, "
-               "where the lab spreads its users over the interval")  # fmt: skip
+    servers_carry = abs(inside) > abs(outside)
+    carrier = "the servers carry" if servers_carry else "the generators' side (client, kernel, loopback) carries"
+    why = _why(record, hey_queued=servers_carry and inside > 0, lab_delayed=not servers_carry and outside < 0)
     return (f"hey's p50 is {gap:+.2f} ms from the lab's; the servers' own p50 for hey's requests is "
             f"{inside:+.2f} ms from theirs for the lab's, the time outside the servers {outside:+.2f} ms: "
             f"{carrier} the gap{why}")  # fmt: skip
+
+
+def _why(record: dict[str, Any], *, hey_queued: bool, lab_delayed: bool) -> str:
+    """The known cause, when the figures point at one: hey's bursts queueing, or the lab's generator lagging."""
+    bunched = record.get("tool_bunched_share")
+    if hey_queued and bunched is not None and bunched >= 0.5:
+        return (f". {bunched:.0%} of hey's requests left within {BUNCHED_WITHIN_S * 1000:g} ms of another: its "
+                f"{record['connections']} connections tick together, so each tick's requests queue at the servers, "
+                "where the lab spreads its users over the interval")  # fmt: skip
+    if lab_delayed and record.get("lab_generator_behind"):
+        return (f". The lab's generator fell behind its schedule (start lag p99 {record.get('lab_start_lag_p99_ms')} "
+                "ms): its own delay is part of its figures")  # fmt: skip
+    return ""
 
 
 def disagrees(cells: list[dict[str, Any]]) -> bool:

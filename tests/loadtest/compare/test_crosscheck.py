@@ -117,3 +117,11 @@ def test_heys_sends_are_read_from_its_csv_and_a_burst_per_tick_is_called_bunched
     record = crosscheck.compare_figures(150, 10, LAB, {**HEY_FIGURES, "bunched_share": 1.0},
                                         {"lab": {"balancer_p50_ms": 1.0}, "hey": {"balancer_p50_ms": 2.4}})  # fmt: skip
     assert "10 connections tick together" in record["gap"]
+
+
+def test_a_lab_generator_that_fell_behind_is_named_when_the_gap_lies_outside_the_servers() -> None:
+    lab = {"p50_ms": 40.0, "p99_ms": 600.0, "generator_behind": True, "start_lag_p99_ms": 357.0}
+    servers = {"lab": {"balancer_p50_ms": 12.0}, "hey": {"balancer_p50_ms": 17.0}}
+    record = crosscheck.compare_figures(150, 50, lab, {"p50_ms": 31.0, "p99_ms": 110.0, "bunched_share": 0.99}, servers)
+    assert "the generators' side (client, kernel, loopback) carries the gap" in record["gap"]
+    assert "fell behind its schedule (start lag p99 357.0 ms)" in record["gap"] and "tick together" not in record["gap"]
