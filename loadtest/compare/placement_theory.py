@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loadtest.compare.placement_sim import Disruption, LoadModel, Tally, replay, spawn_order
-from loadtest.compare.theory import Expectation, Exposure
+from loadtest.compare.theory import FLOOR, FLOOR_AFTER_KILL, Expectation, Exposure
 from loadtest.users import tally as T
 from nodes.contract.names import MEMORY, RANDOM, ROUND_ROBIN, STICKY
 
@@ -147,7 +147,8 @@ def explain(spec: CellSpec, runs: Replications) -> str:
         f"balancer's own {spec.routing} policy: {how}{step if spec.routing != RANDOM and spec.arrival_rate else ''}; "
         f"sessions live on one node (the one that served the user's last login), so a request sent elsewhere "
         f"misses. Replications' miss rate "
-        f"{statistics.fmean(runs.rates):.1%}, 5-95% {low:.1%}-{high:.1%}; tolerance 3 sigma of the replications"
+        f"{statistics.fmean(runs.rates):.1%}, 5-95% {low:.1%}-{high:.1%}; tolerance 3 sigma of the replications plus "
+        f"the lab's floor ({FLOOR:.0%}, {FLOOR_AFTER_KILL:.0%} after a kill: the health check's timing)"
     )
 
 
