@@ -190,8 +190,8 @@ def run_cross_check(args: argparse.Namespace) -> int:
                     user_classes=("ReaderUser",))  # fmt: skip
     out, pids, meta = _setup(args, 1)
     print(f"sessionlab compare --cross-check: {spec.label} at {spec.arrival_rate:g}/s on {spec.users} "
-          f"connections, {spec.duration:g}s for the lab then {spec.duration:g}s for hey "
-          f"(~{2 * spec.duration + 15:.0f}s)", flush=True)  # fmt: skip
+          f"connections, {crosscheck.ROUNDS} turns of {crosscheck.round_seconds(spec.duration)}s each for the lab and "
+          f"for hey (~{4 * crosscheck.round_seconds(spec.duration) + 15:.0f}s)", flush=True)  # fmt: skip
     return _run([spec], out, meta, pids, lambda spec, folder, progress: cross_check_cell(spec, folder, pids, progress))
 
 
