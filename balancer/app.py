@@ -116,7 +116,8 @@ class Balancer:
             return self._runtime.answer(request)
         if method in (b"GET", b"HEAD"):
             if path == STATUS_PATH:
-                return 200, [_JSON], json.dumps(status_document(self.router)).encode()
+                times = self._proxy.service_times if self._proxy is not None else None
+                return 200, [_JSON], json.dumps(status_document(self.router, times)).encode()
             if path == METRICS_PATH:
                 return 200, [(b"Content-Type", CONTENT_TYPE_LATEST.encode())], render_metrics(self._metrics)
         return NOT_FOUND.parts()

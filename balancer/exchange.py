@@ -61,7 +61,7 @@ class Exchange:
     """One request forwarded to a node (or answered by the balancer) and its answer relayed."""
 
     __slots__ = ("client", "request", "state", "route", "upstream", "excluded", "conn", "attempts", "failure",
-                 "body", "_out", "_connecting")  # fmt: skip
+                 "body", "_out", "_connecting", "_began")  # fmt: skip
 
     def __init__(self, client: ClientSide, request: Request) -> None:
         self.client = client
@@ -76,6 +76,7 @@ class Exchange:
         self.body = NO_BODY  # how the answer's body is framed for the client
         self._out: list[bytes] = []  # answer bytes gathered during one read from the node
         self._connecting: asyncio.Future[None] | None = None
+        self._began = 0.0  # when its turn came (forwarded requests): the balancer's own time counts from here
 
     def start(self) -> None:
         """Its turn has come: answer it here, or send it to a node."""
@@ -86,6 +87,7 @@ class Exchange:
             return
         if request.forwarded.expect_continue and not request.done:  # type: ignore[union-attr]
             self.client.write(CONTINUE)
+        self._began = self.client.proxy.clock()
         self._route()
 
     def request_progress(self) -> None:
@@ -273,6 +275,8 @@ class Exchange:
     def _answered(self) -> None:
         """The answer is out: end now, or once the rest of the request body has been read and dropped (so the
         connection stays usable)."""
+        proxy = self.client.proxy
+        proxy.service_times.record(proxy.clock() - self._began)
         if self.request.done:
             self.state = DONE
             self.client.exchange_done(self)

@@ -15,17 +15,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 
 from balancer.routing import Router
 from balancer.upstreams import DOWN, DRAINING, READY
+from nodes.contract.service_time import ServiceTimes
 
 STATES = (READY, DRAINING, DOWN)
 
 __all__ = ["CONTENT_TYPE_LATEST", "metrics_registry", "render_metrics", "status_document"]
 
 
-def status_document(router: Router) -> dict[str, Any]:
+def status_document(router: Router, service_times: ServiceTimes | None = None) -> dict[str, Any]:
     """GET /_balancer/status: the routing mode, the redispatch count, and each node's state and counters (`state`:
-    ready, draining, or down when its health checks fail)."""
+    ready, draining, or down when its health checks fail); `service_time`: the balancer's own time per forwarded
+    request (nodes/contract/service_time.py)."""
     members = router.registry.members
     return {
+        **({"service_time": service_times.snapshot()} if service_times is not None else {}),
         "routing": router.mode,
         "redispatches": router.redispatches,
         "healthy": sum(1 for upstream in members if upstream.healthy),

@@ -18,6 +18,7 @@ from balancer.routing import Router
 from balancer.tunnels import Tunnels
 from balancer.upstream_connection import UpstreamConnection
 from balancer.upstreams import Upstream
+from nodes.contract.service_time import ServiceTimes
 
 # A request -> status, headers, body; or an awaitable of them, for an answer that waits (a runtime add's health check).
 OwnEndpoints = Callable[[LocalRequest], LocalAnswer | Awaitable[LocalAnswer]]
@@ -37,6 +38,7 @@ class ProxyServices(Protocol):
     tunnels: Tunnels
     shutting_down: bool
     drained: asyncio.Event
+    service_times: ServiceTimes  # each forwarded request's time here, from its turn to its answer's end
 
 
 class ClientSide(Protocol):

@@ -16,6 +16,7 @@ from balancer.ports import OwnEndpoints
 from balancer.routing import Router
 from balancer.settings import BalancerSettings
 from balancer.tunnels import Tunnels
+from nodes.contract.service_time import ServiceTimes
 
 KEEPALIVE_TIMEOUT = 75.0  # an idle client connection is closed after this long (as aiohttp's server does)
 
@@ -33,6 +34,7 @@ class Proxy:
         self.clock = pool.clock
         self.connections: set[ClientConnection] = set()
         self.tunnels = Tunnels(settings.tunnel_timeout, settings.drain_timeout, pool.clock, settings.tunnel_rebalance)
+        self.service_times = ServiceTimes()  # each forwarded request's time here, from its turn to its answer's end
         self.shutting_down = False
         self.drained = asyncio.Event()  # set once shutting down and the last client connection has closed
 

@@ -1,6 +1,7 @@
 """The node application: its settings, its session store and the API, wired in one factory.
 
-Request path: `refuse` (a head over the limits: JSON 431, `nodes.head_limits`) → `track` (counts in-flight
+Request path: `refuse` (a head over the limits: JSON 431, `nodes.head_limits`) → `timed` (the node's own time per
+request, nodes/timing.py) → `track` (counts in-flight
 requests for a graceful SIGTERM) → `answer_errors`
 (X-Node-Id on every answer, store errors to 503/413/409, never a traceback) → `one_writer_per_session`
 (cas stores: same-session writes on this node queue instead of racing, and the queue's writes share one
@@ -22,6 +23,7 @@ from aiohttp_session import session_middleware
 from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import CAS, NODE_ID_HEADER
+from nodes.contract.service_time import ServiceTimes
 from nodes.head_limits import refuse_large_heads
 from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE, TICK_SECONDS, TRANSPORTS
 from nodes.live import live_routes
@@ -36,6 +38,7 @@ from nodes.stores.errors import SessionGone, SessionTooLarge, StoreUnavailable
 from nodes.stores.replicated import ReplicatedStore
 from nodes.stores.replication.build import wire_into
 from nodes.stores.server_side import ServerSideStore
+from nodes.timing import add_service_time_route, service_time_middleware
 from nodes.validation import BadRequest
 from nodes.writes import ConflictCount, merge_on_conflict, one_writer_per_session
 
@@ -88,7 +91,8 @@ def _allow(exc: web.HTTPException) -> dict[str, str] | None:
 def create_app(settings: NodeSettings) -> web.Application:
     store = build_store(settings)
     conflicts, in_flight = ConflictCount(), InFlight()
-    middlewares = [refuse_large_heads(settings.node_id), in_flight.middleware()]
+    times = ServiceTimes()
+    middlewares = [refuse_large_heads(settings.node_id), service_time_middleware(times), in_flight.middleware()]
     middlewares += [*_middlewares(settings, store, conflicts), session_middleware(store)]
     if store.transport.route is not None:
         middlewares.append(reissue_with_own_route(store.transport))
@@ -103,6 +107,7 @@ def create_app(settings: NodeSettings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(live_routes)
     app.add_routes(page_routes)
+    add_service_time_route(app, times)
     if isinstance(store, ReplicatedStore):
         wire_into(app, store.replicator, settings)
     app.cleanup_ctx.append(_store_lifecycle)

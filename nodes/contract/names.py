@@ -76,6 +76,8 @@ DEFAULT_MAX_AGE: Final = 1800
 BALANCER_PREFIX: Final = "/_balancer/"
 BALANCER_STATUS_PATH: Final = "/_balancer/status"
 BALANCER_METRICS_PATH: Final = "/_balancer/metrics"
+# A node's own time per request (nodes/contract/service_time.py); the balancer's is in its status document.
+NODE_SERVICE_TIME_PATH: Final = "/_node/service-time"
 # The runtime API (BALANCER_ADMIN_TOKEN): add and remove nodes here, drain and re-admit them under it.
 BALANCER_UPSTREAMS_PATH: Final = "/_balancer/upstreams"
 # Long-lived connections on every node: a WebSocket, server-sent events, and the polling handshake that issues a

@@ -18,6 +18,8 @@ async def test_status_reports_mode_nodes_and_counters(start_nodes, start_balance
             assert response.status == 200
     async with session.get(balancer.url + "/_balancer/status") as response:
         status = await response.json()
+    times = status.pop("service_time")  # the balancer's own time: the 4 forwarded requests, not its own endpoint
+    assert times["count"] == 4 and sum(times["buckets"].values()) == 4 and times["total_ms"] > 0
     assert status == {
         "routing": "round_robin",
         "redispatches": 0,

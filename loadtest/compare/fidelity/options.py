@@ -1,7 +1,9 @@
 """`sessionlab compare` options for numbers you can trust: open loop, capacity search, outside cross-check.
 
 `--arrival-rate R [--poisson]` turns the matrix cells open-loop; `--capacity [--slo-ms MS]` and
-`--cross-check` replace the matrix with their own runs (loadtest/compare/fidelity/run.py).
+`--cross-check` replace the matrix with their own runs (loadtest/compare/fidelity/run.py). Both take --users,
+--duration, --workers, --nodes, --store and --routing; --cross-check takes --arrival-rate too (its rate), --capacity
+refuses it (it searches the rate), and both refuse the matrix's --scenario, --all and --quick at parse time.
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("--capacity and --cross-check are separate runs: choose one")
     if args.poisson and not (args.arrival_rate or args.capacity or args.cross_check):
         parser.error("--poisson needs an open-loop run (--arrival-rate, --capacity or --cross-check)")
+    if args.duration is not None and (args.duration < 1 or args.duration != int(args.duration)):
+        parser.error("--duration must be a whole number of seconds >= 1 (locust's run time takes whole seconds)")
+    if args.capacity and args.arrival_rate is not None:
+        parser.error("--capacity searches the arrival rate itself: drop --arrival-rate")
+    own_run = "--capacity" if args.capacity else "--cross-check" if args.cross_check else None
+    matrix_only = [flag for flag, given in (("--scenario", args.scenario), ("--all", args.all), ("--quick", args.quick))
+                   if given]  # fmt: skip
+    if own_run and matrix_only:
+        parser.error(f"{own_run} runs its own steady cells, not the matrix: drop {', '.join(matrix_only)}")
 
 
 def summary_suffix(cell: dict[str, Any]) -> str:

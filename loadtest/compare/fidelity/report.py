@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from loadtest.compare.fidelity import capacity_report
+from loadtest.compare.options import EXIT_DISAGREES
 
 Cell = dict[str, Any]
 
@@ -29,11 +30,42 @@ def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
                 f"{_ms(check['lab_service_p99_ms'])} | |",
                 f"| {check['tool']} | {_ms(check['tool_p50_ms'])} | {_ms(check['tool_p99_ms'])} | "
                 f"{check['tool_rps']} |",
+                *server_rows(check),
                 "", f"p50 within 20%: {check['p50_agrees']}; p99 within 2x: {check['p99_agrees']}. The lab's own "
                 f"start lag (generator delay) p99: {_ms(check['lab_start_lag_p99_ms'])} ms; late starts "
                 f"{cell.get('late_starts')} ({cell.get('late_start_rate')}); generator CPU "
                 f"{cell.get('generator_cpu_share')} of the machine, machine busy {cell.get('machine_busy_share')}.",
-                "", *([f"**WARNING: {check['machine']}**", ""] if check.get("machine") else [])]  # fmt: skip
+                "", *([f"**WARNING: {check['machine']}**", ""] if check.get("machine") else []),
+                *explained(check)]  # fmt: skip
+    return out
+
+
+SERVER_SIDES = (("balancer", "balancer's own time (turn to last byte, node included)"),
+                ("nodes", "nodes' own time (handler)"))  # fmt: skip
+
+
+def server_rows(check: dict[str, Any]) -> list[str]:
+    """The servers' own time for each generator's requests, as rows under the generators' figures."""
+    rows = []
+    servers = check.get("servers") or {}
+    for side, what in SERVER_SIDES:
+        for generator in ("lab", check["tool"]):
+            figures = servers.get(generator) or {}
+            count = figures.get(f"{side}_requests")
+            if count:
+                p50, p99 = _ms(figures.get(f"{side}_p50_ms")), _ms(figures.get(f"{side}_p99_ms"))
+                rows.append(f"| {what}, {generator}'s requests | {p50} | {p99} | {count} requests |")
+    return rows
+
+
+def explained(check: dict[str, Any]) -> list[str]:
+    """Which side carries the gap, the second generator's absence, and the verdict with its exit code."""
+    out = [check["gap"], ""] if check.get("gap") else []
+    if check.get("second_generator"):
+        out += [f"Second outside generator: {check['second_generator']}.", ""]
+    if check.get("agrees") is False:
+        out += [f"**THE LAB AND {check['tool'].upper()} DISAGREE beyond the bounds (p50 within 20%, p99 within 2x): "
+                f"`sessionlab compare` exits {EXIT_DISAGREES}.**", ""]  # fmt: skip
     return out
 
 

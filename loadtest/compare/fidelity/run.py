@@ -21,8 +21,9 @@ from loadtest.compare.fidelity.options import (
     CROSS_CHECK_DURATION,
     CROSS_CHECK_RATE,
 )
+from loadtest.compare.fidelity.server_times import ServerClocks
 from loadtest.compare.matrix import describe
-from loadtest.compare.options import DEFAULT_USERS, EXIT_INTERRUPTED, EXIT_OK, EXIT_STARTUP
+from loadtest.compare.options import DEFAULT_USERS, EXIT_DISAGREES, EXIT_INTERRUPTED, EXIT_OK, EXIT_STARTUP
 from loadtest.compare.record import loadfigures
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.report.render import write_results
@@ -146,20 +147,26 @@ def cross_check_cell(spec: CellSpec, folder: Path, pids: PidLog, progress: Progr
     binary = crosscheck.hey_path()
     if binary is None:
         raise StartupError("`hey` is not on PATH: install it (Debian/Ubuntu: apt-get install hey) for --cross-check")
-    turn = CellSpec(**{**spec.__dict__, "duration": spec.duration / crosscheck.ROUNDS})
+    turn = CellSpec(**{**spec.__dict__, "duration": float(crosscheck.round_seconds(spec.duration))})
     rounds, samples = [], []
+    sends: list[list[float]] = []  # hey's send offsets per run: how bunched its requests leave
     with _cluster(spec, folder, pids) as cluster:
         hey = crosscheck.HeyRun(f"{cluster.url}/me", spec.arrival_rate, spec.users, turn.duration,
                                 crosscheck.login_cookie(cluster.url))  # fmt: skip
+        clocks = ServerClocks(cluster.url, [member.url for member in cluster.members()])
         for index in range(crosscheck.ROUNDS):
-            rounds.append(_step_cell(turn, folder / f"round-{index + 1}", cluster, pids))
-            samples += hey.run(binary)
+            with clocks.measuring("lab"):
+                rounds.append(_step_cell(turn, folder / f"round-{index + 1}", cluster, pids))
+            with clocks.measuring(crosscheck.HEY):
+                samples += hey.run(binary, sends)
             progress.say(f"  round {index + 1}: lab p50 {rounds[-1].get('p50_ms')} p99 {rounds[-1].get('p99_ms')} ms;"
                          f" hey p50 {crosscheck.exact_percentile([ms for ms, _ in samples], 50):.3g} ms")  # fmt: skip
     cell = merged_rounds(rounds)
-    tool = crosscheck.figures(samples, spec.duration)
-    return {**cell, "duration": spec.duration,
-            "cross_check": crosscheck.compare_figures(spec.arrival_rate, spec.users, cell, tool)}  # fmt: skip
+    total = turn.duration * crosscheck.ROUNDS
+    tool = crosscheck.figures(samples, total, sends)
+    servers = {side: clocks.figures(side) for side in ("lab", crosscheck.HEY)}
+    return {**cell, "duration": total,
+            "cross_check": crosscheck.compare_figures(spec.arrival_rate, spec.users, cell, tool, servers)}  # fmt: skip
 
 
 def merged_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -186,8 +193,8 @@ def run_cross_check(args: argparse.Namespace) -> int:
                     user_classes=("ReaderUser",))  # fmt: skip
     out, pids, meta = _setup(args, 1)
     print(f"sessionlab compare --cross-check: {spec.label} at {spec.arrival_rate:g}/s on {spec.users} "
-          f"connections, {spec.duration:g}s for the lab then {spec.duration:g}s for hey "
-          f"(~{2 * spec.duration + 15:.0f}s)", flush=True)  # fmt: skip
+          f"connections, {crosscheck.ROUNDS} turns of {crosscheck.round_seconds(spec.duration)}s each for the lab and "
+          f"for hey (~{4 * crosscheck.round_seconds(spec.duration) + 15:.0f}s)", flush=True)  # fmt: skip
     return _run([spec], out, meta, pids, lambda spec, folder, progress: cross_check_cell(spec, folder, pids, progress))
 
 
@@ -215,7 +222,7 @@ def _run(specs: list[CellSpec], out: Path, meta: dict[str, Any], pids: PidLog, o
     text = fidelity_report.render(meta, cells)
     (out / "report.md").write_text(text)
     print(text, flush=True)
-    return EXIT_OK
+    return EXIT_DISAGREES if crosscheck.disagrees(cells) else EXIT_OK
 
 
 def main(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.base import RunTimeline
 from loadtest.compare.spec import CellSpec, Kill
 from loadtest.compare.theory.model import KINDS, Exposure
+from loadtest.compare.theory.placement import expect_placement
 from loadtest.users import tally as T
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ def build_cell(
     own = scenario.record(spec, totals)
     judged = replace(spec, routing=theory_routing) if theory_routing else spec  # the mechanism's own theory
     whole = scenario.timeline_theory(judged, RunTimeline(rows, events, users))
-    expectation = whole[0] if whole else scenario.theory(judged, exposure)
+    simulated = None if whole else expect_placement(judged, exposure, stats, kill)  # spread placements, replayed
+    expectation = whole[0] if whole else simulated if simulated is not None else scenario.theory(judged, exposure)
     own = {**own, **(whole[1] if whole else {})}
     changed = kill is not None or whole is not None  # theory of a disturbed run: the wider floor
     misses = miss_theory(expectation, totals, killed=changed)

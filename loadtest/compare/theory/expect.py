@@ -9,6 +9,10 @@ The model, for N nodes (N-1 left after a kill):
   keep no cookies and so never get the SL_ROUTE affinity): a request finds its session only on the node
   that created it, so each misses with p = (N-1)/N, and (N-2)/(N-1) after the kill; plus, at the kill,
   the ~users/N sessions living on the dead node all miss once for sure instead of with (N-2)/(N-1).
+  This treats placements as independent, which only random's are: the steady and node-failure cells of these
+  routings take their expectation from a replay through the real policy instead (theory/placement.py).
+  This treats placements as independent, which only random's are: the steady and node-failure cells of these
+  routings take their expectation from a replay through the real policy instead (theory/placement.py).
 - memory + sticky, browser users: pinned, so 0; the kill costs each user pinned to the dead node one
   miss (~browser users/N).
 - memory + route: every node tags its references with its id (SESSION_ROUTE_TAG) and the balancer follows
