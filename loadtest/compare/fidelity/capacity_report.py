@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from loadtest.compare.fidelity import verdict
+from loadtest.render.format import ms, pct
+from loadtest.render.table import Table
 
 Cell = dict[str, Any]
 
@@ -19,25 +21,16 @@ GENERATOR_NOTE = (
 )
 
 
-def _ms(value: Any) -> str:
-    return "-" if value is None else f"{value:.3g}"
-
-
-def _pct(value: Any) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
 def lines(cells: Sequence[Cell]) -> list[str]:
     ranked = sorted((c for c in cells if "capacity_rps" in c), key=lambda c: -c["capacity_rps"])
     if not ranked:
         return []
     slo = ranked[0].get("capacity_slo_ms")
+    headers = ["rank", "store", "routing", "capacity", "generator's ceiling (GET /healthz)", "wrk knee (GET /me)"]
+    rows = [[str(rank), cell["store"], cell["routing"], verdict.capacity_text(cell), _ceiling(cell),
+             _knee(cell.get("knee_cross_check") or {})] for rank, cell in enumerate(ranked, start=1)]  # fmt: skip
     out = [f"## Capacity (p99 <= {slo:g} ms from the intended start, errors <= 0.1%), ranked", "",
-           "| rank | store | routing | capacity | generator's ceiling (GET /healthz) | wrk knee (GET /me) |",
-           "|---|---|---|---|---|---|"]  # fmt: skip
-    for rank, cell in enumerate(ranked, start=1):
-        out.append(f"| {rank} | {cell['store']} | {cell['routing']} | {verdict.capacity_text(cell)} | "
-                   f"{_ceiling(cell)} | {_knee(cell.get('knee_cross_check') or {})} |")  # fmt: skip
+           Table(headers, rows, align="rll").markdown()]  # fmt: skip
     out += ["", *[f"- {note}" for note in verdict.ranking_notes(ranked)], ""]
     out += ["Steps (rate: verdict; p99 ms from the intended start / the same less the generator's start lags / from "
             "the send; achieved req/s; late starts; generator / cluster CPU share):", ""]  # fmt: skip
@@ -72,7 +65,7 @@ def _knee(check: dict[str, Any]) -> str:
 def _step(step: dict[str, Any]) -> str:
     d = step.get("details") or {}
     result = "pass" if step["passed"] else f"{step.get('limited_by') or step['failed_by']}"
-    p99s = " / ".join(_ms(step.get(key)) for key in ("intended_p99_ms", "cluster_p99_ms", "service_p99_ms"))
+    p99s = " / ".join(ms(step.get(key)) for key in ("intended_p99_ms", "cluster_p99_ms", "service_p99_ms"))
     return (f"{step['rate']:g}: {result}, {p99s}, "
-            f"{d.get('achieved_rps')}, {_pct(step.get('late_start_rate'))}, "
-            f"{_pct(d.get('generator_cpu_share'))} / {_pct(d.get('cluster_cpu_share'))}")  # fmt: skip
+            f"{d.get('achieved_rps')}, {pct(step.get('late_start_rate'))}, "
+            f"{pct(d.get('generator_cpu_share'))} / {pct(d.get('cluster_cpu_share'))}")  # fmt: skip

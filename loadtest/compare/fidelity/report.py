@@ -7,12 +7,10 @@ from typing import Any
 
 from loadtest.compare.fidelity import capacity_report
 from loadtest.compare.options import EXIT_DISAGREES
+from loadtest.render.format import ms, pct, share
+from loadtest.render.table import Table
 
 Cell = dict[str, Any]
-
-
-def _ms(value: Any) -> str:
-    return "-" if value is None else f"{value:.3g}"
 
 
 def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
@@ -23,16 +21,16 @@ def cross_check_lines(cells: Sequence[Cell]) -> list[str]:
             continue
         out += [f"## Cross-check with {check['tool']}: {cell['store']} / {cell['routing']}, GET /me, "
                 f"{check['rate']:g} req/s on {check['connections']} connections", "",
-                "| | p50 ms | p99 ms | req/s |", "|---|---|---|---|",
-                f"| lab (from intended start) | {_ms(check['lab_p50_ms'])} | {_ms(check['lab_p99_ms'])} | "
-                f"{check['lab_rps']} |",
-                f"| lab service time (from the send) | {_ms(check['lab_service_p50_ms'])} | "
-                f"{_ms(check['lab_service_p99_ms'])} | |",
-                f"| {check['tool']} | {_ms(check['tool_p50_ms'])} | {_ms(check['tool_p99_ms'])} | "
-                f"{check['tool_rps']} |",
-                *server_rows(check),
+                Table(["", "p50 ms", "p99 ms", "req/s"], [
+                    ["lab (from intended start)", ms(check["lab_p50_ms"]), ms(check["lab_p99_ms"]),
+                     str(check["lab_rps"])],
+                    ["lab service time (from the send)", ms(check["lab_service_p50_ms"]),
+                     ms(check["lab_service_p99_ms"]), ""],
+                    [check["tool"], ms(check["tool_p50_ms"]), ms(check["tool_p99_ms"]), str(check["tool_rps"])],
+                    *server_rows(check),
+                ]).markdown(),
                 "", f"p50 within 20%: {check['p50_agrees']}; p99 within 2x: {check['p99_agrees']}. The lab's own "
-                f"start lag (generator delay) p99: {_ms(check['lab_start_lag_p99_ms'])} ms; late starts "
+                f"start lag (generator delay) p99: {ms(check['lab_start_lag_p99_ms'])} ms; late starts "
                 f"{cell.get('late_starts')} ({cell.get('late_start_rate')}); generator CPU "
                 f"{cell.get('generator_cpu_share')} of the machine, machine busy {cell.get('machine_busy_share')}.",
                 "", *([f"**WARNING: {check['machine']}**", ""] if check.get("machine") else []),
@@ -44,7 +42,7 @@ SERVER_SIDES = (("balancer", "balancer's own time (turn to last byte, node inclu
                 ("nodes", "nodes' own time (handler)"))  # fmt: skip
 
 
-def server_rows(check: dict[str, Any]) -> list[str]:
+def server_rows(check: dict[str, Any]) -> list[list[str]]:
     """The servers' own time for each generator's requests, as rows under the generators' figures."""
     rows = []
     servers = check.get("servers") or {}
@@ -53,8 +51,8 @@ def server_rows(check: dict[str, Any]) -> list[str]:
             figures = servers.get(generator) or {}
             count = figures.get(f"{side}_requests")
             if count:
-                p50, p99 = _ms(figures.get(f"{side}_p50_ms")), _ms(figures.get(f"{side}_p99_ms"))
-                rows.append(f"| {what}, {generator}'s requests | {p50} | {p99} | {count} requests |")
+                p50, p99 = ms(figures.get(f"{side}_p50_ms")), ms(figures.get(f"{side}_p99_ms"))
+                rows.append([f"{what}, {generator}'s requests", p50, p99, f"{count} requests"])
     return rows
 
 
@@ -72,7 +70,7 @@ def explained(check: dict[str, Any]) -> list[str]:
 def generator_warnings(cells: Sequence[Cell]) -> list[str]:
     """Open-loop cells whose generator could not keep the rate or started too many requests late."""
     return [f"{c['store']} / {c['routing']} / {c['scenario']}: the load generator fell behind ({c['generator_note']});"
-            f" its own start lag (p99 {_ms(c.get('start_lag_p99_ms'))} ms) is part of this cell's latency"
+            f" its own start lag (p99 {ms(c.get('start_lag_p99_ms'))} ms) is part of this cell's latency"
             for c in cells if c.get("generator_behind")]  # fmt: skip
 
 
@@ -82,15 +80,14 @@ def load_model_lines(cells: Sequence[Cell]) -> list[str]:
     if not opened:
         return ["Load model: closed loop (each user waits for its answer, then 50-500 ms, before the next "
                 "request; latency from the send).", ""]  # fmt: skip
-    out = ["", "## Load model: open loop", "", OPEN_LOOP_TEXT, "",
-           "| cell | asked req/s | achieved | late starts | queued | start lag p99 ms | service p99 ms | "
-           "generator CPU | cluster CPU | machine busy |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for c in opened:
-        out.append(f"| {c['store']} / {c['routing']} / {c['scenario']} | {c['arrival_rate']:g} | {c['achieved_rps']:g}"
-                   f" | {c['late_starts']} ({c['late_start_rate']:.1%}) | {c['queued_starts']} | "
-                   f"{_ms(c.get('start_lag_p99_ms'))} | {_ms(c.get('service_p99_ms'))} | {_share(c, 'generator')} |"
-                   f" {_share(c, 'cluster')} | {_pct(c.get('machine_busy_share'))} |")  # fmt: skip
-    return [*out, ""]
+    headers = ["cell", "asked req/s", "achieved", "late starts", "queued", "start lag p99 ms", "service p99 ms",
+               "generator CPU", "cluster CPU", "machine busy"]  # fmt: skip
+    rows = [[f"{c['store']} / {c['routing']} / {c['scenario']}", f"{c['arrival_rate']:g}", f"{c['achieved_rps']:g}",
+             f"{c['late_starts']} ({pct(c['late_start_rate'])})", str(c["queued_starts"]),
+             ms(c.get("start_lag_p99_ms")), ms(c.get("service_p99_ms")), share(c.get("generator_cpu_share")),
+             share(c.get("cluster_cpu_share")), share(c.get("machine_busy_share"))]
+            for c in opened]  # fmt: skip
+    return ["", "## Load model: open loop", "", OPEN_LOOP_TEXT, "", Table(headers, rows).markdown(), ""]
 
 
 OPEN_LOOP_TEXT = (
@@ -100,14 +97,6 @@ OPEN_LOOP_TEXT = (
     "previous answer if that came later): the generator's own delay. A cell is flagged when more than 1% of "
     "starts were late or the achieved rate fell below 95% of the request."
 )
-
-
-def _pct(value: Any) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def _share(cell: Cell, side: str) -> str:
-    return _pct(cell.get(f"{side}_cpu_share"))
 
 
 def render(meta: dict[str, Any], cells: Sequence[Cell]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loadtest.render.table import Table
 from nodes.contract.names import HASH, RANDOM, ROUND_ROBIN, ROUTE, STICKY
 
 
@@ -95,11 +96,6 @@ def mechanism(balancer: str, mode: str) -> Mechanism:
 
 def markdown_table() -> str:
     """The table as markdown, for the docs and report.md."""
-    head = "| mode | " + " | ".join(LABELS[b] for b in BALANCER_NAMES) + " |"
-    rule = "|---|" + "---|" * len(BALANCER_NAMES)
-    rows = [f"| {mode} | " + " | ".join(_cell(TABLE[mode][b]) for b in BALANCER_NAMES) + " |" for mode in TABLE]
-    return "\n".join([head, rule, *rows])
-
-
-def _cell(entry: Mechanism) -> str:
-    return entry.describe().replace("|", "\\|")
+    headers = ["mode", *(LABELS[b] for b in BALANCER_NAMES)]
+    rows = [[mode, *(TABLE[mode][b].describe() for b in BALANCER_NAMES)] for mode in TABLE]
+    return Table(headers, rows, align="l" * len(headers)).markdown()
