@@ -126,3 +126,14 @@ def log_tracebacks(log_dir: Path) -> dict[str, int]:
         if "Traceback" in text:
             counts[log.name] = text.count("Traceback")
     return counts
+
+
+def read_banner(run: subprocess.Popen) -> str:
+    """Lines up to the "Ctrl-C" line (the cluster is ready by then)."""
+    assert run.stdout is not None
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            return "".join(lines)
+    raise AssertionError("".join(lines) + (run.stderr.read() if run.stderr else ""))

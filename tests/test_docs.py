@@ -26,7 +26,7 @@ import yaml
 
 from loadtest.lab.processes import free_ports, wait_until
 from tests.docs_blocks import DOCS, ROOT, Block, blocks, commands, doc_files, links, shell_blocks
-from tests.support import spawn, stop_tree
+from tests.support import read_banner, spawn, stop_tree
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -175,7 +175,7 @@ def test_the_cluster_blocks_of_a_page_run_against_the_cluster_it_shows(page: Pat
     start = shlex.split(commands(starts[0].text)[0], comments=True)
     with spawn(*start[1:], "--port", str(balancer), env=environment(tmp_path)) as cluster:
         try:
-            banner = _banner(cluster)
+            banner = read_banner(cluster)
             [export] = [
                 line.split("#")[0].strip() for line in banner.splitlines() if line.strip().startswith("export ")
             ]
@@ -187,17 +187,6 @@ def test_the_cluster_blocks_of_a_page_run_against_the_cluster_it_shows(page: Pat
         finally:
             stop_tree(cluster)
     assert cluster.returncode == 0
-
-
-def _banner(cluster: subprocess.Popen) -> str:
-    """What the cluster prints up to its "Ctrl-C" line (it is ready by then)."""
-    assert cluster.stdout is not None
-    lines = []
-    for line in cluster.stdout:
-        lines.append(line)
-        if line.startswith("Ctrl-C"):
-            return "".join(lines)
-    raise AssertionError("".join(lines) + (cluster.stderr.read() if cluster.stderr else ""))
 
 
 def _run_against_cluster(block: Block, export: str, balancer: int, added: int, tmp_path: Path) -> None:

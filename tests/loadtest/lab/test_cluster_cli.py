@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 
 import pytest
 
@@ -15,7 +14,7 @@ from loadtest.compare.run.revocation import Client
 from loadtest.lab import proctree
 from loadtest.lab.probe import request
 from loadtest.lab.processes import wait_until
-from tests.support import get_json, sessionlab, spawn, stop_tree
+from tests.support import get_json, read_banner, sessionlab, spawn, stop_tree
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,17 +23,6 @@ pytestmark = pytest.mark.timeout(60)
 def logs_in_tmp_path(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The cluster's default log folder (tempfile.mkdtemp) lands in the test's own folder, not in /tmp."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-
-
-def read_banner(run: subprocess.Popen) -> str:
-    """Lines up to the "Ctrl-C" line (the cluster is ready by then)."""
-    assert run.stdout is not None
-    lines = []
-    for line in run.stdout:
-        lines.append(line)
-        if line.startswith("Ctrl-C"):
-            return "".join(lines)
-    raise AssertionError("".join(lines) + (run.stderr.read() if run.stderr else ""))
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
