@@ -103,8 +103,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):
         parser.error("--workers must be >= 0 and --users >= 1")
-    if args.duration is not None and args.duration <= 0:
-        parser.error("--duration must be > 0 seconds")
     if args.revocation_bound is not None and args.revocation_bound < 0:
         parser.error("--revocation-bound must be >= 0")
     if not 0 <= args.drain_seconds <= 600:

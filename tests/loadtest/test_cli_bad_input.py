@@ -204,7 +204,7 @@ def test_a_malformed_redis_url_stops_the_cluster_with_the_nodes_reason(tmp_path:
         (["bench", "--seconds", "-1"], "sessionlab bench", "--seconds must be at least 1"),
         (["bench", "--connections", "0"], "sessionlab bench", "--connections must be at least 1"),
         (["bench", "--only", ","], "sessionlab bench", "--only needs row names"),
-        (["compare", "--duration", "-1"], "sessionlab compare", "--duration must be > 0"),
+        (["compare", "--duration", "-1"], "sessionlab compare", "--duration must be a whole number of seconds >= 1"),
     ],
     ids=named,
 )

@@ -71,7 +71,9 @@ def test_memory_random_misses_about_two_thirds(random_run: tuple[Path, str]) -> 
     memory = cell(random_run[0], "memory", "random", "steady")
     assert memory["session_requests"] > 100
     assert abs(memory["miss_rate"] - 2 / 3) < 0.1, memory["miss_rate"]
-    assert memory["expected_miss_rate"] == pytest.approx(2 / 3) and memory["verdict"] == "ok"
+    # the expectation is the mean of a replay through the real random policy: (N-1)/N to within its sampling error
+    # (about 0.3 points over its replications; 1 point allowed)
+    assert abs(memory["expected_miss_rate"] - 2 / 3) < 0.01 and memory["verdict"] == "ok"
     assert memory["relogins"] == memory["misses"]
     assert set(memory["node_share"]) == {"node-1", "node-2", "node-3"}
 
