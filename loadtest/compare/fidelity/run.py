@@ -26,7 +26,7 @@ from loadtest.compare.matrix import describe
 from loadtest.compare.options import DEFAULT_USERS, EXIT_DISAGREES, EXIT_INTERRUPTED, EXIT_OK, EXIT_STARTUP
 from loadtest.compare.record import loadfigures
 from loadtest.compare.record.cells import build_cell
-from loadtest.compare.report.render import write_results
+from loadtest.compare.report.render import write_results, write_results_page
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress, signals_interrupt
 from loadtest.compare.spec import CellSpec
@@ -34,6 +34,7 @@ from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.paths import report_dir
 from loadtest.lab.processes import StartupError
 from loadtest.lab.server_binary import find_server
+from loadtest.render.page import command_line
 from loadtest.users import hdr
 from nodes.contract.names import COOKIE, MEMORY, REDIS, STICKY
 
@@ -226,5 +227,12 @@ def _run(specs: list[CellSpec], out: Path, meta: dict[str, Any], pids: PidLog, o
 
 
 def main(args: argparse.Namespace) -> int:
-    """`--capacity` or `--cross-check`: each replaces the matrix with its own runs."""
-    return run_capacity(args) if args.capacity else run_cross_check(args)
+    """`--capacity` or `--cross-check`: each replaces the matrix with its own runs; `--results-page` also writes
+    its report as a docs page headed by date, machine and command line."""
+    started = time.monotonic()
+    args.out = args.out or report_dir()  # one folder, known here too
+    status = run_capacity(args) if args.capacity else run_cross_check(args)
+    report = args.out / "report.md"
+    if args.results_page is not None and report.exists():
+        write_results_page(args.results_page, report, command_line(), time.monotonic() - started)
+    return status
