@@ -12,7 +12,8 @@ from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from tests.loadtest.lab.balancers.clients import Client, installed
 
 NODES = 3
-READS = 30
+READS = 40  # enough for a hash mode to settle: each re-login lands a new id on the ring, a geometric wait
+SETTLED = 15  # the last reads: all on one node once the mode pins
 CASES = [(name, mode) for name in BALANCERS if name != "sessionlab"
          for mode in ("random", "sticky", "hash", "route") if mechanism(name, mode).offered]  # fmt: skip
 
@@ -36,8 +37,8 @@ def test_steady_memory_traffic_is_pinned_as_the_mode_promises(balancer: str, mod
             assert rate > 1 - 1 / NODES - 0.25 and (balancer == "apache" or rate < 1 - 1 / NODES + 0.25), rate
     elif mode == "hash":  # each login lands anywhere, then the session id's node: misses until they coincide
         for client in pinned:
-            settled = client.nodes[-READS // 2 :]
-            assert len(set(settled)) == 1 and client.misses < READS // 2, (client.misses, client.nodes)
+            settled = client.nodes[-SETTLED:]
+            assert len(set(settled)) == 1 and client.misses <= READS - SETTLED, (client.misses, client.nodes)
     else:  # sticky and route: the login's node serves every read
         for client in pinned:
             assert client.misses == 0 and len(set(client.nodes)) == 1, client.nodes
