@@ -21,6 +21,7 @@ from loadtest.compare.run.timeline import run_timeline
 from loadtest.compare.scenarios import scenario_for
 from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.spec import CellSpec
+from loadtest.compare.theory.placement import out_of_reach
 from loadtest.lab.balancers import BALANCERS, Balancer, mechanism
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
@@ -89,7 +90,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown")}
         for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
             record = record.judged(verdict)
-    return record.unjudged(B.not_modelled(spec, disturbed=bool(records)))
+    return record.unjudged(B.not_modelled(spec, disturbed=bool(records)) or out_of_reach(spec))
 
 
 def p99_by_request(totals: dict[str, int]) -> dict[str, float]:

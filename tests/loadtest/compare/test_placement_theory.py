@@ -10,7 +10,7 @@ import pytest
 
 from loadtest.compare.spec import CellSpec, Kill
 from loadtest.compare.theory.model import FLOOR, SIGMAS, Exposure
-from loadtest.compare.theory.placement import expect_placement, modelled
+from loadtest.compare.theory.placement import expect_placement, modelled, out_of_reach
 from loadtest.compare.theory.placement_sim import Disruption, LatencySampler, LoadModel, Tally, replay, spawn_order
 from loadtest.users import tally as T
 
@@ -125,6 +125,30 @@ def test_only_memory_cells_placed_by_a_counter_or_coin_are_replayed(
     routing: str, store: str, scenario: str, simulated: bool
 ) -> None:
     assert modelled(CellSpec(routing, store, scenario, 3, 30, 10.0)) is simulated
+
+
+@pytest.mark.parametrize(
+    ("routing", "store", "scenario", "rate", "judged"),
+    [
+        ("sticky", "memory", "rolling-deploy", 100.0, False),  # app users on the counter, in step, through drains
+        ("round_robin", "memory", "scale-out", 200.0, False),
+        ("sticky", "memory", "scale-in", 100.0, False),
+        ("sticky", "memory", "rolling-deploy", 0.0, True),  # closed loop: the churn theory's draws hold
+        ("sticky", "memory", "steady", 100.0, True),  # the replay models it
+        ("sticky", "memory", "node-failure", 200.0, True),
+        ("random", "memory", "rolling-deploy", 100.0, True),  # coins are independent in any load model
+        ("hash", "memory", "scale-out", 100.0, True),  # the ring, not a counter
+        ("sticky", "redis", "rolling-deploy", 100.0, True),  # a shared store: placement costs no miss
+    ],
+)
+def test_open_loop_cells_placed_by_a_counter_through_membership_changes_say_not_modelled(
+    routing: str, store: str, scenario: str, rate: float, judged: bool
+) -> None:
+    """Issue 26: a cell whose theory is out of reach says "not modelled" rather than disagreeing by design."""
+    reason = out_of_reach(CellSpec(routing, store, scenario, 3, 30, 10.0, arrival_rate=rate))
+    assert (reason is None) is judged
+    if reason is not None:
+        assert "round-robin counter" in reason and f"{rate:g}/s" in reason
 
 
 def test_a_slow_second_slows_the_replay_in_that_second_only() -> None:
