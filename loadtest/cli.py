@@ -22,6 +22,10 @@ SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
             "loadtest.compare.command",
             "the main job: run the routing x store x scenario matrix and write a report",
         ),
+        "repeat": (
+            "loadtest.compare.fidelity.repeat",
+            "run one compare N times: per cell, how often it agreed with theory (default bar: 19 of 20)",
+        ),
         "probe": (
             "loadtest.probe.command",
             "measure YOUR deployment: session misses and backend affinity through its real balancer",

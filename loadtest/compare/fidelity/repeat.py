@@ -1,0 +1,193 @@
+"""`sessionlab repeat`: run the same `sessionlab compare` N times and count, per cell, how often it agreed.
+
+One run agreeing with theory proves little: a tolerance of three sigma still lets about one run in 300 disagree
+by chance, and a theory that is wrong by a little agrees most of the time. N runs tell the two apart: a cell that
+agrees in at least `--bar` of them (19 of 20 by default) holds; one below it is the theory's problem to explain.
+Each run is its own `sessionlab compare` process writing to <out>/run-NN/, so runs share nothing but the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loadtest.compare.record.model import DISAGREES
+from loadtest.lab.paths import report_dir
+from loadtest.render.format import pct
+from loadtest.render.page import command_line, results_page
+from loadtest.render.table import Table
+
+EXIT_OK, EXIT_USAGE, EXIT_BELOW_BAR = 0, 2, 3
+DEFAULT_BAR = 0.95  # issue 26: "agrees in >= 19 of 20 repeated runs"
+UNJUDGED = ("not modelled", "not offered", "skipped")
+
+
+@dataclass
+class CellTally:
+    """One cell across the runs: its verdict and miss rate in each run that ran it."""
+
+    label: str
+    verdicts: list[str] = field(default_factory=list)
+    miss_rates: list[float] = field(default_factory=list)
+    theory_rates: list[float] = field(default_factory=list)
+    tolerances: list[float] = field(default_factory=list)
+
+    @property
+    def judged(self) -> int:
+        return sum(1 for verdict in self.verdicts if verdict not in UNJUDGED)
+
+    @property
+    def agreed(self) -> int:
+        return sum(1 for verdict in self.verdicts if verdict == "ok")
+
+    @property
+    def not_run(self) -> int:
+        return sum(1 for verdict in self.verdicts if verdict not in (*UNJUDGED, "ok", DISAGREES))
+
+    def holds(self, bar: float) -> bool | None:
+        """Agreed in at least `bar` of the runs that judged it (None: no run judged it)."""
+        return None if not self.judged else self.agreed >= math.ceil(bar * self.judged - 1e-9)
+
+
+def cell_label(cell: Mapping[str, Any]) -> str:
+    """routing / store / scenario, the balancer and load model where they are not the defaults."""
+    label = f"{cell.get('store')} / {cell.get('routing')} / {cell.get('scenario')}"
+    if cell.get("balancer", "sessionlab") != "sessionlab":
+        label += f" / {cell['balancer']}"
+    if cell.get("arrival_rate"):
+        label += f" / open {float(cell['arrival_rate']):g}/s"
+    return label
+
+
+def tally(runs: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, CellTally]:
+    """Every cell of every run's results.json, grouped by label, in first-seen order."""
+    found: dict[str, CellTally] = {}
+    for cells in runs:
+        for cell in cells:
+            label = cell_label(cell)
+            entry = found.setdefault(label, CellTally(label))
+            entry.verdicts.append(str(cell.get("verdict", "?")))
+            for values, key in ((entry.miss_rates, "miss_rate"), (entry.theory_rates, "expected_miss_rate"),
+                                (entry.tolerances, "tolerance")):  # fmt: skip
+                if isinstance(cell.get(key), (int, float)):
+                    values.append(float(cell[key]))
+    return found
+
+
+def table(found: Mapping[str, CellTally], bar: float) -> Table:
+    rows = []
+    for entry in found.values():
+        holds = entry.holds(bar)
+        verdict = "not judged" if holds is None else ("holds" if holds else "BELOW THE BAR")
+        rates = entry.miss_rates
+        rows.append([
+            entry.label, str(len(entry.verdicts)), f"{entry.agreed} of {entry.judged}",
+            str(len(entry.verdicts) - entry.judged - entry.not_run), str(entry.not_run),
+            pct(statistics.median(rates)) if rates else "–",
+            f"{pct(min(rates))}–{pct(max(rates))}" if rates else "–",
+            pct(statistics.median(entry.theory_rates)) if entry.theory_rates else "–",
+            pct(statistics.median(entry.tolerances)) if entry.tolerances else "–", verdict,
+        ])  # fmt: skip
+    headers = ["cell", "runs", "agreed", "not modelled", "did not run", "miss rate (median)", "range",
+               "theory (median)", "± (median)", f"≥ {bar:.0%} agree"]  # fmt: skip
+    return Table(headers, rows, "l")
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    if "--" in argv:
+        index = argv.index("--")
+        own, compare = argv[:index], argv[index + 1 :]
+    else:
+        own, compare = argv, []
+    parser = argparse.ArgumentParser(
+        prog="sessionlab repeat",
+        description="Run one `sessionlab compare` N times and count per cell how often it agreed with theory.",
+        epilog="example: sessionlab repeat --runs 20 -- --store memory --routing sticky,random "
+        "--scenario steady,node-failure --duration 15",
+    )
+    parser.add_argument("--runs", type=_runs, default=20, help="how many times to run compare (default 20)")
+    parser.add_argument("--bar", type=_fraction, default=DEFAULT_BAR,
+                        help=f"the share of runs a cell must agree in (default {DEFAULT_BAR:g}: 19 of 20)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=None, help="folder for run-NN/ and agreement.md")
+    parser.add_argument("--results-page", type=Path, default=None, metavar="PAGE",
+                        help="also write the table as a dated docs page (e.g. docs/results/agreement.md)")  # fmt: skip
+    args = parser.parse_args(own)
+    for refused in ("--out", "--results-page", "--strict"):
+        if any(item == refused or item.startswith(refused + "=") for item in compare):
+            parser.error(f"{refused} after `--` is repeat's to set (each run writes to <out>/run-NN/)")
+    return args, compare
+
+
+def _runs(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected 1 to 1000 runs, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share in (0, 1], got {text}")
+    return value
+
+
+def run_once(compare: list[str], out: Path) -> list[dict[str, Any]]:
+    """One compare process; its cells (an empty list when it wrote no results.json)."""
+    command = [sys.executable, "-m", "loadtest.cli", "compare", *compare, "--out", str(out)]
+    with (out.parent / f"{out.name}.log").open("w") as log:
+        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+    results = out / "results.json"
+    return list(json.loads(results.read_text()).get("cells", [])) if results.exists() else []
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    args, compare = parse_args(given)
+    out = args.out or report_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    runs: list[list[dict[str, Any]]] = []
+    for number in range(1, args.runs + 1):
+        cells = run_once(compare, out / f"run-{number:02d}")
+        runs.append(cells)
+        found = tally(runs)
+        done = ", ".join(f"{e.label} {e.agreed}/{e.judged}" for e in found.values())
+        print(f"sessionlab repeat: run {number}/{args.runs} ({time.monotonic() - began:.0f}s): {done}", flush=True)
+    found = tally(runs)
+    text = table(found, args.bar).markdown()
+    (out / "agreement.md").write_text(text + "\n")
+    (out / "agreement.json").write_text(json.dumps({
+        "runs": args.runs, "bar": args.bar, "compare": compare,
+        "cells": {label: {"verdicts": e.verdicts, "miss_rates": e.miss_rates, "theory_rates": e.theory_rates,
+                          "holds": e.holds(args.bar)} for label, e in found.items()},
+    }, indent=2))  # fmt: skip
+    print(text, flush=True)
+    took = time.monotonic() - began
+    if args.results_page is not None:
+        page = results_page("Theory across repeated runs", "sessionlab repeat", f"{datetime.now():%Y-%m-%d %H:%M}",
+                            command_line(["repeat", *given]), took,
+                            "Each run is a fresh `sessionlab compare` process; a cell holds when it agrees with "
+                            f"theory in at least {args.bar:.0%} of the runs that judged it.", text)  # fmt: skip
+        args.results_page.parent.mkdir(parents=True, exist_ok=True)
+        args.results_page.write_text(page)
+    below = [e.label for e in found.values() if e.holds(args.bar) is False]
+    print(f"sessionlab repeat: {args.runs} runs in {took:.0f}s; wrote {out / 'agreement.md'}", flush=True)
+    if below:
+        print(f"sessionlab repeat: below the bar: {'; '.join(below)}", file=sys.stderr)
+        return EXIT_BELOW_BAR
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
