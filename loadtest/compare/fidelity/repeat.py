@@ -3,7 +3,9 @@
 One run agreeing with theory proves little: a tolerance of three sigma still lets about one run in 300 disagree
 by chance, and a theory that is wrong by a little agrees most of the time. N runs tell the two apart: a cell that
 agrees in at least `--bar` of them (19 of 20 by default) holds; one below it is the theory's problem to explain.
-Each run is its own `sessionlab compare` process writing to <out>/run-NN/, so runs share nothing but the machine.
+Each run is its own `sessionlab compare` process writing to <out>/run-NN[-V]/, so runs share nothing but the machine.
+With `--variant` (e.g. closed loop, `--arrival-rate 100`, `--arrival-rate 200`) each round runs every variant in
+turn, so a noisy stretch of the machine falls on all of them alike rather than on one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import statistics
 import subprocess
 import sys
@@ -118,12 +121,16 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--runs", type=_runs, default=20, help="how many times to run compare (default 20)")
     parser.add_argument("--bar", type=_fraction, default=DEFAULT_BAR,
                         help=f"the share of runs a cell must agree in (default {DEFAULT_BAR:g}: 19 of 20)")  # fmt: skip
+    parser.add_argument("--variant", action="append", default=None, metavar="ARGS",
+                        help="extra compare options for one variant (quoted; '' for none); repeat the option to "
+                        "run several in turn each round: --variant '' --variant '--arrival-rate 200'")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="folder for run-NN/ and agreement.md")
     parser.add_argument("--results-page", type=Path, default=None, metavar="PAGE",
                         help="also write the table as a dated docs page (e.g. docs/results/agreement.md)")  # fmt: skip
     args = parser.parse_args(own)
+    args.variant = [shlex.split(text) for text in (args.variant or [""])]
     for refused in ("--out", "--results-page", "--strict"):
-        if any(item == refused or item.startswith(refused + "=") for item in compare):
+        if any(item == refused or item.startswith(refused + "=") for item in [*compare, *sum(args.variant, [])]):
             parser.error(f"{refused} after `--` is repeat's to set (each run writes to <out>/run-NN/)")
     return args, compare
 
@@ -159,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     runs: list[list[dict[str, Any]]] = []
     for number in range(1, args.runs + 1):
-        cells = run_once(compare, out / f"run-{number:02d}")
-        runs.append(cells)
+        for index, variant in enumerate(args.variant, start=1):
+            suffix = f"-{index}" if len(args.variant) > 1 else ""
+            runs.append(run_once([*compare, *variant], out / f"run-{number:02d}{suffix}"))
         found = tally(runs)
         done = ", ".join(f"{e.label} {e.agreed}/{e.judged}" for e in found.values())
         print(f"sessionlab repeat: run {number}/{args.runs} ({time.monotonic() - began:.0f}s): {done}", flush=True)
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(found, args.bar).markdown()
     (out / "agreement.md").write_text(text + "\n")
     (out / "agreement.json").write_text(json.dumps({
-        "runs": args.runs, "bar": args.bar, "compare": compare,
+        "runs": args.runs, "bar": args.bar, "compare": compare, "variants": args.variant,
         "cells": {label: {"verdicts": e.verdicts, "miss_rates": e.miss_rates, "theory_rates": e.theory_rates,
                           "holds": e.holds(args.bar)} for label, e in found.items()},
     }, indent=2))  # fmt: skip

@@ -58,3 +58,10 @@ def test_two_real_runs_are_counted_per_cell_each_in_its_own_folder(tmp_path: Pat
     assert len(verdicts) == 2 and DID_NOT_RUN not in verdicts
     assert (tmp_path / "run-01" / "results.json").exists() and (tmp_path / "run-02" / "report.md").exists()
     assert "memory / random / steady" in (tmp_path / "agreement.md").read_text()
+
+
+def test_variants_are_split_like_a_shell_and_may_not_carry_the_output_folder() -> None:
+    args, _ = parse_args(["--variant", "", "--variant", "--arrival-rate 200 --poisson", "--", "--store", "memory"])
+    assert args.variant == [[], ["--arrival-rate", "200", "--poisson"]]
+    with pytest.raises(SystemExit):
+        parse_args(["--variant", "--out x"])
