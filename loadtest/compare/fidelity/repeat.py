@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare.record.model import DISAGREES
+from loadtest.compare.run.progress import signals_interrupt
 from loadtest.lab.paths import report_dir
 from loadtest.render.format import pct
 from loadtest.render.page import command_line, results_page
 from loadtest.render.table import Table
 
-EXIT_OK, EXIT_USAGE, EXIT_BELOW_BAR = 0, 2, 3
+EXIT_OK, EXIT_USAGE, EXIT_BELOW_BAR, EXIT_INTERRUPTED = 0, 2, 3, 130
+STOP_TIMEOUT = 60.0  # seconds an interrupted compare gets to stop its cluster
 DEFAULT_BAR = 0.95  # issue 26: "agrees in >= 19 of 20 repeated runs"
 UNJUDGED = ("not modelled", "not offered", "skipped")
 
@@ -150,10 +153,18 @@ def _fraction(text: str) -> float:
 
 
 def run_once(compare: list[str], out: Path) -> list[dict[str, Any]]:
-    """One compare process; its cells (an empty list when it wrote no results.json)."""
+    """One compare process; its cells (an empty list when it wrote no results.json). On Ctrl-C the run is asked
+    to stop as compare stops (SIGINT: it stops every process it started) and waited for, never killed outright."""
     command = [sys.executable, "-m", "loadtest.cli", "compare", *compare, "--out", str(out)]
-    with (out.parent / f"{out.name}.log").open("w") as log:
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (out.parent / f"{out.name}.log").open("w") as log, subprocess.Popen(command, stdout=log, stderr=log) as run:
+        try:
+            run.wait()
+        except KeyboardInterrupt:
+            if run.poll() is None:
+                run.send_signal(signal.SIGINT)  # a terminal's Ctrl-C reached it already; a `kill -INT` did not
+            run.wait(timeout=STOP_TIMEOUT)
+            raise
     results = out / "results.json"
     return list(json.loads(results.read_text()).get("cells", [])) if results.exists() else []
 
@@ -165,13 +176,19 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     runs: list[list[dict[str, Any]]] = []
-    for number in range(1, args.runs + 1):
-        for index, variant in enumerate(args.variant, start=1):
-            suffix = f"-{index}" if len(args.variant) > 1 else ""
-            runs.append(run_once([*compare, *variant], out / f"run-{number:02d}{suffix}"))
-        found = tally(runs)
-        done = ", ".join(f"{e.label} {e.agreed}/{e.judged}" for e in found.values())
-        print(f"sessionlab repeat: run {number}/{args.runs} ({time.monotonic() - began:.0f}s): {done}", flush=True)
+    interrupted = False
+    with signals_interrupt():  # SIGTERM like Ctrl-C: the running compare stops its cluster, then the table
+        try:
+            for number in range(1, args.runs + 1):
+                for index, variant in enumerate(args.variant, start=1):
+                    suffix = f"-{index}" if len(args.variant) > 1 else ""
+                    runs.append(run_once([*compare, *variant], out / f"run-{number:02d}{suffix}"))
+                found = tally(runs)
+                done = ", ".join(f"{e.label} {e.agreed}/{e.judged}" for e in found.values())
+                print(f"sessionlab repeat: run {number}/{args.runs} ({time.monotonic() - began:.0f}s): {done}",
+                      flush=True)  # fmt: skip
+        except KeyboardInterrupt:
+            interrupted = True
     found = tally(runs)
     text = table(found, args.bar).markdown()
     (out / "agreement.md").write_text(text + "\n")
@@ -189,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
                             f"theory in at least {args.bar:.0%} of the runs that judged it.", text)  # fmt: skip
         args.results_page.parent.mkdir(parents=True, exist_ok=True)
         args.results_page.write_text(page)
+    if interrupted:
+        print(f"sessionlab repeat: interrupted after {len(runs)} compare runs; everything stopped; the table above "
+              "counts the runs that finished", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
     below = [e.label for e in found.values() if e.holds(args.bar) is False]
     print(f"sessionlab repeat: {args.runs} runs in {took:.0f}s; wrote {out / 'agreement.md'}", flush=True)
     if below:

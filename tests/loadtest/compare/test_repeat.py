@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
-from loadtest.compare.fidelity.repeat import EXIT_BELOW_BAR, CellTally, parse_args, tally
+from loadtest.compare.fidelity.repeat import EXIT_BELOW_BAR, EXIT_INTERRUPTED, CellTally, parse_args, tally
 from loadtest.compare.record.model import DID_NOT_RUN, DISAGREES
-from tests.support import sessionlab
+from loadtest.lab.processes import wait_until
+from tests.support import living, recorded_pids, sessionlab, spawn, stop_tree
 
 
 def cell(verdict: str, miss_rate: float = 0.1, **extra: object) -> dict[str, object]:
@@ -65,3 +67,20 @@ def test_variants_are_split_like_a_shell_and_may_not_carry_the_output_folder() -
     assert args.variant == [[], ["--arrival-rate", "200", "--poisson"]]
     with pytest.raises(SystemExit):
         parse_args(["--variant", "--out x"])
+
+
+def test_sigterm_stops_the_running_compare_and_its_cluster_and_keeps_the_finished_runs(tmp_path: Path) -> None:
+    """A stopped repeat must not orphan the cluster of the compare it was running (a bare kill of that compare
+    would): the compare gets SIGINT, stops everything it started, and repeat exits 130 with its table."""
+    run = spawn("repeat", "--runs", "3", "--out", str(tmp_path), "--", "--store", "memory", "--routing", "random",
+                "--scenario", "steady", "--users", "4", "--duration", "20", "--revocation-bound", "0")  # fmt: skip
+    pids = tmp_path / "run-01" / "pids.txt"
+    try:
+        assert wait_until(lambda: pids.exists() and "locust" in pids.read_text(), timeout=90), "run 1 never started"
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=90)
+    finally:
+        stop_tree(run, pids)
+    assert run.returncode == EXIT_INTERRUPTED, stderr
+    assert "interrupted" in stderr and not living(recorded_pids(pids))
+    assert not (tmp_path / "run-02").exists()
