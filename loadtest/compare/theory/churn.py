@@ -143,9 +143,12 @@ class ChurnExpectation:
         return SIGMAS * math.sqrt(self.variance) / self.session_requests + FLOOR
 
     def agrees(self, measured_rate: float) -> bool:
+        """Within the band, and where the band reaches zero not implausibly few misses (as Expectation.agrees)."""
         within = abs(measured_rate - self.rate) <= self.tolerance() + 1e-12
+        if not within or self.rate - self.tolerance() > 0:
+            return within
         n = self.session_requests
-        return within and not too_few(self.misses, self.variance, measured_rate * n, FLOOR * n)
+        return not too_few(self.misses, self.variance, measured_rate * n, FLOOR * n)
 
     def as_expectation(self) -> Expectation:
         """The steady-scenario shape (rates of the first and last epoch), for code that reads that."""
