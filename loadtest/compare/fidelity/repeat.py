@@ -127,6 +127,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--variant", action="append", default=None, metavar="ARGS",
                         help="extra compare options for one variant (quoted; '' for none); repeat the option to "
                         "run several in turn each round: --variant '' --variant '--arrival-rate 200'")  # fmt: skip
+    parser.add_argument("--add", action="append", type=Path, default=[], metavar="DIR",
+                        help="count the runs an earlier repeat left in DIR too (--runs 0: only those)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="folder for run-NN/ and agreement.md")
     parser.add_argument("--results-page", type=Path, default=None, metavar="PAGE",
                         help="also write the table as a dated docs page (e.g. docs/results/agreement.md)")  # fmt: skip
@@ -140,8 +142,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def _runs(text: str) -> int:
     value = int(text)
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"expected 1 to 1000 runs, got {text}")
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected 0 to 1000 runs, got {text}")
     return value
 
 
@@ -169,14 +171,23 @@ def run_once(compare: list[str], out: Path) -> list[dict[str, Any]]:
     return list(json.loads(results.read_text()).get("cells", [])) if results.exists() else []
 
 
+def earlier_runs(folder: Path) -> list[list[dict[str, Any]]]:
+    """The cells of every run an earlier repeat left in `folder` (run-NN[-V]/results.json), in run order."""
+    if not folder.is_dir():
+        raise SystemExit(f"sessionlab repeat: --add {folder}: not a folder")
+    return [
+        list(json.loads(results.read_text()).get("cells", [])) for results in sorted(folder.glob("run-*/results.json"))
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args, compare = parse_args(given)
     out = args.out or report_dir()
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    runs: list[list[dict[str, Any]]] = []
-    interrupted = False
+    runs: list[list[dict[str, Any]]] = [cells for folder in args.add for cells in earlier_runs(folder)]
+    added, interrupted = len(runs), False
     with signals_interrupt():  # SIGTERM like Ctrl-C: the running compare stops its cluster, then the table
         try:
             for number in range(1, args.runs + 1):
@@ -193,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(found, args.bar).markdown()
     (out / "agreement.md").write_text(text + "\n")
     (out / "agreement.json").write_text(json.dumps({
-        "runs": args.runs, "bar": args.bar, "compare": compare, "variants": args.variant,
+        "runs": args.runs, "added": [str(folder) for folder in args.add], "bar": args.bar, "compare": compare,
+        "variants": args.variant,
         "cells": {label: {"verdicts": e.verdicts, "miss_rates": e.miss_rates, "theory_rates": e.theory_rates,
                           "holds": e.holds(args.bar)} for label, e in found.items()},
     }, indent=2))  # fmt: skip
@@ -211,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
               "counts the runs that finished", file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
     below = [e.label for e in found.values() if e.holds(args.bar) is False]
-    print(f"sessionlab repeat: {args.runs} runs in {took:.0f}s; wrote {out / 'agreement.md'}", flush=True)
+    print(f"sessionlab repeat: {len(runs)} compare runs counted ({len(runs) - added} run now, in {took:.0f}s); wrote "
+          f"{out / 'agreement.md'}", flush=True)  # fmt: skip
     if below:
         print(f"sessionlab repeat: below the bar: {'; '.join(below)}", file=sys.stderr)
         return EXIT_BELOW_BAR

@@ -84,3 +84,11 @@ def test_sigterm_stops_the_running_compare_and_its_cluster_and_keeps_the_finishe
     assert run.returncode == EXIT_INTERRUPTED, stderr
     assert "interrupted" in stderr and not living(recorded_pids(pids))
     assert not (tmp_path / "run-02").exists()
+
+
+def test_runs_of_earlier_repeats_are_counted_with_add(tmp_path: Path) -> None:
+    for name, verdict in (("run-01-1", "ok"), ("run-01-2", DISAGREES), ("run-02-1", "ok")):
+        (tmp_path / "earlier" / name).mkdir(parents=True)
+        (tmp_path / "earlier" / name / "results.json").write_text(json.dumps({"cells": [cell(verdict)]}))
+    done = sessionlab("repeat", "--runs", "0", "--add", str(tmp_path / "earlier"), "--out", str(tmp_path / "t"))
+    assert done.returncode == EXIT_BELOW_BAR and "2 of 3" in (tmp_path / "t" / "agreement.md").read_text()
