@@ -146,9 +146,13 @@ def test_every_sessionlab_line_names_a_real_command_and_real_options() -> None:
         if words[1] not in _subcommands():
             wrong.append(f"{where}: no command {words[1]!r}")
             continue
-        options = {word.split("=", 1)[0] for word in words[2:] if word.startswith("--")}
-        wrong += [f"{where}: sessionlab {words[1]} has no {option}" for option in sorted(options)
-                  if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", _help(words[1]))]  # fmt: skip
+        own, passed = words[2:], []
+        if "--" in own:  # `sessionlab repeat ... -- <compare options>`: those after `--` are compare's
+            own, passed = own[: own.index("--")], own[own.index("--") + 1 :]
+        for command, given in ((words[1], own), ("compare", passed)):
+            options = {word.split("=", 1)[0] for word in given if re.fullmatch(r"--[\w-]+(=.*)?", word)}
+            wrong += [f"{where}: sessionlab {command} has no {option}" for option in sorted(options)
+                      if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", _help(command))]  # fmt: skip
     assert wrong == []
 
 
