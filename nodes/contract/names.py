@@ -117,7 +117,7 @@ SESSION_STATS_FIELDS: Final = (
     "store_touches",  # idle timeouts refreshed without a write (cookie: an unchanged session re-issued)
     "store_bytes_read",
     "store_bytes_written",
-    "sessions_expired",  # a reference whose session this node saw expired (memory, replicated, cookie)
+    "sessions_expired",  # a reference whose session this node saw expired (memory and cookie stores)
     "sessions_not_found",  # a well-formed reference the store does not hold (expired, evicted, logged out, elsewhere)
     "schema_migrated",
     "schema_rejected",
