@@ -26,6 +26,11 @@ class TouchPolicy:
     mode: str = TOUCH_ALWAYS  # always | on-change | lazy
     interval: float = 0.0  # lazy: the least time between two refreshes of one session, seconds
 
+    @property
+    def slides(self) -> bool:
+        """Whether a read can extend a session's life (then its user's index needs upkeep on reads too)."""
+        return self.mode != TOUCH_ON_CHANGE
+
     def due(self, remaining: float, idle_timeout: float) -> bool:
         """Whether a read finding `remaining` seconds of a session's idle timeout left refreshes it now.
 

@@ -77,8 +77,10 @@ class ServerSideStore(SessionStore):
             return None
         session = VersionedSession(session_id, data, stored[0])
         session.schema_version = self.life.schema.version
-        if migrated or index_due(session, self.idle_timeout):
-            session.changed()  # re-saved: in this node's schema, or to keep the user's index alive
+        if migrated or (self.life.touch.slides and index_due(session, self.idle_timeout)):
+            # Re-saved: in this node's schema, or to keep the user's index alive (it outlives the session's last
+            # write by a whole timeout, so only sessions that reads keep alive need this)
+            session.changed()
         return session
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
