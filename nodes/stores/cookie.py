@@ -26,6 +26,7 @@ from nodes.settings import NodeSettings
 from nodes.stores.base import SessionStore
 from nodes.stores.encoding import decode, empty_session, encode
 from nodes.stores.errors import SessionTooLarge
+from nodes.stores.life import is_login
 from nodes.transport import Transport
 
 log = logging.getLogger("nodes.session")
@@ -66,7 +67,7 @@ class CookieStore(SessionStore):
         if stored is None:
             log.warning("ignoring a session cookie whose content is not a session")
             return self._blank()
-        data, migrated = self.life.schema.read(stored, self.counters)
+        data, migrated = self.life.schema.read(stored, None if is_login(request) else self.counters)
         if data is None:  # a schema this node does not read: a new session, never an error
             return self._blank()
         session = Session(None, data=data, new=False, max_age=None)  # type: ignore[arg-type]
