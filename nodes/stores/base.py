@@ -28,7 +28,7 @@ class SessionStore(AbstractStorage):
     """A session store; `load_session` and `save_session` come from aiohttp-session's interface."""
 
     name: ClassVar[str]  # its SESSION_STORE value, one of nodes.contract.names.STORES
-    revocation_scope: ClassVar[str]  # what POST /logout-all reaches: "all", "this node" or "this client"
+    revocation_scope: str  # what POST /logout-all reaches: "all", "this node" or "this client"
     consistency = LAST_WRITE_WINS  # CAS when concurrent writes are detected and merged (see versions.py)
     life = SessionLife()  # touch, save, schema and padding policies (SESSION_TOUCH, ...): set by build_store
 
