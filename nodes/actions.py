@@ -12,6 +12,7 @@ from aiohttp_session import Session, get_session, new_session
 from nodes.changes import apply, increment_counter
 from nodes.keys import STORE
 from nodes.stores.handoff import commit_pending
+from nodes.stores.life import LOGIN
 
 
 async def current_session(request: web.Request) -> Session | None:
@@ -22,10 +23,13 @@ async def current_session(request: web.Request) -> Session | None:
 
 async def start_session(request: web.Request, user: str) -> Session:
     """Log `user` in on a brand-new session id; the old session's data dies (fixation protection)."""
+    request[LOGIN] = True
+    store = request.app[STORE]
     old = await get_session(request)
-    await request.app[STORE].discard(request, old)
+    await store.discard(request, old)
     session = await new_session(request)
     session.update(user=user, counter=0, cart=[])
+    store.life.pad(session)
     return session
 
 
