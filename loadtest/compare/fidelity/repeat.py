@@ -180,6 +180,19 @@ def earlier_runs(folder: Path) -> list[list[dict[str, Any]]]:
     ]
 
 
+def made_by(folder: Path) -> str:
+    """How an earlier repeat's runs were made (its command, from its agreement.json), for the page's reader."""
+    saved = folder / "agreement.json"
+    runs = len(list(folder.glob("run-*/results.json")))
+    if saved.exists():
+        earlier = json.loads(saved.read_text())
+        variants = [f"--variant {shlex.quote(shlex.join(v))}" for v in earlier.get("variants", [])]
+        rebuilt = shlex.join(["sessionlab", "repeat", "--runs", str(earlier.get("runs"))])
+        rebuilt += "".join(f" {v}" for v in variants) + " -- " + shlex.join(earlier.get("compare", []))
+        return f"{runs} runs of `{earlier.get('command', rebuilt)}`"
+    return f"{runs} runs in {folder.name}/"
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args, compare = parse_args(given)
@@ -204,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(found, args.bar).markdown()
     (out / "agreement.md").write_text(text + "\n")
     (out / "agreement.json").write_text(json.dumps({
-        "runs": args.runs, "added": [str(folder) for folder in args.add], "bar": args.bar, "compare": compare,
+        "command": command_line(["repeat", *given]), "runs": args.runs, "added": [str(folder) for folder in args.add],
+        "bar": args.bar, "compare": compare,
         "variants": args.variant,
         "cells": {label: {"verdicts": e.verdicts, "miss_rates": e.miss_rates, "theory_rates": e.theory_rates,
                           "holds": e.holds(args.bar)} for label, e in found.items()},
@@ -215,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         page = results_page("Theory across repeated runs", "sessionlab repeat", f"{datetime.now():%Y-%m-%d %H:%M}",
                             command_line(["repeat", *given]), took,
                             "Each run is a fresh `sessionlab compare` process; a cell holds when it agrees with "
-                            f"theory in at least {args.bar:.0%} of the runs that judged it.", text)  # fmt: skip
+                            f"theory in at least {args.bar:.0%} of the runs that judged it."
+                            + "".join(f" Counted too: {made_by(folder)}." for folder in args.add), text)  # fmt: skip
         args.results_page.parent.mkdir(parents=True, exist_ok=True)
         args.results_page.write_text(page)
     if interrupted:
