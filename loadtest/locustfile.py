@@ -39,6 +39,7 @@ try:
     from loadtest.users.longlived import LongLivedUser, weight_for
     from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from loadtest.users.sse import SSEUser
     from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
@@ -50,6 +51,7 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
     from loadtest.users.longlived import LongLivedUser, weight_for
     from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from loadtest.users.sse import SSEUser
     from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 
@@ -189,6 +191,8 @@ class SessionClient(FastHttpUser):
         bucket = T.latency_bucket(meta["response_time"])
         TALLY.count(T.LATENCY, bucket)
         TALLY.count(T.request_latency(meta["request_type"], meta["name"]), bucket)
+        if node:
+            TALLY.count(T.node_latency(node), bucket)
         openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
 
@@ -397,4 +401,7 @@ class ConcurrentUser(SessionClient):
 
 stats.USER_KINDS.update({cls.kind: cls.weight for cls in (BrowserUser, AppUser)})
 _MIX = [c for c in (BrowserUser, AppUser) if _named_on_command_line(c.__name__)] or [BrowserUser, AppUser]
-LongLivedUser.weight = weight_for(sum(c.weight for c in _MIX))
+# the long-lived share is split evenly between the long-lived users named (none named: the WebSocket user alone)
+_LIVE = [c for c in (LongLivedUser, SSEUser) if _named_on_command_line(c.__name__)] or [LongLivedUser]
+for _live in _LIVE:
+    _live.weight = weight_for(sum(c.weight for c in _MIX)) / len(_LIVE)
