@@ -48,8 +48,9 @@ async def first_events(url: str) -> list[bytes]:
 @pytest.mark.parametrize("balancer", list(BALANCERS))
 async def test_websockets_and_event_streams_cross_the_balancer(balancer: str, tmp_path: Path) -> None:
     installed(balancer)
-    config = ClusterConfig(nodes=2, routing="random", store="cookie", balancer=balancer, log_dir=tmp_path,
-                           extra_env=TICK)  # fmt: skip  (the cookie store: every node reads every session)
+    config = ClusterConfig(
+        nodes=2, routing="random", store="cookie", balancer=balancer, log_dir=tmp_path, extra_env=TICK
+    )  # fmt: skip  (the cookie store: every node reads every session)
     with LocalCluster(config) as cluster:
         hello, tick, answer = await websocket_round_trip(cluster.url)
         assert (hello["type"], hello["counter"], tick["type"]) == ("hello", 0, "tick")
