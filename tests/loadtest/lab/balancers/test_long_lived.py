@@ -1,6 +1,6 @@
 """Long-lived connections through every balancer the lab can front: a WebSocket's hello, ticks and `incr` answer
 cross it, and a server-sent event stream arrives event by event (the first event before the stream ends), not
-buffered until the node finishes."""
+buffered until the node finishes; what a balancer cannot do (`--rebalance`) is a cell that says "not offered"."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from loadtest.compare.run.cell import precheck
+from loadtest.compare.spec import CellSpec
 from loadtest.lab.balancers import BALANCERS
+from loadtest.lab.balancers.long_lived import REBALANCE, UPGRADE, markdown_table
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from nodes.contract.names import EVENTS_PATH, INCR_MESSAGE, WS_PATH
 from tests.loadtest.lab.balancers.clients import installed
 
 pytestmark = pytest.mark.timeout(120)
+DOCS = Path(__file__).resolve().parents[4] / "docs" / "balancers.md"
 TICK = (("NODE_TICK_MS", "200"),)
 WAIT_S = 5.0  # a tick comes every 0.2 s: an event not here by then is held by the balancer
 
@@ -57,3 +61,20 @@ async def test_websockets_and_event_streams_cross_the_balancer(balancer: str, tm
         assert (answer["type"], answer["counter"]) == ("counter", 1)
         events = await first_events(cluster.url)
         assert events[0].startswith(b"event: hello\n") and b"event: tick\n" in events[1]
+
+
+def test_every_balancer_carries_upgrades_and_only_ours_rebalances_the_others_say_why() -> None:
+    assert set(UPGRADE) == set(REBALANCE) == set(BALANCERS)
+    assert all(offer.offered for offer in UPGRADE.values())
+    assert [name for name, offer in REBALANCE.items() if offer.offered] == ["sessionlab"]
+    assert markdown_table() in DOCS.read_text()
+
+
+def test_a_long_lived_cell_asking_a_balancer_for_what_it_lacks_is_not_offered() -> None:
+    spec = CellSpec("random", "redis", "scale-out", 3, 20, 7.0, long_lived=0.3, rebalance=0.5, balancer="haproxy")
+    cell = precheck(spec)
+    assert cell is not None and cell.verdict == "not offered"
+    assert cell.to_json()["not_offered"].startswith("--rebalance: HAProxy closes a server's sessions all at once")
+    for fine in (CellSpec("random", "redis", "scale-out", 3, 20, 7.0, long_lived=0.3, balancer="haproxy"),
+                 CellSpec("random", "redis", "scale-out", 3, 20, 7.0, long_lived=0.3, rebalance=0.5)):  # fmt: skip
+        assert precheck(fine) is None or precheck(fine).verdict == "skipped"  # type: ignore[union-attr]
