@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import websocket
@@ -52,6 +53,19 @@ def share() -> float:
         return min(max(float(value), 0.0), 0.9)
     except ValueError:
         return 0.0
+
+
+def named_on_command_line(user_class: str) -> bool:
+    """Whether locust was asked for this class by name. Read before locust parses its options, because it drops
+    weight-0 classes when it builds its environment, named or not."""
+    return user_class in sys.argv[1:] or user_class in os.environ.get("LOCUST_USER_CLASSES", "").split()
+
+
+def share_weights(live: Sequence[type[LiveUser]], others: float) -> None:
+    """Split the long-lived share evenly between the long-lived users named (none named: the first alone)."""
+    chosen = [cls for cls in live if named_on_command_line(cls.__name__)] or list(live[:1])
+    for cls in chosen:
+        cls.weight = weight_for(others) / len(chosen)
 
 
 def weight_for(others: float) -> float:
