@@ -71,12 +71,12 @@ def skew_fields(rows: Rows, events: Sequence[Mapping[str, Any]], rebalance: floa
     whole = series[:-1] if len(series) > 1 else series  # the last second is cut short by the end of the load
     tail = whole[-3:]
     opened = sum(T.measure_total(counts, T.WS_CONNECTS) for t, counts in rows if t >= at)
-    nodes = len(T.labels(T.sum_counts(counts for _, counts in rows), T.LIVE_OPEN))
+    nodes = len(set(T.labels(T.sum_counts(counts for _, counts in rows), T.LIVE_OPEN)) | {new})  # N + 1
     return {
         "new_node": new,
         "new_node_share_over_time": series,
         "new_node_share_end": round(sum(row["share"] for row in tail) / len(tail), 4) if tail else None,
-        "fair_share": round(1 / nodes, 4) if nodes else None,
+        "fair_share": round(1 / nodes, 4),
         "connections_opened_after_join": opened,
         "rebalance": rebalance,
         "skew_theory": (f"the balancer closes {rebalance:.0%} of the other nodes' connections (1001) when a node "

@@ -124,6 +124,8 @@ def test_a_scale_out_s_skew_is_the_new_node_s_share_of_open_connections() -> Non
     assert [row["share"] for row in fields["new_node_share_over_time"]] == [0.0, 0.1, 0.2, 0.2, 0.2, 0.0]
     assert fields["new_node_share_end"] == 0.2  # the last whole seconds (the very last one is cut short)
     assert fields["connections_opened_after_join"] == 2 and fields["fair_share"] == 0.5
+    never = long_lived_fields(tally.to_dict(), 100.0, [{"t": 2.5, "added": "node-4"}], spec)
+    assert never["new_node_share_end"] == 0.0 and never["fair_share"] == 0.3333  # node-4 never had one: still N + 1
     assert (fields["long_lived_kind"], fields["rebalance"]) == ("both", 0.0)
     assert "no open connection moves" in fields["skew_theory"]
 
