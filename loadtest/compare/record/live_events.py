@@ -70,7 +70,7 @@ def skew_fields(rows: Rows, events: Sequence[Mapping[str, Any]], rebalance: floa
             series.append({"t": t, "share": round(open_now.get(new, 0) / total, 4)})
     whole = series[:-1] if len(series) > 1 else series  # the last second is cut short by the end of the load
     tail = whole[-3:]
-    opened = sum(T.measure_total(counts, T.WS_CONNECTS) for t, counts in rows if t >= at)
+    opened = sum(T.measure_total(counts, T.WS_CONNECTS) for t, counts in rows if t + 1 > at)  # the join's second too
     nodes = len(set(T.labels(T.sum_counts(counts for _, counts in rows), T.LIVE_OPEN)) | {new})  # N + 1
     return {
         "new_node": new,

@@ -119,11 +119,13 @@ def test_a_scale_out_s_skew_is_the_new_node_s_share_of_open_connections() -> Non
         if on_new:
             tally.count(T.LIVE_OPEN, "node-3", on_new, now=100.0 + second)
     tally.count(T.WS_CONNECTS, "live", 2, now=103.5)
+    tally.count(T.WS_CONNECTS, "live", 3, now=102.9)  # the join's own second: opened after it (rebalanced ones are)
+    tally.count(T.WS_CONNECTS, "live", 5, now=101.9)
     spec = CellSpec("random", "redis", "scale-out", 2, 20, 8.0, long_lived=0.3, long_lived_kind="both")
     fields = long_lived_fields(tally.to_dict(), 100.0, [{"t": 2.5, "added": "node-3"}], spec)
     assert [row["share"] for row in fields["new_node_share_over_time"]] == [0.0, 0.1, 0.2, 0.2, 0.2, 0.0]
     assert fields["new_node_share_end"] == 0.2  # the last whole seconds (the very last one is cut short)
-    assert fields["connections_opened_after_join"] == 2 and fields["fair_share"] == 0.5
+    assert fields["connections_opened_after_join"] == 5 and fields["fair_share"] == 0.5
     never = long_lived_fields(tally.to_dict(), 100.0, [{"t": 2.5, "added": "node-4"}], spec)
     assert never["new_node_share_end"] == 0.0 and never["fair_share"] == 0.3333  # node-4 never had one: still N + 1
     assert (fields["long_lived_kind"], fields["rebalance"]) == ("both", 0.0)
