@@ -12,6 +12,7 @@ from loadtest.users import tally as T
 from loadtest.users.live_judge import BACKOFF_MAX_S
 
 STORM_MAX_S = 2 * BACKOFF_MAX_S  # a killed node's clients are all back within two capped back-offs
+BASELINE_S = 3.0  # the other nodes' p99 "before" is over the whole seconds this long before the kill
 Rows = Sequence[tuple[float, Mapping[str, int]]]  # (seconds since the load started, that second's counts)
 
 
@@ -24,7 +25,9 @@ def rows_of(per_second: Mapping[str, Mapping[str, int]], start: float) -> list[t
 
 def storm_fields(rows: Rows, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The reconnect storm after a node's SIGKILL: the window runs from the kill's second to the last second,
-    within STORM_MAX_S, in which clients reconnected. Empty when nothing was killed."""
+    within STORM_MAX_S, in which clients reconnected; the other nodes' p99 in it beside theirs in the BASELINE_S
+    before the kill (not since the start: every user's login at the ramp-up would weigh on it). Empty when nothing
+    was killed."""
     kill = next((event for event in events if event.get("killed")), None)
     if kill is None:
         return {}
@@ -32,7 +35,7 @@ def storm_fields(rows: Rows, events: Sequence[Mapping[str, Any]]) -> dict[str, A
     after = [(t, counts) for t, counts in rows if t + 1 > at and t < at + STORM_MAX_S]
     busy = [t for t, counts in after if T.measure_total(counts, T.RECONNECTS)]
     window = [(t, counts) for t, counts in after if t <= (busy[-1] if busy else at)]
-    before = [counts for t, counts in rows if t + 1 <= at]
+    before = [counts for t, counts in rows if at - BASELINE_S <= t and t + 1 <= at]  # after the ramp-up's logins
     return {
         "storm_window_s": round(window[-1][0] + 1 - at, 3) if window else 0.0,
         "storm_reconnects": sum(T.measure_total(counts, T.RECONNECTS) for _, counts in window),
