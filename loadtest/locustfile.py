@@ -20,7 +20,6 @@ master, writes them to `--sessionlab-stats FILE` as JSON and prints a summary at
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import uuid
@@ -36,9 +35,10 @@ try:
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
     from loadtest.users.follow import Follower
-    from loadtest.users.longlived import LongLivedUser, weight_for
+    from loadtest.users.longlived import LongLivedUser, named_on_command_line, share_weights
     from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from loadtest.users.sse import SSEUser
     from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
@@ -47,9 +47,10 @@ except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the 
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
     from loadtest.users.follow import Follower
-    from loadtest.users.longlived import LongLivedUser, weight_for
+    from loadtest.users.longlived import LongLivedUser, named_on_command_line, share_weights
     from loadtest.users.misses import Expected, json_or_none, judge, learn
     from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+    from loadtest.users.sse import SSEUser
     from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 
@@ -189,6 +190,8 @@ class SessionClient(FastHttpUser):
         bucket = T.latency_bucket(meta["response_time"])
         TALLY.count(T.LATENCY, bucket)
         TALLY.count(T.request_latency(meta["request_type"], meta["name"]), bucket)
+        if node:
+            TALLY.count(T.node_latency(node), bucket)
         openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
 
@@ -272,18 +275,12 @@ class AppUser(SessionUser):
             self.token = token
 
 
-def _named_on_command_line(user_class: str) -> bool:
-    """Whether locust was asked for this class by name. Read before locust parses its options, because it drops
-    weight-0 classes when it builds its environment, named or not."""
-    return user_class in sys.argv[1:] or user_class in os.environ.get("LOCUST_USER_CLASSES", "").split()
-
-
 class ReaderUser(SessionClient):
     """A browser that only reads its session (GET /me): the request an outside load generator can repeat with
     one cookie, for the cross-check. Weight 0 unless named on the command line, like ConcurrentUser."""
 
     kind = "browser"
-    weight = 1 if _named_on_command_line("ReaderUser") else 0
+    weight = 1 if named_on_command_line("ReaderUser") else 0
 
     @task
     def me(self) -> None:
@@ -305,7 +302,7 @@ class ConcurrentUser(SessionClient):
     pending: tuple[int, int, int] | None = None  # the last burst (before, acknowledged, read back), not yet settled
 
     kind = "browser"  # it keeps cookies: routing pins it, and theory predicts its misses, as a browser's
-    weight = 1 if _named_on_command_line("ConcurrentUser") else 0
+    weight = 1 if named_on_command_line("ConcurrentUser") else 0
     concurrency = BURST
 
     @task
@@ -396,5 +393,5 @@ class ConcurrentUser(SessionClient):
 
 
 stats.USER_KINDS.update({cls.kind: cls.weight for cls in (BrowserUser, AppUser)})
-_MIX = [c for c in (BrowserUser, AppUser) if _named_on_command_line(c.__name__)] or [BrowserUser, AppUser]
-LongLivedUser.weight = weight_for(sum(c.weight for c in _MIX))
+_MIX = [c for c in (BrowserUser, AppUser) if named_on_command_line(c.__name__)] or [BrowserUser, AppUser]
+share_weights([LongLivedUser, SSEUser], sum(c.weight for c in _MIX))

@@ -40,7 +40,7 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
             "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson, "outage": args.outage,
             "drain_seconds": args.drain_seconds, "deploy_mode": args.deploy_mode, "long_lived": args.long_lived,
-            "rebalance": args.rebalance}  # fmt: skip
+            "rebalance": args.rebalance, "long_lived_kind": args.long_lived_kind}  # fmt: skip
     cells = []
     for nodes in args.nodes:
         for posture in postures(args, default):

@@ -80,6 +80,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the share of users (0-0.9) that keep a WebSocket open through the balancer, read its "
                              "ticks, send increments and reconnect with back-off; adds the long-lived measures "
                              "(default 0: none)")  # fmt: skip
+    parser.add_argument("--long-lived-kind", choices=tuple(locustrun.LONG_LIVED_CLASSES), default="ws",
+                        help="with --long-lived: which long-lived connection the users keep: ws (a WebSocket to /ws), "
+                             "sse (server-sent events from /events, increments as POST /counter) or both, half "
+                             "each (default ws)")  # fmt: skip
     parser.add_argument("--rebalance", type=float, default=0.0, metavar="SHARE",
                         help="with --long-lived: when a node joins (scale-out), the balancer closes this share of the "
                              "other nodes' WebSockets with 1001 so their clients spread (default 0)")  # fmt: skip

@@ -55,6 +55,7 @@ class CellSpec:
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
     balancer: str = "sessionlab"  # --balancer: which balancer fronts the nodes (loadtest.lab.balancers)
     long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
+    long_lived_kind: str = "ws"  # --long-lived-kind: ws, sse or both (loadtest/compare/run/locustrun.py)
     rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
 
     def posture(self, setup: str | None = None) -> str:

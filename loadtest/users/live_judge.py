@@ -64,14 +64,21 @@ class LiveJudge:
         self.sent += 1
 
     def answered(self, counter: int) -> Verdict:
-        """An `incr` answered with the stored counter."""
+        """An `incr` answered with the stored counter: it settles the increments in doubt before it (stored or not,
+        the answer shows it), so they are no duplicates."""
         self.sent = max(0, self.sent - 1)
         known, self.counter = self.counter, counter
+        doubt, self.in_doubt = self.in_doubt, 0
         if known is None or counter == known + 1:
             return Verdict()
         if counter <= known:
             return Verdict(lost=known + 1 - counter)
-        return Verdict(duplicated=counter - known - 1)
+        return Verdict(duplicated=max(0, counter - known - 1 - doubt))
+
+    def unanswered(self) -> None:
+        """An increment sent on its own request whose answer never came (SSE's POST /counter): in doubt now."""
+        self.sent = max(0, self.sent - 1)
+        self.in_doubt += 1
 
     def closed(self) -> None:
         """The connection ended: its unanswered increments are in doubt until the next hello."""

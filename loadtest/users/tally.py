@@ -23,6 +23,7 @@ NODE = "node"  # requests served, by X-Node-Id
 REASON = "reason"  # misses by what proved them
 LATENCY = "latency"  # HTTP response times (ms, 2 significant digits), misses excluded by construction
 REQUEST_LATENCY = "latency of"  # the same, per request ("latency of GET /me"): locust rounds to whole ms below 100
+NODE_LATENCY = "latency at"  # the same, per answering node ("latency at node-2"): the other nodes' tail in a storm
 ERRORS_BY_METHOD = "errors by method"  # errors by HTTP method: GET/DELETE are idempotent, POST is not
 REPINS = "repins"  # a user's answer came from another node than its previous answer (a re-pin, or flapping)
 SESSION_NODES = "session nodes"  # sessions (login to next login or stop), by how many distinct nodes served them
@@ -102,6 +103,11 @@ def measure_total(counts: Mapping[str, int], measure: str) -> int:
 def request_latency(method: str, name: str) -> str:
     """The measure holding one request's response times: `latency of GET /me`."""
     return f"{REQUEST_LATENCY} {method} {name}"
+
+
+def node_latency(node: str) -> str:
+    """The measure holding the response times of one node's answers: `latency at node-2`."""
+    return f"{NODE_LATENCY} {node}"
 
 
 def latency_bucket(ms: float) -> str:

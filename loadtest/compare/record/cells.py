@@ -146,7 +146,9 @@ def build_cell(
             "replication": {"replication_traffic": dict(replication)} if replication else {},
             "scenario": {key: value for key, value in own.items() if key not in scenario.judged},
             "load model": loadfigures.cell_fields(stats),
-            "long-lived": long_lived_fields(stats.get("per_second", {}), start) if spec.long_lived > 0 else {},
+            "long-lived": (
+                long_lived_fields(stats.get("per_second", {}), start, events, spec) if spec.long_lived > 0 else {}
+            ),
         },
     )
 

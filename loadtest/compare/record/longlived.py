@@ -5,20 +5,29 @@ Pure functions, no locust import.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadtest.compare.record.live_events import rows_of, skew_fields, storm_fields
 from loadtest.compare.record.model import Verdict
 from loadtest.compare.spec import CellSpec
 from loadtest.users import tally as T
 from nodes.contract.names import COOKIE, HASH, REDIS, ROUTE, STICKY
 
 
-def long_lived_fields(per_second: Mapping[str, Mapping[str, int]], start: float) -> dict[str, Any]:
-    """The measures every long-lived cell records, and the open WebSockets per node, second by second."""
+def long_lived_fields(
+    per_second: Mapping[str, Mapping[str, int]],
+    start: float,
+    events: Sequence[Mapping[str, Any]] = (),
+    spec: CellSpec | None = None,
+) -> dict[str, Any]:
+    """The measures every long-lived cell records, the open connections per node second by second, and what the
+    cell's events did to them (a kill's reconnect storm, a scale-out's skew)."""
     totals = T.sum_counts(per_second.values())
     reconnect = T.labels(totals, T.RECONNECT_TIME)
-    return {
+    rows = rows_of(per_second, start)
+    setup = {} if spec is None else {"long_lived_share": spec.long_lived, "long_lived_kind": spec.long_lived_kind}
+    return setup | {
         "ws_connects": T.measure_total(totals, T.WS_CONNECTS),
         "ws_connect_failures": T.measure_total(totals, T.WS_CONNECT_FAILURES),
         "reconnects": T.measure_total(totals, T.RECONNECTS),
@@ -28,7 +37,10 @@ def long_lived_fields(per_second: Mapping[str, Mapping[str, int]], start: float)
         "messages_lost": T.measure_total(totals, T.MESSAGES_LOST),
         "messages_duplicated": T.measure_total(totals, T.MESSAGES_DUPLICATED),
         "ws_closes": T.labels(totals, T.WS_CLOSES),
+        "ws_connects_by_kind": T.labels(totals, T.WS_CONNECTS),
         "open_connections": open_connections(per_second, start),
+        **storm_fields(rows, events),
+        **skew_fields(rows, events, spec.rebalance if spec is not None else 0.0),
     }
 
 

@@ -15,6 +15,12 @@ HOW_TO_READ = {
     "orange or red line is sessions lost with a node, and it must fall back.",
     "replication_cost": "Lines over node count: how p50 and p99 of writes grow, and how many replication messages a "
     "write sends; the replicated store's lines climbing while memory and redis stay flat is the cost of copies.",
+    "open_connections": "One panel per cell with long-lived users (--long-lived): each node's open WebSockets or "
+    "event streams, second by second. A killed node's line drops to zero at the red line and the others rise as its "
+    "clients reconnect (the storm); a node that joins (green) gains only connections opened after it joined.",
+    "skew": "One line per scale-out cell with long-lived users: the new node's share of the open connections after "
+    "it joined. Dotted lines (no --rebalance) stay near zero, because open connections never move; solid lines "
+    "(--rebalance) climb toward the dashed fair share as closed clients reconnect through the routing.",
     "latency": "One group of bars per cell, log scale: shorter is faster; the darkest bar (p99) is what the slowest "
     "1% of requests waited.",
     "shares": "One stacked bar per cell: how the requests split across nodes. Even thirds mean balanced load; a "

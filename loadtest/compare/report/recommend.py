@@ -384,7 +384,8 @@ def _transport_sentence(live: Sequence[Cell]) -> str:
     measured += f"; every upgrade reached its node with {and_list(upgraded)})" if upgraded else ")"
     return ("A shared store saves the session on reconnect, but a transport held in one node's memory (socket.io's "
             "polling handshake, the nodes' GET /poll) reaches its node only with affinity, whatever the store"
-            + (measured if tried else "") + ": shared store and sticky routing.")  # fmt: skip
+            + (measured if tried else "") + ": shared store and sticky routing — the store saves the session, only "
+            "stickiness saves the transport.")  # fmt: skip
 
 
 def _theory_lines(cells: Sequence[Cell]) -> list[str]:

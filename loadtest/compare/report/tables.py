@@ -135,6 +135,23 @@ def final_skew(cell: Cell) -> str:
     return " / ".join(f"{node} {n}" for node, n in sorted(last["nodes"].items()))
 
 
+def storm(cell: Cell) -> str:
+    """A killed node's reconnect storm: "12/s peak, 30 in 2.0 s; others' p99 45 ms (12 before)"."""
+    if cell.get("storm_reconnects") is None:
+        return "-"
+    return (f"{num(cell.get('storm_peak_reconnects_per_s'))}/s peak, {num(cell.get('storm_reconnects'))} in "
+            f"{cell.get('storm_window_s', 0):.1f} s; others' p99 {ms(cell.get('storm_others_p99_ms'))} ms "
+            f"({ms(cell.get('others_p99_before_kill_ms'))} before)")  # fmt: skip
+
+
+def new_node_share(cell: Cell) -> str:
+    """A scale-out's skew at the end: "node-4 3% (fair 25%, rebalance 50%)"."""
+    if cell.get("new_node_share_end") is None:
+        return "-"
+    rebalance = f", rebalance {pct(cell.get('rebalance'))}" if cell.get("rebalance") else ", no rebalance"
+    return f"{cell.get('new_node')} {pct(cell['new_node_share_end'])} (fair {pct(cell.get('fair_share'))}{rebalance})"
+
+
 GROUPS = (
     Group("Traffic", "How much load each cell carried, and how fast it was answered (HTTP requests only).",
           [("requests", lambda c: num(c.get("requests"))), ("rps", lambda c: num(c.get("rps"))),
@@ -164,9 +181,12 @@ GROUPS = (
            ("reconnect p99 ms", lambda c: ms(c.get("reconnect_p99_ms"))), ("ws misses", count("ws_misses")),
            ("lost / duplicated", lambda c: f"{num(c.get('messages_lost'))} / {num(c.get('messages_duplicated'))}")],
           needs=("ws_connects",)),
-    Group("Where the long-lived connections went", "How WebSockets ended (close codes), where the open ones were "
-          "at the end (after a scale-out, the new node's share), and socket.io's poll-then-upgrade handshake.",
-          [("closes", closes), ("open at the end", final_skew), ("poll then upgrade", upgrades)],
+    Group("Where the long-lived connections went", "How WebSockets and event streams ended (close codes), where the "
+          "open ones were at the end, a killed node's reconnect storm (peak reconnects a second, and the other nodes' "
+          "p99 while it lasted against theirs before), a scale-out's skew (the new node's share of open connections "
+          "at the end) and socket.io's poll-then-upgrade handshake.",
+          [("closes", closes), ("open at the end", final_skew), ("reconnect storm", storm),
+           ("new node's share", new_node_share), ("poll then upgrade", upgrades)],
           needs=("ws_connects",)),
     Group("Revocation", "How long another client's session stayed usable after POST /logout-all.",
           [("usable after logout-all", revoked_text)], needs=("revoked_usable_s",)),

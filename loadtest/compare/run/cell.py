@@ -23,6 +23,7 @@ from loadtest.compare.scenarios.store_actions import measured
 from loadtest.compare.spec import CellSpec
 from loadtest.compare.theory.placement import out_of_reach
 from loadtest.lab.balancers import BALANCERS, Balancer, mechanism
+from loadtest.lab.balancers.long_lived import long_lived_offer
 from loadtest.lab.cluster import ClusterConfig, LocalCluster
 from loadtest.lab.control import ClusterControl
 from loadtest.lab.replication import DEFAULT_REPLICATION
@@ -116,6 +117,8 @@ def precheck(spec: CellSpec) -> FailedCell | None:
     offer = mechanism(spec.balancer, spec.routing)
     if not offer.offered:
         return B.not_offered_cell(spec, offer.not_offered)
+    if spec.long_lived > 0 and not (live := long_lived_offer(spec.balancer, rebalance=spec.rebalance > 0)).offered:
+        return B.not_offered_cell(spec, f"--rebalance: {live.not_offered}")
     missing = BALANCERS[spec.balancer].missing()
     return None if missing is None else B.skipped_cell(spec, missing)
 

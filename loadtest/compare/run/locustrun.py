@@ -19,7 +19,8 @@ from loadtest.lab.paths import LOCUSTFILE
 from loadtest.lab.processes import ManagedProcess, StartupError, free_port, python_module, wait_until
 
 USER_CLASSES = {"browser": "BrowserUser", "app": "AppUser"}
-LONG_LIVED_CLASS = "LongLivedUser"  # added beside the others with --long-lived (loadtest/users/longlived.py)
+# added beside the others with --long-lived, by --long-lived-kind (loadtest/users/longlived.py, sse.py)
+LONG_LIVED_CLASSES = {"ws": ("LongLivedUser",), "sse": ("SSEUser",), "both": ("LongLivedUser", "SSEUser")}
 STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
 
 
@@ -55,7 +56,8 @@ class LocustRun:
         if spec.arrival_rate > 0:
             argv += ["--sessionlab-arrival-rate", f"{spec.arrival_rate:g}"] + (["--sessionlab-poisson"] * spec.poisson)
         if spec.long_lived > 0:
-            return [*argv, "--sessionlab-long-lived", f"{spec.long_lived:g}", *self.user_classes(), LONG_LIVED_CLASS]
+            live = LONG_LIVED_CLASSES[spec.long_lived_kind]
+            return [*argv, "--sessionlab-long-lived", f"{spec.long_lived:g}", *self.user_classes(), *live]
         return argv + self.user_classes()
 
     def user_classes(self) -> list[str]:

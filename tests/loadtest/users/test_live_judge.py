@@ -48,3 +48,18 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     waits = [backoff(attempt, rng) for attempt in range(12)]
     assert 0.05 <= waits[0] <= 0.1 and waits[3] > waits[0]
     assert all(wait <= BACKOFF_MAX_S for wait in waits) and len(set(waits)) == len(waits)
+
+
+def test_an_increment_whose_request_failed_is_in_doubt_not_a_duplicate() -> None:
+    judge = LiveJudge()
+    judge.hello(1)
+    judge.increment_sent()
+    judge.unanswered()  # SSE: the POST /counter got no answer; it may have been stored
+    judge.increment_sent()
+    assert judge.answered(3) == Verdict()  # it was: the doubt is settled
+    judge.increment_sent()
+    judge.unanswered()
+    judge.increment_sent()
+    assert judge.answered(4) == Verdict()  # it was not: fine too
+    judge.increment_sent()
+    assert judge.answered(6) == Verdict(duplicated=1)  # the doubt is no licence for a second one

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from loadtest.compare.report.figures import latency_overlay
+from loadtest.compare.report.figures import connections, latency_overlay
 from loadtest.compare.report.figures.canvas import (
     BAD_COLOR,
     KILL_COLOR,
@@ -200,6 +200,8 @@ FIGURES: Registry[tuple[str, Callable[[Sequence[Cell]], bytes | None]]] = Regist
         "lost_updates": ("Lost updates: cas vs last_write_wins", lost_updates),
         "timelines": ("Miss rate and latency over time, events marked", timelines),
         "membership": ("Miss rate over time through rolling deploys, scale-out and scale-in", membership),
+        "open_connections": ("Open long-lived connections per node over time", connections.open_connections),
+        "skew": ("Connection skew after a scale-out: the new node's share", connections.skew),
         "latency": ("Latency percentiles", latency),
         "shares": ("Per-node load share", shares),
         "replication_cost": (

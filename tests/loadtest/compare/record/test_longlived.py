@@ -94,3 +94,63 @@ def test_theory_wants_no_reconnect_miss_with_a_shared_store_and_upgrades_only_wi
     assert verdicts("sticky", "memory", 5, 0) == [None, True]  # memory misses: reported, not predicted here
     assert verdicts("hash", "cookie", 0, 3) == [True, False]
     assert verdicts("sticky", "redis", 4, 0, store_hit=True) == [None, True]  # the store itself was hit
+
+
+def test_a_kill_s_reconnect_storm_has_a_peak_rate_and_the_other_nodes_tail_during_it() -> None:
+    tally = T.Tally()
+    tally.count(T.node_latency("node-2"), "700", 50, now=98.5)  # the ramp-up's logins: not the baseline
+    for second, (fast, slow) in enumerate([(99, 1), (99, 1), (90, 10), (95, 5), (99, 1)]):
+        tally.count(T.node_latency("node-2"), "3", fast, now=100.0 + second)
+        tally.count(T.node_latency("node-2"), "80", slow, now=100.0 + second)
+        tally.count(T.node_latency("node-1"), "900", 5, now=100.0 + second)  # the victim's own tail: left out
+    tally.count(T.RECONNECTS, "live", 7, now=102.3)
+    tally.count(T.RECONNECTS, "sse", 2, now=103.1)
+    kill = {"t": 2.0, "what": "SIGKILL node-1", "killed": "node-1"}
+    fields = long_lived_fields(tally.to_dict(), start=100.0, events=[kill])
+    assert fields["storm_reconnects"] == 9 and fields["storm_peak_reconnects_per_s"] == 7
+    assert fields["storm_window_s"] == 2.0  # the kill's second and the next, the last with reconnects
+    assert fields["storm_others_p99_ms"] == 80.0 and fields["others_p99_before_kill_ms"] == 3.0
+    assert "storm_reconnects" not in long_lived_fields(tally.to_dict(), start=100.0)  # no kill: no storm
+
+
+def test_a_scale_out_s_skew_is_the_new_node_s_share_of_open_connections() -> None:
+    tally = T.Tally()
+    for second, on_new in enumerate([0, 0, 0, 1, 2, 2, 2, 0]):
+        tally.count(T.LIVE_OPEN, "node-1", 10 - on_new, now=100.0 + second)
+        if on_new:
+            tally.count(T.LIVE_OPEN, "node-3", on_new, now=100.0 + second)
+    tally.count(T.WS_CONNECTS, "live", 2, now=103.5)
+    tally.count(T.WS_CONNECTS, "live", 3, now=102.9)  # the join's own second: opened after it (rebalanced ones are)
+    tally.count(T.WS_CONNECTS, "live", 5, now=101.9)
+    spec = CellSpec("random", "redis", "scale-out", 2, 20, 8.0, long_lived=0.3, long_lived_kind="both")
+    fields = long_lived_fields(tally.to_dict(), 100.0, [{"t": 2.5, "added": "node-3"}], spec)
+    assert [row["share"] for row in fields["new_node_share_over_time"]] == [0.0, 0.1, 0.2, 0.2, 0.2, 0.0]
+    assert fields["new_node_share_end"] == 0.2  # the last whole seconds (the very last one is cut short)
+    assert fields["connections_opened_after_join"] == 5 and fields["fair_share"] == 0.5
+    never = long_lived_fields(tally.to_dict(), 100.0, [{"t": 2.5, "added": "node-4"}], spec)
+    assert never["new_node_share_end"] == 0.0 and never["fair_share"] == 0.3333  # node-4 never had one: still N + 1
+    assert (fields["long_lived_kind"], fields["rebalance"]) == ("both", 0.0)
+    assert "no open connection moves" in fields["skew_theory"]
+
+
+def test_the_long_lived_kind_picks_the_users() -> None:
+    spec = CellSpec("sticky", "redis", "node-failure", 3, 20, 7.0, long_lived=0.3, long_lived_kind="both")
+    assert LocustRun(spec, "http://127.0.0.1:1", Path("x")).argv()[-2:] == ["LongLivedUser", "SSEUser"]
+    assert parse_args(["--long-lived", "0.3", "--long-lived-kind", "sse"]).long_lived_kind == "sse"
+    with pytest.raises(SystemExit):
+        parse_args(["--long-lived-kind", "poll"])
+
+
+BOTH = """
+import sys
+sys.argv = ["locust", "-f", "loadtest/locustfile.py", "--sessionlab-long-lived", "0.4", "BrowserUser", "AppUser",
+            "LongLivedUser", "SSEUser"]
+import loadtest.locustfile as suite
+weights = [cls.weight for cls in (suite.BrowserUser, suite.AppUser, suite.LongLivedUser, suite.SSEUser)]
+print(weights[2] / sum(weights), weights[3] / sum(weights))
+"""
+
+
+def test_both_long_lived_users_split_the_share() -> None:
+    done = subprocess.run([sys.executable, "-c", BOTH], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert [float(x) for x in done.stdout.split()] == pytest.approx([0.2, 0.2]), done.stderr
