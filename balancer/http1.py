@@ -4,6 +4,7 @@ body is framed. Bytes in, bytes out: the data path never decodes what it only fo
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 from http import HTTPStatus
@@ -186,6 +187,133 @@ def forward_request(
         cookie,
         None if token is None else token.decode("latin-1"),
     )
+
+
+# The raw-head fast paths below: a head goes out as the client or node sent it, bar the lines the balancer must
+# rewrite, when none of these names starts one of its lines (lower case, as `\n<name>:`; llhttp has checked that
+# every line ends in CRLF and that no name has whitespace before its colon). Anything else takes the general path.
+_RESPONSE_GENERAL = tuple(b"\n" + name + b":" for name in sorted(HOP_BY_HOP))
+_REQUEST_GENERAL = tuple(
+    b"\n" + name + b":" for name in sorted(HOP_BY_HOP | _CLIENT_CLAIMS | {_FORWARDED_FOR, _EXPECT})
+)
+_HOST_LINE, _COOKIE_LINE, _LENGTH_LINE = b"\nhost:", b"\ncookie:", b"\ncontent-length:"
+
+
+def _one_value(head: bytes, low: bytes, marker: bytes) -> tuple[int, bytes | None]:
+    """How many lines of a raw head start with `marker` (0, 1, or 2 for "more"), and the value of the one."""
+    at = low.find(marker)
+    if at < 0:
+        return 0, None
+    if low.find(marker, at + 1) >= 0:
+        return 2, None
+    return 1, head[at + len(marker) : head.index(b"\r\n", at)].strip(b" \t")
+
+
+def forward_raw_head(
+    method: bytes, head: bytes, *, xff_lines: bytes, hidden_cookie: str | None, session_header: bytes
+) -> ForwardedRequest | None:
+    """`forward_request` for the common head, from its raw bytes: the head is passed on whole (its request line
+    already says HTTP/1.1 and carries an origin-form target) with the balancer's X-Forwarded-* lines added, and the
+    Cookie line rewritten only when it carries the hidden cookie. `xff_lines`: `X-Forwarded-For: <client>` and
+    `X-Forwarded-Proto: http` (fixed per client connection). None: the head needs the general path (a hop-by-hop
+    or forwarding header, a repeated Host, Cookie, Content-Length or session header, an unusual request line)."""
+    low = head.lower()
+    line_end = head.find(b"\r\n")
+    if head[line_end - 9 : line_end] != b" HTTP/1.1" or len(head) > NODE_MAX_LINE:  # (so no line is too long)
+        return None
+    if any(marker in low for marker in _REQUEST_GENERAL) or low.count(b"\n") - 2 > NODE_MAX_HEADERS:
+        return None
+    hosts, host = _one_value(head, low, _HOST_LINE)
+    cookies, cookie = _one_value(head, low, _COOKIE_LINE)
+    lengths, length = _one_value(head, low, _LENGTH_LINE)
+    tokens, token = _one_value(head, low, b"\n" + session_header + b":")
+    if hosts > 1 or cookies > 1 or lengths > 1 or tokens > 1:
+        return None
+    cookie_text = cookie.decode("latin-1") if cookie is not None else ""
+    if hidden_cookie is not None and cookie is not None and hidden_cookie in cookie_text:
+        kept = without_cookie(cookie_text, hidden_cookie)
+        at = low.find(_COOKIE_LINE) + 1
+        rest = head.index(b"\r\n", at) + 2
+        head = head[:at] + (b"Cookie: %b\r\n" % kept.encode("latin-1") if kept else b"") + head[rest:]
+    parts = [head[:-2], xff_lines]
+    if host is not None:
+        parts += (b"X-Forwarded-Host: ", host, b"\r\n")
+    parts.append(b"\r\n")
+    return ForwardedRequest(
+        b"".join(parts),
+        host is not None,
+        length is not None and int(length) > 0,
+        False,
+        False,
+        cookie_text,
+        None if token is None else token.decode("latin-1"),
+    )
+
+
+def relay_response_head(
+    status: int,
+    head: bytes,
+    *,
+    no_body: bool,
+    client_http11: bool,
+    keep_alive: bool,
+    set_cookie: str | None,
+) -> tuple[bytes, Body]:
+    """`response_head` from the node's raw head (status line to the blank line): passed on as it came (its version
+    said as HTTP/1.1) plus the framing and connection lines the client needs, when no hop-by-hop header is in it;
+    else parsed again and rewritten field by field."""
+    low = head.lower()
+    line_end = head.find(b"\r\n")
+    if set_cookie is not None or line_end < 14 or head[12:13] != b" " or any(m in low for m in _RESPONSE_GENERAL):
+        reason, headers = parse_response_head(head)
+        return response_head(status, reason, headers, no_body=no_body, client_http11=client_http11,
+                             keep_alive=keep_alive, set_cookie=set_cookie)  # fmt: skip
+    parts = [b"HTTP/1.1", head[8:-2]]
+    if no_body:
+        body = NO_BODY
+    elif _LENGTH_LINE in low:
+        body = RAW
+    elif client_http11:
+        body = CHUNKED
+        parts.append(_CHUNKED)
+    else:
+        body, keep_alive = UNTIL_CLOSE, False
+    if not keep_alive:
+        parts.append(_CLOSE)
+    elif not client_http11:
+        parts.append(_KEEP_ALIVE)
+    parts.append(b"\r\n")
+    return b"".join(parts), body
+
+
+def framed_by_length(head: bytes) -> bool:
+    """Whether a node's raw response head sets its body's length (Content-Length or Transfer-Encoding)."""
+    low = head.lower()
+    return _LENGTH_LINE in low or b"\ntransfer-encoding:" in low
+
+
+class _HeadFields:
+    """Collects a response head's reason and fields from httptools (the general path only)."""
+
+    __slots__ = ("headers", "reason")
+
+    def __init__(self) -> None:
+        self.reason = b""
+        self.headers: Headers = []
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+
+def parse_response_head(head: bytes) -> tuple[bytes, Headers]:
+    """The reason phrase and fields of a response head already checked by the connection's parser."""
+    fields = _HeadFields()
+    with contextlib.suppress(httptools.HttpParserError, httptools.HttpParserUpgrade):  # a 101 ends in an upgrade
+        httptools.HttpResponseParser(fields).feed_data(head)
+    return fields.reason, fields.headers
 
 
 def with_host(head: bytes, host: bytes) -> bytes:
