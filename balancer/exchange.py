@@ -33,7 +33,7 @@ from balancer.http1 import (
 )
 from balancer.ports import ClientSide
 from balancer.reader import MAX_OWN_BODY, LocalAnswer, LocalRequest, Request
-from balancer.routing import NoHealthyUpstream, Route, RouteRequest
+from balancer.routing import NoHealthyUpstream, Route
 from balancer.upstream_connection import UpstreamConnection
 from balancer.upstreams import Upstream
 
@@ -124,7 +124,7 @@ class Exchange:
         assert forwarded is not None
         client = self.client
         try:
-            route = client.proxy.router.route(RouteRequest(forwarded.cookie, forwarded.session_token), self.excluded)
+            route = client.proxy.router.route(forwarded, self.excluded)
         except NoHealthyUpstream:
             self._answer_error(self.failure or NO_HEALTHY)
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import re
 from http import HTTPStatus
 from typing import NamedTuple
 
@@ -190,23 +191,29 @@ def forward_request(
 
 
 # The raw-head fast paths below: a head goes out as the client or node sent it, bar the lines the balancer must
-# rewrite, when none of these names starts one of its lines (lower case, as `\n<name>:`; llhttp has checked that
-# every line ends in CRLF and that no name has whitespace before its colon). Anything else takes the general path.
-_RESPONSE_GENERAL = tuple(b"\n" + name + b":" for name in sorted(HOP_BY_HOP))
-_REQUEST_GENERAL = tuple(
-    b"\n" + name + b":" for name in sorted(HOP_BY_HOP | _CLIENT_CLAIMS | {_FORWARDED_FOR, _EXPECT})
+# rewrite, when none of its lines names a header that needs the general path. One regular expression per head finds
+# the lines that matter (llhttp has checked that every line ends in CRLF and that no name has whitespace before
+# its colon, so a header line is always `\r\n<name>:`).
+_REQUEST_GENERAL = HOP_BY_HOP | _CLIENT_CLAIMS | {_FORWARDED_FOR, _EXPECT}
+_RESPONSE_LINES = re.compile(
+    rb"\n(connection|keep-alive|proxy-authenticate|proxy-authorization|proxy-connection|te|trailer"
+    rb"|transfer-encoding|upgrade|content-length):",
+    re.IGNORECASE,
 )
-_HOST_LINE, _COOKIE_LINE, _LENGTH_LINE = b"\nhost:", b"\ncookie:", b"\ncontent-length:"
+_FRAMING_LINE = re.compile(rb"\n(?:content-length|transfer-encoding):", re.IGNORECASE)
+_request_lines_cache: dict[bytes, re.Pattern[bytes]] = {}
 
 
-def _one_value(head: bytes, low: bytes, marker: bytes) -> tuple[int, bytes | None]:
-    """How many lines of a raw head start with `marker` (0, 1, or 2 for "more"), and the value of the one."""
-    at = low.find(marker)
-    if at < 0:
-        return 0, None
-    if low.find(marker, at + 1) >= 0:
-        return 2, None
-    return 1, head[at + len(marker) : head.index(b"\r\n", at)].strip(b" \t")
+def _request_lines(session_header: bytes) -> re.Pattern[bytes]:
+    """The pattern that finds, in a raw request head, each line the forwarder reads or that sends the head down
+    the general path, as (name, value) pairs (one pattern per session-header name, made once)."""
+    pattern = _request_lines_cache.get(session_header)
+    if pattern is None:
+        names = sorted(_REQUEST_GENERAL | {_HOST, _COOKIE, _CONTENT_LENGTH, session_header})
+        alternatives = b"|".join(re.escape(name) for name in names)
+        pattern = re.compile(rb"\n(" + alternatives + rb"):[ \t]*([^\r]*)", re.IGNORECASE)
+        _request_lines_cache[session_header] = pattern
+    return pattern
 
 
 def forward_raw_head(
@@ -217,28 +224,34 @@ def forward_raw_head(
     Cookie line rewritten only when it carries the hidden cookie. `xff_lines`: `X-Forwarded-For: <client>` and
     `X-Forwarded-Proto: http` (fixed per client connection). None: the head needs the general path (a hop-by-hop
     or forwarding header, a repeated Host, Cookie, Content-Length or session header, an unusual request line)."""
-    low = head.lower()
     line_end = head.find(b"\r\n")
     if head[line_end - 9 : line_end] != b" HTTP/1.1" or len(head) > NODE_MAX_LINE:  # (so no line is too long)
         return None
-    if any(marker in low for marker in _REQUEST_GENERAL) or low.count(b"\n") - 2 > NODE_MAX_HEADERS:
-        return None
-    hosts, host = _one_value(head, low, _HOST_LINE)
-    cookies, cookie = _one_value(head, low, _COOKIE_LINE)
-    lengths, length = _one_value(head, low, _LENGTH_LINE)
-    tokens, token = _one_value(head, low, b"\n" + session_header + b":")
-    if hosts > 1 or cookies > 1 or lengths > 1 or tokens > 1:
+    host = cookie = length = token = None
+    for name, value in _request_lines(session_header).findall(head):
+        lname = name.lower()
+        if lname == _HOST and host is None:
+            host = value.rstrip(b" \t")
+        elif lname == _COOKIE and cookie is None:
+            cookie = value.rstrip(b" \t")
+        elif lname == _CONTENT_LENGTH and length is None:
+            length = value.rstrip(b" \t")
+        elif lname == session_header and token is None:
+            token = value.rstrip(b" \t")
+        else:  # a repeat, or a header only the general path handles
+            return None
+    if head.count(b"\n") - 2 > NODE_MAX_HEADERS:
         return None
     cookie_text = cookie.decode("latin-1") if cookie is not None else ""
     if hidden_cookie is not None and cookie is not None and hidden_cookie in cookie_text:
         kept = without_cookie(cookie_text, hidden_cookie)
-        at = low.find(_COOKIE_LINE) + 1
+        at = head.lower().find(b"\ncookie:") + 1
         rest = head.index(b"\r\n", at) + 2
         head = head[:at] + (b"Cookie: %b\r\n" % kept.encode("latin-1") if kept else b"") + head[rest:]
-    parts = [head[:-2], xff_lines]
-    if host is not None:
-        parts += (b"X-Forwarded-Host: ", host, b"\r\n")
-    parts.append(b"\r\n")
+    if host is None:
+        parts = (head[:-2], xff_lines, b"\r\n")
+    else:
+        parts = (head[:-2], xff_lines, b"X-Forwarded-Host: ", host, b"\r\n\r\n")  # type: ignore[assignment]
     return ForwardedRequest(
         b"".join(parts),
         host is not None,
@@ -259,37 +272,34 @@ def relay_response_head(
     keep_alive: bool,
     set_cookie: str | None,
 ) -> tuple[bytes, Body]:
-    """`response_head` from the node's raw head (status line to the blank line): passed on as it came (its version
-    said as HTTP/1.1) plus the framing and connection lines the client needs, when no hop-by-hop header is in it;
-    else parsed again and rewritten field by field."""
-    low = head.lower()
-    line_end = head.find(b"\r\n")
-    if set_cookie is not None or line_end < 14 or head[12:13] != b" " or any(m in low for m in _RESPONSE_GENERAL):
+    """`response_head` from the node's raw head (status line to blank line): passed on as it came (its version said
+    as HTTP/1.1) plus the framing and connection lines the client needs, when no hop-by-hop header is in it; else
+    parsed again and rewritten field by field."""
+    found = _RESPONSE_LINES.findall(head)
+    if set_cookie is not None or head[12:13] != b" " or head.find(b"\r\n") < 14 or len(found) > 1 or (
+        found and found[0].lower() != _CONTENT_LENGTH
+    ):  # fmt: skip
         reason, headers = parse_response_head(head)
         return response_head(status, reason, headers, no_body=no_body, client_http11=client_http11,
                              keep_alive=keep_alive, set_cookie=set_cookie)  # fmt: skip
-    parts = [b"HTTP/1.1", head[8:-2]]
     if no_body:
-        body = NO_BODY
-    elif _LENGTH_LINE in low:
-        body = RAW
+        body, extra = NO_BODY, b""
+    elif found:
+        body, extra = RAW, b""
     elif client_http11:
-        body = CHUNKED
-        parts.append(_CHUNKED)
+        body, extra = CHUNKED, _CHUNKED
     else:
-        body, keep_alive = UNTIL_CLOSE, False
+        body, extra, keep_alive = UNTIL_CLOSE, b"", False
     if not keep_alive:
-        parts.append(_CLOSE)
+        extra += _CLOSE
     elif not client_http11:
-        parts.append(_KEEP_ALIVE)
-    parts.append(b"\r\n")
-    return b"".join(parts), body
+        extra += _KEEP_ALIVE
+    return b"HTTP/1.1" + head[8:-2] + extra + b"\r\n", body
 
 
 def framed_by_length(head: bytes) -> bool:
     """Whether a node's raw response head sets its body's length (Content-Length or Transfer-Encoding)."""
-    low = head.lower()
-    return _LENGTH_LINE in low or b"\ntransfer-encoding:" in low
+    return _FRAMING_LINE.search(head) is not None
 
 
 class _HeadFields:
