@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The outside harness of issue 25: the proxy's and the Redis store's figures measured without any project code
+# The outside harness for the proxy's and the Redis store's goals: their figures measured without any project code
 # imported (wrk, nginx, redis-server, and the project's own `python -m balancer` / `python -m nodes` as processes).
 #
 #   loadtest/bench/outside_harness.sh                      # 3 alternated runs of 5 s, Redis on the node's CPU
 #   REDIS_CPU=own RUNS=3 SECONDS_PER_RUN=5 loadtest/bench/outside_harness.sh
+#   ROWS="cookie-read redis-read cookie-write redis-write" loadtest/bench/outside_harness.sh   # some rows only
 #
 # Placement: wrk on the first CPU, every server on the second; REDIS_CPU=own puts redis-server on a CPU of its own
 # (the third, or with 2 CPUs the load generator's). Rows alternate A/B/A/B (every other run reversed); the table
@@ -198,7 +199,7 @@ cpu_ticks() {  # user+system clock ticks of these pids and their children
     echo "$total"
 }
 HZ=$(getconf CLK_TCK)
-ROWS=(nginx balancer-round_robin balancer-random balancer-sticky balancer-hash cookie-read redis-read cookie-write redis-write)
+ROWS=(${ROWS:-nginx balancer-round_robin balancer-random balancer-sticky balancer-hash cookie-read redis-read cookie-write redis-write})
 results="$work/results"
 : >"$results"
 for run in $(seq "$RUNS"); do
@@ -224,6 +225,8 @@ for line in open(sys.argv[1]):
     run, name, rps, us, _ = line.split()
     runs.setdefault(name, {})[int(run)] = (float(rps), float(us))
 def ratio(a, b, index=0):
+    if a not in runs or b not in runs:
+        return []
     return [runs[a][r][index] / runs[b][r][index] for r in sorted(runs[a]) if r in runs[b]]
 figures = [
     ("our balancer (round robin) ÷ nginx, req/s", ratio("balancer-round_robin", "nginx"), ">=", 0.85),
@@ -233,9 +236,12 @@ figures = [
 ]
 for mode in ("round_robin", "random", "sticky", "hash"):
     figures.append((f"balancer {mode} CPU µs/req ÷ nginx's", ratio(f"balancer-{mode}", "nginx", 1), "<=", 1.5))
-print(f"\n| figure | {' | '.join(f'run {r}' for r in sorted(runs['nginx']))} | median | goal | met |")
-print("|---|" + "---:|" * (len(runs["nginx"]) + 3))
+count = max(len(by_run) for by_run in runs.values())
+print(f"\n| figure | {' | '.join(f'run {r + 1}' for r in range(count))} | median | goal | met |")
+print("|---|" + "---:|" * (count + 3))
 for text, values, op, goal in figures:
+    if not values:
+        continue
     median = statistics.median(values)
     met = median >= goal if op == ">=" else median <= goal
     print(f"| {text} | {' | '.join(f'{v:.2f}' for v in values)} | {median:.2f} | {op.replace('>=', '≥ ').replace('<=', '≤ ')}{goal} | {'met' if met else 'NOT met'} |")
