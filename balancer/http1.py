@@ -216,6 +216,21 @@ def _request_lines(session_header: bytes) -> re.Pattern[bytes]:
     return pattern
 
 
+_COOKIE_LINES: dict[tuple[str, str], bytes] = {}
+
+
+def _cookie_line_without(cookie: str, hidden: str) -> bytes:
+    """The Cookie line that carries `cookie` minus the hidden cookie (none if nothing is left). A client sends the
+    same Cookie header with each request of its session: the rewrite is remembered (up to 4,096 headers)."""
+    line = _COOKIE_LINES.get((cookie, hidden))
+    if line is None:
+        if len(_COOKIE_LINES) >= 4096:
+            _COOKIE_LINES.clear()
+        kept = without_cookie(cookie, hidden)
+        line = _COOKIE_LINES[cookie, hidden] = b"Cookie: %b\r\n" % kept.encode("latin-1") if kept else b""
+    return line
+
+
 def forward_raw_head(
     method: bytes, head: bytes, *, xff_lines: bytes, hidden_cookie: str | None, session_header: bytes
 ) -> ForwardedRequest | None:
@@ -244,10 +259,9 @@ def forward_raw_head(
         return None
     cookie_text = cookie.decode("latin-1") if cookie is not None else ""
     if hidden_cookie is not None and cookie is not None and hidden_cookie in cookie_text:
-        kept = without_cookie(cookie_text, hidden_cookie)
         at = head.lower().find(b"\ncookie:") + 1
         rest = head.index(b"\r\n", at) + 2
-        head = head[:at] + (b"Cookie: %b\r\n" % kept.encode("latin-1") if kept else b"") + head[rest:]
+        head = head[:at] + _cookie_line_without(cookie_text, hidden_cookie) + head[rest:]
     if host is None:
         parts = (head[:-2], xff_lines, b"\r\n")
     else:

@@ -38,11 +38,18 @@ class HashRing:
             raise ValueError("a hash ring needs at least one node")
         self._hashes = [point for point, _ in points]
         self._names = [name for _, name in points]
+        self._owners: dict[str, str] = {}  # keys looked up lately (a ring never changes: rebuilt, not edited)
 
     def lookup(self, key: str) -> str:
-        """The node owning `key`: the first point clockwise from the key's hash."""
-        index = bisect.bisect(self._hashes, hash64(key))
-        return self._names[index % len(self._names)]
+        """The node owning `key`: the first point clockwise from the key's hash (remembered for up to 65,536 keys,
+        as a session's requests all ask again)."""
+        owner = self._owners.get(key)
+        if owner is None:
+            if len(self._owners) >= 65536:
+                self._owners.clear()
+            index = bisect.bisect(self._hashes, hash64(key))
+            owner = self._owners[key] = self._names[index % len(self._names)]
+        return owner
 
 
 def session_key(reference: str) -> str:
