@@ -49,7 +49,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     __slots__ = (
         "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_on_lost", "_clock",
-        "_armed", "_parser", "_status", "_head", "_buffer", "_awaiting_head", "_in_head", "_no_body", "_ended",
+        "_armed", "_parser", "_status", "_head", "_buffer", "_awaiting_head", "_no_body", "_ended",
         "_new_parser", "_relay",
         "splice",
     )  # fmt: skip
@@ -71,7 +71,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._buffer = b""  # the bytes read since the answer's head began (while `_awaiting_head`)
         self._awaiting_head = False
         self._relay: Callable[[int, bytes, bool], None] | None = None  # the sink's relay_head, if it has one
-        self._in_head = self._no_body = self._ended = self._new_parser = False
+        self._no_body = self._ended = self._new_parser = False
 
     @property
     def open(self) -> bool:
@@ -178,7 +178,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.detach()
         if sink is None:
             return
-        if self._status and not self._in_head and self._until_close():
+        if self._status and not self._awaiting_head and self._until_close():
             sink.response_flush(True)  # a body without length ends when the node closes
         else:
             sink.upstream_failed(UpstreamError(DISCONNECTED))
@@ -197,11 +197,9 @@ class UpstreamConnection(asyncio.Protocol):
 
     # httptools callbacks
 
-    def on_message_begin(self) -> None:
-        self._status, self._in_head = 0, True
+    # (No on_message_begin: `attach` resets the answer's state, and `_awaiting_head` holds until the final head.)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
         status = self._status = self._parser.get_status_code()
         buffer = self._buffer
         end = buffer.find(b"\r\n\r\n") + 4  # llhttp ends every line in CRLF: the first blank line ends the head
