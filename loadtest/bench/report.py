@@ -118,7 +118,8 @@ def targets(rows: list[Row], memory: dict[str, Any] | None) -> list[dict[str, An
                 ratio = redis["rps"] / cookie["rps"]
                 cpu = redis.get("cpu_vs_cookie")
                 shown = f"{ratio:.2f}" + (f" (cookie CPU ÷ this {cpu:.2f})" if cpu else "")
-                text = f"redis store ≥ {floor} × cookie store req/s ({kind.replace('-', 's, ')}s; {placement})"
+                what = kind.removesuffix("-hot") + ("s, one hot session" if kind.endswith("-hot") else "s")
+                text = f"redis store ≥ {floor} × cookie store req/s ({what}; {placement})"
                 check(text, ratio, ratio >= floor, shown)
     if memory:
         per = memory["mb_per_100k"]
