@@ -6,11 +6,25 @@ browsers send, so this splits on `;` and never raises.
 
 from __future__ import annotations
 
+_VALUES: dict[tuple[str, str], str | None] = {}
+_MEMO_SIZE = 4096
+
 
 def cookie_value(header: str, name: str) -> str | None:
-    """The value of the first cookie called `name` in a Cookie header, or None."""
+    """The value of the first cookie called `name` in a Cookie header, or None. A client repeats its Cookie header
+    with every request: the answer is remembered (up to _MEMO_SIZE headers, then forgotten all at once)."""
     if name not in header:  # fast path: most requests do not carry it
         return None
+    key = (header, name)
+    if key in _VALUES:
+        return _VALUES[key]
+    if len(_VALUES) >= _MEMO_SIZE:
+        _VALUES.clear()
+    found = _VALUES[key] = _cookie_value(header, name)
+    return found
+
+
+def _cookie_value(header: str, name: str) -> str | None:
     for pair in header.split(";"):
         key, sep, value = pair.partition("=")
         if sep and key.strip() == name:

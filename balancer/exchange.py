@@ -26,13 +26,14 @@ from balancer.http1 import (
     Headers,
     chunk,
     message,
+    relay_response_head,
     response_head,
     upgrade_head,
     with_host,
 )
 from balancer.ports import ClientSide
 from balancer.reader import MAX_OWN_BODY, LocalAnswer, LocalRequest, Request
-from balancer.routing import NoHealthyUpstream, Route, RouteRequest
+from balancer.routing import NoHealthyUpstream, Route
 from balancer.upstream_connection import UpstreamConnection
 from balancer.upstreams import Upstream
 
@@ -123,7 +124,7 @@ class Exchange:
         assert forwarded is not None
         client = self.client
         try:
-            route = client.proxy.router.route(RouteRequest(forwarded.cookie, forwarded.session_token), self.excluded)
+            route = client.proxy.router.route(forwarded, self.excluded)
         except NoHealthyUpstream:
             self._answer_error(self.failure or NO_HEALTHY)
             return
@@ -175,6 +176,19 @@ class Exchange:
 
     # upstream_connection.ResponseSink: the node's answer
 
+    def relay_head(self, status: int, head: bytes, keep_alive: bool) -> None:
+        """The node's answer head, as it came: passed on with only the lines the client's connection needs."""
+        assert self.route is not None and self.upstream is not None
+        self.upstream.answered()
+        self.state = RELAYING
+        client, request = self.client, self.request
+        client_keep_alive = request.keep_alive and not client.closing
+        out, self.body = relay_response_head(
+            status, head, no_body=request.method == b"HEAD" or status in NO_BODY_STATUSES,
+            client_http11=request.http11, keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
+        )  # fmt: skip
+        self._head_out(out, client_keep_alive, status)
+
     def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
         assert self.route is not None and self.upstream is not None
         self.upstream.answered()
@@ -182,15 +196,19 @@ class Exchange:
         client, request = self.client, self.request
         no_body = request.method == b"HEAD" or status in NO_BODY_STATUSES
         client_keep_alive = request.keep_alive and not client.closing
-        head, self.body = response_head(
+        out, self.body = response_head(
             status, reason, headers, no_body=no_body, client_http11=request.http11,
             keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
         )  # fmt: skip
+        self._head_out(out, client_keep_alive, status)
+
+    def _head_out(self, out: bytes, client_keep_alive: bool, status: int) -> None:
+        client = self.client
         if self.body is UNTIL_CLOSE or not client_keep_alive:
             client.closing = True
-        self._out.append(head)
+        self._out.append(out)
         if client.access_log:
-            client.log_access(request, status)
+            client.log_access(self.request, status)
 
     def response_body(self, data: bytes) -> None:
         body = self.body

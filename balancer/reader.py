@@ -14,7 +14,16 @@ from urllib.parse import unquote_to_bytes
 import httptools
 
 from balancer.errors import BAD_REQUEST, HEAD_TOO_LARGE, Failure
-from balancer.http1 import CHUNK_END, ForwardedRequest, Headers, chunk, forward_request, head_refusal, origin_form
+from balancer.http1 import (
+    CHUNK_END,
+    ForwardedRequest,
+    Headers,
+    chunk,
+    forward_raw_head,
+    forward_request,
+    head_refusal,
+    origin_form,
+)
 from balancer.http1 import log_if_bug as _log_if_bug
 from nodes.contract.names import BALANCER_PREFIX, REPLICATION_PREFIX
 
@@ -33,6 +42,8 @@ def is_unproxied_path(target: bytes) -> bool:
     `/x/../_balancer/` count too (decoded only when they might: the common path pays one partition and three
     substring scans). Only the canonical spelling names one of the balancer's endpoints; the others find none and
     are its 404, like every /_replication/ path."""
+    if b"_" not in target and b"%" not in target:  # the common path: two scans
+        return False
     path = target.partition(b"?")[0]
     if b"%" in path or b"/." in path or b"//" in path:
         path = posixpath.normpath(unquote_to_bytes(path)).lstrip(b"/")
@@ -130,6 +141,10 @@ class RequestReader:
         self._head_read = 0  # bytes of reads made entirely inside the current head (bounds an unfinished line)
         self._completed = 0  # requests read to their end
         self._last: Request | None = None  # the last request whose head was read
+        # The bytes from the start of the head being read, when known: a read that begins between requests, and the
+        # bytes after a body-less request's head. The common head is forwarded from them (http1.forward_raw_head).
+        self._raw: bytes | None = None
+        self._xff_lines = b"X-Forwarded-For: %b\r\nX-Forwarded-Proto: http\r\n" % client_ip
 
     def feed(self, data: bytes) -> tuple[list[Request], Failure | None]:
         """Parse one read: the requests whose head it completed, in order (their bodies keep arriving into them),
@@ -141,6 +156,13 @@ class RequestReader:
         head_before = self.current if self.in_head else None
         completed_before = self._completed
         refusal = None
+        if self.current is None:  # the read starts between two requests
+            self._raw = data
+        elif self.in_head:
+            if self._raw is not None:
+                self._raw += data
+        else:  # inside a body: where the next head starts is not tracked
+            self._raw = None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:  # what follows the request is another protocol
@@ -206,9 +228,40 @@ class RequestReader:
         assert request is not None
         self.in_head = False
         parser = self._parser
-        request.method = parser.get_method()
+        request.method = method = parser.get_method()
         request.http11 = parser.get_http_version() == "1.1"
         request.keep_alive = parser.should_keep_alive()
+        head = self._raw_head(method)
+        target = request.target
+        if head is not None and target[:1] == b"/" and not is_unproxied_path(target) and not parser.should_upgrade():
+            request.forwarded = forward_raw_head(
+                method, head, xff_lines=self._xff_lines, hidden_cookie=self._hidden_cookie,
+                session_header=self._session_header,
+            )  # fmt: skip
+            if request.forwarded is not None:
+                if request.forwarded.has_body:
+                    self._raw = None
+                self._last = request
+                self._heads.append(request)
+                return
+        self._raw = None
+        self._general_head(request, parser)
+        self._last = request
+        self._heads.append(request)
+
+    def _raw_head(self, method: bytes) -> bytes | None:
+        """The raw bytes of the head just parsed, when they are known (the rest stays in `_raw`)."""
+        raw = self._raw
+        if raw is None or not raw.startswith(method + b" "):
+            return None
+        end = raw.find(b"\r\n\r\n") + 4
+        if end < 4:
+            return None
+        self._raw = raw[end:]
+        return raw[:end]
+
+    def _general_head(self, request: Request, parser: httptools.HttpRequestParser) -> None:
+        """Check and rewrite a head field by field: every head the raw path does not take."""
         refusal = head_refusal(request.method, request.target, request.headers, self._head_bytes, MAX_HEAD)
         if refusal is not None:
             raise Refused(HEAD_TOO_LARGE if refusal == "too_large" else BAD_REQUEST)
@@ -227,8 +280,6 @@ class RequestReader:
             )  # fmt: skip
             if request.upgrade is not None:  # RFC 9110 7.8: answered on this connection, then it changes protocol
                 request.keep_alive = False
-        self._last = request
-        self._heads.append(request)
 
     def on_body(self, data: bytes) -> None:
         request = self.current

@@ -14,9 +14,7 @@ from typing import Protocol
 import httptools
 
 from balancer.errors import BAD_RESPONSE, DISCONNECTED, TIMEOUT, UpstreamError
-from balancer.http1 import NO_BODY_STATUSES, Headers, log_if_bug
-
-_FRAMING = (b"content-length", b"transfer-encoding")
+from balancer.http1 import NO_BODY_STATUSES, Headers, framed_by_length, log_if_bug, parse_response_head
 
 
 class ResponseSink(Protocol):
@@ -28,6 +26,13 @@ class ResponseSink(Protocol):
     def upstream_failed(self, error: UpstreamError) -> None: ...
     def upstream_writable(self, writable: bool) -> None: ...
     def response_upgrade(self, reason: bytes, headers: Headers, rest: bytes) -> None: ...
+
+
+class RawHeadSink(ResponseSink, Protocol):
+    """A sink that takes the node's head as it came (status line to blank line) instead of parsed fields: the
+    exchange, which passes most heads on unchanged."""
+
+    def relay_head(self, status: int, head: bytes, keep_alive: bool) -> None: ...
 
 
 class Splice(Protocol):
@@ -44,7 +49,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     __slots__ = (
         "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_on_lost", "_clock",
-        "_armed", "_parser", "_status", "_reason", "_headers", "_in_head", "_no_body", "_ended", "_new_parser",
+        "_armed", "_parser", "_status", "_head", "_buffer", "_awaiting_head", "_no_body", "_ended",
+        "_new_parser", "_relay",
         "splice",
     )  # fmt: skip
 
@@ -60,9 +66,12 @@ class UpstreamConnection(asyncio.Protocol):
         self._clock = clock
         self._armed = False  # the read deadline runs (the request has been sent in full)
         self._parser = httptools.HttpResponseParser(self)
-        self._status, self._reason = 0, b""
-        self._headers: Headers = []
-        self._in_head = self._no_body = self._ended = self._new_parser = False
+        self._status = 0
+        self._head = b""  # the current answer's raw head, status line to blank line
+        self._buffer = b""  # the bytes read since the answer's head began (while `_awaiting_head`)
+        self._awaiting_head = False
+        self._relay: Callable[[int, bytes, bool], None] | None = None  # the sink's relay_head, if it has one
+        self._no_body = self._ended = self._new_parser = False
 
     @property
     def open(self) -> bool:
@@ -71,12 +80,14 @@ class UpstreamConnection(asyncio.Protocol):
     def attach(self, sink: ResponseSink, *, head_request: bool) -> None:
         """An exchange takes the connection; the answer to HEAD announces a length but has no body."""
         self.sink = sink
+        self._relay = getattr(sink, "relay_head", None)
         self._no_body = head_request
         self._status = 0
         self._armed = False
+        self._buffer, self._awaiting_head = b"", True
 
     def detach(self) -> None:
-        self.sink = None
+        self.sink = self._relay = None
         self._armed = False
 
     def send(self, data: bytes) -> None:
@@ -127,12 +138,15 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             return
         self.last_read = self._clock()
+        if self._awaiting_head:  # the head is passed on as it came: keep its bytes until it is complete
+            self._buffer = self._buffer + data if self._buffer else data
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:  # a 101 with Connection: upgrade: the rest is a tunnel's
             self.reusable = False
             if self._status == 101:
-                sink.response_upgrade(self._reason, self._headers, data[upgrade.args[0] :])
+                reason, headers = parse_response_head(self._head)
+                sink.response_upgrade(reason, headers, data[upgrade.args[0] :])
             else:
                 sink.upstream_failed(UpstreamError(BAD_RESPONSE))
             return
@@ -164,7 +178,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.detach()
         if sink is None:
             return
-        if self._status and not self._in_head and self._until_close():
+        if self._status and not self._awaiting_head and self._until_close():
             sink.response_flush(True)  # a body without length ends when the node closes
         else:
             sink.upstream_failed(UpstreamError(DISCONNECTED))
@@ -183,26 +197,25 @@ class UpstreamConnection(asyncio.Protocol):
 
     # httptools callbacks
 
-    def on_message_begin(self) -> None:
-        self._status, self._reason, self._headers, self._in_head = 0, b"", [], True
-
-    def on_status(self, reason: bytes) -> None:
-        self._reason += reason
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._in_head:  # afterwards: trailer fields, dropped (hop-by-hop)
-            self._headers.append((name, value))
+    # (No on_message_begin: `attach` resets the answer's state, and `_awaiting_head` holds until the final head.)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
         status = self._status = self._parser.get_status_code()
+        buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n") + 4  # llhttp ends every line in CRLF: the first blank line ends the head
+        self._head, self._buffer = buffer[:end], buffer[end:]
         sink = self.sink
         if status < 200 or sink is None:  # an interim answer (100, 103): the real one follows
             return
+        self._awaiting_head, self._buffer = False, b""
         keep_alive = self._parser.should_keep_alive()
         if not keep_alive:
             self.reusable = False
-        sink.response_head(status, self._reason, self._headers, keep_alive)
+        if self._relay is not None:
+            self._relay(status, self._head, keep_alive)
+        else:
+            reason, headers = parse_response_head(self._head)
+            sink.response_head(status, reason, headers, keep_alive)
         if self._no_body or status in NO_BODY_STATUSES:
             self._ended = self._new_parser = True
 
@@ -218,4 +231,4 @@ class UpstreamConnection(asyncio.Protocol):
         """Whether the current answer's body is delimited by the connection closing (no length, not chunked)."""
         if self._no_body or self._status < 200 or self._status in NO_BODY_STATUSES:
             return False
-        return not any(name.lower() in _FRAMING for name, _ in self._headers)
+        return not framed_by_length(self._head)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import NoHealthyUpstream, Route, RouteInput, RouteRequest, RoutingPolicy
 from balancer.routing.hash import HashPolicy
 from balancer.routing.random import RandomPolicy
 from balancer.routing.round_robin import RoundRobinPolicy
@@ -21,7 +21,16 @@ POLICIES: Registry[type[RoutingPolicy]] = Registry.of_named(
     "routing policy", (RandomPolicy, RoundRobinPolicy, StickyPolicy, HashPolicy, RoutePolicy)
 )
 
-__all__ = ["POLICIES", "NoHealthyUpstream", "Route", "RouteRequest", "Router", "RoutingPolicy", "create_policy"]
+__all__ = [
+    "POLICIES",
+    "NoHealthyUpstream",
+    "Route",
+    "RouteInput",
+    "RouteRequest",
+    "Router",
+    "RoutingPolicy",
+    "create_policy",
+]
 
 
 def create_policy(settings: BalancerSettings) -> RoutingPolicy:
@@ -41,7 +50,7 @@ class Router:
     def mode(self) -> str:
         return self.policy.name
 
-    def route(self, request: RouteRequest, exclude: Upstream | None = None) -> Route:
+    def route(self, request: RouteInput, exclude: Upstream | None = None) -> Route:
         """Pick a healthy node (never `exclude`, the one that just failed); raise NoHealthyUpstream if none."""
         view = self.registry.view if exclude is None else self.registry.view.without(exclude)
         if not view.serving:

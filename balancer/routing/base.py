@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from balancer.upstreams import Membership, Upstream
 
@@ -36,6 +36,17 @@ class RouteRequest:
     session_token: str | None = None  # the X-Session-Token header (BALANCER_SESSION_HEADER), if sent
 
 
+class RouteInput(Protocol):
+    """What a policy reads from a request: a `RouteRequest`, or the data path's forwarded head, which carries the
+    same two fields (so routing a request allocates nothing for its input)."""
+
+    @property
+    def cookie(self) -> str: ...
+
+    @property
+    def session_token(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """A routing decision: the node, and what the response must tell the client about it."""
@@ -43,6 +54,20 @@ class Route:
     upstream: Upstream
     set_cookie: str | None = None  # a Set-Cookie value to add to the response (sticky's affinity cookie)
     redispatched: bool = False  # the client was pinned to a node that can no longer serve it
+
+
+_PLAIN_ROUTES: dict[Upstream, Route] = {}
+
+
+def route_to(upstream: Upstream) -> Route:
+    """The decision "this node, nothing to tell the client": made once per node and reused (a Route is immutable),
+    so the common decision allocates nothing."""
+    route = _PLAIN_ROUTES.get(upstream)
+    if route is None:
+        if len(_PLAIN_ROUTES) >= 1024:  # nodes come and go: forget the old ones now and then
+            _PLAIN_ROUTES.clear()
+        route = _PLAIN_ROUTES[upstream] = Route(upstream)
+    return route
 
 
 class RoutingPolicy(ABC):
@@ -57,4 +82,4 @@ class RoutingPolicy(ABC):
         return cls()
 
     @abstractmethod
-    def choose(self, request: RouteRequest, view: Membership) -> Route: ...
+    def choose(self, request: RouteInput, view: Membership) -> Route: ...

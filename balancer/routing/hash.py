@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy, available
+from balancer.routing.base import Route, RouteInput, RoutingPolicy, available, route_to
 from balancer.routing.random import RandomPolicy
 from balancer.upstreams import Membership, Upstream
 from nodes.contract.names import HASH, ROUTE_SEPARATOR
@@ -38,11 +38,18 @@ class HashRing:
             raise ValueError("a hash ring needs at least one node")
         self._hashes = [point for point, _ in points]
         self._names = [name for _, name in points]
+        self._owners: dict[str, str] = {}  # keys looked up lately (a ring never changes: rebuilt, not edited)
 
     def lookup(self, key: str) -> str:
-        """The node owning `key`: the first point clockwise from the key's hash."""
-        index = bisect.bisect(self._hashes, hash64(key))
-        return self._names[index % len(self._names)]
+        """The node owning `key`: the first point clockwise from the key's hash (remembered for up to 65,536 keys,
+        as a session's requests all ask again)."""
+        owner = self._owners.get(key)
+        if owner is None:
+            if len(self._owners) >= 65536:
+                self._owners.clear()
+            index = bisect.bisect(self._hashes, hash64(key))
+            owner = self._owners[key] = self._names[index % len(self._names)]
+        return owner
 
 
 def session_key(reference: str) -> str:
@@ -60,16 +67,17 @@ class HashPolicy(RoutingPolicy):
         self._vnodes = vnodes
         self._fallback = RandomPolicy()
         self._rings: dict[tuple[Upstream, ...], tuple[HashRing, dict[str, Upstream]]] = {}
+        self._last: tuple[tuple[Upstream, ...], tuple[HashRing, dict[str, Upstream]]] | None = None
 
     @classmethod
     def from_settings(cls, settings: BalancerSettings) -> Self:
         return cls(settings.session_cookie, settings.hash_vnodes)
 
-    def choose(self, request: RouteRequest, view: Membership) -> Route:
+    def choose(self, request: RouteInput, view: Membership) -> Route:
         session_id = cookie_value(request.cookie, self._session_cookie) or request.session_token
         if not session_id:
             return self._fallback.choose(request, view)
-        return Route(self.owner(session_key(session_id), view))
+        return route_to(self.owner(session_key(session_id), view))
 
     def owner(self, key: str, view: Membership) -> Upstream:
         """The available node that owns `key` on the ring."""
@@ -77,10 +85,14 @@ class HashPolicy(RoutingPolicy):
         return by_url[ring.lookup(key)]
 
     def _ring(self, healthy: tuple[Upstream, ...]) -> tuple[HashRing, dict[str, Upstream]]:
+        last = self._last
+        if last is not None and last[0] is healthy:  # the same membership snapshot: no tuple to hash
+            return last[1]
         cached = self._rings.get(healthy)
         if cached is None:
             if len(self._rings) >= 16:  # health flaps and membership changes: keep only recent sets
                 self._rings.clear()
             cached = (HashRing((u.url for u in healthy), self._vnodes), {u.url: u for u in healthy})
             self._rings[healthy] = cached
+        self._last = (healthy, cached)
         return cached

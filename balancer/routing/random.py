@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import NoHealthyUpstream, Route, RouteInput, RoutingPolicy, route_to
 from balancer.upstreams import Membership
 from nodes.contract.names import RANDOM
 
@@ -17,7 +17,7 @@ class RandomPolicy(RoutingPolicy):
     def __init__(self, rng: random.Random | None = None) -> None:
         self._choice = (rng or random.Random()).choice
 
-    def choose(self, request: RouteRequest, view: Membership) -> Route:
+    def choose(self, request: RouteInput, view: Membership) -> Route:
         if not view.available:
             raise NoHealthyUpstream
-        return Route(self._choice(view.available))
+        return route_to(self._choice(view.available))

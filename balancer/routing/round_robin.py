@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from balancer.routing.base import NoHealthyUpstream, Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import NoHealthyUpstream, Route, RouteInput, RoutingPolicy, route_to
 from balancer.upstreams import Membership
 from nodes.contract.names import ROUND_ROBIN
 
@@ -17,8 +17,8 @@ class RoundRobinPolicy(RoutingPolicy):
     def __init__(self) -> None:
         self._counter = itertools.count()
 
-    def choose(self, request: RouteRequest, view: Membership) -> Route:
+    def choose(self, request: RouteInput, view: Membership) -> Route:
         healthy = view.available
         if not healthy:
             raise NoHealthyUpstream
-        return Route(healthy[next(self._counter) % len(healthy)])
+        return route_to(healthy[next(self._counter) % len(healthy)])

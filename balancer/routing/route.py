@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import Route, RouteInput, RoutingPolicy, route_to
 from balancer.routing.hash import HashPolicy
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
@@ -51,7 +51,7 @@ class RoutePolicy(RoutingPolicy):
     def from_settings(cls, settings: BalancerSettings) -> Self:
         return cls(settings.session_cookie, settings.hash_vnodes)
 
-    def choose(self, request: RouteRequest, view: Membership) -> Route:
+    def choose(self, request: RouteInput, view: Membership) -> Route:
         reference = cookie_value(request.cookie, self._session_cookie) or request.session_token or ""
         session, tagged, node_id = reference.partition(ROUTE_SEPARATOR)
         if not tagged:
@@ -61,7 +61,7 @@ class RoutePolicy(RoutingPolicy):
         self._untagged = -1
         upstream = view.routes.get(node_id)
         if upstream is not None:
-            return Route(upstream)
+            return route_to(upstream)
         return Route(self._by_hash.owner(session, view), redispatched=True)
 
     def _count_untagged(self) -> None:

@@ -19,7 +19,7 @@ import hmac
 from typing import TYPE_CHECKING, Self
 
 from balancer.cookies import affinity_set_cookie, cookie_value
-from balancer.routing.base import Route, RouteRequest, RoutingPolicy
+from balancer.routing.base import Route, RouteInput, RoutingPolicy, route_to
 from balancer.routing.round_robin import RoundRobinPolicy
 from balancer.upstreams import Membership
 from nodes.contract.names import STICKY
@@ -57,13 +57,13 @@ class StickyPolicy(RoutingPolicy):
             self._url_by_token[token] = url
         return token
 
-    def choose(self, request: RouteRequest, view: Membership) -> Route:
+    def choose(self, request: RouteInput, view: Membership) -> Route:
         value = cookie_value(request.cookie, self._cookie)
         pinned = self._pinned_url(value, view) if value else None
         if pinned is not None:
             for upstream in view.serving:  # a draining node keeps the clients pinned to it
                 if upstream.url == pinned:
-                    return Route(upstream, self._set_cookie(upstream.url) if self._max_age else None)
+                    return Route(upstream, self._set_cookie(upstream.url)) if self._max_age else route_to(upstream)
         upstream = self._first_pick.choose(request, view).upstream
         return Route(upstream, self._set_cookie(upstream.url), redispatched=pinned is not None)
 

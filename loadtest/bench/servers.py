@@ -38,6 +38,7 @@ class Placement:
 
     load: frozenset[int] | None
     servers: frozenset[int] | None
+    own: frozenset[int] | None = None  # a server that gets a CPU of its own: a third one, else the load's
 
     @classmethod
     def detect(cls) -> Placement:
@@ -47,12 +48,13 @@ class Placement:
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) < 2:
             return cls(None, None)
-        return cls(frozenset(cpus[:1]), frozenset(cpus[1:2]))
+        return cls(frozenset(cpus[:1]), frozenset(cpus[1:2]), frozenset(cpus[2:3] or cpus[:1]))
 
     def describe(self) -> str:
         if self.load is None or self.servers is None:
             return "not pinned (needs Linux and 2 CPUs)"
-        return f"load generator on CPU {_cpus(self.load)}, servers on CPU {_cpus(self.servers)}"
+        own = f", the own-CPU Redis on CPU {_cpus(self.own)}" if self.own is not None else ""
+        return f"load generator on CPU {_cpus(self.load)}, servers on CPU {_cpus(self.servers)}{own}"
 
     def pin_servers(self, pids: Sequence[int]) -> None:
         """Every thread of each process onto the server CPU (threads started later inherit it)."""
@@ -62,6 +64,15 @@ class Placement:
             for thread in threads(pid):
                 with contextlib.suppress(ProcessLookupError, PermissionError):  # a thread that just ended
                     os.sched_setaffinity(thread, self.servers)
+
+    def pin_own(self, pids: Sequence[int]) -> None:
+        """Every thread of each process onto the CPU of its own (no other server runs there)."""
+        if self.own is None:
+            return
+        for pid in pids:
+            for thread in threads(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.sched_setaffinity(thread, self.own)
 
     def pin_self_to_load(self) -> None:
         """This process (and so wrk and the probes it starts) onto the load CPU."""

@@ -28,26 +28,52 @@ def upper_ms(index: int) -> float:
 
 
 class ServiceTimes:
-    """Counts of requests per time bucket since the server started (never reset: readers take differences)."""
+    """Counts of requests per time bucket since the server started (never reset: readers take differences).
 
-    __slots__ = ("_counts", "count", "total_ms")
+    `record` only appends to a pending list (it runs once per request on the balancer's data path); the buckets
+    take the pending times in batches of FOLD_EVERY, and whenever a reader asks."""
+
+    __slots__ = ("_counts", "_count", "_pending", "_total_ms")
+
+    FOLD_EVERY = 1024
 
     def __init__(self) -> None:
         self._counts: dict[int, int] = {}
-        self.count = 0
-        self.total_ms = 0.0
+        self._count = 0
+        self._total_ms = 0.0
+        self._pending: list[float] = []
 
     def record(self, seconds: float) -> None:
-        ms = seconds * 1000
-        index = bucket_of(ms)
-        self._counts[index] = self._counts.get(index, 0) + 1
-        self.count += 1
-        self.total_ms += ms
+        pending = self._pending
+        pending.append(seconds)
+        if len(pending) >= self.FOLD_EVERY:
+            self._fold()
+
+    @property
+    def count(self) -> int:
+        self._fold()
+        return self._count
+
+    @property
+    def total_ms(self) -> float:
+        self._fold()
+        return self._total_ms
+
+    def _fold(self) -> None:
+        counts = self._counts
+        for seconds in self._pending:
+            ms = seconds * 1000
+            index = bucket_of(ms)
+            counts[index] = counts.get(index, 0) + 1
+            self._total_ms += ms
+        self._count += len(self._pending)
+        self._pending.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON form: {"count", "total_ms", "buckets": {"<index>": count}} (upper bound: upper_ms(index))."""
+        self._fold()
         buckets = {str(index): n for index, n in sorted(self._counts.items())}
-        return {"count": self.count, "total_ms": round(self.total_ms, 3), "buckets": buckets}
+        return {"count": self._count, "total_ms": round(self._total_ms, 3), "buckets": buckets}
 
 
 def difference(after: Mapping[str, Any], before: Mapping[str, Any] | None) -> dict[int, int]:

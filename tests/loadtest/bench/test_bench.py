@@ -44,7 +44,7 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     proxies += [f"nginx-{mode}" for mode in ("round_robin", "hash") if find_tool("nginx")]
     proxies += [f"haproxy-{mode}" for mode in ("round_robin", "sticky") if find_tool("haproxy")]
     kinds = ("read", "read-hot", "write", "write-hot")
-    stores = ["store-none", *(f"store-{s}-{k}" for s in ("memory", "cookie", "redis") for k in kinds)]
+    stores = ["store-none", *(f"store-{s}-{k}" for s in ("memory", "cookie", "redis", "redis_own") for k in kinds)]
     replicated = [f"store-replicated-{mode}-write" for mode in ("all-sync", "all-async", "backup-sync")]
     assert [row["name"] for row in report["rows"]] == [*proxies, *stores, "redis-floor", *replicated]
     for row in report["rows"]:
