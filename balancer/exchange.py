@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable
 
 from balancer.errors import BAD_RESPONSE, DISCONNECTED, NO_HEALTHY, Failure, UpstreamError
+from balancer.event_stream import EventStream, declares_event_stream, is_event_stream
 from balancer.http1 import (
     CHUNK_END,
     CHUNKED,
@@ -62,7 +63,7 @@ class Exchange:
     """One request forwarded to a node (or answered by the balancer) and its answer relayed."""
 
     __slots__ = ("client", "request", "state", "route", "upstream", "excluded", "conn", "attempts", "failure",
-                 "body", "_out", "_connecting", "_began")  # fmt: skip
+                 "body", "_out", "_connecting", "_began", "stream")  # fmt: skip
 
     def __init__(self, client: ClientSide, request: Request) -> None:
         self.client = client
@@ -78,6 +79,7 @@ class Exchange:
         self._out: list[bytes] = []  # answer bytes gathered during one read from the node
         self._connecting: asyncio.Future[None] | None = None
         self._began = 0.0  # when its turn came (forwarded requests): the balancer's own time counts from here
+        self.stream: EventStream | None = None  # an event-stream answer being relayed (swept like a tunnel)
 
     def start(self) -> None:
         """Its turn has come: answer it here, or send it to a node."""
@@ -188,6 +190,8 @@ class Exchange:
             client_http11=request.http11, keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
         )  # fmt: skip
         self._head_out(out, client_keep_alive, status)
+        if self.body is not NO_BODY and is_event_stream(head):
+            self._follow_stream()
 
     def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
         assert self.route is not None and self.upstream is not None
@@ -201,6 +205,29 @@ class Exchange:
             keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
         )  # fmt: skip
         self._head_out(out, client_keep_alive, status)
+        if self.body is not NO_BODY and declares_event_stream(headers):
+            self._follow_stream()
+
+    def _follow_stream(self) -> None:
+        """An event stream: swept with the tunnels (idle timeout, end of a drain, rebalance) while it lasts."""
+        proxy, upstream = self.client.proxy, self.upstream
+        assert upstream is not None
+        self.stream = EventStream(self, upstream, proxy.clock, proxy.tunnels.discard)
+        proxy.tunnels.add(self.stream)
+
+    def end_stream(self) -> None:
+        """The balancer ends an event stream: its last chunk (or the close, for a close-delimited body) goes out,
+        the node connection is dropped, and the client connection closes, so the client reconnects."""
+        if self.state is not RELAYING:
+            return
+        if self.body is CHUNKED:
+            self._out.append(CHUNK_END)
+        self.client.closing = True
+        if self._out:
+            self.client.write(b"".join(self._out))
+            self._out.clear()
+        self._leave_node(reusable=False)
+        self._answered()
 
     def _head_out(self, out: bytes, client_keep_alive: bool, status: int) -> None:
         client = self.client
@@ -211,6 +238,8 @@ class Exchange:
             client.log_access(self.request, status)
 
     def response_body(self, data: bytes) -> None:
+        if self.stream is not None:
+            self.stream.active()
         body = self.body
         if body is CHUNKED:
             self._out.append(chunk(data))
@@ -289,6 +318,9 @@ class Exchange:
         upstream, self.upstream = self.upstream, None
         if upstream is not None:
             upstream.request_ended()
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.ended()
 
     def _answered(self) -> None:
         """The answer is out: end now, or once the rest of the request body has been read and dropped (so the

@@ -1,8 +1,8 @@
-"""The open tunnels, and the two ways the balancer ends them itself: the idle timeout (HAProxy's `timeout tunnel`)
-and the end of a node's drain (its tunnels get the drain time to finish, then a close 1001 so clients reconnect
-elsewhere). A node that leaves the membership has its tunnels closed at once. Optionally, a rebalance: when a node
-joins, a share of the other nodes' tunnels is closed (1001), so that their clients reconnect and spread; without it
-open connections never move to a new node."""
+"""The open tunnels (and event streams: balancer/event_stream.py), and the ways the balancer ends them itself:
+the idle timeout (HAProxy's `timeout tunnel`) and the end of a node's drain (its tunnels get the drain time to
+finish, then a close 1001 so clients reconnect elsewhere). A node that leaves the membership has its tunnels closed
+at once. Optionally, a rebalance: when a node joins, a share of the other nodes' tunnels is closed (1001), so that
+their clients reconnect and spread; without it open connections never move to a new node."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import random
 import time
 from collections.abc import Callable
 
+from balancer.event_stream import EventStream
 from balancer.tunnel import Tunnel
 from balancer.upstreams import Membership, Upstream
+
+LongLived = Tunnel | EventStream  # what the sweep ends: upgraded connections and event streams alike
 
 log = logging.getLogger("balancer.proxy")
 
@@ -23,7 +26,7 @@ class Tunnels:
     def __init__(
         self, idle_timeout: float, drain_timeout: float, clock: Callable[[], float], rebalance: float = 0.0
     ) -> None:
-        self.open: set[Tunnel] = set()
+        self.open: set[LongLived] = set()
         self.rebalance = rebalance  # the share of other nodes' tunnels closed when a node joins
         self._available: set[str] | None = None  # the nodes taking new clients at the last sweep
         self.idle_timeout = idle_timeout
@@ -31,10 +34,10 @@ class Tunnels:
         self.check_interval = max(0.05, min(1.0, idle_timeout / 4, drain_timeout / 4 or 1.0))
         self._clock = clock
 
-    def add(self, tunnel: Tunnel) -> None:
+    def add(self, tunnel: LongLived) -> None:
         self.open.add(tunnel)
 
-    def discard(self, tunnel: Tunnel) -> None:
+    def discard(self, tunnel: LongLived) -> None:
         self.open.discard(tunnel)
 
     def sweep(self, view: Membership) -> None:

@@ -245,3 +245,55 @@ async def test_no_101_before_the_node_s_and_no_client_byte_before_it(start_balan
         await raw.close()
     finally:
         await node.close()
+
+
+def streams(balancer) -> int:  # type: ignore[no-untyped-def]
+    """Event streams the balancer follows beside its tunnels."""
+    return sum(1 for item in balancer.app._proxy.tunnels.open if not hasattr(item, "frames"))
+
+
+async def test_a_drained_node_s_event_streams_end_after_the_drain_time(start_nodes, start_balancer, client) -> None:
+    """An event stream is no tunnel (no 101), yet it lives as long: a drain must end it too, cleanly framed, so an
+    EventSource reconnects to a node that takes new clients instead of staying on the leaving one."""
+    nodes = await start_nodes(1, WsNode().routes())
+    balancer = await start_balancer(nodes, drain_timeout=1.0)
+    async with client().get(f"{balancer.url}/events") as response:
+        first = await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)
+        assert first.startswith(b"id: 1\n") and streams(balancer) == 1
+        registry = balancer.app.registry
+        drained = time.monotonic()
+        registry.set_draining(registry.members[0], True)
+        rest = await asyncio.wait_for(response.content.read(), 10)  # the stream ends: no hang, no reset
+        assert rest == b"" and time.monotonic() - drained >= 1.0
+    await eventually(lambda: streams(balancer) == 0 and registry.members[0].in_flight == 0, what="stream forgotten")
+
+
+async def test_an_event_stream_that_ends_by_itself_is_forgotten(start_nodes, start_balancer, client) -> None:
+    node = WsNode()
+    balancer = await start_balancer(await start_nodes(1, node.routes()), drain_timeout=0.5)
+    async with client().get(f"{balancer.url}/events") as response:
+        await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)
+        node.release.set()
+        assert await asyncio.wait_for(response.content.read(), 5) == b"id: 2\ndata: second\n\n"
+    await eventually(lambda: streams(balancer) == 0, what="the ended stream forgotten")
+    async with client().get(f"{balancer.url}/healthz") as response:  # a plain answer is never followed
+        assert streams(balancer) == 0
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5])
+async def test_a_joining_node_gets_the_rebalance_share_of_the_event_streams(share, start_nodes, start_balancer, client):  # type: ignore[no-untyped-def]
+    first, second = await start_nodes(2, WsNode().routes())
+    balancer = await start_balancer([first], tunnel_rebalance=share)
+    session = client()
+    responses = [await session.get(f"{balancer.url}/events") for _ in range(4)]
+    for response in responses:
+        await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)
+    tunnels_ = balancer.app._proxy.tunnels
+    balancer.set_upstreams([first.url, second.url])
+    await eventually(lambda: second.url in (tunnels_._available or ()), what="the sweep saw the new node")
+    ended = 0
+    for response in responses:
+        with contextlib.suppress(TimeoutError):  # still open: not chosen
+            ended += await asyncio.wait_for(response.content.read(), 0.5 if share else 0.3) == b""
+        response.close()
+    assert ended == (2 if share else 0)
