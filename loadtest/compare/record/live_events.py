@@ -65,12 +65,13 @@ def skew_fields(rows: Rows, events: Sequence[Mapping[str, Any]], rebalance: floa
     if join is None:
         return {}
     at, new = float(join["t"]), str(join["added"])
-    series = []
+    series, most_on_new = [], 0
     for t, counts in rows:
         open_now = T.labels(counts, T.LIVE_OPEN)
         total = sum(open_now.values())
         if t + 1 > at and total:
             series.append({"t": t, "share": round(open_now.get(new, 0) / total, 4)})
+            most_on_new = max(most_on_new, open_now.get(new, 0))
     whole = series[:-1] if len(series) > 1 else series  # the last second is cut short by the end of the load
     tail = whole[-3:]
     opened = sum(T.measure_total(counts, T.WS_CONNECTS) for t, counts in rows if t + 1 > at)  # the join's second too
@@ -81,6 +82,7 @@ def skew_fields(rows: Rows, events: Sequence[Mapping[str, Any]], rebalance: floa
         "new_node_share_end": round(sum(row["share"] for row in tail) / len(tail), 4) if tail else None,
         "fair_share": round(1 / nodes, 4),
         "connections_opened_after_join": opened,
+        "new_node_open_max": most_on_new,
         "rebalance": rebalance,
         "skew_theory": (f"the balancer closes {rebalance:.0%} of the other nodes' connections (1001) when a node "
                         "joins; their clients reconnect through the routing" if rebalance else

@@ -65,4 +65,14 @@ def long_lived_verdicts(spec: CellSpec, figures: Mapping[str, Any], *, store_hit
     unknown = figures.get("handshake_sid_unknown")
     handshake = None if unknown is None else (unknown == 0) == (spec.routing in AFFINITY)
     return [Verdict("ws_miss_agrees_with_theory", "WebSocket misses", misses == 0 if shared else None),
-            Verdict("handshake_agrees_with_theory", "poll-then-upgrade", handshake)]  # fmt: skip
+            Verdict("handshake_agrees_with_theory", "poll-then-upgrade", handshake),
+            Verdict("skew_agrees_with_theory", "connections on the new node", skew_agrees(spec, figures))]  # fmt: skip
+
+
+def skew_agrees(spec: CellSpec, figures: Mapping[str, Any]) -> bool | None:
+    """Without a rebalance no open connection moves: the new node never holds more connections than were opened
+    after it joined (None where no node joined, or a rebalance closed some: how many come back is routing's)."""
+    most, opened = figures.get("new_node_open_max"), figures.get("connections_opened_after_join")
+    if most is None or opened is None or spec.rebalance:
+        return None
+    return bool(most <= opened)

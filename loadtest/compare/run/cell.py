@@ -88,7 +88,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         .with_measures("handshake", upgrades)
     )
     if spec.long_lived > 0:
-        figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown")}
+        figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown", "new_node_open_max",
+                                                        "connections_opened_after_join")}  # fmt: skip
         for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
             record = record.judged(verdict)
     return record.unjudged(B.not_modelled(spec, disturbed=bool(records)) or out_of_reach(spec))

@@ -89,11 +89,22 @@ def test_theory_wants_no_reconnect_miss_with_a_shared_store_and_upgrades_only_wi
         figures = {"ws_misses": misses, "handshake_sid_unknown": unknown}
         return [v.agrees for v in long_lived_verdicts(spec, figures, store_hit=store_hit)]
 
-    assert verdicts("random", "redis", 0, 11) == [True, True]
-    assert verdicts("random", "redis", 2, 0) == [False, False]  # all 20 upgrades on the polling node: not random
-    assert verdicts("sticky", "memory", 5, 0) == [None, True]  # memory misses: reported, not predicted here
-    assert verdicts("hash", "cookie", 0, 3) == [True, False]
-    assert verdicts("sticky", "redis", 4, 0, store_hit=True) == [None, True]  # the store itself was hit
+    assert verdicts("random", "redis", 0, 11) == [True, True, None]  # no node joined: no skew to judge
+    assert verdicts("random", "redis", 2, 0) == [False, False, None]  # all 20 upgrades on the polling node
+    assert verdicts("sticky", "memory", 5, 0) == [None, True, None]  # memory misses: reported, not predicted here
+    assert verdicts("hash", "cookie", 0, 3) == [True, False, None]
+    assert verdicts("sticky", "redis", 4, 0, store_hit=True) == [None, True, None]  # the store itself was hit
+
+
+def test_without_a_rebalance_the_new_node_holds_only_connections_opened_after_it_joined() -> None:
+    def skew(most: int, opened: int, rebalance: float = 0.0) -> object:
+        spec = CellSpec("random", "redis", "scale-out", 3, 20, 7.0, long_lived=0.3, rebalance=rebalance)
+        figures = {"new_node_open_max": most, "connections_opened_after_join": opened}
+        return long_lived_verdicts(spec, figures, store_hit=False)[2].agrees
+
+    assert skew(0, 0) is True and skew(3, 5) is True
+    assert skew(4, 2) is False  # more on the new node than were opened since: connections moved, or miscounted
+    assert skew(4, 2, rebalance=0.5) is None  # closed ones come back through the routing: not predicted
 
 
 def test_a_kill_s_reconnect_storm_has_a_peak_rate_and_the_other_nodes_tail_during_it() -> None:
@@ -127,6 +138,7 @@ def test_a_scale_out_s_skew_is_the_new_node_s_share_of_open_connections() -> Non
     assert [row["share"] for row in fields["new_node_share_over_time"]] == [0.0, 0.1, 0.2, 0.2, 0.2, 0.0]
     assert fields["new_node_share_end"] == 0.2  # the last whole seconds (the very last one is cut short)
     assert fields["connections_opened_after_join"] == 5 and fields["fair_share"] == 0.5
+    assert fields["new_node_open_max"] == 2
     never = long_lived_fields(tally.to_dict(), 100.0, [{"t": 2.5, "added": "node-4"}], spec)
     assert never["new_node_share_end"] == 0.0 and never["fair_share"] == 0.3333  # node-4 never had one: still N + 1
     assert (fields["long_lived_kind"], fields["rebalance"]) == ("both", 0.0)
