@@ -47,6 +47,7 @@ class CellTally:
     miss_rates: list[float] = field(default_factory=list)
     theory_rates: list[float] = field(default_factory=list)
     tolerances: list[float] = field(default_factory=list)
+    behind: list[bool] = field(default_factory=list)  # per run: the load generator fell behind its schedule
 
     @property
     def judged(self) -> int:
@@ -55,6 +56,12 @@ class CellTally:
     @property
     def agreed(self) -> int:
         return sum(1 for verdict in self.verdicts if verdict == "ok")
+
+    @property
+    def disagreed_behind(self) -> int:
+        """Runs that disagreed while the generator was behind: the load was not the one theory was given."""
+        return sum(1 for verdict, behind in zip(self.verdicts, self.behind, strict=True)
+                   if verdict == DISAGREES and behind)  # fmt: skip
 
     @property
     def not_run(self) -> int:
@@ -83,6 +90,7 @@ def tally(runs: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, CellTally]:
             label = cell_label(cell)
             entry = found.setdefault(label, CellTally(label))
             entry.verdicts.append(str(cell.get("verdict", "?")))
+            entry.behind.append(bool(cell.get("generator_behind")))
             for values, key in ((entry.miss_rates, "miss_rate"), (entry.theory_rates, "expected_miss_rate"),
                                 (entry.tolerances, "tolerance")):  # fmt: skip
                 if isinstance(cell.get(key), (int, float)):
@@ -98,14 +106,15 @@ def table(found: Mapping[str, CellTally], bar: float) -> Table:
         rates = entry.miss_rates
         rows.append([
             entry.label, str(len(entry.verdicts)), f"{entry.agreed} of {entry.judged}",
+            f"{sum(entry.behind)} ({entry.disagreed_behind} disagreed)" if any(entry.behind) else "0",
             str(len(entry.verdicts) - entry.judged - entry.not_run), str(entry.not_run),
             pct(statistics.median(rates)) if rates else "–",
             f"{pct(min(rates))}–{pct(max(rates))}" if rates else "–",
             pct(statistics.median(entry.theory_rates)) if entry.theory_rates else "–",
             pct(statistics.median(entry.tolerances)) if entry.tolerances else "–", verdict,
         ])  # fmt: skip
-    headers = ["cell", "runs", "agreed", "not modelled", "did not run", "miss rate (median)", "range",
-               "theory (median)", "± (median)", f"≥ {bar:.0%} agree"]  # fmt: skip
+    headers = ["cell", "runs", "agreed", "generator behind", "not modelled", "did not run", "miss rate (median)",
+               "range", "theory (median)", "± (median)", f"≥ {bar:.0%} agree"]  # fmt: skip
     return Table(headers, rows, "l")
 
 
@@ -220,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": command_line(["repeat", *given]), "runs": args.runs, "added": [str(folder) for folder in args.add],
         "bar": args.bar, "compare": compare,
         "variants": args.variant,
-        "cells": {label: {"verdicts": e.verdicts, "miss_rates": e.miss_rates, "theory_rates": e.theory_rates,
+        "cells": {label: {"verdicts": e.verdicts, "generator_behind": e.behind, "miss_rates": e.miss_rates,
+                          "theory_rates": e.theory_rates,
                           "holds": e.holds(args.bar)} for label, e in found.items()},
     }, indent=2))  # fmt: skip
     print(text, flush=True)
