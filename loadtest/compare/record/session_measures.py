@@ -1,0 +1,153 @@
+"""A cell's measures of the session's own life (issue 23), each beside its theory (theory/session_life.py) or
+"not modelled", as the record's `session` group and its verdicts.
+
+In results.json every cell has the issue's measures: `session_kb`, `wire_bytes_per_request`,
+`store_bytes_per_session`, `expired_while_active`, `moved_after_idle`, `store_writes_per_request`,
+`evicted_sessions`, `logins_refused`, `forced_relogins`, `revocation_ms`; `session_theory` says, per measure, what
+theory expects and why; `<measure>_agrees` is its verdict (None: not judged). A measure the run could not take (a
+node without the session counters) is None, and so is its verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from loadtest.compare.record.model import CellRecord, Verdict
+from loadtest.compare.spec import CellSpec
+from loadtest.compare.theory import session_life as S
+from loadtest.users import session_life as L
+from loadtest.users import tally as T
+from nodes.contract.names import MEMORY, REDIS
+
+MEASURES = ("session_kb", "wire_bytes_per_request", "store_bytes_per_session", "expired_while_active",
+            "moved_after_idle", "store_writes_per_request", "evicted_sessions", "logins_refused", "forced_relogins",
+            "revocation_ms")  # fmt: skip
+WRITE_METHODS = ("POST", "DELETE", "PUT", "PATCH")
+
+
+def _ratio(top: float | None, bottom: float | None, digits: int = 3) -> float | None:
+    return round(top / bottom, digits) if top is not None and bottom else None
+
+
+def _total(totals: Mapping[str, int], measure: str) -> int:
+    return T.measure_total(totals, measure)
+
+
+def write_share(stats: Mapping[str, Any]) -> tuple[float, float]:
+    """(share of requests that change a session, share that are logins), from locust's entries."""
+    entries = [e for e in stats.get("entries", []) if e.get("method") != "SESSION"]
+    total = sum(int(e.get("num_requests", 0)) for e in entries) or 1
+    logins = sum(int(e.get("num_requests", 0)) for e in entries if str(e.get("name", "")).startswith("/login"))
+    writes = sum(int(e.get("num_requests", 0)) for e in entries if e.get("method") in WRITE_METHODS)
+    return (writes - logins) / total, logins / total
+
+
+def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observed: Mapping[str, Any],
+            own: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, S.Bounds]]:  # fmt: skip
+    """The measures (results.json fields) and the theory of each, from the run's tally, what `session_run`
+    observed after the load (`observed`) and what the scenario measured itself (`own`)."""
+    totals = T.sum_counts(stats.get("per_second", {}).values())
+    knobs, counters = spec.session, observed.get("node_counters", {})
+    data = record.to_json()
+    gaps = {kind: totals.get(T.key(L.IDLE_GAPS, kind), 0) for kind in ("browser", "app")}
+    moved = {kind: totals.get(T.key(L.MOVED_AFTER_IDLE, kind), 0) for kind in ("browser", "app")}
+    refused = T.labels(totals, L.REFUSED)
+    writes = None if not counters else counters.get("store_writes", 0) + counters.get("store_touches", 0)
+    per_write = _ratio(counters.get("store_bytes_written"), counters.get("store_writes"), 0) if counters else None
+    logins_refused = _total(totals, L.LOGINS_REFUSED) + int(own.get("filler_logins_refused", 0))
+    figures: dict[str, Any] = {
+        "session_kb": knobs.session_kb,
+        "idle_gap_s": knobs.gap_s,
+        "wire_bytes_per_request": _ratio(_total(totals, L.WIRE_BYTES), _total(totals, L.WIRE_REQUESTS), 0),
+        "store_bytes_per_session": per_write if per_write is not None else observed.get("redis_memory_per_key"),
+        "idle_gaps": sum(gaps.values()),
+        "expired_after_idle": _total(totals, L.EXPIRED_AFTER_IDLE),
+        "expired_while_active": _total(totals, L.ACTIVE_MISSES),
+        "moved_after_idle": moved["browser"] + moved["app"],
+        "moved_after_idle_by_kind": moved,
+        "store_writes_per_request": _ratio(writes, counters.get("requests")) if counters else None,
+        "store_touches": counters.get("store_touches") if counters else None,
+        "refused_413": refused.get("413", 0),
+        "refused_503": refused.get("503", 0),
+        "http_500": int(data.get("errors_by_status", {}).get("500", 0)),
+        "evicted_sessions": observed.get("redis_evicted_keys") if spec.store == REDIS else 0,
+        "logins_refused": logins_refused,
+        "forced_relogins": data.get("relogins") if knobs.schema_compat else None,
+        "revocation_ms": observed.get("revocation_ms"),
+        **{key: value for key, value in observed.items() if key != "revocation_ms"},
+    }
+    return figures, theories(spec, data, figures, stats, gaps, own)
+
+
+def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any], stats: Mapping[str, Any],
+             gaps: Mapping[str, int], own: Mapping[str, Any]) -> dict[str, S.Bounds]:  # fmt: skip
+    """Each measure's theory for this cell (those without one: not modelled, with the reason)."""
+    knobs, store = spec.session, spec.store
+    attempts = int(data.get("logins", 0)) + int(figures["refused_413"])  # a refused login is not counted as one
+    changing, logins = write_share(stats)
+    theory: dict[str, S.Bounds] = {
+        "session_kb": S.cookie_refused(knobs, store, attempts),
+        "wire_bytes_per_request": S.not_modelled("measured: headers, body and the session reference per answer"),
+        "store_bytes_per_session": S.not_modelled("measured: bytes of a session as the store writes it"),
+        "expired_while_active": S.expired_while_active(knobs, store, float(data.get("expected_misses") or 0.0)),
+        "expired_after_idle": S.expired_after_idle(knobs, store, sum(gaps.values())),
+        "moved_after_idle": S.moved_after_idle(knobs, spec.routing, "browser", spec.nodes, gaps.get("browser", 0)),
+        "store_writes_per_request": S.store_writes_per_request(knobs, store, changing, logins),
+        "evicted_sessions": S.evicted(knobs.redis_eviction, store)
+        if knobs.redis_eviction
+        else S.Bounds(0, 0, "no maxmemory: Redis evicts nothing")
+        if store == REDIS
+        else S.Bounds(0, 0, f"the {store} store keeps no session in Redis"),  # fmt: skip
+        "logins_refused": S.logins_refused(knobs.redis_eviction, store)
+        if knobs.redis_eviction
+        else S.Bounds(0, 0, "nothing limits the store: no login is refused"),  # fmt: skip
+        "forced_relogins": S.forced_relogins(
+            knobs.schema_compat, store, int(own.get("users_before_deploy", 0)), spec.nodes
+        )
+        if knobs.schema_compat
+        else S.not_modelled("no schema change in this scenario"),  # fmt: skip
+        "revocation_ms": S.revocation(store, denylist=False),
+    }
+    if store == MEMORY and knobs.gap_s > 0:  # a lapsed sticky cookie moves a memory user to a node without its session
+        theory["expired_after_idle"] = S.not_modelled("a memory user moved by the pause misses too")
+    if knobs.lazy_interval is not None and store in (MEMORY, REDIS):
+        theory["store_touches"] = S.lazy_touches(knobs, int(data.get("logins", 0)), float(data.get("elapsed_s", 0)))
+    if "schema_unreadable" in own:
+        theory["schema_unreadable"] = (
+            S.schema_unreadable(int(own.get("schema_probed", 0)))
+            if store != MEMORY
+            else S.not_modelled("a memory session lives on the node that wrote it: no other node reads it, any version")
+        )
+    return theory
+
+
+def judged_value(name: str, figures: Mapping[str, Any]) -> Any:
+    """The figure a theory judges: revocation by the nodes still serving the session, the rest by their own value."""
+    if name == "revocation_ms":
+        by_node = figures.get("revocation_ms_by_node") or {}
+        return sum(1 for value in by_node.values() if value is None) if by_node else None
+    if name == "session_kb":
+        return figures.get("refused_413")
+    if name == "moved_after_idle":
+        return figures["moved_after_idle_by_kind"].get("browser")
+    return figures.get(name)
+
+
+def add(record: CellRecord, spec: CellSpec, stats: Mapping[str, Any], observed: Mapping[str, Any],
+        own: Mapping[str, Any]) -> CellRecord:  # fmt: skip
+    """The record with its `session` group and one verdict per judged measure; 500s are judged everywhere."""
+    judged = dict(own.get("judged", {}))
+    own = {key: value for key, value in own.items() if key != "judged"}
+    figures, theory = measure(spec, record, stats, observed, own)
+    figures |= {key: value for key, value in own.items() if key not in figures}
+    figures["session_theory"] = {name: bounds.text for name, bounds in theory.items()}
+    record = record.with_measures("session", figures)
+    for name, bounds in theory.items():
+        if bounds.judged:
+            record = record.judged(Verdict(f"{name}_agrees", name.replace("_", " "),
+                                           bounds.agrees(judged_value(name, figures))))  # fmt: skip
+    for key, (name, agrees) in judged.items():  # the scenario's own verdicts (store-full's lost sessions)
+        record = record.judged(Verdict(key, name, agrees))
+    server_errors = figures["http_500"] + int(figures.get("rollback_500s") or 0)
+    return record.judged(Verdict("no_500_agrees", "500s", server_errors == 0))
