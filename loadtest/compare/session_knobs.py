@@ -74,6 +74,8 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                      " (a session would expire between two refreshes while its user is active)")  # fmt: skip
     if args.redis_maxmemory is not None and not 1 <= args.redis_maxmemory <= 4096:
         parser.error("--redis-maxmemory must be between 1 and 4096 MB (Redis itself needs about 1 MB)")
+    if max(args.idle_gap) > 0 and getattr(args, "arrival_rate", None):
+        parser.error("--idle-gap pauses closed-loop users: it cannot run with --arrival-rate (open loop)")
     if max(args.idle_gap) * args.time_scale > 120:
         parser.error(f"--idle-gap {max(args.idle_gap):g} at --time-scale {args.time_scale:g} pauses users "
                      f"{max(args.idle_gap) * args.time_scale:g} s: at most 120 s (lower --time-scale)")  # fmt: skip

@@ -18,7 +18,7 @@ from loadtest.compare.spec import CellSpec
 from loadtest.compare.theory import session_life as S
 from loadtest.users import session_life as L
 from loadtest.users import tally as T
-from nodes.contract.names import MEMORY, REDIS
+from nodes.contract.names import MEMORY, REDIS, STICKY
 
 MEASURES = ("session_kb", "wire_bytes_per_request", "store_bytes_per_session", "expired_while_active",
             "moved_after_idle", "store_writes_per_request", "evicted_sessions", "logins_refused", "forced_relogins",
@@ -32,6 +32,11 @@ def _ratio(top: float | None, bottom: float | None, digits: int = 3) -> float | 
 
 def _total(totals: Mapping[str, int], measure: str) -> int:
     return T.measure_total(totals, measure)
+
+
+def pinned_kinds(routing: str) -> tuple[str, ...]:
+    """The user kinds the routing keeps on one node (sticky: browsers, by their cookie); spread routings: all."""
+    return ("browser",) if routing == STICKY else ("browser", "app")
 
 
 def write_share(stats: Mapping[str, Any]) -> tuple[float, float]:
@@ -60,11 +65,11 @@ def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observ
         "session_kb": knobs.session_kb,
         "idle_gap_s": knobs.gap_s,
         "wire_bytes_per_request": _ratio(_total(totals, L.WIRE_BYTES), _total(totals, L.WIRE_REQUESTS), 0),
-        "store_bytes_per_session": per_write if per_write is not None else observed.get("redis_memory_per_key"),
+        "store_bytes_per_session": per_write if per_write is not None else observed.get("redis_bytes_per_session"),
         "idle_gaps": sum(gaps.values()),
         "expired_after_idle": _total(totals, L.EXPIRED_AFTER_IDLE),
         "expired_while_active": _total(totals, L.ACTIVE_MISSES),
-        "moved_after_idle": moved["browser"] + moved["app"],
+        "moved_after_idle": sum(moved[kind] for kind in pinned_kinds(spec.routing)),
         "moved_after_idle_by_kind": moved,
         "store_writes_per_request": _ratio(writes, counters.get("requests")) if counters else None,
         "store_touches": counters.get("store_touches") if counters else None,
@@ -129,8 +134,6 @@ def judged_value(name: str, figures: Mapping[str, Any]) -> Any:
         return sum(1 for value in by_node.values() if value is None) if by_node else None
     if name == "session_kb":
         return figures.get("refused_413")
-    if name == "moved_after_idle":
-        return figures["moved_after_idle_by_kind"].get("browser")
     return figures.get(name)
 
 

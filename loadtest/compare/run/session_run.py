@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Any
 
 import redis
@@ -24,6 +25,7 @@ from nodes.contract.names import REDIS, TOKEN_HEADER
 
 SESSION_STATS_PATH = "/_node/session-stats"  # CONTRACT-23: the nodes' session counters
 POLL_INTERVAL = 0.01
+SAMPLE = 200  # session keys (strings) whose MEMORY USAGE is averaged
 STORE_FULL_DEFAULT_MB = 3.0
 
 
@@ -62,6 +64,8 @@ def redis_memory(cluster: LocalCluster) -> dict[str, Any]:
     client = redis.Redis.from_url(cluster.redis_url, socket_timeout=2.0)
     try:
         memory, stats, keys = client.info("memory"), client.info("stats"), int(client.dbsize())
+        keys_seen = islice(client.scan_iter(count=SAMPLE, _type="string"), SAMPLE)
+        sampled = [int(client.memory_usage(key) or 0) for key in keys_seen]
     except redis.RedisError as error:
         return {"redis_memory_error": str(error)}
     finally:
@@ -72,7 +76,8 @@ def redis_memory(cluster: LocalCluster) -> dict[str, Any]:
         "redis_used_memory_dataset": dataset,
         "redis_keys": keys,
         "redis_evicted_keys": int(stats.get("evicted_keys", 0)),
-        "redis_memory_per_key": round(dataset / keys) if keys else None,
+        "redis_memory_per_key": round(dataset / keys) if keys else None,  # INFO memory's dataset / keys
+        "redis_bytes_per_session": round(sum(sampled) / len(sampled)) if sampled else None,  # MEMORY USAGE, sampled
     }
 
 
