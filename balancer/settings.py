@@ -39,6 +39,7 @@ class BalancerSettings:
     health_timeout: float = 1.0
     health_path: str = "/healthz"
     sticky_cookie: str = AFFINITY_COOKIE
+    sticky_ttl: int = 0  # BALANCER_STICKY_TTL: the affinity cookie's Max-Age, sliding; 0 = a browser-session cookie
     session_cookie: str = SESSION_COOKIE
     session_header: str = TOKEN_HEADER
     route_secret: Secret = Secret(DEV_ROUTE_SECRET)
@@ -78,6 +79,7 @@ class BalancerSettings:
             health_timeout=env.float("BALANCER_HEALTH_TIMEOUT", 1.0, minimum=0.01, maximum=60),
             health_path=env.parsed("BALANCER_HEALTH_PATH", "/healthz", _path, "a path starting with /"),
             sticky_cookie=env.parsed("BALANCER_STICKY_COOKIE", AFFINITY_COOKIE, _token, "a cookie name"),
+            sticky_ttl=env.int("BALANCER_STICKY_TTL", 0, minimum=0, maximum=400 * 86400),
             session_cookie=env.parsed("BALANCER_SESSION_COOKIE", SESSION_COOKIE, _token, "a cookie name"),
             session_header=env.parsed("BALANCER_SESSION_HEADER", TOKEN_HEADER, _token, "a header name"),
             route_secret=_route_secret(env),

@@ -20,13 +20,24 @@ async def current_session(request: web.Request) -> Session | None:
     return None if session.new or "user" not in session else session
 
 
+LOGIN = web.RequestKey("sessionlab_login", bool)  # set on a request that starts a session (a refused one is counted)
+
+
 async def start_session(request: web.Request, user: str) -> Session:
     """Log `user` in on a brand-new session id; the old session's data dies (fixation protection)."""
+    request[LOGIN] = True
+    store = request.app[STORE]
     old = await get_session(request)
-    await request.app[STORE].discard(request, old)
+    await store.discard(request, old)
     session = await new_session(request)
     session.update(user=user, counter=0, cart=[])
+    store.life.pad(session)
     return session
+
+
+def is_login(request: web.Request) -> bool:
+    """Whether `request` was starting a session (a store that refuses it refuses a login)."""
+    return bool(request.get(LOGIN, False))
 
 
 def increment(request: web.Request, session: Session) -> None:

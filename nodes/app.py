@@ -20,9 +20,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import session_middleware
 
+from nodes.actions import is_login
 from nodes.api import routes
 from nodes.changes import SessionConflict
-from nodes.contract.names import CAS, NODE_ID_HEADER
+from nodes.contract.names import (
+    CAS,
+    COOKIE_TOO_LARGE_ERROR,
+    NODE_ID_HEADER,
+    STORE_FULL_ERROR,
+    STORE_UNAVAILABLE_ERROR,
+)
 from nodes.contract.service_time import ServiceTimes
 from nodes.head_limits import refuse_large_heads
 from nodes.keys import CONFLICTS, IN_FLIGHT, NODE_ID, ROUTING, STORE, TICK_SECONDS, TRANSPORTS
@@ -32,9 +39,11 @@ from nodes.polling import Transports
 from nodes.request_log import request_log_middleware
 from nodes.route_tag import reissue_with_own_route
 from nodes.serve import InFlight
+from nodes.session_stats import add_session_stats_route, counting_middleware
 from nodes.settings import NodeSettings
 from nodes.stores import SessionStore, build_store
-from nodes.stores.errors import SessionGone, SessionTooLarge, StoreUnavailable
+from nodes.stores.counters import SessionCounters
+from nodes.stores.errors import SessionGone, SessionTooLarge, StoreFull, StoreUnavailable
 from nodes.stores.replicated import ReplicatedStore
 from nodes.stores.replication.build import wire_into
 from nodes.stores.server_side import ServerSideStore
@@ -45,17 +54,23 @@ from nodes.writes import ConflictCount, merge_on_conflict, one_writer_per_sessio
 log = logging.getLogger("nodes")
 
 RETRY_AFTER_SECONDS = "1"
+FULL = "the session store is at its memory limit and refuses new sessions; sessions already stored still work"
 
 
-def error_middleware(node_id: str) -> Middleware:
+def error_middleware(node_id: str, counters: SessionCounters | None = None) -> Middleware:
     """Turn every failure into a small JSON answer that names this node."""
+    counters = counters or SessionCounters()
 
     @web.middleware
     async def answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             response = await handler(request)
+        except StoreFull:
+            counters.logins_refused += is_login(request)
+            response = unavailable(request) if wants_html(request) else _error(503, STORE_FULL_ERROR, detail=FULL)
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except StoreUnavailable:
-            response = unavailable(request) if wants_html(request) else _error(503, "session store unavailable")
+            response = unavailable(request) if wants_html(request) else _error(503, STORE_UNAVAILABLE_ERROR)
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except SessionGone:
             response = web.json_response({"node": node_id, "session": "missing"}, status=401)
@@ -63,7 +78,7 @@ def error_middleware(node_id: str) -> Middleware:
             response = _error(409, "concurrent update conflict", detail=str(exc))
         except SessionTooLarge as exc:
             # No Set-Cookie goes out, so the client keeps its previous, still valid session.
-            response = _error(413, "session too large", size_bytes=exc.size, limit_bytes=exc.limit)
+            response = _error(413, COOKIE_TOO_LARGE_ERROR, cookie_bytes=exc.size, limit_bytes=exc.limit)
         except BadRequest as exc:
             response = _error(400, exc.detail)
         except web.HTTPException as exc:
@@ -93,6 +108,7 @@ def create_app(settings: NodeSettings) -> web.Application:
     conflicts, in_flight = ConflictCount(), InFlight()
     times = ServiceTimes()
     middlewares = [refuse_large_heads(settings.node_id), service_time_middleware(times), in_flight.middleware()]
+    middlewares.append(counting_middleware(store.counters))
     middlewares += [*_middlewares(settings, store, conflicts), session_middleware(store)]
     if store.transport.route is not None:
         middlewares.append(reissue_with_own_route(store.transport))
@@ -108,6 +124,7 @@ def create_app(settings: NodeSettings) -> web.Application:
     app.add_routes(live_routes)
     app.add_routes(page_routes)
     add_service_time_route(app, times)
+    add_session_stats_route(app, store.counters)
     if isinstance(store, ReplicatedStore):
         wire_into(app, store.replicator, settings)
     app.cleanup_ctx.append(_store_lifecycle)
@@ -116,7 +133,7 @@ def create_app(settings: NodeSettings) -> web.Application:
 
 def _middlewares(settings: NodeSettings, store: SessionStore, conflicts: ConflictCount) -> list[Middleware]:
     """The middlewares outside aiohttp-session's: errors always; the write queue and the merge for cas stores."""
-    middlewares = [error_middleware(settings.node_id)]
+    middlewares = [error_middleware(settings.node_id, store.counters)]
     if settings.request_log:
         middlewares.append(request_log_middleware(settings.request_log))
     if isinstance(store, ServerSideStore) and store.consistency == CAS:

@@ -17,7 +17,11 @@ from nodes.contract.names import (
     CAS_INCAPABLE_STORES,
     CONSISTENCY_MODES,
     DEFAULT_MAX_AGE,
+    DEFAULT_SAVE,
+    DEFAULT_SCHEMA,
     DEFAULT_STORE,
+    DENYLIST_MODES,
+    DENYLIST_OFF,
     LAST_WRITE_WINS,
     NODE_STORES,
     REPLICATED_STORE,
@@ -25,9 +29,18 @@ from nodes.contract.names import (
     REPLICATION_SCOPES,
     ROUTE,
     ROUTING_MODES,
+    SAVE_MODES,
+    SCHEMA_COMPAT_MODES,
+    SCHEMA_MIGRATE,
+    SCHEMA_VERSIONS,
     SESSION_COOKIE,
     TOKEN_HEADER,
+    TOUCH_ALWAYS,
+    TOUCH_LAZY,
+    TOUCH_LAZY_PREFIX,
+    TOUCH_ON_CHANGE,
     default_consistency,
+    default_touch,
 )
 from nodes.contract.sentinel_url import is_sentinel_url, parse_sentinel_url
 
@@ -81,6 +94,14 @@ class NodeSettings:
     peer_secret: Secret | None = None  # SESSION_PEER_SECRET: authenticates peers to each other
     heartbeat_interval: float = 1.0
     startup_pull_timeout: float = 5.0
+    # The session's own life (docs/session-life.md):
+    pad_kb: float = 0.0  # SESSION_PAD_KB: filler put into every session at login
+    touch: str = TOUCH_ALWAYS  # SESSION_TOUCH's mode: always | on-change | lazy
+    touch_interval: float = 0.0  # SESSION_TOUCH=lazy:<s>: the s
+    save: str = DEFAULT_SAVE  # SESSION_SAVE: always | on-change
+    schema: int = DEFAULT_SCHEMA  # SESSION_SCHEMA: the stored form this node writes
+    schema_compat: str = SCHEMA_MIGRATE  # SESSION_SCHEMA_COMPAT: what a schema-2 node does with a schema-1 session
+    cookie_denylist: str = DENYLIST_OFF  # SESSION_COOKIE_DENYLIST: "" or redis (revoked cookie sessions, in REDIS_URL)
 
     @classmethod
     def from_env(
@@ -93,6 +114,7 @@ class NodeSettings:
         store = env.choice("SESSION_STORE", DEFAULT_STORE, NODE_STORES)
         node_id = env.parsed("NODE_ID", f"node-{port}", _node_id(port), "a short name; {hostname} and {port} expand")
         routing = env.parsed("NODE_ROUTING", "", _routing, ROUTING_HELP)
+        max_age = _max_age(env)
         return cls(
             node_id=node_id,
             host=env.str("NODE_HOST", "127.0.0.1", "the address to listen on (0.0.0.0: every interface)"),
@@ -103,7 +125,7 @@ class NodeSettings:
             ),
             secrets=secrets,
             using_dev_secret=using_dev,
-            max_age=env.int("SESSION_MAX_AGE", DEFAULT_MAX_AGE, minimum=1),
+            max_age=max_age,
             cookie_secure=env.bool("SESSION_COOKIE_SECURE", False),
             memory_max=env.int("SESSION_MEMORY_MAX", 100_000, minimum=1),
             redis_timeout=env.float("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT, minimum=0.01, maximum=60),
@@ -121,6 +143,7 @@ class NodeSettings:
             shutdown_timeout=env.float("NODE_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT, minimum=0.1, maximum=300),
             tick_ms=env.int("NODE_TICK_MS", DEFAULT_TICK_MS, minimum=10, maximum=3_600_000),
             **_replication(env, store),
+            **_session_life(env, store, max_age),
         )
 
     def redis_location(self) -> str:
@@ -129,6 +152,53 @@ class NodeSettings:
             return parse_sentinel_url(self.redis_url.reveal()).describe()
         parts = urlsplit(self.redis_url.reveal())
         return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+def _max_age(env: Env) -> int:
+    """SESSION_TTL is another name for SESSION_MAX_AGE: either may be set, both only to the same value."""
+    max_age = env.int("SESSION_MAX_AGE", DEFAULT_MAX_AGE, minimum=1)
+    ttl = env.int("SESSION_TTL", max_age, minimum=1)
+    if env.raw("SESSION_MAX_AGE") is not None and ttl != max_age:
+        raise SettingsError(
+            f"SESSION_TTL={ttl} and SESSION_MAX_AGE={max_age} disagree: they name the same idle timeout, set one"
+        )
+    return ttl
+
+
+TOUCH_HELP = (
+    f"{TOUCH_ALWAYS}, {TOUCH_ON_CHANGE} or {TOUCH_LAZY_PREFIX}<seconds>: when a request that only reads the session "
+    "refreshes its idle timeout in the store"
+)
+
+
+def _session_life(env: Env, store: str, max_age: int) -> dict[str, Any]:
+    """Size, touch and save policies, the stored schema and the cookie deny-list (docs/session-life.md)."""
+    touch, interval = env.parsed("SESSION_TOUCH", default_touch(store, max_age), _touch, TOUCH_HELP), 0.0
+    if touch.startswith(TOUCH_LAZY_PREFIX):
+        touch, interval = TOUCH_LAZY, float(touch.removeprefix(TOUCH_LAZY_PREFIX))
+    denylist = env.choice("SESSION_COOKIE_DENYLIST", DENYLIST_OFF, DENYLIST_MODES)
+    return {
+        "pad_kb": env.float("SESSION_PAD_KB", 0.0, minimum=0, maximum=1024),
+        "touch": touch,
+        "touch_interval": interval,
+        "save": env.choice("SESSION_SAVE", DEFAULT_SAVE, SAVE_MODES),
+        "schema": int(env.choice("SESSION_SCHEMA", str(DEFAULT_SCHEMA), [str(v) for v in SCHEMA_VERSIONS])),
+        "schema_compat": env.choice("SESSION_SCHEMA_COMPAT", SCHEMA_MIGRATE, SCHEMA_COMPAT_MODES),
+        "cookie_denylist": denylist,
+    }
+
+
+def _touch(value: str) -> str:
+    if value in (TOUCH_ALWAYS, TOUCH_ON_CHANGE):
+        return value
+    seconds = value.removeprefix(TOUCH_LAZY_PREFIX)
+    try:
+        interval = float(seconds)
+    except ValueError:
+        raise ValueError("") from None
+    if not value.startswith(TOUCH_LAZY_PREFIX) or not 0 < interval < 1e9:
+        raise ValueError("a lazy interval is a number of seconds above 0")
+    return value
 
 
 def _consistency(env: Env, store: str) -> str:

@@ -72,6 +72,71 @@ REDIS_SENTINEL_SCHEME: Final = "redis+sentinel://"
 # The idle timeout of a session, in seconds, sliding on use (SESSION_MAX_AGE).
 DEFAULT_MAX_AGE: Final = 1800
 
+# The session's own life (docs/session-life.md).
+# SESSION_TTL is another name for SESSION_MAX_AGE, the idle timeout (the two may not disagree).
+# SESSION_PAD_KB: at login the node puts that many KB of filler into the session, under PAD_KEY.
+PAD_KEY: Final = "pad"
+# SESSION_TOUCH: when a request that only reads the session refreshes its idle timeout in the store. "always": every
+# request; "on-change": only when the session is saved; "lazy:<s>": at most once every s seconds per session. The
+# default is the store's own behaviour (default_touch): server-side stores slide on every read, the cookie store
+# re-issues its value at most every min(60, TTL/10) s.
+TOUCH_ALWAYS: Final = "always"
+TOUCH_ON_CHANGE: Final = "on-change"
+TOUCH_LAZY: Final = "lazy"
+TOUCH_LAZY_PREFIX: Final = TOUCH_LAZY + ":"
+# SESSION_SAVE: "always" writes the whole session back on every request that found it (the cookie store re-issues
+# its cookie on every answer); "on-change" only when a request changed it.
+SAVE_ALWAYS: Final = "always"
+SAVE_ON_CHANGE: Final = "on-change"
+SAVE_MODES: Final = (SAVE_ALWAYS, SAVE_ON_CHANGE)
+DEFAULT_SAVE: Final = SAVE_ON_CHANGE
+# SESSION_SCHEMA: the stored form a node writes (2 renames the session's "user" to "user_id"). SESSION_SCHEMA_COMPAT:
+# what a schema-2 node does with a schema-1 session: "migrate" (read it, write it back as 2) or "reject" (a new
+# session: the user is logged out). A schema-1 node never reads a schema-2 session: a new session, counted.
+SCHEMA_VERSIONS: Final = (1, 2)
+DEFAULT_SCHEMA: Final = 1
+SCHEMA_MIGRATE: Final = "migrate"
+SCHEMA_REJECT: Final = "reject"
+SCHEMA_COMPAT_MODES: Final = (SCHEMA_MIGRATE, SCHEMA_REJECT)
+# SESSION_COOKIE_DENYLIST: where the cookie store keeps the ids of revoked cookie sessions ("" = nowhere).
+DENYLIST_OFF: Final = ""
+DENYLIST_REDIS: Final = "redis"
+DENYLIST_MODES: Final = (DENYLIST_OFF, DENYLIST_REDIS)
+# What browsers keep of one cookie; the cookie store refuses (413, COOKIE_TOO_LARGE_ERROR) a session over it.
+COOKIE_LIMIT_BYTES: Final = 4096
+COOKIE_TOO_LARGE_ERROR: Final = "session too large for a cookie"
+# A Redis at maxmemory with noeviction refuses writes: the node answers 503 with this error.
+STORE_FULL_ERROR: Final = "session store full"
+STORE_UNAVAILABLE_ERROR: Final = "session store unavailable"
+# A node's session counters since it started (never reset: readers take differences), JSON with these fields.
+NODE_SESSION_STATS_PATH: Final = "/_node/session-stats"
+SESSION_STATS_FIELDS: Final = (
+    "requests",  # requests served (health checks and /_ endpoints excluded)
+    "store_reads",  # sessions read from the store (cookie: cookies decrypted)
+    "store_writes",  # sessions written to the store (cookie: cookies issued with changed content)
+    "store_touches",  # idle timeouts refreshed without a write (cookie: an unchanged session re-issued)
+    "store_bytes_read",
+    "store_bytes_written",
+    "sessions_expired",  # a reference whose session this node saw expired (memory and cookie stores)
+    "sessions_not_found",  # a well-formed reference the store does not hold (expired, evicted, logged out, elsewhere)
+    "schema_migrated",
+    "schema_rejected",
+    "schema_unreadable",
+    "logins_refused",  # logins answered 503 because the store was full
+    "cookie_too_large",  # saves refused with 413
+    "denylist_hits",  # revoked cookie sessions refused
+)
+
+
+def default_touch(store: str, ttl: int) -> str:
+    """Each store's behaviour before SESSION_TOUCH existed: a read slides a server-side session's timeout; the cookie
+    store re-issues its value (a new timestamp) once it is a tenth of the timeout old, at most a minute."""
+    if store != COOKIE:
+        return TOUCH_ALWAYS
+    seconds = min(60, ttl // 10)
+    return f"{TOUCH_LAZY_PREFIX}{seconds}" if seconds > 0 else TOUCH_ALWAYS
+
+
 # The balancer's own endpoints: never proxied to a node.
 BALANCER_PREFIX: Final = "/_balancer/"
 BALANCER_STATUS_PATH: Final = "/_balancer/status"

@@ -12,6 +12,7 @@ from nodes.contract.registry import Registry
 from nodes.settings import NodeSettings
 from nodes.stores.base import SessionStore
 from nodes.stores.cookie import CookieStore
+from nodes.stores.life import SessionLife
 from nodes.stores.memory import MemoryStore
 from nodes.stores.redis import RedisStore
 from nodes.stores.replicated import ReplicatedStore
@@ -28,7 +29,9 @@ SESSION_STORES: Registry[type[SessionStore]] = Registry.of_named(
 def build_store(settings: NodeSettings) -> SessionStore:
     route = settings.node_id if settings.route_tag else None
     transport = Transport(settings.cookie_name, settings.token_header, settings.cookie_secure, route)
-    return SESSION_STORES[settings.store].from_settings(settings, transport)
+    store = SESSION_STORES[settings.store].from_settings(settings, transport)
+    store.life = SessionLife.from_settings(settings)
+    return store
 
 
 __all__ = ["SESSION_STORES", "SessionStore", "StoreFactory", "build_store"]

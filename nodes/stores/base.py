@@ -19,6 +19,8 @@ from aiohttp_session import AbstractStorage, Session
 
 from nodes.contract.names import LAST_WRITE_WINS
 from nodes.settings import NodeSettings
+from nodes.stores.counters import SessionCounters
+from nodes.stores.life import SessionLife
 from nodes.transport import Transport
 
 
@@ -28,11 +30,13 @@ class SessionStore(AbstractStorage):
     name: ClassVar[str]  # its SESSION_STORE value, one of nodes.contract.names.STORES
     revocation_scope: ClassVar[str]  # what POST /logout-all reaches: "all", "this node" or "this client"
     consistency = LAST_WRITE_WINS  # CAS when concurrent writes are detected and merged (see versions.py)
+    life = SessionLife()  # touch, save, schema and padding policies (SESSION_TOUCH, ...): set by build_store
 
     def __init__(self, transport: Transport, max_age: int) -> None:
         super().__init__(cookie_name=transport.cookie_name, max_age=None)
         self.transport = transport
         self.idle_timeout = max_age
+        self.counters = SessionCounters()  # reads, writes, touches and refusals, for GET NODE_SESSION_STATS_PATH
 
     @classmethod
     @abc.abstractmethod

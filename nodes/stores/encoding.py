@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp_session import Session
 
+from nodes.stores.schema import stored_as
+
 
 def stored_form(session: Session) -> dict[str, Any]:
     """What is stored of a session: its creation time, when its user was last indexed, and its data."""
@@ -14,8 +16,9 @@ def stored_form(session: Session) -> dict[str, Any]:
 
 
 def encode(session: Session) -> bytes:
-    """A session's stored form as compact JSON."""
-    return json.dumps(stored_form(session), separators=(",", ":")).encode()
+    """A session's stored form as compact JSON, in the schema its store writes (`nodes.stores.schema`)."""
+    form = stored_as(stored_form(session), getattr(session, "schema_version", 1))
+    return json.dumps(form, separators=(",", ":")).encode()
 
 
 def decode(raw: bytes | str) -> dict[str, Any] | None:

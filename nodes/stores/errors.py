@@ -33,3 +33,8 @@ class StaleVersion(Exception):
         super().__init__(f"session changed since it was read ({len(session_id)}-character id)")
         self.session_id = session_id
         self.response = response
+
+
+class StoreFull(StoreUnavailable):
+    """The store refused a write because it is at its memory limit (Redis maxmemory with noeviction): a 503 that says
+    so; sessions already stored still read."""

@@ -70,7 +70,9 @@ class Batch:
         """A copy of the unsaved state for the next write. Shallow: changes replace values, never mutate them."""
         state = self._session
         assert state is not None
-        return VersionedSession(self.session_id, stored_form(state), self.base_version)
+        successor = VersionedSession(self.session_id, stored_form(state), self.base_version)
+        successor.schema_version = state.schema_version
+        return successor
 
     def commit(self) -> None:
         """Start the batch's one compare-and-set, once; a task, so a cancelled caller strands no member."""

@@ -41,17 +41,26 @@ class MemoryStore(ServerSideStore):
         return len(self._entries)
 
     async def read(self, session_id: str) -> bytes | None:
-        entry = self._entries.get(session_id)
+        """The payload; its idle timeout slides when the touch policy says so (SESSION_TOUCH)."""
+        entry = self._live(session_id)
         if entry is None:
             return None
         expires_at, payload = entry
         current = now()
-        if expires_at <= current:
-            del self._entries[session_id]
-            return None
-        self._entries[session_id] = (current + self.idle_timeout, payload)
-        self._entries.move_to_end(session_id)
+        if self.life.touch.due(expires_at - current, self.idle_timeout):
+            self._entries[session_id] = (current + self.idle_timeout, payload)
+            self._entries.move_to_end(session_id)
+            self.counters.store_touches += 1
         return payload
+
+    def _live(self, session_id: str) -> tuple[float, bytes] | None:
+        """The entry unless it expired (an expired one is dropped and counted)."""
+        entry = self._entries.get(session_id)
+        if entry is not None and entry[0] <= now():
+            del self._entries[session_id]
+            self.counters.sessions_expired += 1
+            return None
+        return entry
 
     async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
         self._entries[session_id] = (now() + self.idle_timeout, payload)
@@ -70,10 +79,10 @@ class MemoryStore(ServerSideStore):
     async def compare_and_set(
         self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
     ) -> WriteOutcome:
-        current = await self.read(session_id)  # nothing below awaits anything: atomic within this process
+        current = self._live(session_id)  # nothing below awaits anything: atomic within this process
         if current is None:
             return WriteOutcome.GONE
-        if stored_version(current) != expected_version:
+        if stored_version(current[1]) != expected_version:
             return WriteOutcome.CONFLICT
         await self.write(session_id, payload, user)
         return WriteOutcome.STORED

@@ -11,19 +11,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any, Self, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, OutOfMemoryError, RedisError
 
 from nodes.contract.names import CAS, REDIS
 from nodes.settings import NodeSettings
 from nodes.stores.autopipeline import AutoPipeline, Command
 from nodes.stores.durability import Durability
-from nodes.stores.errors import StoreUnavailable
+from nodes.stores.errors import StoreFull, StoreUnavailable
 from nodes.stores.redis_client import connect
+from nodes.stores.redis_touch import read_command, read_reply
 from nodes.stores.server_side import ServerSideStore
 from nodes.stores.versions import WriteOutcome
 from nodes.transport import Transport
@@ -69,6 +71,7 @@ class RedisStore(ServerSideStore):
         self.batch = None if isinstance(client, RedisCluster) else AutoPipeline(client)
         self.durability = durability or Durability()
         self._down = False
+        self.full_since = 0.0  # when a write was last refused for maxmemory (logged once a minute at most)
 
     @classmethod
     def from_settings(cls, settings: NodeSettings, transport: Transport) -> Self:
@@ -77,8 +80,16 @@ class RedisStore(ServerSideStore):
         return cls(transport, settings.max_age, client, settings.consistency, durability)
 
     async def read(self, session_id: str) -> bytes | None:
-        raw = await self._call(self._send("GETEX", KEY_PREFIX + session_id, "EX", self.idle_timeout))
-        return raw if raw is None or isinstance(raw, bytes) else raw.encode()  # bytes: decode_responses=False
+        """One command, refreshing the TTL as SESSION_TOUCH says (`nodes.stores.redis_touch`)."""
+        raw, touched = read_reply(self.life.touch, await self._call(self._read(KEY_PREFIX + session_id)))
+        self.counters.store_touches += touched
+        return raw
+
+    async def _read(self, key: str) -> Any:
+        try:
+            return await self._send(*read_command(self.life.touch, key, self.idle_timeout))
+        except NoScriptError:  # a restarted or new primary: EVAL caches the lazy-touch script again
+            return await self._send(*read_command(self.life.touch, key, self.idle_timeout, script_cached=False))
 
     async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
         await self._write(
@@ -160,6 +171,9 @@ class RedisStore(ServerSideStore):
     async def _call(self, command: Awaitable[T]) -> T:
         try:
             result = await command
+        except OutOfMemoryError as exc:  # maxmemory with noeviction: writes are refused, reads still work
+            self.full_since = log_store_full(self.full_since)
+            raise StoreFull(str(exc)) from exc
         except (RedisError, OSError) as exc:  # connection refused/reset, timeouts, a Redis still loading
             if not self._down:
                 log.error("session store unavailable: %s: %s", type(exc).__name__, exc)
@@ -169,6 +183,15 @@ class RedisStore(ServerSideStore):
             log.warning("session store reachable again")
             self._down = False
         return result
+
+
+def log_store_full(last: float) -> float:
+    """Log a refused write at most once a minute (a full store refuses every write); when it was last logged."""
+    current = time.monotonic()
+    if current - last < 60:
+        return last
+    log.error("session store full: Redis refuses writes (maxmemory reached with noeviction); logins get 503")
+    return current
 
 
 async def _checked(sent: Awaitable[list[Any]], tolerated: type[Exception] | tuple[()]) -> list[Any]:

@@ -7,6 +7,7 @@ other server-side stores'; compare-and-set is decided by the session's primary, 
 
 from __future__ import annotations
 
+import time
 from typing import Self
 
 from nodes.contract.names import CAS, REPLICATED_STORE
@@ -34,7 +35,12 @@ class ReplicatedStore(ServerSideStore):
         return cls(transport, settings.max_age, build_replicator(settings), settings.consistency)
 
     async def read(self, session_id: str) -> bytes | None:
-        return await self.replicator.read(session_id)
+        """This node's copy slides as SESSION_TOUCH says (a peer's copy slides with the next write)."""
+        held = self.replicator.table.get(session_id, slide=False)
+        slide = held is None or self.life.touch.due(held.expires_at - time.time(), self.idle_timeout)
+        raw = await self.replicator.read(session_id, slide)
+        self.counters.store_touches += raw is not None and slide
+        return raw
 
     async def write(self, session_id: str, payload: bytes, user: str | None = None) -> None:
         await self.replicator.write(session_id, payload, user)

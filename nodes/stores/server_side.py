@@ -36,32 +36,49 @@ class ServerSideStore(SessionStore):
         self.consistency = consistency
 
     async def new_session(self) -> Session:
-        return VersionedSession.blank()
+        return self._blank()
 
     async def load_session(self, request: web.Request) -> Session:
+        session = await self._load(request)
+        if not session.new:
+            self.life.loaded(session)
+        return session
+
+    async def _load(self, request: web.Request) -> VersionedSession:
         session_id = session_id_from(self.transport, request)
         if session_id is None:
-            return VersionedSession.blank()
+            return self._blank()
         slot = handoff_of(request)
         batch = slot.pending(session_id) if slot else None
         if batch is not None:  # writes queued before this one left their changes unsaved: build on them
             return batch.successor()
         handed = slot.take(session_id) if slot else None
         if handed is not None:  # the write before this one in the queue saved it: no need to read it back
-            return self._session(session_id, handed) or VersionedSession.blank()
-        return await self.reload(session_id) or VersionedSession.blank()
+            return self._session(session_id, handed) or self._blank()
+        return await self.reload(session_id) or self._blank()
 
     async def reload(self, session_id: str) -> VersionedSession | None:
-        """The stored session and its version, or None when it does not exist (any more)."""
-        return self._session(session_id, await self.read(session_id))
+        """The stored session and its version, or None when it does not exist (any more) or cannot be read."""
+        raw = await self.read(session_id)
+        self.counters.read(raw)
+        return self._session(session_id, raw)
+
+    def _blank(self) -> VersionedSession:
+        session = VersionedSession.blank()
+        session.schema_version = self.life.schema.version
+        return session
 
     def _session(self, session_id: str, raw: bytes | None) -> VersionedSession | None:
         stored = decode_versioned(raw)
         if stored is None:
             return None
-        session = VersionedSession(session_id, stored[1], stored[0])
-        if index_due(session, self.idle_timeout):
-            session.changed()  # a read-only session is re-saved now and then, to keep the user's index alive
+        data, migrated = self.life.schema.read(stored[1], self.counters)
+        if data is None:  # a schema this node does not read: a new session, never an error
+            return None
+        session = VersionedSession(session_id, data, stored[0])
+        session.schema_version = self.life.schema.version
+        if migrated or index_due(session, self.idle_timeout):
+            session.changed()  # re-saved: in this node's schema, or to keep the user's index alive
         return session
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
@@ -79,7 +96,9 @@ class ServerSideStore(SessionStore):
     async def _create(self, request: web.Request, response: web.StreamResponse, session: VersionedSession) -> None:
         session_id = new_session_id()
         user = user_to_index(session, self.idle_timeout)
-        await self.write(session_id, encode_versioned(1, session), user)
+        payload = encode_versioned(1, session)
+        await self.write(session_id, payload, user)
+        self.counters.wrote(payload)
         self.transport.send(request, response, session_id)
 
     async def _update(
@@ -87,7 +106,9 @@ class ServerSideStore(SessionStore):
     ) -> None:
         user = user_to_index(session, self.idle_timeout)
         if self.consistency != CAS:
-            await self.write(session_id, encode_versioned(session.version + 1, session), user)
+            payload = encode_versioned(session.version + 1, session)
+            await self.write(session_id, payload, user)
+            self.counters.wrote(payload)
             return
         outcome = await self._compare_and_set(request, session_id, session, user)
         if outcome is WriteOutcome.GONE:
@@ -101,16 +122,23 @@ class ServerSideStore(SessionStore):
         """Save alone, or as part of the queue's batch (`nodes.stores.group_commit`): deferred counts as stored."""
         slot = handoff_of(request)
         if slot is not None and (slot.queued or slot.pending(session_id)):
-            batch = slot.join(session_id, session, user, self.compare_and_set)
+            batch = slot.join(session_id, session, user, self.counted_compare_and_set)
             if slot.queued and not batch.full:  # others wait for the lock: the next one carries this change on
                 defer(request, batch)
                 return WriteOutcome.STORED
             return await slot.commit(batch)
         payload = encode_versioned(session.version + 1, session)
-        outcome = await self.compare_and_set(session_id, session.version, payload, user)
+        outcome = await self.counted_compare_and_set(session_id, session.version, payload, user)
         if outcome is WriteOutcome.STORED and slot is not None:
             slot.offer(session_id, payload)
         return outcome
+
+    async def counted_compare_and_set(
+        self, session_id: str, expected_version: int, payload: bytes, user: str | None = None
+    ) -> WriteOutcome:
+        """`compare_and_set`, counted as a store write whatever its outcome (it costs one all the same)."""
+        self.counters.wrote(payload)
+        return await self.compare_and_set(session_id, expected_version, payload, user)
 
     async def discard(self, request: web.Request, session: Session) -> None:
         if session.identity is not None:

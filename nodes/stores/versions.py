@@ -25,6 +25,7 @@ class VersionedSession(Session):
         super().__init__(identity, data=data, new=identity is None, max_age=None)  # type: ignore[arg-type]
         self.version = version
         self.indexed_at = int(data.get("indexed", 0)) if data else 0  # when the user's index was last refreshed
+        self.schema_version = 1  # the stored form it is written in (nodes.stores.schema); set by its store
 
     @classmethod
     def blank(cls) -> VersionedSession:

@@ -85,8 +85,8 @@ class Replicator:
 
     # --- the store's side -------------------------------------------------------------------------------------
 
-    async def read(self, session_id: str) -> bytes | None:
-        entry = self.table.get(session_id)
+    async def read(self, session_id: str, slide: bool = True) -> bytes | None:
+        entry = self.table.get(session_id, slide)
         if self.scope == "all":
             return entry.payload if entry else None
         owners = self.owners(session_id)

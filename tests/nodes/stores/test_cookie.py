@@ -38,8 +38,8 @@ async def test_oversized_session_is_refused_and_the_previous_one_kept(start_node
             added += 1
     assert status == 413
     body = await response.json()
-    assert body["error"] == "session too large"
-    assert body["size_bytes"] > body["limit_bytes"] == 4096
+    assert body["error"] == "session too large for a cookie"
+    assert body["cookie_bytes"] > body["limit_bytes"] == 4096
     assert "Set-Cookie" not in response.headers
     assert cookie_of(browser) == previous
     assert len(previous) + len("SL_SESSION=") < 4096
