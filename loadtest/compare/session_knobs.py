@@ -14,11 +14,12 @@ from dataclasses import replace
 from itertools import product
 
 from loadtest.compare.spec import COOKIE_LIMIT_TEXT, MIN_LIFETIME_S, SessionKnobs
+from nodes.contract.names import SAVE_MODES, SCHEMA_COMPAT_MODES, TOUCH_ALWAYS, TOUCH_LAZY_PREFIX, TOUCH_ON_CHANGE
 
-TOUCH_POLICIES = ("always", "on-change")  # and lazy:<seconds>
-SAVE_POLICIES = ("always", "on-change")
+TOUCH_POLICIES = (TOUCH_ALWAYS, TOUCH_ON_CHANGE)  # and lazy:<seconds>
+SAVE_POLICIES = SAVE_MODES
 EVICTION_POLICIES = ("allkeys-lru", "volatile-lru", "noeviction")
-SCHEMA_COMPAT = ("migrate", "reject")
+SCHEMA_COMPAT = SCHEMA_COMPAT_MODES
 MAX_SESSION_KB = 1024.0
 
 
@@ -109,14 +110,14 @@ def _floats(low: float, high: float) -> Callable[[str], tuple[float, ...]]:
 def _touch(value: str) -> str:
     if value in TOUCH_POLICIES:
         return value
-    interval = value.removeprefix("lazy:")
+    interval = value.removeprefix(TOUCH_LAZY_PREFIX)
     try:
-        seconds = float(interval) if value.startswith("lazy:") else -1.0
+        seconds = float(interval) if value.startswith(TOUCH_LAZY_PREFIX) else -1.0
     except ValueError:
         seconds = -1.0
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{value!r}: expected always, on-change or lazy:<seconds above 0>")
-    return f"lazy:{seconds:g}"
+    return f"{TOUCH_LAZY_PREFIX}{seconds:g}"
 
 
 def _subset(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:

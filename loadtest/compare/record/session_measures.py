@@ -18,7 +18,7 @@ from loadtest.compare.spec import CellSpec
 from loadtest.compare.theory import session_life as S
 from loadtest.users import session_life as L
 from loadtest.users import tally as T
-from nodes.contract.names import MEMORY, REDIS, STICKY
+from nodes.contract.names import COOKIE, MEMORY, REDIS, STICKY
 
 MEASURES = ("session_kb", "wire_bytes_per_request", "store_bytes_per_session", "expired_while_active",
             "moved_after_idle", "store_writes_per_request", "evicted_sessions", "logins_refused", "forced_relogins",
@@ -116,8 +116,9 @@ def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any]
     }
     if store == MEMORY and knobs.gap_s > 0:  # a lapsed sticky cookie moves a memory user to a node without its session
         theory["expired_after_idle"] = S.not_modelled("a memory user moved by the pause misses too")
-    if knobs.lazy_interval is not None and store in (MEMORY, REDIS):
-        theory["store_touches"] = S.lazy_touches(knobs, int(data.get("logins", 0)), float(data.get("elapsed_s", 0)))
+    touches = S.lazy_touches(knobs, store, int(data.get("logins", 0)), float(data.get("elapsed_s", 0)))
+    if touches.judged and store in (MEMORY, REDIS, COOKIE):
+        theory["store_touches"] = touches
     if "schema_unreadable" in own:
         theory["schema_unreadable"] = (
             S.schema_unreadable(int(own.get("schema_probed", 0)))

@@ -21,9 +21,8 @@ import redis
 from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import LocalCluster
 from loadtest.lab.probe import get_json, request
-from nodes.contract.names import REDIS, TOKEN_HEADER
+from nodes.contract.names import NO_TOKEN_YET, NODE_SESSION_STATS_PATH, REDIS, TOKEN_HEADER
 
-SESSION_STATS_PATH = "/_node/session-stats"  # CONTRACT-23: the nodes' session counters
 POLL_INTERVAL = 0.01
 SAMPLE = 200  # session keys (strings) whose MEMORY USAGE is averaged
 STORE_FULL_DEFAULT_MB = 3.0
@@ -87,7 +86,7 @@ def node_counters(urls: Iterable[str]) -> dict[str, Any]:
     summed: dict[str, float] = {}
     answered = 0
     for url in urls:
-        document = get_json(url.rstrip("/") + SESSION_STATS_PATH, timeout=2.0)
+        document = get_json(url.rstrip("/") + NODE_SESSION_STATS_PATH, timeout=2.0)
         if not isinstance(document, Mapping):
             continue
         answered += 1
@@ -100,7 +99,7 @@ def node_counters(urls: Iterable[str]) -> dict[str, Any]:
 def revocation_by_node(balancer_url: str, node_urls: Mapping[str, str], bound: float) -> dict[str, Any]:
     """Log in and out through the balancer, then ask each node directly until it refuses the old token."""
     login = request("POST", balancer_url + "/login", json_body={"user": f"revoke-{uuid.uuid4().hex[:10]}"},
-                    headers={TOKEN_HEADER: ""}, timeout=5.0)  # fmt: skip
+                    headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=5.0)  # fmt: skip
     token = login.headers.get(TOKEN_HEADER) or next(
         (value for name, value in login.headers.items() if name.lower() == TOKEN_HEADER.lower()), ""
     )

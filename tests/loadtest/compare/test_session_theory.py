@@ -17,7 +17,7 @@ def test_a_gap_longer_than_the_ttl_expires_every_session_and_a_short_one_none_wh
     assert (long_gap.low, long_gap.high) == (40, 40) and long_gap.agrees(40) and not long_gap.agrees(39)
     touched = S.expired_after_idle(knobs(idle_gap=30, session_ttl=300, touch="always"), "redis", gaps=40)
     assert (touched.low, touched.high) == (0, 0) and "every request refreshes it" in touched.text
-    on_change = S.expired_after_idle(knobs(idle_gap=30, session_ttl=300), "redis", gaps=40)
+    on_change = S.expired_after_idle(knobs(idle_gap=30, session_ttl=300, touch="on-change"), "redis", gaps=40)
     assert (on_change.low, on_change.high) == (0, 40)  # only a write refreshes it: bounded by the gaps taken
     close = S.expired_after_idle(knobs(idle_gap=30, session_ttl=30, touch="always"), "redis", gaps=40)
     assert not close.judged and close.agrees(7) is None and close.text.startswith("not modelled: ")
@@ -27,10 +27,12 @@ def test_a_lazy_touch_counts_its_interval_against_the_ttl() -> None:
     safe = S.expired_after_idle(knobs(idle_gap=20, session_ttl=100, touch="lazy:20"), "memory", gaps=10)
     assert (safe.low, safe.high) == (0, 0) and "at most 1 s before" in safe.text  # 1 s gap + 1 s + 0.5 s < 5 s
     assert S.refresh_age_s(knobs(touch="lazy:20"), "redis") == 1.0
-    assert S.refresh_age_s(knobs(save="always"), "cookie") == 0.0 and S.refresh_age_s(knobs(), "cookie") is None
+    assert S.refresh_age_s(knobs(save="always"), "cookie") == 0.0 and S.refresh_age_s(knobs(), "redis") == 0.0
+    assert S.refresh_age_s(SessionKnobs(session_ttl=300), "cookie") == 30.0  # re-issued once a tenth old
+    assert S.refresh_age_s(knobs(touch="on-change"), "redis") is None
 
 
-def test_active_users_never_expire_when_every_request_touches_and_the_routing_misses_are_left_to_the_miss_rate() -> None:
+def test_active_users_never_expire_when_every_request_touches_and_routing_misses_go_to_the_miss_rate() -> None:
     touched = S.expired_while_active(knobs(session_ttl=40, touch="always"), "redis", routing_misses_expected=0.0)
     assert (touched.low, touched.high) == (0, 0)
     assert not S.expired_while_active(knobs(session_ttl=40, touch="always"), "memory", 120.0).judged
@@ -56,12 +58,15 @@ def test_a_cookie_session_over_the_limit_is_refused_on_every_login_and_a_server_
 
 
 def test_a_lazy_touch_writes_at_most_once_per_interval_and_save_always_once_per_request() -> None:
-    lazy = S.lazy_touches(knobs(touch="lazy:40"), sessions=10, elapsed_s=12.0)  # every 2 s, 12 s: at most 7 each
+    lazy = S.lazy_touches(knobs(touch="lazy:40"), "redis", sessions=10, elapsed_s=12.0)  # every 2 s: at most 7 each
     assert lazy.high == 70 and lazy.agrees(70) and not lazy.agrees(71)
     always = S.store_writes_per_request(SessionKnobs(save="always"), "redis", write_share=0.4, logins_share=0.05)
     assert always.agrees(1.0) and not always.agrees(0.45)
-    on_change = S.store_writes_per_request(SessionKnobs(), "redis", write_share=0.4, logins_share=0.05)
-    assert on_change.agrees(0.45) and not on_change.agrees(1.0)
+    assert S.store_writes_per_request(SessionKnobs(), "redis", 0.4, 0.05).agrees(1.0)  # reads slide by default
+    on_change = S.store_writes_per_request(SessionKnobs(touch="on-change"), "redis", write_share=0.4, logins_share=0.05)
+    assert on_change.agrees(0.5) and not on_change.agrees(1.0)
+    assert not S.lazy_touches(SessionKnobs(), "redis", 10, 12.0).judged
+    assert S.lazy_touches(SessionKnobs(), "cookie", 10, 12.0).judged  # the cookie store's default is lazy
 
 
 def test_noeviction_loses_nothing_and_refuses_logins_and_lru_evicts_and_refuses_none() -> None:
