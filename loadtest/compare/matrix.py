@@ -53,7 +53,7 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     cells = [replace(cell, session=knobs) for cell in cells for knobs in sweep(knobs_of(args), args)]
     sweeps = {"redis_eviction": args.redis_eviction, "schema_compat": args.schema_compat}
-    cells = [variant for cell in cells for variant in scenario_for(cell.scenario).session_variants(cell, sweeps)]
+    cells = [_sized(each) for cell in cells for each in scenario_for(cell.scenario).session_variants(cell, sweeps)]
     balancers = getattr(args, "balancer", ("sessionlab",))
     cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells]  # a block each
     return with_revocation(cells, revocation_bound(args))
@@ -85,6 +85,11 @@ def _spec(spec: CellSpec, scenario: Scenario, mode: str | None) -> CellSpec:
     paced = spec if scenario.users is None else replace(spec, arrival_rate=0.0, poisson=False)
     cell = replace(paced, scenario=scenario.name, consistency=mode)
     return replace(cell, duration=scenario.duration(cell))
+
+
+def _sized(spec: CellSpec) -> CellSpec:
+    """The cell with its scenario's duration for its session knobs (store-full fills at a pace its size sets)."""
+    return replace(spec, duration=scenario_for(spec.scenario).duration(spec))
 
 
 def revocation_bound(args: argparse.Namespace) -> float:

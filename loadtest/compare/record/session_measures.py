@@ -39,13 +39,14 @@ def pinned_kinds(routing: str) -> tuple[str, ...]:
     return ("browser",) if routing == STICKY else ("browser", "app")
 
 
-def write_share(stats: Mapping[str, Any]) -> tuple[float, float]:
-    """(share of requests that change a session, share that are logins), from locust's entries."""
+def write_share(stats: Mapping[str, Any], served: int | None, more_logins: int = 0) -> tuple[float, float]:
+    """(share of requests that change a session, share that are logins), from locust's entries and the logins
+    made outside locust (`more_logins`: store-full's filler), of the `served` requests the nodes counted."""
     entries = [e for e in stats.get("entries", []) if e.get("method") != "SESSION"]
-    total = sum(int(e.get("num_requests", 0)) for e in entries) or 1
+    total = served or sum(int(e.get("num_requests", 0)) for e in entries) + more_logins or 1
     logins = sum(int(e.get("num_requests", 0)) for e in entries if str(e.get("name", "")).startswith("/login"))
     writes = sum(int(e.get("num_requests", 0)) for e in entries if e.get("method") in WRITE_METHODS)
-    return (writes - logins) / total, logins / total
+    return (writes - logins) / total, (logins + more_logins) / total
 
 
 def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observed: Mapping[str, Any],
@@ -90,7 +91,8 @@ def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any]
     """Each measure's theory for this cell (those without one: not modelled, with the reason)."""
     knobs, store = spec.session, spec.store
     attempts = int(data.get("logins", 0)) + int(figures["refused_413"])  # a refused login is not counted as one
-    changing, logins = write_share(stats)
+    served = (figures.get("node_counters") or {}).get("requests")
+    changing, logins = write_share(stats, int(served) if served else None, int(own.get("filler_logins", 0)))
     theory: dict[str, S.Bounds] = {
         "session_kb": S.cookie_refused(knobs, store, attempts),
         "wire_bytes_per_request": S.not_modelled("measured: headers, body and the session reference per answer"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ PAD_KB = 16.0  # the filler's sessions' size when the cell names none: 3 MB is p
 OVERFILL = 2.0  # the filler writes this many times the limit
 MAX_LOGINS = 2000
 START = 0.5  # seconds into the load the filler starts
+SECOND_SHARE = 0.25  # the filler writes at most this share of what the store holds per second
+AFTER_FILL = 3.0  # seconds of load after the filler is done
 TIMEOUT = 2.0
 
 
@@ -46,6 +49,7 @@ class Filler:
 
     url: str
     target: int
+    per_second: float  # logins started per second at most
     tokens: list[str] = field(default_factory=list)
     refused: int = 0  # logins answered 503 (the store is full)
     other_failures: dict[str, int] = field(default_factory=dict)  # anything else, by status
@@ -63,8 +67,9 @@ class Filler:
             self._thread.join(TIMEOUT + 1)
 
     def _run(self) -> None:
-        for _ in range(self.target):
-            if self._stop.is_set():
+        began = time.monotonic()
+        for index in range(self.target):
+            if self._stop.wait(max(began + index / self.per_second - time.monotonic(), 0.0)):
                 return
             answer = request("POST", self.url + "/login", json_body={"user": f"filler-{uuid.uuid4().hex[:10]}"},
                              headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip
@@ -86,11 +91,21 @@ class Filler:
         return len(self.tokens), gone
 
 
+def sessions_held(spec: CellSpec) -> float:
+    """About how many padded sessions the limit holds."""
+    return (spec.session.redis_maxmemory_mb or DEFAULT_MB) * 1024 / max(spec.session.session_kb, 1.0)
+
+
 def logins_to_fill(spec: CellSpec) -> int:
     """Logins that write OVERFILL times the limit in padded sessions."""
-    limit = (spec.session.redis_maxmemory_mb or DEFAULT_MB) * 1024 * 1024
-    per_session = max(spec.session.session_kb, 1.0) * 1024
-    return min(math.ceil(OVERFILL * limit / per_session), MAX_LOGINS)
+    return min(math.ceil(OVERFILL * sessions_held(spec)), MAX_LOGINS)
+
+
+def fill_rate(spec: CellSpec) -> float:
+    """Logins per second: a SECOND_SHARE of what the store holds. Redis' LRU clock ticks once a second, so keys
+    used within the same second tie; while each second's new sessions are a minority, older idle ones are always
+    there to evict, and an active user's session (used in the last second) is not picked."""
+    return max(SECOND_SHARE * sessions_held(spec), 1.0)
 
 
 class StoreFull(Scenario):
@@ -117,13 +132,14 @@ class StoreFull(Scenario):
         return replace(config, with_redis=True)
 
     def duration(self, spec: CellSpec) -> float:
-        return max(spec.duration, 8.0)  # the filler needs a few seconds, the users some after it
+        """The filler's logins at its pace, and some load after them."""
+        return max(spec.duration, math.ceil(START + logins_to_fill(spec) / fill_rate(spec) + AFTER_FILL))
 
     def events(self, spec: CellSpec) -> list[Event]:
         target = logins_to_fill(spec)
 
         def fill(control: ClusterControl) -> dict[str, Any]:
-            self.filler = Filler(control.cluster.url, target).start()
+            self.filler = Filler(control.cluster.url, target, fill_rate(spec)).start()
             return {"outcome": f"filler logging in {target} sessions of {spec.session.session_kb:g} KB"}
 
         return [Event(START, fill, f"fill the store: {target} logins")]
@@ -153,8 +169,9 @@ class StoreFull(Scenario):
             why = "noeviction drops no key" if spec.store == REDIS else "this store is not limited"
             return replace(base, explanation=f"{base.explanation} {why}: the active users lose nothing.")
         return replace(base, exact_zero=False, explanation=f"{base.explanation} {spec.session.redis_eviction} "
-                       "evicts the least recently used keys: the filler's idle sessions go first; an active user "
-                       "(idle at most 0.5 s) only if Redis' sampled LRU picks it (the 1% floor).")  # fmt: skip
+                       "evicts the least recently used keys: the filler writes at most a quarter of the store per "
+                       "second, so idle sessions older than Redis' one-second LRU clock are always there to evict "
+                       "before an active user's (the 1% floor for its sampling).")  # fmt: skip
 
     def error_theory(self, spec: CellSpec) -> ErrorTheory:
         if spec.store == REDIS and spec.session.redis_eviction == "noeviction":
