@@ -18,7 +18,7 @@ from loadtest.compare.spec import CellSpec
 from loadtest.compare.theory import session_life as S
 from loadtest.users import session_life as L
 from loadtest.users import tally as T
-from nodes.contract.names import COOKIE, MEMORY, REDIS, STICKY
+from nodes.contract.names import COOKIE, MEMORY, REDIS, SAVE_ON_CHANGE, STICKY
 
 MEASURES = ("session_kb", "wire_bytes_per_request", "store_bytes_per_session", "expired_while_active",
             "moved_after_idle", "store_writes_per_request", "evicted_sessions", "logins_refused", "forced_relogins",
@@ -32,6 +32,20 @@ def _ratio(top: float | None, bottom: float | None, digits: int = 3) -> float | 
 
 def _total(totals: Mapping[str, int], measure: str) -> int:
     return T.measure_total(totals, measure)
+
+
+def knob_fields(spec: CellSpec) -> dict[str, Any]:
+    """The cell's session knobs as the processes ran them (lifetimes scaled; None: the nodes' default)."""
+    knobs = spec.session
+    return {
+        "time_scale": knobs.time_scale,
+        "session_ttl_s": S.ttl_s(knobs),
+        "sticky_ttl_s": None if knobs.sticky_ttl is None else knobs.scaled(knobs.sticky_ttl),
+        "session_touch": S.touch_policy(knobs, spec.store),
+        "session_save": knobs.save or SAVE_ON_CHANGE,
+        "redis_eviction": knobs.redis_eviction,
+        "schema_compat": knobs.schema_compat,
+    }
 
 
 def pinned_kinds(routing: str) -> tuple[str, ...]:
@@ -63,6 +77,7 @@ def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observ
     per_write = _ratio(counters.get("store_bytes_written"), counters.get("store_writes"), 0) if counters else None
     logins_refused = _total(totals, L.LOGINS_REFUSED) + int(own.get("filler_logins_refused", 0))
     figures: dict[str, Any] = {
+        **knob_fields(spec),
         "session_kb": knobs.session_kb,
         "idle_gap_s": knobs.gap_s,
         "wire_bytes_per_request": _ratio(_total(totals, L.WIRE_BYTES), _total(totals, L.WIRE_REQUESTS), 0),
@@ -109,9 +124,7 @@ def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any]
         "logins_refused": S.logins_refused(knobs.redis_eviction, store)
         if knobs.redis_eviction
         else S.Bounds(0, 0, "nothing limits the store: no login is refused"),  # fmt: skip
-        "forced_relogins": S.forced_relogins(
-            knobs.schema_compat, store, int(own.get("users_before_deploy", 0)), spec.nodes
-        )
+        "forced_relogins": S.forced_relogins(knobs.schema_compat, store, int(own.get("users_before_deploy", 0)))
         if knobs.schema_compat
         else S.not_modelled("no schema change in this scenario"),  # fmt: skip
         "revocation_ms": S.revocation(store, denylist=False),

@@ -175,9 +175,14 @@ def store_writes_per_request(knobs: SessionKnobs, store: str, write_share: float
         return not_modelled(f"the {store} store's copies write more than once per change")
     changing = write_share + 2 * logins_share
     policy = touch_policy(knobs, store)
-    if knobs.save == SAVE_ALWAYS or policy == TOUCH_ALWAYS:
-        return Bounds(0.5, 1.05 + logins_share, "every request that finds its session writes or touches it once "
-                      "(a miss finds none: the floor is 0.5)")  # fmt: skip
+    touch = 1.0 if policy == TOUCH_ALWAYS else 0.0
+    if knobs.save == SAVE_ALWAYS:
+        return Bounds(0.5, 1 + touch + 2 * logins_share + 0.05, "save always: every request that finds its session "
+                      "writes it" + (", and its read touches it" if touch else "") + " (a miss finds none: the "
+                      "floor is 0.5)")  # fmt: skip
+    if touch:
+        return Bounds(0.5, 1 + changing + 0.05, f"touch always: every read that finds the session touches it, and "
+                      f"the {changing:.2f} per request that change it write it too")  # fmt: skip
     if policy.startswith(TOUCH_LAZY_PREFIX):
         return not_modelled(f"on-change writes ({changing:.2f} per request) plus one touch per session per lazy "
                             "interval: judged as touches per session (store_touches)")  # fmt: skip
@@ -214,17 +219,18 @@ def logins_refused(eviction: str | None, store: str) -> Bounds:
                                                     f"the {store} store does not use Redis"))  # fmt: skip
 
 
-def forced_relogins(compat: str | None, store: str, users: int, nodes: int) -> Bounds:
-    """Re-logins forced by the schema change: migrate none (a v2 node reads v1 and writes v2); reject at least one
-    per user whose v1 session a v2 node read, and at most one per user per node restarted (a user re-logged on a
-    node still at v1 writes v1 again). Memory sessions never cross nodes: the restarts' churn theory judges them."""
+def forced_relogins(compat: str | None, store: str, users: int) -> Bounds:
+    """Re-logins forced by the schema change, for sticky browsers in a drained rolling deploy: migrate none (a v2
+    node reads v1 and writes v2; a browser leaves a node only when it leaves, and v2 nodes do not); reject exactly
+    one per user. Memory sessions never cross nodes: the restarts' churn theory judges them."""
     if store == MEMORY:
         return not_modelled("memory sessions never reach a node of the other version; the deploy's churn theory "
                             "judges their misses")  # fmt: skip
     if compat == "reject":
-        return Bounds(users, users * nodes, f"reject: each of {users} users' v1 sessions is refused by the first v2 "
-                      f"node that reads it, once, or again per node still at v1 when it logs in again")  # fmt: skip
-    return Bounds(0, 0, "migrate: a v2 node reads a v1 session and writes it as v2: no one is logged out")
+        return Bounds(users, users, f"reject: each of {users} pinned users is logged out once, when its node leaves "
+                      "and a v2 node reads its v1 session (it logs in again as v2 there and stays)")  # fmt: skip
+    return Bounds(0, 0, "migrate: a v2 node reads a v1 session and writes it as v2, and a pinned user never goes "
+                  "back to a v1 node: no one is logged out")  # fmt: skip
 
 
 def schema_unreadable(probed: int) -> Bounds:

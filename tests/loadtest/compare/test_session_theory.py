@@ -76,11 +76,11 @@ def test_noeviction_loses_nothing_and_refuses_logins_and_lru_evicts_and_refuses_
 
 
 def test_migrate_forces_no_relogin_and_reject_one_per_user_at_least() -> None:
-    migrate = S.forced_relogins("migrate", "redis", users=20, nodes=3)
+    migrate = S.forced_relogins("migrate", "redis", users=20)
     assert (migrate.low, migrate.high) == (0, 0)
-    reject = S.forced_relogins("reject", "cookie", users=20, nodes=3)
-    assert (reject.low, reject.high) == (20, 60) and not reject.agrees(19)
-    assert not S.forced_relogins("reject", "memory", 20, 3).judged
+    reject = S.forced_relogins("reject", "cookie", users=20)
+    assert (reject.low, reject.high) == (20, 20) and not reject.agrees(19) and not reject.agrees(21)
+    assert not S.forced_relogins("reject", "memory", 20).judged
     assert S.schema_unreadable(10).agrees(10) and not S.schema_unreadable(10).agrees(9)
 
 
