@@ -80,6 +80,9 @@ def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observ
         **knob_fields(spec),
         "session_kb": knobs.session_kb,
         "idle_gap_s": knobs.gap_s,
+        "cluster_cpu_ms_per_request": _ratio(1000 * data["cluster_cpu_s"], data.get("requests"))
+        if data.get("cluster_cpu_s") is not None
+        else None,  # fmt: skip
         "wire_bytes_per_request": _ratio(_total(totals, L.WIRE_BYTES), _total(totals, L.WIRE_REQUESTS), 0),
         "store_bytes_per_session": per_write if per_write is not None else observed.get("redis_bytes_per_session"),
         "idle_gaps": sum(gaps.values()),

@@ -65,8 +65,12 @@ def not_modelled(why: str) -> Bounds:
 
 def _range(low: float, high: float | None) -> str:
     if high is None:
-        return f">= {low:g}"
-    return f"{low:g}" if abs(high - low) < 1e-9 else f"{low:g}..{high:g}"
+        return f">= {_number(low)}"
+    return _number(low) if abs(high - low) < 1e-9 else f"{_number(low)}..{_number(high)}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.3g}"
 
 
 def ttl_s(knobs: SessionKnobs) -> int:
