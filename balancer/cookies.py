@@ -26,6 +26,8 @@ def without_cookie(header: str, name: str) -> str:
     return "; ".join(pair for pair in kept if pair)
 
 
-def affinity_set_cookie(name: str, value: str) -> str:
-    """A Set-Cookie value for the balancer's affinity cookie: session-long, script-proof, same-site."""
-    return f"{name}={value}; Path=/; HttpOnly; SameSite=Lax"
+def affinity_set_cookie(name: str, value: str, max_age: int = 0) -> str:
+    """A Set-Cookie value for the balancer's affinity cookie: script-proof, same-site; browser-session long, or
+    `max_age` seconds (BALANCER_STICKY_TTL)."""
+    lifetime = f"; Max-Age={max_age}" if max_age > 0 else ""
+    return f"{name}={value}; Path=/; HttpOnly; SameSite=Lax{lifetime}"

@@ -12,15 +12,13 @@ from aiohttp_session import Session, get_session, new_session
 from nodes.changes import apply, increment_counter
 from nodes.keys import STORE
 from nodes.stores.handoff import commit_pending
+from nodes.stores.life import LOGIN
 
 
 async def current_session(request: web.Request) -> Session | None:
     """The caller's session if this node sees it; reading never creates one."""
     session = await get_session(request)
     return None if session.new or "user" not in session else session
-
-
-LOGIN = web.RequestKey("sessionlab_login", bool)  # set on a request that starts a session (a refused one is counted)
 
 
 async def start_session(request: web.Request, user: str) -> Session:
@@ -33,11 +31,6 @@ async def start_session(request: web.Request, user: str) -> Session:
     session.update(user=user, counter=0, cart=[])
     store.life.pad(session)
     return session
-
-
-def is_login(request: web.Request) -> bool:
-    """Whether `request` was starting a session (a store that refuses it refuses a login)."""
-    return bool(request.get(LOGIN, False))
 
 
 def increment(request: web.Request, session: Session) -> None:

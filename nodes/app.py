@@ -20,7 +20,6 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import session_middleware
 
-from nodes.actions import is_login
 from nodes.api import routes
 from nodes.changes import SessionConflict
 from nodes.contract.names import (
@@ -44,6 +43,7 @@ from nodes.settings import NodeSettings
 from nodes.stores import SessionStore, build_store
 from nodes.stores.counters import SessionCounters
 from nodes.stores.errors import SessionGone, SessionTooLarge, StoreFull, StoreUnavailable
+from nodes.stores.life import is_login
 from nodes.stores.replicated import ReplicatedStore
 from nodes.stores.replication.build import wire_into
 from nodes.stores.server_side import ServerSideStore

@@ -5,6 +5,10 @@ The cookie value is an HMAC of the node's URL under BALANCER_ROUTE_SECRET: opaqu
 unforgeable without the secret, and verifiable by a restarted balancer, so affinity survives restarts.
 A draining node keeps the clients pinned to it, as HAProxy's `state drain` does, until it is removed or down;
 new clients never land on it.
+
+With BALANCER_STICKY_TTL the cookie gets that Max-Age and is re-issued on every answer, so it lapses only after
+that long without a request (an idle client is then placed anew, like HAProxy's `maxidle` or an AWS ALB's
+duration-based stickiness); without it the cookie lasts the browser session and is set once.
 """
 
 from __future__ import annotations
@@ -31,16 +35,17 @@ class StickyPolicy(RoutingPolicy):
 
     name = STICKY
 
-    def __init__(self, cookie_name: str, secret: bytes) -> None:
+    def __init__(self, cookie_name: str, secret: bytes, max_age: int = 0) -> None:
         self.affinity_cookie = self._cookie = cookie_name
         self._secret = secret
+        self._max_age = max_age  # BALANCER_STICKY_TTL; 0: a browser-session cookie, set once
         self._first_pick = RoundRobinPolicy()  # new clients are spread evenly, as HAProxy's default balance does
         self._token_by_url: dict[str, str] = {}
         self._url_by_token: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: BalancerSettings) -> Self:
-        return cls(settings.sticky_cookie, settings.route_secret.reveal().encode())
+        return cls(settings.sticky_cookie, settings.route_secret.reveal().encode(), settings.sticky_ttl)
 
     def token(self, url: str) -> str:
         """The affinity-cookie value that pins a client to the node at `url`."""
@@ -58,10 +63,12 @@ class StickyPolicy(RoutingPolicy):
         if pinned is not None:
             for upstream in view.serving:  # a draining node keeps the clients pinned to it
                 if upstream.url == pinned:
-                    return Route(upstream)
+                    return Route(upstream, self._set_cookie(upstream.url) if self._max_age else None)
         upstream = self._first_pick.choose(request, view).upstream
-        set_cookie = affinity_set_cookie(self._cookie, self.token(upstream.url))
-        return Route(upstream, set_cookie, redispatched=pinned is not None)
+        return Route(upstream, self._set_cookie(upstream.url), redispatched=pinned is not None)
+
+    def _set_cookie(self, url: str) -> str:
+        return affinity_set_cookie(self._cookie, self.token(url), self._max_age)
 
     def _pinned_url(self, value: str, view: Membership) -> str | None:
         """The node a cookie value names, or None for anything forged, unknown or garbage."""

@@ -3,7 +3,7 @@
 A store loads and saves sessions (aiohttp-session's `AbstractStorage`), carrying the client's reference
 through a `Transport` instead of aiohttp-session's own cookie. Stores return sessions built with
 `max_age=None`: each store enforces the idle timeout itself (memory: expiry per entry, Redis: key TTL,
-cookie: Fernet timestamp), so the timeout slides on reads too, not only on writes.
+cookie: Fernet timestamp), so the timeout can slide on reads too, as SESSION_TOUCH says (`nodes.stores.life`).
 
 A new store is one module with a subclass of this class (or of `ServerSideStore`, for data kept on the
 server under an id) and one entry in `nodes.stores.SESSION_STORES`.
@@ -28,7 +28,7 @@ class SessionStore(AbstractStorage):
     """A session store; `load_session` and `save_session` come from aiohttp-session's interface."""
 
     name: ClassVar[str]  # its SESSION_STORE value, one of nodes.contract.names.STORES
-    revocation_scope: ClassVar[str]  # what POST /logout-all reaches: "all", "this node" or "this client"
+    revocation_scope: str  # what POST /logout-all reaches: "all", "this node" or "this client"
     consistency = LAST_WRITE_WINS  # CAS when concurrent writes are detected and merged (see versions.py)
     life = SessionLife()  # touch, save, schema and padding policies (SESSION_TOUCH, ...): set by build_store
 

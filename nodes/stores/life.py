@@ -14,17 +14,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aiohttp import web
 from aiohttp_session import Session
 
 from nodes.contract.names import PAD_KEY, SAVE_ALWAYS, SAVE_ON_CHANGE, TOUCH_ALWAYS, TOUCH_ON_CHANGE
 from nodes.settings import NodeSettings
 from nodes.stores.schema import SchemaPolicy
 
+# Set on a request that starts a session: a store refusing it refuses a login (counted), and the old session it
+# reads only to discard is not counted again as a schema rejection.
+LOGIN = web.RequestKey("sessionlab_login", bool)
+
+
+def is_login(request: web.Request) -> bool:
+    return bool(request.get(LOGIN, False))
+
 
 @dataclass(frozen=True, slots=True)
 class TouchPolicy:
     mode: str = TOUCH_ALWAYS  # always | on-change | lazy
     interval: float = 0.0  # lazy: the least time between two refreshes of one session, seconds
+
+    @property
+    def slides(self) -> bool:
+        """Whether a read can extend a session's life (then its user's index needs upkeep on reads too)."""
+        return self.mode != TOUCH_ON_CHANGE
 
     def due(self, remaining: float, idle_timeout: float) -> bool:
         """Whether a read finding `remaining` seconds of a session's idle timeout left refreshes it now.

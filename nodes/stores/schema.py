@@ -52,8 +52,11 @@ class SchemaPolicy:
     version: int = DEFAULT_SCHEMA  # what this node writes
     compat: str = SCHEMA_MIGRATE  # what it does with an older session: migrate | reject
 
-    def read(self, stored: dict[str, Any], counters: SessionCounters) -> tuple[dict[str, Any] | None, bool]:
-        """The stored form in memory's names, or None for "a new session"; and whether it must be re-saved."""
+    def read(self, stored: dict[str, Any], counters: SessionCounters | None) -> tuple[dict[str, Any] | None, bool]:
+        """The stored form in memory's names, or None for "a new session"; and whether it must be re-saved.
+
+        `counters` None: not counted (a login reads the session it replaces only to discard it)."""
+        counters = counters or SessionCounters()
         found = schema_of(stored)
         if found == self.version:
             return (stored if found == 1 else in_memory(stored)), False

@@ -23,6 +23,7 @@ from nodes.stores.errors import SessionGone, StaleVersion
 from nodes.stores.group_commit import defer
 from nodes.stores.handoff import commit_pending, handoff_of
 from nodes.stores.ids import new_session_id, session_id_from
+from nodes.stores.life import is_login
 from nodes.stores.user_index import index_due, user_to_index
 from nodes.stores.versions import VersionedSession, WriteOutcome
 from nodes.transport import Transport
@@ -55,30 +56,34 @@ class ServerSideStore(SessionStore):
         handed = slot.take(session_id) if slot else None
         if handed is not None:  # the write before this one in the queue saved it: no need to read it back
             return self._session(session_id, handed) or self._blank()
-        return await self.reload(session_id) or self._blank()
+        return await self.reload(session_id, replaced=is_login(request)) or self._blank()
 
-    async def reload(self, session_id: str) -> VersionedSession | None:
-        """The stored session and its version, or None when it does not exist (any more) or cannot be read."""
+    async def reload(self, session_id: str, replaced: bool = False) -> VersionedSession | None:
+        """The stored session and its version, or None when it does not exist (any more) or cannot be read.
+
+        `replaced`: read by a login only to be discarded, so a schema it cannot read is not counted twice."""
         raw = await self.read(session_id)
         self.counters.read(raw)
-        return self._session(session_id, raw)
+        return self._session(session_id, raw, replaced)
 
     def _blank(self) -> VersionedSession:
         session = VersionedSession.blank()
         session.schema_version = self.life.schema.version
         return session
 
-    def _session(self, session_id: str, raw: bytes | None) -> VersionedSession | None:
+    def _session(self, session_id: str, raw: bytes | None, replaced: bool = False) -> VersionedSession | None:
         stored = decode_versioned(raw)
         if stored is None:
             return None
-        data, migrated = self.life.schema.read(stored[1], self.counters)
+        data, migrated = self.life.schema.read(stored[1], None if replaced else self.counters)
         if data is None:  # a schema this node does not read: a new session, never an error
             return None
         session = VersionedSession(session_id, data, stored[0])
         session.schema_version = self.life.schema.version
-        if migrated or index_due(session, self.idle_timeout):
-            session.changed()  # re-saved: in this node's schema, or to keep the user's index alive
+        if migrated or (self.life.touch.slides and index_due(session, self.idle_timeout)):
+            # Re-saved: in this node's schema, or to keep the user's index alive (it outlives the session's last
+            # write by a whole timeout, so only sessions that reads keep alive need this)
+            session.changed()
         return session
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:

@@ -50,6 +50,20 @@ def test_secrets_never_print() -> None:
         ),
         ({"NODE_SHUTDOWN_TIMEOUT": "0"}, "NODE_SHUTDOWN_TIMEOUT='0' is out of range"),
         ({"SESSION_SECRET": f"{DEV_SECRET},not-a-key"}, "SESSION_SECRET item 2 of 2 (9 characters, value hidden)"),
+        (
+            {"SESSION_TOUCH": "lazy:0"},
+            "SESSION_TOUCH='lazy:0' is invalid: expected always, on-change or lazy:<seconds>",
+        ),
+        ({"SESSION_TOUCH": "sometimes"}, "SESSION_TOUCH='sometimes' is invalid"),
+        ({"SESSION_SAVE": "never"}, "SESSION_SAVE='never' is invalid: expected one of always, on-change"),
+        ({"SESSION_SCHEMA": "3"}, "SESSION_SCHEMA='3' is invalid: expected one of 1, 2"),
+        (
+            {"SESSION_SCHEMA_COMPAT": "guess"},
+            "SESSION_SCHEMA_COMPAT='guess' is invalid: expected one of migrate, reject",
+        ),
+        ({"SESSION_PAD_KB": "-1"}, "SESSION_PAD_KB='-1' is out of range"),
+        ({"SESSION_COOKIE_DENYLIST": "memcached"}, "SESSION_COOKIE_DENYLIST='memcached' is invalid"),
+        ({"SESSION_TTL": "60", "SESSION_MAX_AGE": "61"}, "SESSION_TTL=60 and SESSION_MAX_AGE=61 disagree"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], expected: str) -> None:
@@ -102,3 +116,15 @@ def test_a_malformed_redis_url_is_named_without_its_password(url: str) -> None:
         NodeSettings.from_env({"SESSION_STORE": "redis", "REDIS_URL": url})
     message = str(caught.value)
     assert "REDIS_URL=" in message and "hunter2" not in message and ":***@" in message
+
+
+def test_session_life_settings_and_their_defaults() -> None:
+    """The defaults keep each store's old behaviour; SESSION_TTL is SESSION_MAX_AGE by another name."""
+    default = NodeSettings.from_env({})
+    assert (default.touch, default.save, default.schema, default.schema_compat, default.pad_kb) == (
+        "always", "on-change", 1, "migrate", 0.0
+    )  # fmt: skip
+    cookie = NodeSettings.from_env({"SESSION_STORE": "cookie", "SESSION_TTL": "300"})
+    assert (cookie.max_age, cookie.touch, cookie.touch_interval) == (300, "lazy", 30.0)
+    lazy = NodeSettings.from_env({"SESSION_TOUCH": "lazy:2.5", "SESSION_MAX_AGE": "60", "SESSION_TTL": "60"})
+    assert (lazy.max_age, lazy.touch, lazy.touch_interval) == (60, "lazy", 2.5)

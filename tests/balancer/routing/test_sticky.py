@@ -138,3 +138,39 @@ async def test_a_killed_nodes_clients_are_redispatched_and_re_pinned(start_nodes
         async with session.get(balancer.url + "/") as response:
             assert response.status == 200 and route_cookie(response) is None
     assert balancer.status()["redispatches"] == 2
+
+
+async def test_sticky_ttl_gives_the_cookie_a_max_age_renewed_on_every_answer(
+    start_nodes, start_balancer, client
+) -> None:
+    """BALANCER_STICKY_TTL: the pin lapses only after that long without a request (then the client is placed anew)."""
+    nodes = await start_nodes(3)
+    balancer = await start_balancer(nodes, routing="sticky", route_secret=Secret(SECRET), sticky_ttl=30)
+    session, served = client(), set()
+    for _ in range(3):
+        async with session.get(balancer.url + "/again") as response:
+            set_cookie = next(h for h in response.headers.getall("Set-Cookie") if h.startswith("SL_ROUTE="))
+            served.add(response.headers["X-Node-Id"])
+            assert {part.strip() for part in set_cookie.split(";")[1:]} == {
+                "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=30"
+            }  # fmt: skip
+    assert len(served) == 1  # renewed, and still pinned
+    lapsed, placements = client(cookies=False), set()  # a browser that dropped the lapsed cookie each time
+    for _ in range(len(nodes)):
+        async with lapsed.get(balancer.url + "/first") as response:
+            placements.add(response.headers["X-Node-Id"])
+            assert route_cookie(response) is not None
+    assert len(placements) == len(nodes)  # placed anew each time (round robin), not kept anywhere
+    assert balancer.status()["redispatches"] == 0
+
+
+def test_the_sticky_ttl_setting_is_read_and_bounded() -> None:
+    from balancer.settings import BalancerSettings
+
+    upstreams = {"BALANCER_UPSTREAMS": "http://127.0.0.1:1"}
+    assert BalancerSettings.from_env(upstreams).sticky_ttl == 0
+    settings = BalancerSettings.from_env({**upstreams, "BALANCER_STICKY_TTL": "600"})
+    route = StickyPolicy.from_settings(settings).choose(RouteRequest(), UpstreamRegistry(["http://10.0.0.1:1"]).view)
+    assert route.set_cookie is not None and route.set_cookie.endswith("; Max-Age=600")
+    with pytest.raises(ValueError, match="BALANCER_STICKY_TTL"):
+        BalancerSettings.from_env({**upstreams, "BALANCER_STICKY_TTL": "-1"})
