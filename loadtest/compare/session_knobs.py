@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--session-save", choices=SAVE_POLICIES,
                        help="SESSION_SAVE: write the whole session back on every request (always) or only when "
                             "it changed (on-change, the default); cookie store: a cookie on every answer")  # fmt: skip
+    group.add_argument("--cookie-denylist", action="store_true",
+                       help="SESSION_COOKIE_DENYLIST=redis: the cookie store keeps revoked session ids in Redis, so a "
+                            "logout is refused by every node (default off: usable until it expires)")  # fmt: skip
     group.add_argument(
         "--redis-maxmemory", type=float, metavar="MB", help="the lab Redis' maxmemory in MB (store-full default 3)"
     )
@@ -86,7 +89,7 @@ def knobs_of(args: argparse.Namespace) -> SessionKnobs:
     """The knobs every cell shares (the lists are swept by `sweep`)."""
     return SessionKnobs(time_scale=args.time_scale, session_ttl=args.session_ttl, sticky_ttl=args.sticky_ttl,
                         touch=args.session_touch, save=args.session_save,
-                        redis_maxmemory_mb=args.redis_maxmemory)  # fmt: skip
+                        redis_maxmemory_mb=args.redis_maxmemory, cookie_denylist=args.cookie_denylist)  # fmt: skip
 
 
 def sweep(base: SessionKnobs, args: argparse.Namespace) -> list[SessionKnobs]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from nodes.contract.names import REDIS, REPLICATED_STORE, default_consistency
+from nodes.contract.names import DENYLIST_REDIS, REDIS, REPLICATED_STORE, default_consistency
 
 PERSISTENCE_WORDS = {"none": "no persistence", "aof": "AOF"}  # --redis-persistence values as a team names them
 
@@ -53,6 +53,7 @@ class SessionKnobs:
     redis_maxmemory_mb: float | None = None
     redis_eviction: str | None = None
     schema_compat: str | None = None  # mixed-version cells: SESSION_SCHEMA_COMPAT
+    cookie_denylist: bool = False  # SESSION_COOKIE_DENYLIST=redis: a cookie logout is refused by every node
 
     def scaled(self, seconds: float) -> int:
         """A lifetime as the processes get it: scaled, in whole seconds, at least one."""
@@ -84,6 +85,8 @@ class SessionKnobs:
             env.append(("BALANCER_STICKY_TTL", str(self.scaled(self.sticky_ttl))))
         if self.schema_compat is not None:
             env.append(("SESSION_SCHEMA_COMPAT", self.schema_compat))
+        if self.cookie_denylist:
+            env.append(("SESSION_COOKIE_DENYLIST", DENYLIST_REDIS))
         return tuple(env)
 
     @property

@@ -45,6 +45,7 @@ def knob_fields(spec: CellSpec) -> dict[str, Any]:
         "session_save": knobs.save or SAVE_ON_CHANGE,
         "redis_eviction": knobs.redis_eviction,
         "schema_compat": knobs.schema_compat,
+        "cookie_denylist": knobs.cookie_denylist,
     }
 
 
@@ -130,7 +131,7 @@ def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any]
         "forced_relogins": S.forced_relogins(knobs.schema_compat, store, int(own.get("users_before_deploy", 0)))
         if knobs.schema_compat
         else S.not_modelled("no schema change in this scenario"),  # fmt: skip
-        "revocation_ms": S.revocation(store, denylist=False),
+        "revocation_ms": S.revocation(store, denylist=knobs.cookie_denylist),
     }
     if store == MEMORY and knobs.gap_s > 0:  # a lapsed sticky cookie moves a memory user to a node without its session
         theory["expired_after_idle"] = S.not_modelled("a memory user moved by the pause misses too")

@@ -51,6 +51,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION,
                                             extra_env=tunnel_env(spec) + session_run.node_env(spec),
+                                            with_redis=spec.session.cookie_denylist,
                                             balancer=spec.balancer))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         redis_setup = session_run.configure_redis(cluster, spec)
