@@ -15,7 +15,8 @@ QUIET = ("--users", "6", "--revocation-bound", "1")
 STORE_FULL = ("compare", "--scenario", "store-full", "--store", "redis", "--redis-maxmemory", "2",
               "--duration", "6", *QUIET)  # fmt: skip
 COOKIE_SIZE = ("compare", "--scenario", "steady", "--store", "cookie,redis", "--routing", "random",
-               "--session-kb", "1,64", "--session-touch", "lazy:2", "--duration", "5", *QUIET)  # fmt: skip
+               "--session-kb", "1,64", "--session-touch", "lazy:2", "--cookie-denylist", "--duration", "5",
+               *QUIET)  # fmt: skip
 MIXED = ("compare", "--scenario", "mixed-version", "--store", "redis", "--nodes", "2", "--drain-seconds", "1",
          "--duration", "5", *QUIET)  # fmt: skip
 # 5 s pauses against a 3 s TTL refreshed lazily every second and a 1 s affinity cookie (x 0.05 of 100, 60, 20, 20)
@@ -59,6 +60,7 @@ def test_a_full_redis_evicts_or_refuses_and_a_cookie_over_its_limit_is_refused_w
     small = sizes["cookie", 1.0]
     assert small["refused_413"] == 0 and small["logins"] > 0 and small["store_touches_agrees"] is True
     assert small["wire_bytes_per_request"] > 2 * sizes["redis", 1.0]["wire_bytes_per_request"]  # both ways
+    assert small["revoked_on_first_probe"] is True and small["revocation_ms_agrees"] is True  # the deny-list
     assert sizes["redis", 64.0]["store_bytes_per_session"] > 64 * 1024 > sizes["redis", 1.0]["store_bytes_per_session"]
     assert sizes["redis", 64.0]["refused_413"] == 0
     no_server_errors([lru, noeviction, *sizes.values()])
@@ -85,4 +87,5 @@ def test_a_mixed_version_deploy_and_idle_gaps_move_the_measures_the_way_theory_s
     assert idle["expired_while_active"] == 0 and idle["expired_while_active_agrees"] is True
     assert idle["moved_after_idle_agrees"] is True and idle["moved_after_idle"] > 0  # the 1 s affinity cookie lapsed
     assert idle["store_touches_agrees"] is True  # lazy: at most one touch per second per session
+    assert idle["verdict"] == "ok", idle["theory"]  # the expiries after a pause are judged apart from placement
     no_server_errors([migrate, reject, idle])
