@@ -21,6 +21,7 @@ from nodes.contract.names import (
     HASH,
     MEMORY,
     REDIS,
+    REPLICATED_STORE,
     ROUTE,
     SAVE_ALWAYS,
     STICKY,
@@ -252,4 +253,7 @@ def revocation(store: str, denylist: bool) -> Bounds:
         return not_modelled("the client holds the encrypted session: every node accepts it until it expires")
     if store == COOKIE:
         return Bounds(0, 0, "the deny-list in Redis is read on every request: every node refuses it at once")
+    if store == REPLICATED_STORE:
+        return Bounds(0, 0, "replicated: the logout's delete is copied to every peer (asynchronous modes: within one "
+                      "copy interval), so every node refuses it well within the bound")  # fmt: skip
     return not_modelled(f"{store}: the session lives where it was written; the logout reaches it only if routed there")
