@@ -50,6 +50,11 @@ def knob_fields(spec: CellSpec) -> dict[str, Any]:
     }
 
 
+def store_evicts(spec: CellSpec) -> bool:
+    """A Redis store with an evicting maxmemory-policy (store-full's LRU cells)."""
+    return spec.store == REDIS and spec.session.redis_eviction not in (None, "noeviction")
+
+
 def pinned_kinds(routing: str) -> tuple[str, ...]:
     """The user kinds the routing keeps on one node (sticky: browsers, by their cookie); spread routings: all."""
     return ("browser",) if routing == STICKY else ("browser", "app")
@@ -173,6 +178,21 @@ def idle_misses_apart(record: CellRecord, after_idle: int, bounds: S.Bounds) -> 
     return replace(record, misses=misses, verdicts=verdicts)
 
 
+def misses_within_evictions(record: CellRecord, evicted: int | None, idle_lost: int) -> CellRecord:
+    """An LRU-evicting Redis: the active users' misses judged against Redis' own count, since each is an eviction
+    it counted beside the idle users' (misses <= evicted keys - idle users' sessions lost); how many of the
+    evictions hit active users depends on the machine's pace, which no theory here times."""
+    if evicted is None:
+        return record
+    room = evicted - idle_lost
+    agrees = record.misses.misses <= room
+    note = (f" Past maxmemory an LRU policy may evict an active user's session too: judged as misses <= Redis' "
+            f"{evicted} evictions less the {idle_lost} idle users' sessions lost ({room}).")  # fmt: skip
+    misses = replace(record.misses, miss_agrees_with_theory=agrees, theory=record.misses.theory + note)
+    verdicts = tuple(replace(v, agrees=agrees) if v.key == "miss_agrees_with_theory" else v for v in record.verdicts)
+    return replace(record, misses=misses, verdicts=verdicts)
+
+
 def add(record: CellRecord, spec: CellSpec, stats: Mapping[str, Any], observed: Mapping[str, Any],
         own: Mapping[str, Any]) -> CellRecord:  # fmt: skip
     """The record with its `session` group and one verdict per judged measure; 500s are judged everywhere."""
@@ -183,6 +203,9 @@ def add(record: CellRecord, spec: CellSpec, stats: Mapping[str, Any], observed: 
     figures["session_theory"] = {name: bounds.text for name, bounds in theory.items()}
     record = idle_misses_apart(record.with_measures("session", figures), figures["expired_after_idle"],
                                theory["expired_after_idle"])  # fmt: skip
+    if store_evicts(spec):
+        record = misses_within_evictions(record, figures.get("evicted_sessions"),
+                                         int(figures.get("filler_sessions_lost") or 0))  # fmt: skip
     for name, bounds in theory.items():
         if bounds.judged:
             record = record.judged(Verdict(f"{name}_agrees", name.replace("_", " "),

@@ -60,3 +60,16 @@ def test_expiries_after_an_idle_gap_are_judged_by_the_lifetimes_not_as_placement
     assert "judged apart" in fields["theory"]
     short = M.add(build_cell(spec, with_idle(stats_doc(0.0), 12, 5)), spec, with_idle(stats_doc(0.0), 12, 5), {}, {})
     assert short.to_json()["expired_after_idle_agrees"] is False  # 5 s > 3 s: all 12 should have expired
+
+
+def test_an_lru_cells_misses_are_judged_against_redis_own_eviction_count() -> None:
+    knobs = SessionKnobs(session_kb=16, redis_eviction="allkeys-lru", redis_maxmemory_mb=3)
+    spec = replace(CellSpec("random", "redis", "store-full", 3, 30, 10.0), session=knobs)
+    stats = stats_doc(0.02)  # about 12 misses
+    misses = build_cell(spec, stats).to_json()["misses"]
+    within = M.add(build_cell(spec, stats), spec, stats, {"redis_evicted_keys": 100 + misses}, {
+        "filler_sessions_lost": 100}).to_json()  # fmt: skip
+    assert within["miss_agrees_with_theory"] is True and "less the 100 idle users' sessions lost" in within["theory"]
+    beyond = M.add(build_cell(spec, stats), spec, stats, {"redis_evicted_keys": 100 + misses - 1}, {
+        "filler_sessions_lost": 100}).to_json()  # fmt: skip
+    assert beyond["miss_agrees_with_theory"] is False  # a miss Redis did not evict for: a finding
