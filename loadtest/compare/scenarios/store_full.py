@@ -27,7 +27,7 @@ from loadtest.lab.probe import request
 from nodes.contract.names import COOKIE, NO_TOKEN_YET, RANDOM, REDIS, TOKEN_HEADER
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from loadtest.compare.spec import CellSpec
     from loadtest.lab.control import ClusterControl
@@ -82,11 +82,14 @@ class Filler:
                 key = str(answer.status or "connection")
                 self.other_failures[key] = self.other_failures.get(key, 0) + 1
 
-    def lost(self) -> tuple[int, int]:
-        """(sessions asked for, sessions gone): every acknowledged session, asked for once (GET /me, 401 = gone)."""
+    def lost(self, node_urls: Sequence[str]) -> tuple[int, int]:
+        """(sessions asked for, sessions gone): every acknowledged session, asked of each node directly until one
+        has it (GET /me, 200); gone when none has it (a memory session lives on one node: through a spreading
+        balancer it would look lost where it only was elsewhere)."""
         gone = 0
         for token in self.tokens:
-            if request("GET", self.url + "/me", headers={TOKEN_HEADER: token}, timeout=TIMEOUT).status == 401:
+            if not any(request("GET", url + "/me", headers={TOKEN_HEADER: token}, timeout=TIMEOUT).status == 200
+                       for url in node_urls):  # fmt: skip
                 gone += 1
         return len(self.tokens), gone
 
@@ -149,7 +152,7 @@ class StoreFull(Scenario):
         if filler is None:
             return {}
         filler.stop()
-        asked, gone = filler.lost()
+        asked, gone = filler.lost([member.url for member in control.cluster.nodes if member.process.running()])
         policy = spec.session.redis_eviction
         if spec.store == REDIS and policy != "noeviction":
             agrees = gone > 0
