@@ -80,6 +80,7 @@ def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observ
     gaps = {kind: totals.get(T.key(L.IDLE_GAPS, kind), 0) for kind in ("browser", "app")}
     moved = {kind: totals.get(T.key(L.MOVED_AFTER_IDLE, kind), 0) for kind in ("browser", "app")}
     refused = T.labels(totals, L.REFUSED)
+    placement_safe = float(data.get("expected_misses") or 0.0) < S.PLACEMENT_MISSES
     writes = None if not counters else counters.get("store_writes", 0) + counters.get("store_touches", 0)
     per_write = _ratio(counters.get("store_bytes_written"), counters.get("store_writes"), 0) if counters else None
     logins_refused = _total(totals, L.LOGINS_REFUSED) + int(own.get("filler_logins_refused", 0))
@@ -94,7 +95,9 @@ def measure(spec: CellSpec, record: CellRecord, stats: Mapping[str, Any], observ
         "store_bytes_per_session": per_write if per_write is not None else observed.get("redis_bytes_per_session"),
         "idle_gaps": sum(gaps.values()),
         "expired_after_idle": _total(totals, L.EXPIRED_AFTER_IDLE),
-        "expired_while_active": _total(totals, L.ACTIVE_MISSES),
+        "misses_while_active": _total(totals, L.ACTIVE_MISSES),  # misses of users who had not just paused
+        # ... which are expiries only where the routing and store lose no session by placement
+        "expired_while_active": _total(totals, L.ACTIVE_MISSES) if placement_safe else None,
         "moved_after_idle": sum(moved[kind] for kind in pinned_kinds(spec.routing)),
         "moved_after_idle_by_kind": moved,
         "store_writes_per_request": _ratio(writes, counters.get("requests")) if counters else None,

@@ -53,8 +53,8 @@ def cell_line(cell: Cell) -> str:
                      + _theory(cell, "expired_after_idle") + f", {cell.get('moved_after_idle', 0):,} users moved"
                      + _theory(cell, "moved_after_idle"))  # fmt: skip
     if cell.get("idle_gaps") or cell.get("expired_while_active_agrees") is not None:
-        active = cell.get("expired_while_active", 0)
-        parts.append(f"{active:,} expired while active" + _theory(cell, "expired_while_active"))
+        active = cell.get("expired_while_active")
+        parts.append(f"{_figure(active)} expired while active" + _theory(cell, "expired_while_active"))
     if cell.get("redis_eviction"):
         parts.append(f"{_figure(cell.get('evicted_sessions'))} sessions evicted" + _theory(cell, "evicted_sessions")
                      + f", {cell.get('logins_refused', 0):,} logins refused with 503" + _theory(cell, "logins_refused")

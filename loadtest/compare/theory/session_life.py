@@ -31,6 +31,7 @@ from nodes.contract.names import (
 )
 
 MARGIN_S = 0.5  # a gap within this of a lifetime is not judged (a loaded 2-core machine sleeps late)
+PLACEMENT_MISSES = 0.5  # expected placement misses from which an expiry cannot be told from a miss
 NOT_MODELLED = "not modelled"
 # A padded session's cookie: Fernet (57 bytes + AES padding) of JSON, then base64 (x 4/3). At or above this many KB
 # of padding the cookie cannot fit COOKIE_LIMIT_BYTES whatever the rest of the session holds; at or below FITS_KB it
@@ -122,7 +123,7 @@ def expired_while_active(knobs: SessionKnobs, store: str, routing_misses_expecte
     WAIT_MAX_S, a lifetime at least 1 s) or a lazy refresh plus a think time stays under it."""
     if knobs.gap_s <= 0 and knobs.session_ttl is None and knobs.touch is None and knobs.save is None:
         return not_modelled("no idle gap or lifetime knob in this cell: its misses are the miss rate's to judge")
-    if routing_misses_expected >= 0.5:
+    if routing_misses_expected >= PLACEMENT_MISSES:
         return not_modelled("this routing and store miss by placement too: an expiry cannot be told from a miss")
     ttl, age = ttl_s(knobs), refresh_age_s(knobs, store)
     if age is None:
