@@ -128,7 +128,9 @@ def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any]
         "expired_while_active": S.expired_while_active(knobs, store, float(data.get("expected_misses") or 0.0)),
         "expired_after_idle": S.expired_after_idle(knobs, store, sum(gaps.values())),
         "moved_after_idle": S.moved_after_idle(knobs, spec.routing, "browser", spec.nodes, gaps.get("browser", 0)),
-        "store_writes_per_request": S.store_writes_per_request(knobs, store, changing, logins),
+        "store_writes_per_request": S.store_writes_per_request(knobs, store, changing, logins)
+        if spec.scenario != "concurrent"
+        else S.not_modelled("parallel writes on one session conflict and are re-applied: more writes than requests"),
         "evicted_sessions": S.evicted(knobs.redis_eviction, store)
         if knobs.redis_eviction
         else S.Bounds(0, 0, "no maxmemory: Redis evicts nothing")
@@ -136,7 +138,7 @@ def theories(spec: CellSpec, data: Mapping[str, Any], figures: Mapping[str, Any]
         else S.Bounds(0, 0, f"the {store} store keeps no session in Redis"),  # fmt: skip
         "logins_refused": S.logins_refused(knobs.redis_eviction, store)
         if knobs.redis_eviction
-        else S.Bounds(0, 0, "nothing limits the store: no login is refused"),  # fmt: skip
+        else S.not_modelled("no maxmemory in this cell: a 503 to a login is a store outage, the error theory's"),
         "forced_relogins": S.forced_relogins(knobs.schema_compat, store, int(own.get("users_before_deploy", 0)))
         if knobs.schema_compat
         else S.not_modelled("no schema change in this scenario"),  # fmt: skip
