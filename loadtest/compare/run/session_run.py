@@ -40,12 +40,18 @@ def maxmemory_mb(spec: CellSpec) -> float | None:
     return STORE_FULL_DEFAULT_MB if spec.session.redis_eviction is not None else None
 
 
+def plain_redis_url(cluster: LocalCluster) -> str | None:
+    """The cell's Redis when it is one server this module can talk to (not Sentinel, not Redis Cluster)."""
+    url = cluster.redis_url or ""
+    return url if url.startswith("redis://") else None
+
+
 def configure_redis(cluster: LocalCluster, spec: CellSpec) -> dict[str, Any]:
     """Set maxmemory and its policy on the cell's own Redis before the load (CONFIG SET: no restart)."""
-    limit = maxmemory_mb(spec)
-    if limit is None or not cluster.redis_url:
+    limit, url = maxmemory_mb(spec), plain_redis_url(cluster)
+    if limit is None or url is None:
         return {}
-    client = redis.Redis.from_url(cluster.redis_url, socket_timeout=2.0)
+    client = redis.Redis.from_url(url, socket_timeout=2.0)
     try:
         client.config_set("maxmemory", str(int(limit * 1024 * 1024)))
         client.config_set("maxmemory-policy", spec.session.redis_eviction or "noeviction")
@@ -58,9 +64,10 @@ def configure_redis(cluster: LocalCluster, spec: CellSpec) -> dict[str, Any]:
 
 def redis_memory(cluster: LocalCluster) -> dict[str, Any]:
     """Redis' own view after the load: memory, keys, evictions, refused writes; memory per session measured."""
-    if not cluster.redis_url:
+    url = plain_redis_url(cluster)
+    if url is None:
         return {}
-    client = redis.Redis.from_url(cluster.redis_url, socket_timeout=2.0)
+    client = redis.Redis.from_url(url, socket_timeout=2.0)
     try:
         memory, stats, keys = client.info("memory"), client.info("stats"), int(client.dbsize())
         keys_seen = islice(client.scan_iter(count=SAMPLE, _type="string"), SAMPLE)
