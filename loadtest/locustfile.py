@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from gevent.pool import Group
-from locust import between, task
+from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 try:
     from loadtest.users import openloop, stats
+    from loadtest.users import session_life as life
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
     from loadtest.users.follow import Follower
@@ -44,6 +45,7 @@ try:
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from loadtest.users import openloop, stats
+    from loadtest.users import session_life as life
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
     from loadtest.users.follow import Follower
@@ -58,6 +60,7 @@ SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-s
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
 TALLY = stats.TALLY
 openloop.use_tally(TALLY)
+events.init_command_line_parser.add_listener(life.add_arguments)  # type: ignore[no-untyped-call]
 
 
 class SessionMiss(Exception):
@@ -87,10 +90,11 @@ class SessionClient(FastHttpUser):
         self.after_miss = False
         self.pacer: openloop.Pacer | None = None
         self.follower = Follower(TALLY, self.kind, AFFINITY_COOKIE)  # re-pins, nodes per session, cookie re-issue
+        self.idle = life.IdlePauses(self.environment.parsed_options)  # --sessionlab-idle-gap
 
     def wait_time(self) -> float:
         """Think time in closed loop; none in open loop (each call waits for its own turn)."""
-        return 0.0 if openloop.OPEN.active else float(self.think_time())
+        return 0.0 if openloop.OPEN.active else self.idle.wait(float(self.think_time()))
 
     def take_turn(self) -> float | None:
         """Open loop: wait for this user's next intended start and return it; closed loop: None at once."""
@@ -175,6 +179,8 @@ class SessionClient(FastHttpUser):
                 self.remember_reference(resp.headers)
                 learn(body, self.expected)
         TALLY.count(T.SESSION_REQUESTS, self.kind)
+        node = resp.headers.get(NODE_HEADER) if resp.headers else None
+        self.idle.answered(TALLY, self.kind, node, missed=reason is not None)
         if reason is not None:
             self.miss(f"{reason} on {name}")
 
@@ -194,9 +200,12 @@ class SessionClient(FastHttpUser):
             TALLY.count(T.node_latency(node), bucket)
         openloop.record_answer(intended, meta["response_time"], scheduled=intended is not None)
         TALLY.count(T.PROCESS, stats.PROCESS["id"])
+        reference = len(self.auth_headers().get(TOKEN_HEADER, "")) or life.cookie_bytes(self.client.cookiejar)
+        life.count_wire(TALLY, self.kind, resp, reference)
 
     def error(self, resp: Any, text: str) -> None:
         resp.failure(text)
+        life.count_refusal(TALLY, resp.status_code or 0, str(resp.request_meta.get("name", "")))
         TALLY.count(T.ERRORS, self.kind)
         TALLY.count(T.ERRORS_BY_METHOD, str(resp.request_meta.get("request_type", "?")))
         TALLY.count(T.STATUS, str(resp.status_code or 0))

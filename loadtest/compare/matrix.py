@@ -23,6 +23,7 @@ from loadtest.compare.options import (
     default_scenarios,
 )
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
+from loadtest.compare.session_knobs import knobs_of, sweep
 from loadtest.compare.spec import CellSpec
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from nodes.contract.names import NODE_STORES, REDIS, REPLICATED_STORE, ROUTING_MODES, STORES
@@ -50,6 +51,9 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
                       if not default or scenario.in_default(base.posture(), routing)
                       for mode in scenario.variants(base.store, args.consistency)]  # fmt: skip
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
+    cells = [replace(cell, session=knobs) for cell in cells for knobs in sweep(knobs_of(args), args)]
+    sweeps = {"redis_eviction": args.redis_eviction, "schema_compat": args.schema_compat}
+    cells = [_sized(each) for cell in cells for each in scenario_for(cell.scenario).session_variants(cell, sweeps)]
     balancers = getattr(args, "balancer", ("sessionlab",))
     cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells]  # a block each
     return with_revocation(cells, revocation_bound(args))
@@ -81,6 +85,11 @@ def _spec(spec: CellSpec, scenario: Scenario, mode: str | None) -> CellSpec:
     paced = spec if scenario.users is None else replace(spec, arrival_rate=0.0, poisson=False)
     cell = replace(paced, scenario=scenario.name, consistency=mode)
     return replace(cell, duration=scenario.duration(cell))
+
+
+def _sized(spec: CellSpec) -> CellSpec:
+    """The cell with its scenario's duration for its session knobs (store-full fills at a pace its size sets)."""
+    return replace(spec, duration=scenario_for(spec.scenario).duration(spec))
 
 
 def revocation_bound(args: argparse.Namespace) -> float:

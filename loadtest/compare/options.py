@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from loadtest.compare import session_knobs
 from loadtest.compare.fidelity import options as fidelity
 from loadtest.compare.run import locustrun
 from loadtest.compare.scenarios import SCENARIOS
@@ -101,8 +102,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "command line, e.g. docs/results/compare.md")  # fmt: skip
     parser.add_argument("--strict", action="store_true", help=f"exit {EXIT_DISAGREES} if a cell disagrees with theory")
     fidelity.add_arguments(parser)
+    session_knobs.add_arguments(parser)
     args = parser.parse_args(argv)
     fidelity.check_arguments(parser, args)
+    session_knobs.check(parser, args)
     if min(args.nodes) < 2:
         parser.error("--nodes must be at least 2 (a node-failure cell kills one)")
     if args.workers < 0 or (args.users is not None and args.users < 1):

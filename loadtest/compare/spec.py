@@ -6,9 +6,10 @@ without importing the module that builds the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
-from nodes.contract.names import REDIS, REPLICATED_STORE, default_consistency
+from nodes.contract.names import DENYLIST_REDIS, REDIS, REPLICATED_STORE, default_consistency
 
 PERSISTENCE_WORDS = {"none": "no persistence", "aof": "AOF"}  # --redis-persistence values as a team names them
 
@@ -31,6 +32,73 @@ def posture_label(store: str, replication: str | None = None, persistence: str |
 # appendfsync everysec) and the naive one beside it, and the replicated store with synchronous copies.
 REDIS_AOF, REDIS_NAIVE = posture_label(REDIS, persistence="aof"), posture_label(REDIS, persistence="none")
 SYNC_REPLICATED = tuple(posture_label(REPLICATED_STORE, mode) for mode in ("all-sync", "backup-sync"))
+
+
+COOKIE_LIMIT_TEXT = "~3.9 KB"  # the padded session the limit leaves room for, as the report says it
+MIN_LIFETIME_S = 1  # the nodes and the balancer count lifetimes in whole seconds (a cookie's Max-Age is one)
+
+
+@dataclass(frozen=True)
+class SessionKnobs:
+    """One cell's session knobs; None / 0 leave the nodes' defaults. Lifetimes and gaps as the user gave them,
+    unscaled: `scaled()` is what the processes get."""
+
+    session_kb: float = 0.0  # SESSION_PAD_KB: filler put into every session at login
+    idle_gap: float = 0.0  # seconds a user pauses between stretches of activity (unscaled)
+    time_scale: float = 1.0
+    session_ttl: float | None = None  # SESSION_TTL (unscaled)
+    sticky_ttl: float | None = None  # BALANCER_STICKY_TTL (unscaled)
+    touch: str | None = None  # SESSION_TOUCH: always, on-change, lazy:<s> (s unscaled)
+    save: str | None = None  # SESSION_SAVE: always, on-change
+    redis_maxmemory_mb: float | None = None
+    redis_eviction: str | None = None
+    schema_compat: str | None = None  # mixed-version cells: SESSION_SCHEMA_COMPAT
+    cookie_denylist: bool = False  # SESSION_COOKIE_DENYLIST=redis: a cookie logout is refused by every node
+
+    def scaled(self, seconds: float) -> int:
+        """A lifetime as the processes get it: scaled, in whole seconds, at least one."""
+        return max(MIN_LIFETIME_S, math.ceil(seconds * self.time_scale - 1e-9))
+
+    @property
+    def gap_s(self) -> float:
+        """The idle gap the users take, scaled."""
+        return self.idle_gap * self.time_scale
+
+    @property
+    def lazy_interval(self) -> float | None:
+        """SESSION_TOUCH=lazy:<s>: s, unscaled; None for the other policies."""
+        return float(self.touch.split(":", 1)[1]) if self.touch and self.touch.startswith("lazy:") else None
+
+    def node_env(self) -> tuple[tuple[str, str], ...]:
+        """The nodes' (and our balancer's) environment for these knobs (CONTRACT-23's names)."""
+        env: list[tuple[str, str]] = []
+        if self.session_kb:
+            env.append(("SESSION_PAD_KB", f"{self.session_kb:g}"))
+        if self.session_ttl is not None:
+            env.append(("SESSION_TTL", str(self.scaled(self.session_ttl))))
+        if self.touch is not None:
+            lazy = self.lazy_interval
+            env.append(("SESSION_TOUCH", self.touch if lazy is None else f"lazy:{self.scaled(lazy)}"))
+        if self.save is not None:
+            env.append(("SESSION_SAVE", self.save))
+        if self.sticky_ttl is not None:
+            env.append(("BALANCER_STICKY_TTL", str(self.scaled(self.sticky_ttl))))
+        if self.schema_compat is not None:
+            env.append(("SESSION_SCHEMA_COMPAT", self.schema_compat))
+        if self.cookie_denylist:
+            env.append(("SESSION_COOKIE_DENYLIST", DENYLIST_REDIS))
+        return tuple(env)
+
+    @property
+    def label(self) -> str:
+        """How a cell's label names the knobs that differ from the defaults (`/ 16 KB / gap 30 s`)."""
+        words = [f"{self.session_kb:g} KB"] if self.session_kb else []
+        words += [f"gap {self.idle_gap:g} s"] if self.idle_gap else []
+        words += [f"touch {self.touch}"] if self.touch else []
+        words += [f"save {self.save}"] if self.save else []
+        words += [self.redis_eviction] if self.redis_eviction else []
+        words += [self.schema_compat] if self.schema_compat else []
+        return "".join(f" / {word}" for word in words)
 
 
 @dataclass(frozen=True)
@@ -57,6 +125,7 @@ class CellSpec:
     long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
     long_lived_kind: str = "ws"  # --long-lived-kind: ws, sse or both (loadtest/compare/run/locustrun.py)
     rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
+    session: SessionKnobs = field(default_factory=SessionKnobs)  # size, idle gap, lifetimes, a full store (issue 23)
 
     def posture(self, setup: str | None = None) -> str:
         """`posture_label` of this cell; `setup` is the scenario's own store set-up (Sentinel), if any."""
@@ -75,7 +144,8 @@ class CellSpec:
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
         front = "" if self.balancer == "sessionlab" else f"{self.balancer}: "
-        return f"{front}{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
+        knobs = self.store_variant + self.session.label
+        return f"{front}{self.routing} / {self.store_label} / {self.scenario}{mode}{knobs}"
 
     @property
     def store_variant(self) -> str:

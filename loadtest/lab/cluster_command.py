@@ -15,6 +15,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from loadtest.lab.balancers import BALANCERS, DEFAULT_BALANCER
@@ -125,6 +126,17 @@ def logs_problem(logs: Path | None) -> str | None:
     return None
 
 
+# The session's own life (docs/session-life.md): taken from the caller's shell to every node and our balancer, where
+# the lab otherwise starts its children without the shell's SESSION_* and BALANCER_* settings (launcher.child_env).
+SESSION_LIFE_VARS = ("SESSION_PAD_KB", "SESSION_TTL", "SESSION_TOUCH", "SESSION_SAVE", "SESSION_SCHEMA",
+                     "SESSION_SCHEMA_COMPAT", "SESSION_COOKIE_DENYLIST", "BALANCER_STICKY_TTL")  # fmt: skip
+
+
+def session_life_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The session-life settings the caller's shell sets, to pass on."""
+    return tuple((name, environ[name].strip()) for name in SESSION_LIFE_VARS if environ.get(name, "").strip())
+
+
 def _env_default(name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = os.environ.get(name, "").strip() or default
     if value not in allowed:
@@ -145,6 +157,8 @@ def banner(cluster: LocalCluster, logs: Path) -> str:
         + ", ".join(str(cluster.frontend.front.folder / name) for name in cluster.frontend.config_files()),
     ]
     lines += [f"  {m.name:<9} {m.url}   pid {m.process.pid}" for m in cluster.nodes]
+    if config.extra_env:
+        lines.append("  session   " + " ".join(f"{name}={value}" for name, value in config.extra_env))
     if cluster.redis is not None:
         lines.append(f"  redis     {cluster.redis.url}   pid {cluster.redis.pid}")
         lines.append(f"            {cluster.redis.binary.describe()}")
@@ -216,10 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.logs or Path(tempfile.mkdtemp(prefix="sessionlab-cluster-"))
     own_redis = args.redis_cluster or args.redis_sentinel
     redis_url = None if own_redis else os.environ.get("REDIS_URL") or None
+    life = session_life_env(os.environ)
     config = ClusterConfig(nodes=args.nodes, routing=args.routing, store=args.store, host=args.host, port=args.port,
                            redis_url=redis_url, redis_cluster=args.redis_cluster, log_dir=logs,
                            redis_sentinel=args.redis_sentinel, replication=args.replication,
-                           balancer=args.balancer)  # fmt: skip
+                           balancer=args.balancer, extra_env=life,
+                           with_redis=any(name == "SESSION_COOKIE_DENYLIST" for name, _ in life))  # fmt: skip
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

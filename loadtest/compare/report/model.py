@@ -9,7 +9,7 @@ import base64
 from typing import Any
 
 from loadtest.compare.fidelity import report as fidelity_report
-from loadtest.compare.report import balancers, membership, replication
+from loadtest.compare.report import balancers, membership, replication, session_lines
 from loadtest.compare.report.captions import how_to_read
 from loadtest.compare.report.survival import survival_lines
 from loadtest.compare.report.table import ran
@@ -53,6 +53,7 @@ def build(results: dict[str, Any], figures: dict[str, tuple[str, bytes]]) -> dic
         "revocation": {"intro": segments(REVOCATION_INTRO), "lines": revocation_lines(cells)},
         "replication": replication.section(cells),
         "membership": {"intro": membership.INTRO, "lines": membership.paragraphs(cells)},
+        "session_life": session_lines.section(cells),
         "balancers": balancers.section(cells),
         "balancer_headers": balancers.HEADERS,
         "figures": [figure(name, title, png) for name, (title, png) in figures.items()],

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.compare.record import balancer_fields as B
+from loadtest.compare.record import session_measures
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.longlived import long_lived_verdicts
 from loadtest.compare.record.model import CellRecord, FailedCell
 from loadtest.compare.record.store_latency import ROUND_TRIPS, p50_by_request
-from loadtest.compare.run import handshake, revocation
+from loadtest.compare.run import handshake, revocation, session_run
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress
 from loadtest.compare.run.timeline import run_timeline
@@ -51,8 +52,11 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION,
-                                            extra_env=tunnel_env(spec), balancer=spec.balancer))  # fmt: skip
+                                            extra_env=tunnel_env(spec) + session_run.node_env(spec),
+                                            with_redis=spec.session.cookie_denylist,
+                                            balancer=spec.balancer))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
+        redis_setup = session_run.configure_redis(cluster, spec)
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
                      f"{spec.users} users{pace} for {spec.duration:g}s"
@@ -68,6 +72,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         stats, (records, rtt) = load.stats, load.during
         replication = cluster.replication_traffic()  # before logout-all: its writes are not the load's
         save_config(cluster.frontend, folder.parent.parent)
+        observed = {**redis_setup, **session_run.after_load(cluster, spec)}
+        own = scenario.after_load(spec, control)
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         upgrades = _measure_handshake(cluster.url, progress) if spec.long_lived > 0 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
@@ -87,6 +93,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         .with_measures("logout-all", revoked)
         .with_measures("handshake", upgrades)
     )
+    record = session_measures.add(record, spec, stats, observed, own)
     if spec.long_lived > 0:
         figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown", "new_node_open_max",
                                                         "connections_opened_after_join")}  # fmt: skip
@@ -147,4 +154,5 @@ def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
     variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
     store = spec.store_label.replace(" ", "-")
     front = "" if spec.balancer == "sessionlab" else f"{spec.balancer}-"
-    return f"{front}{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")
+    knobs = spec.session.label.replace(" / ", "-").replace(" ", "")
+    return f"{front}{store}-{spec.routing}-{spec.scenario}{mode}{variant}{knobs}" + (f"-n{spec.nodes}" if sweep else "")

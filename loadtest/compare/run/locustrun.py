@@ -55,6 +55,8 @@ class LocustRun:
             argv += ["--processes", str(spec.workers), "--master-bind-port", port, "--master-port", port]
         if spec.arrival_rate > 0:
             argv += ["--sessionlab-arrival-rate", f"{spec.arrival_rate:g}"] + (["--sessionlab-poisson"] * spec.poisson)
+        if spec.session.gap_s > 0:
+            argv += ["--sessionlab-idle-gap", f"{spec.session.gap_s:g}"]
         if spec.long_lived > 0:
             live = LONG_LIVED_CLASSES[spec.long_lived_kind]
             return [*argv, "--sessionlab-long-lived", f"{spec.long_lived:g}", *self.user_classes(), *live]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from loadtest.compare.scenarios.balancer_reload import BalancerReload
 from loadtest.compare.scenarios.base import Event, Scenario
 from loadtest.compare.scenarios.concurrent import Concurrent
+from loadtest.compare.scenarios.mixed_version import MixedVersion
 from loadtest.compare.scenarios.node_failure import NodeFailure
 from loadtest.compare.scenarios.rolling_deploy import RollingDeploy
 from loadtest.compare.scenarios.scale_in import ScaleIn
@@ -16,6 +17,7 @@ from loadtest.compare.scenarios.scale_out import ScaleOut
 from loadtest.compare.scenarios.steady import Steady
 from loadtest.compare.scenarios.store_failover import StoreFailover, StoreFailoverWait
 from loadtest.compare.scenarios.store_failure import StoreFailure
+from loadtest.compare.scenarios.store_full import StoreFull
 from nodes.contract.registry import Registry
 
 SCENARIOS: Registry[type[Scenario]] = Registry.of_named(
@@ -27,7 +29,9 @@ SCENARIOS: Registry[type[Scenario]] = Registry.of_named(
         StoreFailure,
         StoreFailover,
         StoreFailoverWait,
+        StoreFull,
         RollingDeploy,
+        MixedVersion,
         ScaleOut,
         ScaleIn,
         BalancerReload,

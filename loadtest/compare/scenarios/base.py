@@ -121,3 +121,13 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     def record(self, spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
         """Extra fields of this scenario's cell record (those named in `judged` are verdicts)."""
         return {}
+
+    def session_variants(self, spec: CellSpec, sweeps: Mapping[str, tuple[str, ...] | None]) -> list[CellSpec]:
+        """The cells this one becomes under the session sweeps it reads (`--redis-eviction`, `--schema-compat`,
+        by their CellSpec.session field names); most scenarios read none."""
+        return [spec]
+
+    def after_load(self, spec: CellSpec, control: ClusterControl) -> dict[str, Any]:
+        """Measured on the cluster once the load has ended, before it stops (a rollback probe); record fields,
+        those named in `judged` verdicts."""
+        return {}

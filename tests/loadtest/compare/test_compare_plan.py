@@ -43,8 +43,9 @@ def test_the_default_matrix_fits_ten_minutes_and_all_runs_everything() -> None:
     }
     every = plan(parse_args(["--all"]))
     # membership: the 4 routings with a theory; store-failure per store (random), store-failover (+ WAIT) on redis
-    # steady, node-failure and balancer-reload per routing and store
-    assert len(every) == len(ROUTING_MODES) * 3 * 3 + 5 + 3 * 4 * 3 + 3 + 2
+    # steady, node-failure and balancer-reload per routing and store; store-full per store (random; redis once per
+    # eviction policy), mixed-version per store and schema compat mode (sticky)
+    assert len(every) == len(ROUTING_MODES) * 3 * 3 + 5 + 3 * 4 * 3 + 3 + 2 + 4 + 3 * 2
     assert "sticky / memory / concurrent / cas" in [spec.label for spec in every]
 
 
