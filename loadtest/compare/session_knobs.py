@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from itertools import product
 
-from loadtest.compare.spec import COOKIE_LIMIT_TEXT, MIN_LIFETIME_S, SessionKnobs
+from loadtest.compare.spec import MIN_LIFETIME_S, SessionKnobs
+from loadtest.compare.theory.session_life import COOKIE_LIMIT_TEXT
 from nodes.contract.names import SAVE_MODES, SCHEMA_COMPAT_MODES, TOUCH_ALWAYS, TOUCH_LAZY_PREFIX, TOUCH_ON_CHANGE
 
 TOUCH_POLICIES = (TOUCH_ALWAYS, TOUCH_ON_CHANGE)  # and lazy:<seconds>

@@ -34,7 +34,6 @@ REDIS_AOF, REDIS_NAIVE = posture_label(REDIS, persistence="aof"), posture_label(
 SYNC_REPLICATED = tuple(posture_label(REPLICATED_STORE, mode) for mode in ("all-sync", "backup-sync"))
 
 
-COOKIE_LIMIT_TEXT = "~3.9 KB"  # the padded session the limit leaves room for, as the report says it
 MIN_LIFETIME_S = 1  # the nodes and the balancer count lifetimes in whole seconds (a cookie's Max-Age is one)
 
 

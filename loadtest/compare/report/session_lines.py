@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loadtest.compare.report.table import Cell, ran
-from loadtest.compare.spec import COOKIE_LIMIT_TEXT
+from loadtest.compare.theory.session_life import COOKIE_LIMIT_TEXT
 
 INTRO = ("What the session itself does, per cell: its size on the wire and in the store, sessions lost to an idle gap "
          "or a full store, users moved by a lapsed affinity cookie, store writes per request, re-logins forced by a "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from loadtest.compare.spec import COOKIE_LIMIT_TEXT, SessionKnobs
+from loadtest.compare.spec import SessionKnobs
 from loadtest.users.pacing import WAIT_MAX_S
 from nodes.contract.names import (
     COOKIE,
@@ -33,11 +33,35 @@ from nodes.contract.names import (
 MARGIN_S = 0.5  # a gap within this of a lifetime is not judged (a loaded 2-core machine sleeps late)
 PLACEMENT_MISSES = 0.5  # expected placement misses from which an expiry cannot be told from a miss
 NOT_MODELLED = "not modelled"
-# A padded session's cookie: Fernet (57 bytes + AES padding) of JSON, then base64 (x 4/3). At or above this many KB
-# of padding the cookie cannot fit COOKIE_LIMIT_BYTES whatever the rest of the session holds; at or below FITS_KB it
-# always fits. Between them the session's other fields decide: measured, not judged.
-REFUSED_KB = COOKIE_LIMIT_BYTES / 1024
-FITS_KB = 2.0
+# A padded session's cookie: Fernet (version, timestamp, IV and HMAC: 57 bytes, plus the JSON padded to whole AES
+# blocks), url-safe base64 (x 4/3, padded), then the cookie's name and attributes. The pad's size decides it but for
+# the session's other fields (user, counter, cart, timestamps, ids: OTHER_JSON bytes) and the attributes (Secure, a
+# route tag: OVERHEAD). So a pad of REFUSED_KB or more never fits, one of FITS_KB or less always does, and between
+# them the rest of the session decides: measured, not judged.
+FERNET_FIXED, AES_BLOCK = 57, 16
+OTHER_JSON = (60, 400)  # bytes of JSON beside the pad, fewest and most a lab session holds
+OVERHEAD = (
+    len("SL_SESSION=; HttpOnly; Path=/; SameSite=Lax"),
+    len("SL_SESSION=; HttpOnly; Path=/; SameSite=Lax; Secure") + 12,
+)
+
+
+def cookie_bytes(plain_json: int, overhead: int) -> int:
+    """The Set-Cookie name, value and attributes of a session whose JSON is `plain_json` bytes."""
+    encrypted = FERNET_FIXED + AES_BLOCK * (plain_json // AES_BLOCK + 1)
+    return 4 * math.ceil(encrypted / 3) + overhead
+
+
+def _largest_pad(other: int, overhead: int) -> int:
+    pad = 0
+    while cookie_bytes(pad + 1 + other, overhead) <= COOKIE_LIMIT_BYTES:
+        pad += 1
+    return pad
+
+
+REFUSED_KB = (_largest_pad(OTHER_JSON[0], OVERHEAD[0]) + 1) / 1024  # the smallest pad no session can carry
+FITS_KB = _largest_pad(OTHER_JSON[1], OVERHEAD[1]) / 1024  # the largest pad every session can carry
+COOKIE_LIMIT_TEXT = f"~{REFUSED_KB:.1f} KB"  # as the report says it
 
 
 @dataclass(frozen=True)
