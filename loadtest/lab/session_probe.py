@@ -8,10 +8,10 @@ refused store write after the kill and the first good one after it (`outage_s`).
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
+from loadtest.lab.background import BackgroundLoop
 from loadtest.lab.probe import request
 from nodes.contract.names import NO_TOKEN_YET, TOKEN_HEADER
 
@@ -19,28 +19,16 @@ TIMEOUT = 2.0
 
 
 @dataclass
-class SessionProbe:
+class SessionProbe(BackgroundLoop):
     """Logs in in a loop through `url` from start() until stop(); keeps the acknowledged sessions."""
 
     url: str
     sessions: list[tuple[float, str]] = field(default_factory=list)  # (acknowledged at, token)
     failures: list[float] = field(default_factory=list)  # when a login got no 200
     goods: list[float] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> SessionProbe:
-        self._thread = threading.Thread(target=self._run, name="session-probe", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(TIMEOUT + 1)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self.stopping():
             answer = request("POST", self.url + "/login", json_body={"user": "probe"},
                              headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip
             now = time.monotonic()
@@ -50,7 +38,7 @@ class SessionProbe:
                 self.goods.append(now)
             else:
                 self.failures.append(now)
-                self._stop.wait(0.01)
+                self.stopping(0.01)
 
     def outage_s(self, since: float) -> float | None:
         """From the first failed login after `since` to the first good one after that; 0 when none failed."""

@@ -13,7 +13,6 @@ cookie cells go through the same filling and show what their stores do with it (
 from __future__ import annotations
 
 import math
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from loadtest.compare.scenarios.base import ErrorTheory, Event, Scenario
 from loadtest.compare.theory.expect import expect
 from loadtest.compare.theory.model import Expectation, Exposure
+from loadtest.lab.background import BackgroundLoop
 from loadtest.lab.cluster import ClusterConfig
 from loadtest.lab.probe import request
 from nodes.contract.names import COOKIE, NO_TOKEN_YET, RANDOM, REDIS, TOKEN_HEADER
@@ -44,7 +44,7 @@ TIMEOUT = 2.0
 
 
 @dataclass
-class Filler:
+class Filler(BackgroundLoop):
     """Logs in sessions through `url` (one new user each) until `target` were tried or stop(); keeps each token."""
 
     url: str
@@ -53,23 +53,11 @@ class Filler:
     tokens: list[str] = field(default_factory=list)
     refused: int = 0  # logins answered 503 (the store is full)
     other_failures: dict[str, int] = field(default_factory=dict)  # anything else, by status
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> Filler:
-        self._thread = threading.Thread(target=self._run, name="store-filler", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(TIMEOUT + 1)
 
     def _run(self) -> None:
         began = time.monotonic()
         for index in range(self.target):
-            if self._stop.wait(max(began + index / self.per_second - time.monotonic(), 0.0)):
+            if self.stopping(max(began + index / self.per_second - time.monotonic(), 0.0)):
                 return
             answer = request("POST", self.url + "/login", json_body={"user": f"filler-{uuid.uuid4().hex[:10]}"},
                              headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip

@@ -55,7 +55,7 @@ def test_a_full_redis_evicts_or_refuses_and_a_cookie_over_its_limit_is_refused_w
     big = sizes["cookie", 64.0]
     assert set(big["errors_by_status"]) == {"413"} and big["refused_413"] > 0 and big["logins"] == 0
     assert (
-        big["session_kb_agrees"] is True and "cookie: not possible above ~3.9 KB" in big["session_theory"]["session_kb"]
+        big["session_kb_agrees"] is True and "cookie: not possible above ~2.8 KB" in big["session_theory"]["session_kb"]
     )
     small = sizes["cookie", 1.0]
     assert small["refused_413"] == 0 and small["logins"] > 0 and small["store_touches_agrees"] is True
@@ -65,7 +65,7 @@ def test_a_full_redis_evicts_or_refuses_and_a_cookie_over_its_limit_is_refused_w
     assert sizes["redis", 64.0]["refused_413"] == 0
     no_server_errors([lru, noeviction, *sizes.values()])
     report = (size_out / "report.md").read_text()
-    assert "cookie: not possible above ~3.9 KB" in report
+    assert "cookie: not possible above ~2.8 KB" in report
 
 
 @pytest.mark.timeout(200)
