@@ -48,6 +48,7 @@ BY_NAME = {
     "BALANCER_SESSION_HEADER": "bad header",
     "BALANCER_ROUTE_SECRET": "short-shh",
     "BALANCER_ADMIN_TOKEN": "short-shh",
+    "SESSION_TOUCH": "lazy:soon",
 }
 HIDDEN = ("SECRET", "TOKEN")  # never echoed, not even a wrong one
 
