@@ -193,7 +193,10 @@ def misses_within_evictions(record: CellRecord, evicted: int | None, idle_lost: 
     agrees = record.misses.misses <= room
     note = (f" Past maxmemory an LRU policy may evict an active user's session too: judged as misses <= Redis' "
             f"{evicted} evictions less the {idle_lost} idle users' sessions lost ({room}).")  # fmt: skip
-    misses = replace(record.misses, miss_agrees_with_theory=agrees, theory=record.misses.theory + note)
+    n = record.misses.session_requests
+    half = max(room, 0) / n / 2 if n else 0.0  # the bound [0, room] as the table shows a theory: its middle +- half
+    misses = replace(record.misses, miss_agrees_with_theory=agrees, theory=record.misses.theory + note,
+                     expected_misses=max(room, 0) / 2, expected_miss_rate=half, tolerance=half)  # fmt: skip
     verdicts = tuple(replace(v, agrees=agrees) if v.key == "miss_agrees_with_theory" else v for v in record.verdicts)
     return replace(record, misses=misses, verdicts=verdicts)
 
