@@ -32,7 +32,7 @@ from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
 
 try:
-    from loadtest.users import openloop, stats
+    from loadtest.users import openloop, replicas, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
     from loadtest.users.follow import Follower
@@ -43,7 +43,7 @@ try:
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from loadtest.users import openloop, stats
+    from loadtest.users import openloop, replicas, stats
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
     from loadtest.users.follow import Follower
@@ -79,8 +79,9 @@ class SessionClient(FastHttpUser):
     kind = "abstract"
     think_time = between(WAIT_MIN_S, WAIT_MAX_S)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, environment: Any, *args: Any, **kwargs: Any) -> None:
+        self.host = replicas.host_for_next_user(environment.parsed_options, self.host)  # before the client is made
+        super().__init__(environment, *args, **kwargs)
         self.expected = Expected(user=f"{self.kind}-{uuid.uuid4().hex[:12]}")
         self.has_session = False
         self.after_miss = False
@@ -105,6 +106,8 @@ class SessionClient(FastHttpUser):
 
     def on_start(self) -> None:
         TALLY.count(T.USERS, self.kind)
+        if replicas.hosts(self.environment.parsed_options):
+            TALLY.count(T.REPLICA, str(self.host))
         self.login()
 
     def on_stop(self) -> None:

@@ -40,7 +40,7 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
             "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson, "outage": args.outage,
             "drain_seconds": args.drain_seconds, "deploy_mode": args.deploy_mode, "long_lived": args.long_lived,
-            "rebalance": args.rebalance}  # fmt: skip
+            "rebalance": args.rebalance, "balancer_replicas": getattr(args, "balancer_replicas", 1)}  # fmt: skip
     cells = []
     for nodes in args.nodes:
         for posture in postures(args, default):
@@ -121,4 +121,5 @@ def describe(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "arrival_rate": args.arrival_rate,
         "cells": len(cells),
         "balancers": list(getattr(args, "balancer", ("sessionlab",))),
+        "balancer_replicas": getattr(args, "balancer_replicas", 1),
     }

@@ -54,6 +54,7 @@ class CellSpec:
     redis_persistence: str = "none"  # --redis-persistence: none or aof
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
     balancer: str = "sessionlab"  # --balancer: which balancer fronts the nodes (loadtest.lab.balancers)
+    balancer_replicas: int = 1  # --balancer-replicas: replicas of it in front of the same nodes, users spread over them
     long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
     rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
 
@@ -74,6 +75,7 @@ class CellSpec:
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
         front = "" if self.balancer == "sessionlab" else f"{self.balancer}: "
+        front += f"{self.balancer_replicas} replicas: " if self.balancer_replicas > 1 else ""
         return f"{front}{self.routing} / {self.store_label} / {self.scenario}{mode}{self.store_variant}"
 
     @property

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from loadtest.compare.record import agreement as affinity
 from loadtest.compare.record import balancer_fields as B
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.longlived import long_lived_verdicts
 from loadtest.compare.record.model import CellRecord, FailedCell
 from loadtest.compare.record.store_latency import ROUND_TRIPS, p50_by_request
-from loadtest.compare.run import handshake, revocation
+from loadtest.compare.run import agreement, handshake, revocation
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress
 from loadtest.compare.run.timeline import run_timeline
@@ -49,7 +50,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION,
-                                            extra_env=tunnel_env(spec), balancer=spec.balancer))  # fmt: skip
+                                            extra_env=tunnel_env(spec), balancer=spec.balancer,
+                                            balancer_replicas=spec.balancer_replicas))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
         progress.say(f"{spec.label}: cluster up ({spec.nodes} nodes) in {cluster.started_in:.1f}s; locust "
@@ -68,6 +70,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         save_config(cluster.frontend, folder.parent.parent)
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         upgrades = _measure_handshake(cluster.url, progress) if spec.long_lived > 0 else {}
+        agreed = _measure_agreement(cluster.urls, progress) if spec.balancer_replicas > 1 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
@@ -85,6 +88,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         .with_measures("logout-all", revoked)
         .with_measures("handshake", upgrades)
     )
+    if agreed:
+        record = record.with_measures("affinity", affinity.fields(spec, agreed)).judged(affinity.verdict(spec, agreed))
     if spec.long_lived > 0:
         figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown")}
         for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
@@ -136,10 +141,24 @@ def _measure_handshake(url: str, progress: Progress) -> dict[str, Any]:
     return measured
 
 
+def _measure_agreement(urls: list[str], progress: Progress) -> dict[str, Any]:
+    """After the load: where each replica of the balancer sends the same sessions."""
+    measured = agreement.measure(urls)
+    progress.say(f"  affinity agreement over {len(urls)} replicas: browsers {_share(measured['affinity_agreement'])}, "
+                 f"app clients {_share(measured['affinity_agreement_app'])} of {measured['affinity_sessions']} "
+                 "sessions sent to the same node")  # fmt: skip
+    return measured
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
 def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
     """The cell's folder: <store>-<routing>-<scenario>[-<consistency>], plus -n<nodes> in a --nodes sweep."""
     mode = f"-{spec.consistency}" if spec.consistency else ""
     variant = spec.store_variant.replace(" / +", "-").replace(" ms", "ms").replace(" / ", "-")
     store = spec.store_label.replace(" ", "-")
     front = "" if spec.balancer == "sessionlab" else f"{spec.balancer}-"
+    front += f"x{spec.balancer_replicas}-" if spec.balancer_replicas > 1 else ""
     return f"{front}{store}-{spec.routing}-{spec.scenario}{mode}{variant}" + (f"-n{spec.nodes}" if sweep else "")
