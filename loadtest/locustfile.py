@@ -80,7 +80,7 @@ class SessionClient(FastHttpUser):
     think_time = between(WAIT_MIN_S, WAIT_MAX_S)
 
     def __init__(self, environment: Any, *args: Any, **kwargs: Any) -> None:
-        self.host = replicas.host_for_next_user(environment.parsed_options, self.host)  # before the client is made
+        self.host = replicas.host_for_next_user(environment.parsed_options, self.host, TALLY)  # before its client
         super().__init__(environment, *args, **kwargs)
         self.expected = Expected(user=f"{self.kind}-{uuid.uuid4().hex[:12]}")
         self.has_session = False
@@ -106,8 +106,6 @@ class SessionClient(FastHttpUser):
 
     def on_start(self) -> None:
         TALLY.count(T.USERS, self.kind)
-        if replicas.hosts(self.environment.parsed_options):
-            TALLY.count(T.REPLICA, str(self.host))
         self.login()
 
     def on_stop(self) -> None:
@@ -270,9 +268,7 @@ class AppUser(SessionUser):
         return {TOKEN_HEADER: ""}  # an empty token says "app client, no session yet"
 
     def remember_reference(self, headers: Any) -> None:
-        token = headers.get(TOKEN_HEADER) if headers else None
-        if token:
-            self.token = token
+        self.token = (headers.get(TOKEN_HEADER) if headers else None) or self.token
 
 
 def _named_on_command_line(user_class: str) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from loadtest.users import tally as T
+
 _TURN = itertools.count()
 
 
@@ -22,7 +24,11 @@ def hosts(options: Any) -> list[str]:
     return [host.strip() for host in text.split(",") if host.strip()]
 
 
-def host_for_next_user(options: Any, default: str | None) -> str | None:
-    """The replica the next user talks to (the default host when no replicas were given)."""
+def host_for_next_user(options: Any, default: str | None, tally: T.Tally) -> str | None:
+    """The replica the next user talks to, counted in the tally (the default host when no replicas were given)."""
     given = hosts(options)
-    return given[next(_TURN) % len(given)] if given else default
+    if not given:
+        return default
+    host = given[next(_TURN) % len(given)]
+    tally.count(T.REPLICA, host)
+    return host
