@@ -2,9 +2,11 @@
 
 The order, stated once: per node count, per store posture (stores in the contract's order, Redis as a team runs
 it before the naive one, the replicated store once per replication mode), per scenario in the registry's order,
-per routing in the contract's order. The default matrix (no --store, --routing, --all or --quick) runs the cells
-each scenario's `in_default(posture, routing)` picks; the others run every store and routing asked for, each
-scenario with its own routings (`Scenario.routings`) unless --routing is given.
+per routing in the contract's order; the whole list once per balancer (--balancer), in its order. The default matrix
+(no --store, --routing, --all or --quick) runs the cells each scenario's `in_default(posture, routing)` picks, and
+behind the balancers after the first only the scenarios the balancer can change (`through_the_balancer`: not the
+store's faults nor parallel writes); the others run every store and routing asked for, each scenario with its own
+routings (`Scenario.routings`) unless --routing is given.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from loadtest.compare.options import (
 )
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.spec import CellSpec
+from loadtest.lab.balancers import BALANCERS, mechanism
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from nodes.contract.names import NODE_STORES, REDIS, REPLICATED_STORE, ROUTING_MODES, STORES
 
@@ -51,7 +54,9 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
                       for mode in scenario.variants(base.store, args.consistency)]  # fmt: skip
     cells = [replace(cell, store_latency_ms=ms) for cell in cells for ms in args.store_latency]
     balancers = getattr(args, "balancer", ("sessionlab",))
-    cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells]  # a block each
+    first = balancers[0] if balancers else None
+    cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells  # a block each
+             if not default or balancer == first or scenario_for(cell.scenario).through_the_balancer]  # fmt: skip
     return with_revocation(cells, revocation_bound(args))
 
 
@@ -91,14 +96,16 @@ def revocation_bound(args: argparse.Namespace) -> float:
 
 def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
     """Mark the first cell of each store x routing to measure logout-all afterwards (once is enough: it is cheap
-    for redis and cookie, and up to `bound` seconds for memory)."""
+    for redis and cookie, and up to `bound` seconds for memory; whether logout-all reaches a session is the store's
+    and the routing's doing, so once over every balancer too)."""
     if bound <= 0:
         return cells
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str]] = set()
     marked = []
     for spec in cells:
-        first = (spec.balancer, spec.store_label, spec.routing) not in seen
-        seen.add((spec.balancer, spec.store_label, spec.routing))
+        runs = mechanism(spec.balancer, spec.routing).offered and BALANCERS[spec.balancer].missing() is None
+        first = runs and (spec.store_label, spec.routing) not in seen
+        seen.update([(spec.store_label, spec.routing)] if runs else [])
         marked.append(replace(spec, revocation_bound=bound) if first else spec)
     return marked
 
