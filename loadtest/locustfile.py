@@ -31,7 +31,7 @@ from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 try:
-    from loadtest.users import openloop, stats
+    from loadtest.users import openloop, replicas, stats
     from loadtest.users import session_life as life
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
@@ -44,7 +44,7 @@ try:
     from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from loadtest.users import openloop, stats
+    from loadtest.users import openloop, replicas, stats
     from loadtest.users import session_life as life
     from loadtest.users import tally as T
     from loadtest.users.bursts import judge_burst
@@ -83,8 +83,9 @@ class SessionClient(FastHttpUser):
     kind = "abstract"
     think_time = between(WAIT_MIN_S, WAIT_MAX_S)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, environment: Any, *args: Any, **kwargs: Any) -> None:
+        self.host = replicas.host_for_next_user(environment.parsed_options, self.host, TALLY)  # before its client
+        super().__init__(environment, *args, **kwargs)
         self.expected = Expected(user=f"{self.kind}-{uuid.uuid4().hex[:12]}")
         self.has_session = False
         self.after_miss = False
@@ -279,9 +280,7 @@ class AppUser(SessionUser):
         return {TOKEN_HEADER: ""}  # an empty token says "app client, no session yet"
 
     def remember_reference(self, headers: Any) -> None:
-        token = headers.get(TOKEN_HEADER) if headers else None
-        if token:
-            self.token = token
+        self.token = (headers.get(TOKEN_HEADER) if headers else None) or self.token
 
 
 class ReaderUser(SessionClient):

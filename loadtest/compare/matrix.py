@@ -2,9 +2,11 @@
 
 The order, stated once: per node count, per store posture (stores in the contract's order, Redis as a team runs
 it before the naive one, the replicated store once per replication mode), per scenario in the registry's order,
-per routing in the contract's order. The default matrix (no --store, --routing, --all or --quick) runs the cells
-each scenario's `in_default(posture, routing)` picks; the others run every store and routing asked for, each
-scenario with its own routings (`Scenario.routings`) unless --routing is given.
+per routing in the contract's order; the whole list once per balancer (--balancer), in its order. The default matrix
+(no --store, --routing, --all or --quick) runs the cells each scenario's `in_default(posture, routing)` picks, and
+behind the balancers after the first only the scenarios the balancer can change (`through_the_balancer`: not the
+store's faults nor parallel writes); the others run every store and routing asked for, each scenario with its own
+routings (`Scenario.routings`) unless --routing is given.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from loadtest.compare.options import (
 from loadtest.compare.scenarios import SCENARIOS, Scenario, scenario_for
 from loadtest.compare.session_knobs import knobs_of, sweep
 from loadtest.compare.spec import CellSpec
+from loadtest.lab.balancers import BALANCERS, mechanism
 from loadtest.lab.replication import DEFAULT_REPLICATION, REPLICATIONS
 from nodes.contract.names import NODE_STORES, REDIS, REPLICATED_STORE, ROUTING_MODES, STORES
 
@@ -41,7 +44,8 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
             "duration": args.duration or quick.get("duration", DEFAULT_DURATION), "workers": args.workers,
             "arrival_rate": args.arrival_rate or 0.0, "poisson": args.poisson, "outage": args.outage,
             "drain_seconds": args.drain_seconds, "deploy_mode": args.deploy_mode, "long_lived": args.long_lived,
-            "rebalance": args.rebalance, "long_lived_kind": args.long_lived_kind}  # fmt: skip
+            "rebalance": args.rebalance, "long_lived_kind": args.long_lived_kind,
+            "balancer_replicas": getattr(args, "balancer_replicas", 1)}  # fmt: skip
     cells = []
     for nodes in args.nodes:
         for posture in postures(args, default):
@@ -55,7 +59,9 @@ def plan(args: argparse.Namespace) -> list[CellSpec]:
     sweeps = {"redis_eviction": args.redis_eviction, "schema_compat": args.schema_compat}
     cells = [_sized(each) for cell in cells for each in scenario_for(cell.scenario).session_variants(cell, sweeps)]
     balancers = getattr(args, "balancer", ("sessionlab",))
-    cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells]  # a block each
+    first = balancers[0] if balancers else None
+    cells = [replace(cell, balancer=balancer) for balancer in balancers for cell in cells  # a block each
+             if not default or balancer == first or scenario_for(cell.scenario).through_the_balancer]  # fmt: skip
     return with_revocation(cells, revocation_bound(args))
 
 
@@ -100,14 +106,16 @@ def revocation_bound(args: argparse.Namespace) -> float:
 
 def with_revocation(cells: list[CellSpec], bound: float) -> list[CellSpec]:
     """Mark the first cell of each store x routing to measure logout-all afterwards (once is enough: it is cheap
-    for redis and cookie, and up to `bound` seconds for memory)."""
+    for redis and cookie, and up to `bound` seconds for memory; whether logout-all reaches a session is the store's
+    and the routing's doing, so once over every balancer too)."""
     if bound <= 0:
         return cells
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str]] = set()
     marked = []
     for spec in cells:
-        first = (spec.balancer, spec.store_label, spec.routing) not in seen
-        seen.add((spec.balancer, spec.store_label, spec.routing))
+        runs = mechanism(spec.balancer, spec.routing).offered and BALANCERS[spec.balancer].missing() is None
+        first = runs and (spec.store_label, spec.routing) not in seen
+        seen.update([(spec.store_label, spec.routing)] if runs else [])
         marked.append(replace(spec, revocation_bound=bound) if first else spec)
     return marked
 
@@ -130,4 +138,5 @@ def describe(args: argparse.Namespace, cells: list[CellSpec]) -> dict[str, Any]:
         "arrival_rate": args.arrival_rate,
         "cells": len(cells),
         "balancers": list(getattr(args, "balancer", ("sessionlab",))),
+        "balancer_replicas": getattr(args, "balancer_replicas", 1),
     }

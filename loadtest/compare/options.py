@@ -22,6 +22,7 @@ DEFAULT_OUTAGE = 3.0
 DEFAULT_DURATION = 14.0
 DEFAULT_REVOCATION_BOUND = 5.0
 DEFAULT_DRAIN_SECONDS = 2.0
+MAX_REPLICAS = 4  # --balancer-replicas: more only adds start-up time to every cell
 # --quick: a subset of ROUTING_MODES, one spread, one pinned and one hashed routing
 QUICK = {"users": 20, "duration": 7.0, "routing": (RANDOM, STICKY, HASH),
          "scenario": ("node-failure",)}  # fmt: skip
@@ -46,6 +47,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--balancer", type=_balancers, default=(DEFAULT_BALANCER,), metavar="LIST|all",
                         help=f"which balancers front the nodes, each cell once per balancer: comma-separated subset of "
                              f"{','.join(BALANCERS)}, or all (default {DEFAULT_BALANCER})")  # fmt: skip
+    parser.add_argument("--balancer-replicas", type=int, default=1, metavar="N",
+                        help="run N replicas of each balancer (1-4) in front of the same nodes, the users spread over "
+                             "them, and measure affinity agreement: the share of sessions every replica sends to the "
+                             "same node (default 1)")  # fmt: skip
     _add_sweep_arguments(parser)
     parser.add_argument("--scenario", type=_choices(tuple(SCENARIOS)),
                         help=f"comma-separated subset of {','.join(SCENARIOS)} (default: "
@@ -114,6 +119,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--revocation-bound must be >= 0")
     if not 0 <= args.drain_seconds <= 600:
         parser.error("--drain-seconds must be between 0 and 600")
+    if not 1 <= args.balancer_replicas <= MAX_REPLICAS:
+        parser.error(f"--balancer-replicas must be between 1 and {MAX_REPLICAS}")
     if not 0 <= args.long_lived <= 0.9:
         parser.error("--long-lived must be between 0 and 0.9")
     if not 0 <= args.rebalance <= 1:

@@ -121,6 +121,7 @@ class CellSpec:
     redis_persistence: str = "none"  # --redis-persistence: none or aof
     replication: str | None = None  # store=replicated: all-sync, all-async, backup-sync, backup-async
     balancer: str = "sessionlab"  # --balancer: which balancer fronts the nodes (loadtest.lab.balancers)
+    balancer_replicas: int = 1  # --balancer-replicas: replicas of it in front of the same nodes, users spread over them
     long_lived: float = 0.0  # --long-lived: the share of users that keep a WebSocket open (LongLivedUser)
     long_lived_kind: str = "ws"  # --long-lived-kind: ws, sse or both (loadtest/compare/run/locustrun.py)
     rebalance: float = 0.0  # --rebalance: share of open WebSockets the balancer closes (1001) when a node joins
@@ -143,6 +144,7 @@ class CellSpec:
     def label(self) -> str:
         mode = f" / {self.consistency}" if self.consistency else ""
         front = "" if self.balancer == "sessionlab" else f"{self.balancer}: "
+        front += f"{self.balancer_replicas} replicas: " if self.balancer_replicas > 1 else ""
         knobs = self.store_variant + self.session.label
         return f"{front}{self.routing} / {self.store_label} / {self.scenario}{mode}{knobs}"
 

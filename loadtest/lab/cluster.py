@@ -67,6 +67,7 @@ class ClusterConfig:
     spares: int = 0  # more node processes, started and ready but not given to the balancer (scale-out adds them)
     with_redis: bool = False  # start our Redis even for stores that do not use it (same events for every store)
     balancer: str = "sessionlab"  # which balancer fronts the nodes (loadtest.lab.balancers.BALANCERS)
+    balancer_replicas: int = 1  # replicas of that balancer, each on its own port, in front of the same nodes
 
     @property
     def store_backend(self) -> bool:
@@ -97,18 +98,22 @@ class LocalCluster:
         self.config = config
         self.on_pid = on_pid or (lambda name, pid: None)
         self.nodes: list[Member] = []
-        self.balancer: Member | None = None
+        self.balancer: Member | None = None  # the first replica of the balancer
+        self.more_balancers: list[Member] = []  # the other replicas (--balancer-replicas)
         self.redis: RedisServer | None = None
         self.redis_cluster: RedisClusterServers | None = None
         self.store: StoreBackend | None = None  # our Redis when the config asks for more than a plain server
         self.redis_url = config.redis_url
         self.started_in: float | None = None
-        self.frontend: Balancer = self._frontend()
+        self.frontends: list[Balancer] = [self._frontend(index) for index in range(max(config.balancer_replicas, 1))]
+        self.frontend: Balancer = self.frontends[0]
         self.peer_secret = secrets.token_urlsafe(24)  # store=replicated: SESSION_PEER_SECRET, fresh per cluster
 
-    def _frontend(self) -> Balancer:
+    def _frontend(self, index: int = 0) -> Balancer:
+        """The plug-in of one replica of the balancer: the first in log_dir/<balancer>, the others beside it."""
         config = self.config
-        front = Front(config.routing, config.host, config.port, config.log_dir / config.balancer)
+        folder = config.log_dir / (config.balancer if index == 0 else f"{config.balancer}-{index + 1}")
+        front = Front(config.routing, config.host, config.port if index == 0 else 0, folder)
         front.health_interval = config.health_interval or HEALTH_INTERVAL
         if config.balancer == Sessionlab.name:
             ours = Sessionlab(front, self.on_pid, dict(config.extra_env))
@@ -131,6 +136,14 @@ class LocalCluster:
     def url(self) -> str:
         assert self.balancer is not None, "the cluster is not started"
         return self.balancer.url
+
+    @property
+    def urls(self) -> list[str]:
+        """Every replica's URL, the first replica's first."""
+        return [self.url, *(member.url for member in self.more_balancers)]
+
+    def balancer_members(self) -> list[Member]:
+        return [*([self.balancer] if self.balancer else []), *self.more_balancers]
 
     def start(self, timeout: float = 30.0) -> LocalCluster:
         """Start everything, wait until the balancer sees every node healthy; on failure stop all and raise."""
@@ -161,11 +174,18 @@ class LocalCluster:
                             SESSION_CONSISTENCY=config.consistency or "", REDIS_URL=self.redis_url or "",
                             NODE_REQUEST_LOG=str(self.request_logs / f"node-{index}.ids"))  # fmt: skip
             self._add(self.nodes, f"node-{index}", node_port, launch_node, env)
-        front = self.frontend.front
-        front.port = port
-        front.members = [Upstream(m.name, m.url.removeprefix("http://")) for m in self.members()]
+        replica_ports = free_ports(len(self.frontends) - 1, config.host, avoid={port, *ports})
+        for frontend, front_port in zip(self.frontends, [port, *replica_ports], strict=True):
+            frontend.front.port = front_port
+            frontend.front.members = [Upstream(m.name, m.url.removeprefix("http://")) for m in self.members()]
         if isinstance(self.frontend, Sessionlab):  # ours waits for its nodes through its own health checks
-            self.balancer = Member("balancer", front.url, self.frontend.start())
+            self._start_balancers()
+
+    def _start_balancers(self) -> None:
+        """Start every replica of the balancer (the first is `balancer`, the others `more_balancers`)."""
+        self.balancer = Member("balancer", self.frontend.front.url, self.frontend.start())
+        for index, frontend in enumerate(self.frontends[1:], start=2):
+            self.more_balancers.append(Member(f"balancer-{index}", frontend.front.url, frontend.start()))
 
     def mode_settings(self, node_urls: list[str]) -> dict[str, str]:
         """Settings the choice under test needs on every node: route tags for `route`, peers for `replicated`."""
@@ -232,8 +252,9 @@ class LocalCluster:
         for member in self.nodes:
             member.process.wait_ready(partial(self.node_ready, member), max(deadline - time.monotonic(), 0.1))
         if self.balancer is None:  # the others start once their nodes answer: no check then fails at start
-            self.balancer = Member("balancer", self.frontend.front.url, self.frontend.start())
-        self.frontend.wait_ready(max(deadline - time.monotonic(), 0.1))
+            self._start_balancers()
+        for frontend in self.frontends:
+            frontend.wait_ready(max(deadline - time.monotonic(), 0.1))
         if self.frontend.sees_health():
             self.balancer_process().wait_ready(self.all_healthy, max(deadline - time.monotonic(), 0.1))
 
@@ -281,8 +302,7 @@ class LocalCluster:
         return wait_until(ejected, timeout, interval=0.05)
 
     def processes(self) -> list[ManagedProcess]:
-        members = [*self.nodes, *([self.balancer] if self.balancer else [])]
-        return [m.process for m in members]
+        return [m.process for m in [*self.nodes, *self.balancer_members()]]
 
     def dead_members(self) -> list[str]:
         """Names of started processes that have exited."""
@@ -290,7 +310,7 @@ class LocalCluster:
 
     def exited(self) -> list[Member]:
         """Started processes that have exited (each knows how: `process.exit_text()`)."""
-        return [m for m in [*self.nodes, *([self.balancer] if self.balancer else [])] if not m.process.running()]
+        return [m for m in [*self.nodes, *self.balancer_members()] if not m.process.running()]
 
     def stop(self) -> None:
         """Stop the balancer first (no traffic to dying nodes), then the nodes, then Redis. Never raises."""
@@ -298,7 +318,8 @@ class LocalCluster:
             process.signal(15)  # SIGTERM all at once, so their grace periods overlap
         for process in reversed(self.processes()):
             _quietly(process.stop)
-        _quietly(self.frontend.stop)
+        for frontend in self.frontends:
+            _quietly(frontend.stop)
         if self.redis is not None:
             _quietly(self.redis.cleanup)
         if self.store is not None:

@@ -76,35 +76,41 @@ class ClusterControl:
 
     def drain(self, name: str) -> None:
         """No new clients for the node (sticky keeps its pinned ones, hash and rotation drop it at once)."""
-        self.cluster.frontend.drain(name)
+        for frontend in self.cluster.frontends:  # every replica, one after the other, as an operator would
+            frontend.drain(name)
 
     def ready(self, name: str) -> None:
         """New clients again."""
-        self.cluster.frontend.undrain(name)
+        for frontend in self.cluster.frontends:
+            frontend.undrain(name)
 
     def add(self, name: str) -> None:
         """Make a running node a member; it takes traffic once the balancer's check passes (see wait_admitted)."""
-        self.cluster.frontend.add(name, self.member(name).url.removeprefix("http://"))
+        for frontend in self.cluster.frontends:
+            frontend.add(name, self.member(name).url.removeprefix("http://"))
 
     def remove(self, name: str) -> None:
         """Take the node out of the balancer's membership (requests in flight on it finish)."""
-        self.cluster.frontend.remove(name)
+        for frontend in self.cluster.frontends:
+            frontend.remove(name)
 
     def reload_balancer(self) -> None:
         """The balancer re-reads its config, the way an operator reloads it (ours has none: a restart)."""
-        self.cluster.frontend.reload()
+        for frontend in self.cluster.frontends:
+            frontend.reload()
         self._follow_balancer()
 
     def restart_balancer(self, timeout: float = 20.0) -> None:
         """Stop the balancer and start it again on its port: whatever it held in memory is gone."""
-        self.cluster.frontend.restart(timeout)
+        for frontend in self.cluster.frontends:
+            frontend.restart(timeout)
         self._follow_balancer()
 
     def _follow_balancer(self) -> None:
-        """The cluster's balancer member is the process the plug-in runs now (a restart starts a new one)."""
-        process = self.cluster.frontend.process
-        if self.cluster.balancer is not None and process is not None:
-            self.cluster.balancer.process = process
+        """The cluster's balancer members are the processes the plug-ins run now (a restart starts new ones)."""
+        for member, frontend in zip(self.cluster.balancer_members(), self.cluster.frontends, strict=False):
+            if frontend.process is not None:
+                member.process = frontend.process
 
     def sees_health(self) -> bool:
         """Whether the balancer reports node health (passive health checks report none)."""

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtest.users import openloop
+from loadtest.users import openloop, replicas
 from loadtest.users import tally as T
 
 STATS_FORMAT = 1
@@ -70,6 +70,7 @@ def _add_arguments(parser: Any) -> None:
         help="write locust's final PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv at the end",
     )
     openloop.add_arguments(parser)
+    replicas.add_arguments(parser)
 
 
 @on(events.report_to_master)

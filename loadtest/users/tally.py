@@ -28,6 +28,7 @@ ERRORS_BY_METHOD = "errors by method"  # errors by HTTP method: GET/DELETE are i
 REPINS = "repins"  # a user's answer came from another node than its previous answer (a re-pin, or flapping)
 SESSION_NODES = "session nodes"  # sessions (login to next login or stop), by how many distinct nodes served them
 COOKIE_REISSUED = "cookie reissued"  # the balancer's affinity cookie changed value under a user that held one
+REPLICA = "replica"  # users, by the balancer replica they talk to (--sessionlab-hosts)
 PROCESS = "process"  # requests answered, by the locust process (PID) that sent them: proves which workers loaded
 # The concurrent scenario (parallel increments on one session), labelled by user kind:
 BURSTS = "bursts"  # bursts whose result was read back (verified)

@@ -80,6 +80,7 @@ def measures(stats: Mapping[str, Any], totals: Mapping[str, int], events: Sequen
         "cookie_reissued": T.measure_total(totals, T.COOKIE_REISSUED),
         "cookie_reissued_after_event": _after(stats.get("per_second", {}), start, first, T.COOKIE_REISSUED),
         **fair_share(events, rows, nodes),
+        **({"users_by_replica": spread} if (spread := T.labels(totals, T.REPLICA)) else {}),
     }
 
 

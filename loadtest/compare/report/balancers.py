@@ -10,21 +10,24 @@ from loadtest.compare.report.grid import ordered
 from loadtest.compare.report.table import Cell
 from loadtest.lab.balancers import BALANCERS
 from loadtest.lab.balancers.mechanisms import BALANCER_NAMES, LABELS, TABLE
+from loadtest.render.format import pct
 
+AGREEMENT_HEADERS = ["routing", "store", "scenario", "replicas", "browsers to one node", "app clients to one node",
+                     "theory"]  # fmt: skip
 HEADERS = ["routing", "store", "scenario", "verdict", "nodes per session", "re-pins after event",
            "cookie re-issued", "errors GET", "errors POST", "POSTs replayed", "fair share after"]  # fmt: skip
 
 
 def section(cells: Sequence[Cell]) -> dict[str, Any]:
-    """One block per balancer that ran, with the mechanism table on top; {} when only ours ran."""
+    """One block per balancer that ran, with the mechanism table on top; {} when only ours ran, with one replica."""
     names = ordered((str(c.get("balancer", "sessionlab")) for c in cells), BALANCER_NAMES)
-    if names == ["sessionlab"]:
+    if names == ["sessionlab"] and not any(c.get("affinity_agreement") is not None for c in cells):
         return {}
     modes = list(TABLE)
     table = [[mode, *(TABLE[mode][name].describe() for name in names)] for mode in modes]
     return {"headers": ["mode", *(LABELS.get(n, n) for n in names)], "table": table,
             "balancers": [_block(name, [c for c in cells if c.get("balancer", "sessionlab") == name])
-                          for name in names]}  # fmt: skip
+                          for name in names], "agreement_headers": AGREEMENT_HEADERS}  # fmt: skip
 
 
 def _block(name: str, cells: Sequence[Cell]) -> dict[str, Any]:
@@ -37,6 +40,7 @@ def _block(name: str, cells: Sequence[Cell]) -> dict[str, Any]:
         "configs": [f"configs/{name}/{mode}/" for mode in modes],
         "best": best(name, cells),
         "rows": [_row(c) for c in cells],
+        "agreement": [_agreement_row(c) for c in cells if c.get("affinity_replicas")],
     }
 
 
@@ -71,3 +75,16 @@ def _row(cell: Cell) -> list[str]:
         str(cell.get("posts_replayed", "-")),
         "not reached" if fair is None else (fair if fair == "-" else f"{fair:g} s"),
     ]  # fmt: skip
+
+
+def _agreement_row(cell: Cell) -> list[str]:
+    """With replicas: the share of probe sessions every replica sent to one node, and what the mechanism says."""
+
+    def share(key: str) -> str:
+        theory = cell.get(f"{key}_theory")
+        said = "not modelled" if theory is None else f"theory {pct(theory)}"
+        return f"{pct(cell.get(key))} ({said})"
+
+    why = str(cell.get("affinity_agreement_explanation", ""))
+    return [str(cell["routing"]), str(cell["store"]), str(cell["scenario"]), str(cell["affinity_replicas"]),
+            share("affinity_agreement"), share("affinity_agreement_app"), why]  # fmt: skip

@@ -87,6 +87,7 @@ OFF_THEORY = {
     "errors": ("errors_agree_with_theory", "errors"),
     "lost_update_rate": ("lost_update_agrees", "lost updates"),
     "store_latency": ("store_latency_agrees", "store latency"),
+    "affinity_agreement": ("affinity_agrees_with_theory", "affinity agreement"),
 }
 
 
@@ -112,6 +113,10 @@ def _off_text(key: str, cell: Cell) -> str:
         return name if expected is None else f"{name} (expected {100 * expected:.1f}% ± {100 * (tolerance or 0):.1f}%)"
     if key == "errors" and cell.get("expected_errors") is not None:
         return f"{name} ({cell.get('errors', 0):,}, at most {error_ceiling(cell):,} allowed)"
+    if key == "affinity_agreement":
+        shares = [f"{who} {short_pct(cell[key])}" for who, key in (("browsers", "affinity_agreement"),
+                  ("app clients", "affinity_agreement_app")) if cell.get(key) is not None]  # fmt: skip
+        return f"{name} ({', '.join(shares)} of sessions on one node; the mechanism's theory: 100%)"
     if key == "lost_update_rate" and cell.get("lost_update_expected") is not None:
         return f"{name} (expected exactly {cell['lost_update_expected']})"
     return name

@@ -19,6 +19,7 @@ from statistics import median
 from typing import Any
 
 from loadtest.compare.report import grades
+from loadtest.compare.report.directive import behind
 from loadtest.compare.report.grid import ordered
 from loadtest.compare.report.table import sessions_lost_text, store_text
 from loadtest.compare.scenarios import SCENARIOS
@@ -141,7 +142,8 @@ def recommend(cells: Sequence[Cell], meta: Mapping[str, Any]) -> Recommendation:
     scenarios = ordered((str(c["scenario"]) for c in measured(cells)), list(SCENARIOS))
     intro = f"For this run's clients ({client_mix(meta)}), in the scenarios that ran ({', '.join(scenarios)}):"
     lossless = sorted((o for o in options if not losses(o, cells)), key=lambda o: rank(o, cells))
-    headline = _headline(lossless, options, cells)
+    named = lossless[0] if lossless else (least_lossy(options, cells) if options else None)
+    headline = _headline(lossless, options, cells) + (behind(named.routing, named.cells) if named else "")
     lines = [*_lossless_lines(lossless, options, cells), *_kept_but_lines(options, cells), *_failure_lines(cells),
              *_mix_lines(options, meta)]  # fmt: skip
     lines += _consistency_lines(cells) + _long_lived_lines(cells) + _theory_lines(cells)
@@ -217,17 +219,18 @@ def _headline(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequ
         return f"{use}: it lost nothing{where}: {what}; {why}."
     if not options:
         return "No cell measured sessions outside the concurrent scenario: nothing to recommend from this run."
-    least = min(
-        options,
-        key=lambda o: (max(c["miss_rate"] for c in o.judged), sum(c.get("sessions_lost") or 0 for c in o.judged),
-                       len(losses(o, cells))),
-    )  # fmt: skip
+    least = least_lossy(options, cells)
     worst = max(c["miss_rate"] for c in least.judged)
     lost = [c for c in least.judged if c.get("sessions_lost")]
     faults = "".join(f"; {sessions_lost_text(c)} sessions lost in {c['scenario']}" for c in lost)
     more = "".join(f"; {text}" for text in caveats(least, cells))
     return (f"No choice lost nothing; the least lossy was {least.name} (at worst {pct(worst)} of requests "
             f"missed{faults}{more}).")  # fmt: skip
+
+
+def least_lossy(options: Sequence[Choice], cells: Sequence[Cell]) -> Choice:
+    lost = {o.name: sum(c.get("sessions_lost") or 0 for c in o.judged) for o in options}
+    return min(options, key=lambda o: (max(c["miss_rate"] for c in o.judged), lost[o.name], len(losses(o, cells))))
 
 
 def _lossless_lines(lossless: Sequence[Choice], options: Sequence[Choice], cells: Sequence[Cell]) -> list[str]:

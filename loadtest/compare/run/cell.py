@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from loadtest.compare.record import agreement as affinity
 from loadtest.compare.record import balancer_fields as B
 from loadtest.compare.record import session_measures
 from loadtest.compare.record.cells import build_cell
 from loadtest.compare.record.longlived import long_lived_verdicts
 from loadtest.compare.record.model import CellRecord, FailedCell
 from loadtest.compare.record.store_latency import ROUND_TRIPS, p50_by_request
-from loadtest.compare.run import handshake, revocation, session_run
+from loadtest.compare.run import agreement, handshake, revocation, session_run
 from loadtest.compare.run.loadrun import cpu_fields, run_load
 from loadtest.compare.run.progress import PidLog, Progress
 from loadtest.compare.run.timeline import run_timeline
@@ -53,8 +54,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION,
                                             extra_env=tunnel_env(spec) + session_run.node_env(spec),
-                                            with_redis=spec.session.cookie_denylist,
-                                            balancer=spec.balancer))  # fmt: skip
+                                            with_redis=spec.session.cookie_denylist, balancer=spec.balancer,
+                                            balancer_replicas=spec.balancer_replicas))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:
         redis_setup = session_run.configure_redis(cluster, spec)
         pace = f" at {spec.arrival_rate:g} requests/s (open loop)" if spec.arrival_rate else ""
@@ -76,6 +77,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         own = scenario.after_load(spec, control)
         revoked = _measure_revocation(spec, cluster.url, progress) if spec.revocation_bound > 0 else {}
         upgrades = _measure_handshake(cluster.url, progress) if spec.long_lived > 0 else {}
+        agreed = _measure_agreement(cluster.urls, progress) if spec.balancer_replicas > 1 else {}
         dead = [name for name in cluster.dead_members() if name not in control.taken_down]
         if dead:
             raise CellFailed(f"{', '.join(dead)} died during the run; see {folder / 'logs'}")
@@ -94,6 +96,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
         .with_measures("handshake", upgrades)
     )
     record = session_measures.add(record, spec, stats, observed, own)
+    if agreed:
+        record = record.with_measures("affinity", affinity.fields(spec, agreed)).judged(affinity.verdict(spec, agreed))
     if spec.long_lived > 0:
         figures = {key: record.figure(key) for key in ("ws_misses", "handshake_sid_unknown", "new_node_open_max",
                                                         "connections_opened_after_join")}  # fmt: skip
@@ -148,6 +152,19 @@ def _measure_handshake(url: str, progress: Progress) -> dict[str, Any]:
     return measured
 
 
+def _measure_agreement(urls: list[str], progress: Progress) -> dict[str, Any]:
+    """After the load: where each replica of the balancer sends the same sessions."""
+    measured = agreement.measure(urls)
+    progress.say(f"  affinity agreement over {len(urls)} replicas: browsers {_share(measured['affinity_agreement'])}, "
+                 f"app clients {_share(measured['affinity_agreement_app'])} of {measured['affinity_sessions']} "
+                 "sessions sent to the same node")  # fmt: skip
+    return measured
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
 def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
     """The cell's folder: <store>-<routing>-<scenario>[-<consistency>], plus -n<nodes> in a --nodes sweep."""
     mode = f"-{spec.consistency}" if spec.consistency else ""
@@ -155,4 +172,5 @@ def cell_folder_name(spec: CellSpec, sweep: bool = False) -> str:
     store = spec.store_label.replace(" ", "-")
     front = "" if spec.balancer == "sessionlab" else f"{spec.balancer}-"
     knobs = spec.session.label.replace(" / ", "-").replace(" ", "")
+    front += f"x{spec.balancer_replicas}-" if spec.balancer_replicas > 1 else ""
     return f"{front}{store}-{spec.routing}-{spec.scenario}{mode}{variant}{knobs}" + (f"-n{spec.nodes}" if sweep else "")

@@ -44,7 +44,7 @@ def run_load(
 ) -> LoadResult:
     """Run locust (or `run_class`'s generator) for the spec's duration; `during(start)` runs once the load began
     (start = wall-clock time)."""
-    run = run_class(spec, cluster.url, folder, kinds, on_pid)
+    run = run_class(spec, ",".join(cluster.urls), folder, kinds, on_pid)  # replicas: the users spread over them
     process = run.start()
     groups = {GENERATOR: lambda: [int(process.pid)] if process.pid else [], CLUSTER: lambda: cluster_pids(cluster)}
     meter = CpuMeter(groups).start()

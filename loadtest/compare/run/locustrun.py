@@ -26,7 +26,8 @@ STOP_TIMEOUT = 2.0  # seconds locust gives running tasks at the end
 
 @dataclass
 class LocustRun:
-    """One headless locust process against `host`, writing everything into `folder`."""
+    """One headless locust process against `host` (or, with balancer replicas, `url,url,...`: each user takes one in
+    turn), writing everything into `folder`."""
 
     spec: CellSpec
     host: str
@@ -43,13 +44,15 @@ class LocustRun:
         return self.folder / "sessionlab-stats.json"
 
     def argv(self) -> list[str]:
-        spec = self.spec
+        spec, hosts = self.spec, self.host.split(",")
         argv = python_module(
             "locust", "-f", str(LOCUSTFILE), "--headless",
             "-u", str(spec.users), "-r", str(max(spec.users, 1)), "-t", f"{spec.duration:g}s",
-            "-H", self.host, "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", f"{STOP_TIMEOUT:g}",
+            "-H", hosts[0], "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", f"{STOP_TIMEOUT:g}",
             "--sessionlab-stats", str(self.stats_path), "--sessionlab-csv", str(self.folder / "locust"),
         )  # fmt: skip
+        if len(hosts) > 1:
+            argv += ["--sessionlab-hosts", self.host]
         if spec.workers > 0:  # a free master port: locust's fixed 5557 collided with the previous cell's master
             port = str(free_port())  # still closing, or with another run on this machine (seen in the suite)
             argv += ["--processes", str(spec.workers), "--master-bind-port", port, "--master-port", port]

@@ -77,6 +77,10 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     # The event hits the shared store, not a node: its outcome holds for the store whatever the routing, so the
     # Recommendation judges every routing of that store by it.
     about_the_store: ClassVar[bool] = False
+    # Whether the balancer in front can change the outcome. False for what happens inside the store (a fault, parallel
+    # writes on one pinned session): every balancer only passes the nodes' answers on, so the default matrix runs
+    # such cells behind our balancer alone, whatever --balancer lists.
+    through_the_balancer: ClassVar[bool] = True
     # Fields of `record()` that are verdicts (True, False, or None when not judged), by the measure they judge:
     # each joins the cell's verdict list, so a False makes the cell disagree with theory.
     judged: ClassVar[Mapping[str, str]] = {}

@@ -21,6 +21,7 @@ class Concurrent(Scenario):
     users = ("ConcurrentUser",)
     routings = (STICKY,)  # pinned users keep memory sessions reachable: what differs is consistency
     judged = {"lost_update_agrees": "lost updates"}
+    through_the_balancer = False  # one pinned session's writes meet in the store
 
     def in_default(self, store: str, routing: str) -> bool:
         # memory: one node runs a read-modify-write without yielding, 0 lost by construction; redis once (its

@@ -30,6 +30,7 @@ class StoreFailover(Scenario):
     name = "store-failover"
     survives = "store failover"
     about_the_store = True
+    through_the_balancer = False
     description = "primary + replica + 3 Sentinels; the primary is SIGKILLed at the midpoint (redis store only)"
     routings = (RANDOM,)
     store_setup = "Sentinel"

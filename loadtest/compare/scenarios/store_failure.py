@@ -35,6 +35,7 @@ class StoreFailure(Scenario):
     name = "store-failure"
     survives = "store restart"
     about_the_store = True
+    through_the_balancer = False
     description = "Redis SIGKILLed at the midpoint, restarted on its port after --outage s (memory and cookie too)"
     routings = (RANDOM,)
 

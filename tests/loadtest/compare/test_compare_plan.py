@@ -107,3 +107,21 @@ def test_each_balancer_runs_the_whole_matrix_as_a_block_of_its_own() -> None:
     assert len(plan(parse_args(["--scenario", "steady", "--balancer", "all"]))) == 5 * len(
         plan(parse_args(["--scenario", "steady"]))
     )
+
+
+def test_behind_the_other_balancers_the_default_matrix_runs_only_what_a_balancer_can_change() -> None:
+    """A store fault or parallel writes on one pinned session are the store's doing: behind ours alone; so is
+    logout-all, measured once per store x routing over every balancer."""
+    ours, every = plan(parse_args([])), plan(parse_args(["--balancer", "all"]))
+    assert [spec for spec in every if spec.balancer == "sessionlab"] == ours
+    behind_others = {spec.scenario for spec in every if spec.balancer != "sessionlab"}
+    assert behind_others == {"steady", "node-failure", "rolling-deploy", "scale-in"}
+    assert not [spec for spec in every if spec.balancer != "sessionlab" and spec.revocation_bound]
+    asked = plan(parse_args(["--balancer", "all", "--store", "redis", "--scenario", "store-failure"]))
+    assert {spec.balancer for spec in asked} == {"sessionlab", "nginx", "haproxy", "caddy", "apache"}  # when asked
+
+
+def test_logout_all_is_measured_on_a_cell_that_runs() -> None:
+    cells = plan(parse_args(["--balancer", "nginx,haproxy", "--store", "memory", "--routing", "sticky",
+                             "--scenario", "steady"]))  # fmt: skip
+    assert [(spec.balancer, spec.revocation_bound > 0) for spec in cells] == [("nginx", False), ("haproxy", True)]

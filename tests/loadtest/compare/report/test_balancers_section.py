@@ -37,3 +37,25 @@ def test_the_section_names_each_balancers_least_lossy_choice_and_its_directive()
     assert haproxy["name"] == "HAProxy" and "memory + route" in haproxy["best"] and "use-server" in haproxy["best"]
     assert haproxy["configs"] == ["configs/haproxy/sticky/", "configs/haproxy/route/"]
     assert nginx["best"] == "" and "not offered" in nginx["rows"][0][3]
+
+
+AGREED = {"affinity_replicas": 2, "affinity_agreement": 1.0, "affinity_agreement_theory": 1.0,
+          "affinity_agreement_app": 0.35, "affinity_agreement_app_theory": None,
+          "affinity_agreement_explanation": "the affinity cookie names the node"}  # fmt: skip
+
+
+def test_with_replicas_each_balancer_shows_its_affinity_agreement_beside_the_theory() -> None:
+    found = balancers.section([cell("sessionlab", "sticky", 0.0, **AGREED)])  # ours alone: shown for the replicas
+    (ours,) = found["balancers"]
+    (row,) = ours["agreement"]
+    assert row[:4] == ["sticky", "memory", "steady", "2"]
+    assert row[4] == "100.0% (theory 100.0%)" and row[5] == "35.0% (not modelled)"
+    assert "cookie names the node" in row[6]
+
+
+def test_a_replica_that_sends_a_session_elsewhere_is_marked_off_theory_on_agreement() -> None:
+    off = cell("haproxy", "hash", 0.0, **{**AGREED, "affinity_agreement": 0.9, "affinity_agrees_with_theory": False,
+                                          "agrees_with_theory": False, "miss_agrees_with_theory": True})  # fmt: skip
+    grid = build_grids([off])[0]
+    text = grid.rows[0].cells["hash"].theory_text()
+    assert "affinity agreement (browsers 90.0%" in text and "theory: 100%" in text

@@ -96,9 +96,13 @@ def test_no_choice_that_lost_writes_sessions_or_revocation_is_called_lossless() 
     cells = run()
     found = recommend(cells, BOTH)
     lossless = next(line for line in found.lines if line.startswith("Lost nothing:"))
-    for lossy in ("cookie", "redis (no persistence)", "memory + sticky"):
+    for lossy in ("cookie +", "cookie store", "redis (no persistence)", "memory + sticky"):
         assert lossy not in lossless and lossy not in found.headline
     assert found.headline.startswith("Use the redis (AOF) store with sticky routing")  # the most scenarios
+    assert found.headline.endswith(
+        "Behind sessionlab: BALANCER_ROUTING=sticky (HMAC cookie SL_ROUTE, redispatch); "
+        "drain: POST /_balancer/upstreams/drain (pinned clients stay, no new ones)."
+    )
     assert any(line.startswith("cookie + random kept every session") and "not lossless" in line for line in found.lines)
     assert decide(cells, BOTH).for_this_mix.startswith("This run's client mix (browser users with cookies and app")
 

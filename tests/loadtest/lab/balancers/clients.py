@@ -66,3 +66,14 @@ def installed(name: str) -> None:
     missing = BALANCERS[name].missing()
     if missing:
         pytest.skip(missing)
+
+
+def ring_shares(base: str, probes: int) -> dict[str, float]:
+    """Each node's share of the key space of a hash mode, measured on the running balancer's own ring: `probes`
+    distinct session tokens, each sent once (GET /healthz), counted by the node that answered."""
+    counts: dict[str, int] = {}
+    for index in range(probes):
+        answer = request("GET", f"{base}/healthz", headers={TOKEN_HEADER: f"ring-probe-{index}"}, timeout=5.0)
+        node = header(answer, NODE_ID_HEADER) or "(none)"
+        counts[node] = counts.get(node, 0) + 1
+    return {node: count / probes for node, count in counts.items()}
