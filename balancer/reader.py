@@ -19,12 +19,12 @@ from balancer.http1 import (
     ForwardedRequest,
     Headers,
     chunk,
-    forward_raw_head,
     forward_request,
     head_refusal,
     origin_form,
 )
 from balancer.http1 import log_if_bug as _log_if_bug
+from balancer.raw_heads import forward_raw_head
 from nodes.contract.names import BALANCER_PREFIX, REPLICATION_PREFIX
 
 OWN_PREFIX = BALANCER_PREFIX.encode()  # never proxied: the balancer answers these itself

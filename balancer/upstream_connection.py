@@ -14,7 +14,8 @@ from typing import Protocol
 import httptools
 
 from balancer.errors import BAD_RESPONSE, DISCONNECTED, TIMEOUT, UpstreamError
-from balancer.http1 import NO_BODY_STATUSES, Headers, framed_by_length, log_if_bug, parse_response_head
+from balancer.http1 import NO_BODY_STATUSES, Headers, log_if_bug
+from balancer.raw_heads import framed_by_length, parse_response_head
 
 
 class ResponseSink(Protocol):

@@ -6,12 +6,10 @@ import httptools
 import pytest
 
 from balancer.http1 import (
-    forward_raw_head,
     forward_request,
-    parse_response_head,
-    relay_response_head,
     response_head,
 )
+from balancer.raw_heads import forward_raw_head, parse_response_head, relay_response_head
 
 XFF = b"X-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\n"
 
