@@ -31,30 +31,21 @@ from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 try:
-    from loadtest.users import openloop, replicas, stats
-    from loadtest.users import session_life as life
-    from loadtest.users import tally as T
-    from loadtest.users.bursts import judge_burst
-    from loadtest.users.follow import Follower
-    from loadtest.users.longlived import LongLivedUser, named_on_command_line, share_weights
-    from loadtest.users.misses import Expected, json_or_none, judge, learn
-    from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
-    from loadtest.users.sse import SSEUser
-    from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
-    from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
+    import loadtest  # noqa: F401
 except ImportError:  # `locust -f some/path/loadtest/locustfile.py` without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from loadtest.users import openloop, replicas, stats
-    from loadtest.users import session_life as life
-    from loadtest.users import tally as T
-    from loadtest.users.bursts import judge_burst
-    from loadtest.users.follow import Follower
-    from loadtest.users.longlived import LongLivedUser, named_on_command_line, share_weights
-    from loadtest.users.misses import Expected, json_or_none, judge, learn
-    from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
-    from loadtest.users.sse import SSEUser
-    from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
-    from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
+
+from loadtest.users import openloop, replicas, stats
+from loadtest.users import session_life as life
+from loadtest.users import tally as T
+from loadtest.users.bursts import judge_burst
+from loadtest.users.follow import Follower
+from loadtest.users.longlived import LongLivedUser, named_on_command_line, share_weights
+from loadtest.users.misses import Expected, json_or_none, judge, learn
+from loadtest.users.pacing import READ_WEIGHTS, WAIT_MAX_S, WAIT_MIN_S, WRITE_WEIGHTS
+from loadtest.users.sse import SSEUser
+from nodes.contract.names import AFFINITY_COOKIE, REQUEST_ID_HEADER, TOKEN_HEADER
+from nodes.contract.names import NODE_ID_HEADER as NODE_HEADER
 
 SKUS = ("apple", "bread", "cheese", "dates", "eggs")  # few lines, so a cookie-stored cart stays far below 4 KB
 BURST = 10  # parallel increments per burst of ConcurrentUser (its connection pool holds as many)
