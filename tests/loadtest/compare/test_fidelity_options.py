@@ -9,7 +9,7 @@ import pytest
 
 from loadtest.compare.fidelity import crosscheck
 from loadtest.compare.options import EXIT_DISAGREES, EXIT_OK, EXIT_USAGE, parse_args
-from tests.support import results, sessionlab
+from tests.support import results, sessionlab, together
 
 SHORT_CROSS_CHECK = ("--cross-check", "--arrival-rate", "20", "--users", "2", "--duration", "2")
 SHORT_CAPACITY = ("--capacity", "--capacity-steps", "1", "--store", "memory", "--users", "4", "--duration", "2",
@@ -86,14 +86,16 @@ def test_every_cross_check_combination_runs_briefly(flag: str, tmp_path: Path) -
     assert check["tool_requests"] > 0 and (tmp_path / "report.md").exists()
 
 
-@pytest.mark.timeout(170)
-@pytest.mark.parametrize("flag", list(CAPACITY_RUNS))
-def test_every_capacity_combination_runs_briefly(flag: str, tmp_path: Path) -> None:
-    argv = with_option(SHORT_CAPACITY, *CAPACITY_RUNS[flag])
-    done = sessionlab("compare", *argv, "--out", str(tmp_path), timeout=150)
-    assert done.returncode == EXIT_OK, done.stdout[-2000:] + done.stderr[-2000:]
-    cell = results(tmp_path)["cells"][0]
-    assert len(cell["capacity_steps"]) == 1 and cell["capacity_steps"][0]["details"]["achieved_rps"] > 0
-    value = CAPACITY_RUNS[flag][1]
-    assert {"--duration": cell["duration"] == float(value), "--users": cell["users"] == int(value),
-            "--workers": cell["workers_requested"] == int(value)}[flag]  # fmt: skip
+@pytest.mark.timeout(200)
+def test_every_capacity_combination_runs_briefly(tmp_path: Path) -> None:
+    """The three runs at once (each a one-step search of a few seconds: overlapping them keeps the suite short)."""
+    flags = list(CAPACITY_RUNS)
+    commands = [("compare", *with_option(SHORT_CAPACITY, *CAPACITY_RUNS[flag]), "--out", str(tmp_path / flag[2:]))
+                for flag in flags]  # fmt: skip
+    for flag, done in zip(flags, together(*commands, timeout=180), strict=True):
+        assert done.returncode == EXIT_OK, flag + done.stdout[-2000:] + done.stderr[-2000:]
+        cell = results(tmp_path / flag[2:])["cells"][0]
+        assert len(cell["capacity_steps"]) == 1 and cell["capacity_steps"][0]["details"]["achieved_rps"] > 0
+        value = CAPACITY_RUNS[flag][1]
+        assert {"--duration": cell["duration"] == float(value), "--users": cell["users"] == int(value),
+                "--workers": cell["workers_requested"] == int(value)}[flag], flag  # fmt: skip
