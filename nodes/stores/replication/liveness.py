@@ -27,6 +27,8 @@ from nodes.stores.replication.peers import Peer, rank
 from nodes.stores.replication.replicator import Replicator
 from nodes.stores.replication.wire import Delete, Op, Put, Refused, decode_ops, encode_message
 
+PULL_MARGIN = 0.5  # a peer's snapshot request is bounded past the pull's own bound, which cancels it first
+
 log = logging.getLogger("nodes.stores.replication")
 
 CHUNK = 1000  # ops per re-sync message
@@ -155,7 +157,9 @@ class Liveness:
             log.info("start-up pull: no ready peer answered; starting with no sessions")
             return
         for peer in sources:
-            answer = await replicator.client.get(peer, "snapshot", within=self.pull_timeout)
+            # The whole pull is bounded by startup_pull's wait_for; a peer's own bound a little past it, so that a
+            # stalled peer ends the pull as timed out (ready anyway) rather than racing it to "left out, pulled".
+            answer = await replicator.client.get(peer, "snapshot", within=self.pull_timeout + PULL_MARGIN)
             if answer is None:
                 replicator.left_out(peer, "the start-up pull failed")
                 continue
