@@ -16,6 +16,7 @@ from tests.balancer.tunnels import WsNode
 
 MIB = 1024 * 1024
 FLOOD_MIB = 48  # far more than the kernel buffers on the way can hold
+READ_WAIT = 30.0  # seconds one read may wait while the other test worker loads both cores
 MAX_BUFFERED = MIB  # what the balancer may hold for one tunnel: its transports' high-water marks, with room
 
 
@@ -37,20 +38,22 @@ async def test_a_slow_client_pauses_the_node_instead_of_growing_the_balancer(sta
     node = WsNode()
     balancer = await start_balancer(await start_nodes(1, node.routes()))
     reader, writer = await small_buffer_connection(balancer.port)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(f"GET /flood?mib={FLOOD_MIB} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                 f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n".encode())  # fmt: skip
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    assert head.startswith(b"HTTP/1.1 101 ")
-    await eventually(lambda: tunnel_connection(balancer).tunnel.conn.reading_paused, what="the node paused")
-    conn = tunnel_connection(balancer)
-    assert conn.transport.get_write_buffer_size() <= MAX_BUFFERED
-    assert node.sent < FLOOD_MIB * MIB // 2  # the node is held back, not read into memory
-    received = len(head) - len(head)
-    while chunk := await asyncio.wait_for(reader.read(MIB), 10):  # now read it all: nothing was lost
-        received += len(chunk)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(f"GET /flood?mib={FLOOD_MIB} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                     f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n".encode())  # fmt: skip
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        await eventually(lambda: tunnel_connection(balancer).tunnel.conn.reading_paused, what="the node paused")
+        conn = tunnel_connection(balancer)
         assert conn.transport.get_write_buffer_size() <= MAX_BUFFERED
-    writer.close()
+        assert node.sent < FLOOD_MIB * MIB // 2  # the node is held back, not read into memory
+        received = len(head) - len(head)
+        while chunk := await asyncio.wait_for(reader.read(MIB), READ_WAIT):  # now read it all: nothing was lost
+            received += len(chunk)
+            assert conn.transport.get_write_buffer_size() <= MAX_BUFFERED
+    finally:
+        writer.close()  # also when it fails: a socket left open would fail a later test of this worker
     assert received > FLOOD_MIB * MIB  # every message, with its frame headers
 
 
