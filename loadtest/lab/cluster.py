@@ -108,6 +108,7 @@ class LocalCluster:
         self.frontends: list[Balancer] = [self._frontend(index) for index in range(max(config.balancer_replicas, 1))]
         self.frontend: Balancer = self.frontends[0]
         self.peer_secret = secrets.token_urlsafe(24)  # store=replicated: SESSION_PEER_SECRET, fresh per cluster
+        self._retired_stats: list[dict[str, Any] | None] = []  # replication counters of node processes gone
 
     def _frontend(self, index: int = 0) -> Balancer:
         """The plug-in of one replica of the balancer: the first in log_dir/<balancer>, the others beside it."""
@@ -209,10 +210,18 @@ class LocalCluster:
         return sum(count - 1 for count in seen.values() if count > 1)
 
     def replication_traffic(self) -> dict[str, Any] | None:
-        """store=replicated: messages and bytes per write and the async lag, summed over the live nodes."""
+        """store=replicated: messages and bytes per write and the async lag, summed over the live nodes and the
+        node processes stopped or killed during the run (read just before they went: see `retire`)."""
         if self.config.store != REPLICATED_STORE:
             return None
-        return cluster_traffic(node_stats(m.url, self.peer_secret) for m in self.nodes if m.process.running())
+        live = [node_stats(m.url, self.peer_secret) for m in self.nodes if m.process.running()]
+        return cluster_traffic([*live, *self._retired_stats])
+
+    def retire(self, member: Member) -> None:
+        """Keep a node's replication counters before its process stops or is killed: a restarted node counts
+        from zero, and a failed send before a rolling deploy's restart must still show in the cell's record."""
+        if self.config.store == REPLICATED_STORE and member.process.running():
+            self._retired_stats.append(node_stats(member.url, self.peer_secret, timeout=0.5))
 
     def _start_redis(self) -> str:
         """Our own redis-server (or Redis Cluster): fast to start, and the nodes' readiness needs it."""
@@ -286,6 +295,7 @@ class LocalCluster:
     def kill_node(self, index: int = 0) -> str:
         """SIGKILL one node, as a crash would; returns its node id."""
         member = self.nodes[index]
+        self.retire(member)
         member.process.kill()
         return member.name
 

@@ -33,11 +33,13 @@ class ClusterControl:
 
     def kill_node(self, name: str) -> None:
         """SIGKILL, as a crash would: no clean shutdown."""
+        self.cluster.retire(self.member(name))
         self.member(name).process.kill()
         self.taken_down.add(name)
 
     def stop_node(self, name: str, grace: float = 10.0) -> int | None:
         """SIGTERM and wait for the exit (SIGKILL after `grace`); returns the exit status."""
+        self.cluster.retire(self.member(name))
         process = self.member(name).process
         process.stop(grace)
         self.taken_down.add(name)

@@ -91,13 +91,19 @@ class Replicator:
             return entry.payload if entry else None
         owners = self.owners(session_id)
         mine = self.node_id in owners
-        if self.table.is_deleted(session_id) or (mine and entry is not None):
+        if self.table.is_deleted(session_id) or (owners[0] == self.node_id and entry is not None):
             return entry.payload if entry else None
+        # Only the primary serves its own copy unasked. A backup's copy is current only while it has been the
+        # backup all along: a node that just became the backup (its primary left and the new primary's rebalance
+        # push is still on its way) may hold an older copy, one it fetched as a bystander or kept from an earlier
+        # turn as an owner, and serving it would take a counter back (seen in the lab's backup-sync node-failure
+        # and rolling-deploy cells). So the backup asks the primary first, like any other node.
         fetched = await self._fetch(session_id, [owner for owner in owners if owner != self.node_id])
         if fetched == MISSING:
             if not mine:
                 self.table.forget(session_id)
-            return None
+                return None
+            return entry.payload if entry else None  # the primary lacks it (it has just joined): the backup's copy
         if isinstance(fetched, Entry):
             self.table.apply(session_id, fetched)
             entry = self.table.get(session_id, slide=False) or fetched

@@ -60,3 +60,20 @@ def test_a_wrong_token_changes_nothing(tmp_path: Path) -> None:
                          headers={"Authorization": "Bearer not-the-token-at-all"})  # fmt: skip
         assert answer.status == 401
         assert ClusterControl(cluster).upstream_state("node-1") == "ready"
+
+
+def test_a_stopped_and_a_killed_node_keep_their_replication_counters_in_the_cells_record(tmp_path: Path) -> None:
+    """A rolling deploy restarts every node, and a restarted node counts from zero: a failed send before the
+    restart must still show in `replication_traffic` (the premise of the replicated store's theory)."""
+    config = ClusterConfig(nodes=3, store="replicated", log_dir=tmp_path)
+    with LocalCluster(config) as cluster:
+        control = ClusterControl(cluster)
+        login = request("POST", control.member("node-1").url + "/login", json_body={"user": "ann"},
+                        headers={"X-Session-Token": "new"})  # fmt: skip
+        assert login.status == 200
+        before = cluster.replication_traffic()
+        assert before is not None and before["writes"] >= 1
+        control.stop_node("node-1")
+        control.kill_node("node-2")
+        after = cluster.replication_traffic()
+        assert after is not None and after["writes"] >= before["writes"] and after["nodes_answered"] == 3

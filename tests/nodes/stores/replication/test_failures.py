@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from nodes.contract.names import TOKEN_HEADER
+from nodes.stores.replication.peers import rank
 from tests.nodes.stores.replication.conftest import ClusterFactory
 from tests.nodes.stores.replication.support import PATIENT, connected, eventually, increment, login, me, stats
 
@@ -106,3 +107,33 @@ async def test_logout_and_logout_all_reach_every_node(start_cluster: ClusterFact
     assert (response.status, (await response.json())["scope"]) == (200, "all")
     for token in (two, three):
         assert [(await me(http, node, token))[0] for node in cluster.nodes] == [401, 401, 401]
+
+
+async def test_a_node_that_becomes_a_backup_asks_the_primary_not_its_older_copy(
+    start_cluster: ClusterFactory, http: aiohttp.ClientSession
+):
+    """A bystander's fetched copy goes stale; when the session's primary dies, the bystander is its new backup
+    in its own view before the new primary's rebalance push arrives. It must ask the new primary, not serve
+    that copy (the lab's backup-sync node-failure cells saw counters go back until this held)."""
+    cluster = start_cluster(0, spare=3, SESSION_REPLICATION="backup", **PATIENT)
+    cluster.start_node()
+    cluster.start_node()
+    cluster.env["SESSION_HEARTBEAT_INTERVAL"] = "60"  # node-3 notices nobody leave: it pushes no rebalance
+    cluster.start_node()
+    await connected(http, cluster)
+    nodes = {f"node-{node.index + 1}": node for node in cluster.nodes}
+    tokens = [await login(http, cluster.nodes[0], f"user-{index}") for index in range(24)]
+    # A session whose backup is node-3: node-1 or node-2 is its primary (to be killed), the other a bystander.
+    token = next(token for token in tokens if rank(token, nodes)[1] == "node-3")
+    primary, bystander = nodes[rank(token, nodes)[0]], nodes[rank(token, nodes)[2]]
+    assert await increment(http, primary, token) == 1
+    assert (await me(http, bystander, token))[1]["counter"] == 1  # fetched from the owners, and kept
+    assert await increment(http, primary, token) == 2  # copied to node-3, not to the bystander
+    primary.process.kill()
+
+    async def primary_left_out() -> bool:  # by the bystander's heartbeats (every 0.2 s); node-3 still counts it
+        return bool((await stats(http, bystander))["peers_live"] == 1)
+
+    await eventually(primary_left_out, within=5.0)
+    assert (await me(http, bystander, token))[1]["counter"] == 2
+    assert (await me(http, nodes["node-3"], token))[1]["counter"] == 2
