@@ -210,8 +210,7 @@ class LocalCluster:
         return sum(count - 1 for count in seen.values() if count > 1)
 
     def replication_traffic(self) -> dict[str, Any] | None:
-        """store=replicated: messages and bytes per write and the async lag, summed over the live nodes and the
-        node processes stopped or killed during the run (read just before they went: see `retire`)."""
+        """store=replicated: messages and bytes per write and the async lag, over the nodes (gone ones: `retire`)."""
         if self.config.store != REPLICATED_STORE:
             return None
         live = [node_stats(m.url, self.peer_secret) for m in self.nodes if m.process.running()]

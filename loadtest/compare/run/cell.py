@@ -103,7 +103,8 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                                         "connections_opened_after_join")}  # fmt: skip
         for verdict in long_lived_verdicts(spec, figures, store_hit=scenario.about_the_store):
             record = record.judged(verdict)
-    return record.unjudged(B.not_modelled(spec, disturbed=bool(records)) or out_of_reach(spec))
+    return record.unjudged(B.not_modelled(spec, disturbed=bool(records)) or out_of_reach(spec)
+                           or scenario.unmodelled(spec))  # fmt: skip
 
 
 def p99_by_request(totals: dict[str, int]) -> dict[str, float]:

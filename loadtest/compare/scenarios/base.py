@@ -122,6 +122,10 @@ class Scenario(ABC):  # noqa: B024 - every hook has a default; a scenario overri
     def error_theory(self, spec: CellSpec) -> ErrorTheory:
         return ErrorTheory(0, "no process fails and nothing is changed under load: no request should fail")
 
+    def unmodelled(self, spec: CellSpec) -> str | None:
+        """Why this scenario's theory cannot judge the cell's misses (None: it can); the cell then shows them."""
+        return None
+
     def record(self, spec: CellSpec, totals: Mapping[str, int]) -> dict[str, Any]:
         """Extra fields of this scenario's cell record (those named in `judged` are verdicts)."""
         return {}
