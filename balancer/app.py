@@ -20,7 +20,7 @@ from balancer.runtime import PATHS as RUNTIME_PATHS
 from balancer.runtime import RuntimeApi
 from balancer.settings import BalancerSettings
 from balancer.upstreams import Upstream, UpstreamRegistry
-from nodes.contract.names import BALANCER_METRICS_PATH, BALANCER_STATUS_PATH
+from nodes.contract.names import BALANCER_METRICS_PATH, BALANCER_STATUS_PATH, ROUTE
 
 HOUSEKEEPING_INTERVAL = 5.0  # how often idle client and node connections are looked at
 _JSON = (b"Content-Type", b"application/json; charset=utf-8")
@@ -55,7 +55,9 @@ class Balancer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str | None = None, port: int | None = None) -> None:
-        """Listen on host:port (the settings' by default; port 0: a free one), then start the health checks."""
+        """Listen on host:port (the settings' by default; port 0: a free one), then start the health checks. With
+        route routing one round of checks comes first: the node ids are known before the first tagged request (a
+        restarted balancer redispatched the first tagged requests, and a memory session missed)."""
         loop = asyncio.get_running_loop()
         settings = self.settings
         pool = ConnectionPool(
@@ -65,6 +67,9 @@ class Balancer:
         if self._discovery is not None:  # dns:// upstreams: the first answer before the first request
             await self._discovery.refresh()
         self._proxy.tunnels.sweep(self.registry.view)  # the nodes there at start: only later ones count as joining
+        await self._health.__aenter__()
+        if self.router.mode == ROUTE:  # the node ids come from the checks: a tagged request before them is misrouted
+            await self._health.check_all()
         self._server = await loop.create_server(
             self._proxy.connection,
             self.settings.host if host is None else host,
@@ -72,7 +77,6 @@ class Balancer:
             reuse_address=True,
             backlog=1024,
         )
-        await self._health.__aenter__()
         self._tasks = [
             asyncio.create_task(self._health.run(), name="balancer-health-checks"),
             asyncio.create_task(self._housekeeping(), name="balancer-housekeeping"),

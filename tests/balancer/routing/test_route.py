@@ -170,3 +170,11 @@ def test_nodes_that_do_not_tag_are_named_once_in_the_log(caplog: Any) -> None:
     for index in range(2 * UNTAGGED_WARNING):  # untagged references beside tagged ones: a node being migrated
         tagging.choose(RouteRequest(session_token=f"untagged-{index}"), registry.view)
     assert not [r for r in caplog.records if "SESSION_ROUTE_TAG=1" in r.getMessage()]
+
+
+async def test_a_started_balancer_knows_every_route_before_its_first_request(aiohttp_server, start_balancer):
+    """A restarted balancer (a reload, a deploy of the balancer) must not redispatch the tagged requests that
+    arrive before its first health check: with memory sessions each of them would miss."""
+    nodes = await start_tagging_nodes(aiohttp_server)
+    balancer = await start_balancer(nodes, routing="route", health_interval=60.0, health_timeout=2.0)
+    assert [item["node_id"] for item in balancer.status()["upstreams"]] == ["n0", "n1", "n2"]
