@@ -4,7 +4,7 @@
   routing, also after a node is SIGKILLed (the survivors hold every session).
 - backup-sync: a session's primary and backup both hold it before the write answers, and every other node asks
   the primary (then the backup) at each read: 0 misses with any routing, also after one kill (one of the two
-  holders survives it).
+  holders survives it, and a node the kill makes an owner checks its cached copy with it before serving it).
   Premise of both: no copy fails. A send that fails or times out (an overloaded machine: the cell's
   `replication_traffic.failed_sends`) leaves that peer out while the balancer still sends it requests, and it
   answers from its older copies until the re-sync (docs/replication.md, the replicated store's limits):
