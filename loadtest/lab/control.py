@@ -38,9 +38,12 @@ class ClusterControl:
         self.taken_down.add(name)
 
     def stop_node(self, name: str, grace: float = 10.0) -> int | None:
-        """SIGTERM and wait for the exit (SIGKILL after `grace`); returns the exit status."""
-        self.cluster.retire(self.member(name))
+        """SIGTERM and wait for the exit (SIGKILL after `grace`); returns the exit status. Each balancer is told
+        first (HAProxy: `state maint` until it holds no connection to the node)."""
         process = self.member(name).process
+        for frontend in self.cluster.frontends:
+            frontend.stopping(name)
+        self.cluster.retire(self.member(name))
         process.stop(grace)
         self.taken_down.add(name)
         return process.returncode()
@@ -53,6 +56,8 @@ class ClusterControl:
         member.process.start()
         self.cluster.on_pid(name, int(member.process.pid or 0))
         member.process.wait_ready(lambda: self.cluster.node_ready(member), timeout)
+        for frontend in self.cluster.frontends:
+            frontend.started(name)
         self.taken_down.discard(name)
 
     def wait_ejected(self, name: str, timeout: float) -> bool:

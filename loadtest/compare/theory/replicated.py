@@ -2,10 +2,9 @@
 
 - all-sync: a write answers once every live node holds the new copy, so any node reads it: 0 misses with any
   routing, also after a node is SIGKILLed (the survivors hold every session).
-- backup-sync: a session's primary and backup both hold it before the write answers, and every other node, the
-  backup included, asks the primary (then the backup) at each read: 0 misses with any routing, also after one
-  kill (one of the two holders survives it, and a node that has just become the backup does not serve its older
-  copy while the new primary answers).
+- backup-sync: a session's primary and backup both hold it before the write answers, and every other node asks
+  the primary (then the backup) at each read: 0 misses with any routing, also after one kill (one of the two
+  holders survives it, and a node the kill makes an owner checks its cached copy with it before serving it).
   Premise of both: no copy fails. A send that fails or times out (an overloaded machine: the cell's
   `replication_traffic.failed_sends`) leaves that peer out while the balancer still sends it requests, and it
   answers from its older copies until the re-sync (docs/replication.md, the replicated store's limits):
@@ -72,8 +71,8 @@ def _why_sync(scope: str) -> str:
     if scope == "all":
         return ("all-sync: a write answers once every live node holds the copy, so any node reads it: 0 misses "
                 "with any routing, also after a kill")  # fmt: skip
-    return ("backup-sync: primary and backup hold the copy before the write answers and every other node, the "
-            "backup too, asks the primary at each read: 0 misses with any routing, also after one kill")  # fmt: skip
+    return ("backup-sync: primary and backup hold the copy before the write answers and the others ask them at "
+            "each read: 0 misses with any routing, also after one kill")  # fmt: skip
 
 
 def _why_async(scope: str, nodes: int, lag_ms: float, p: float) -> str:

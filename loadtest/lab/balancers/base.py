@@ -182,6 +182,15 @@ class Balancer(ABC):
         self.write_config()
         self.reload()
 
+    def stopping(self, name: str) -> None:
+        """The node is about to get its SIGTERM: where the control plane can, nothing is sent to it any more, also
+        what the balancer pins to a drained node (default: nothing; a stop then relies on the balancer's retries)."""
+        return None
+
+    def started(self, name: str) -> None:
+        """The stopped node runs again: back to the state the operator left it in (default: nothing to undo)."""
+        return None
+
     def state(self, name: str) -> str | None:
         """What the balancer reports of the node (ready, draining, down; None: not a member, or it cannot tell)."""
         return None

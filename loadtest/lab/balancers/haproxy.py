@@ -17,6 +17,7 @@ from loadtest.lab.processes import wait_until
 from nodes.contract.names import STICKY
 
 BACKEND = "nodes"
+STOP_QUIET_S = 5.0  # at most this long for HAProxy's connections to a node in maint to end before its SIGTERM
 STATES = {"UP": READY, "DRAIN": DRAINING, "DOWN": DOWN, "MAINT": DOWN, "NOLB": DRAINING}
 
 
@@ -29,7 +30,10 @@ class Haproxy(Balancer):
     binaries = ("haproxy",)
     install = "the `haproxy` package (Debian/Ubuntu: apt-get install haproxy; macOS: brew install haproxy)"
     control_plane = "the runtime API on a stats socket (set server state, add server, del server); active checks"
-    drain_means = "`set server nodes/NODE state drain` (persistent clients stay, no new ones)"
+    drain_means = (
+        "`set server nodes/NODE state drain` (persistent clients stay, no new ones); before the node's "
+        "SIGTERM `state maint` (its persistent clients are redispatched) until it holds no connection"
+    )
 
     def __init__(self, front: Front, on_pid: PidHook | None = None) -> None:
         super().__init__(front, on_pid)
@@ -90,6 +94,32 @@ class Haproxy(Balancer):
         self.member(name).drained = False
         self._must(f"set server {BACKEND}/{name} state ready")
 
+    def stopping(self, name: str) -> None:
+        """`state maint`, then wait until HAProxy holds no connection to the node: a drained server still gets its
+        persistent (cookie) clients, and a request connected just as the node's SIGTERM closes its listener is reset
+        unanswered: a 502 (`SH` in the log), which `retries` does not cover once the connection was made."""
+        if any(m.name == name for m in self.front.members):
+            self._must(f"set server {BACKEND}/{name} state maint")
+            wait_until(lambda: self._connections(name) == 0, STOP_QUIET_S)
+
+    def started(self, name: str) -> None:
+        if any(m.name == name for m in self.front.members):
+            self._must(f"set server {BACKEND}/{name} state {'drain' if self.member(name).drained else 'ready'}")
+
+    def _connections(self, name: str) -> int | None:
+        """The server's current sessions (`scur` in `show stat`), None when it cannot tell."""
+        for fields in self._stat_rows():
+            if fields[1] == name:
+                return int(fields[4]) if fields[4].isdigit() else None
+        return None
+
+    def _stat_rows(self) -> list[list[str]]:
+        try:
+            lines = self.command("show stat").splitlines()
+        except OSError:
+            return []
+        return [fields for fields in (line.split(",") for line in lines) if len(fields) > 17 and fields[0] == BACKEND]
+
     def add(self, name: str, address: str) -> None:
         """`add server` through the runtime API; sticky: a re-rendered config and a reload instead, since HAProxy 2.6
         takes no `cookie` on a dynamic server (an added node would get no affinity cookie)."""
@@ -110,13 +140,8 @@ class Haproxy(Balancer):
         wait_until(lambda: "deleted" in self.command(f"del server {BACKEND}/{name}").lower(), 5.0)
 
     def state(self, name: str) -> str | None:
-        try:
-            lines = self.command("show stat").splitlines()
-        except OSError:
-            return None
-        for line in lines:
-            fields = line.split(",")
-            if len(fields) > 17 and fields[0] == BACKEND and fields[1] == name:
+        for fields in self._stat_rows():
+            if fields[1] == name:
                 return STATES.get(fields[17].split(" ")[0], DOWN)
         return None
 

@@ -77,6 +77,7 @@ class Membership:
         self._peers: dict[str, Peer] = {}
         self._self_urls: set[str] = set()
         self._resolved: dict[str, list[str]] = {}
+        self.view = 0  # counts changes of the live members: a copy confirmed in an older view may be stale
 
     def peers(self) -> list[Peer]:
         return [peer for url, peer in self._peers.items() if url not in self._self_urls]
@@ -102,7 +103,7 @@ class Membership:
             self._peers.setdefault(url, Peer(url))
         for url in [url for url in self._peers if url not in urls]:
             log.info("peer %s left the peer list", url)
-            del self._peers[url]
+            self.view += self._peers.pop(url).live
 
     async def _addresses(self, host: str, port: int) -> list[str]:
         loop = asyncio.get_running_loop()
@@ -121,6 +122,7 @@ class Membership:
             self._self_urls.add(peer.url)
             return False
         came_back = not peer.live or peer.node_id != node_id
+        self.view += came_back
         peer.node_id, peer.live, peer.ready = node_id, True, ready
         peer.last_seen, peer.failures = time.monotonic(), 0
         if came_back:
@@ -133,5 +135,6 @@ class Membership:
         if not peer.live:
             return False
         peer.live = False
+        self.view += 1
         log.warning("peer %s (%s) left out: %s", peer.node_id, peer.url, reason)
         return True

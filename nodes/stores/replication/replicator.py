@@ -2,7 +2,9 @@
 
 Scope (SESSION_REPLICATION): `all` (Tomcat's DeltaManager) copies every session to every live peer; `backup`
 (BackupManager) keeps a session on its primary and one backup, the first two live members in rendezvous-hash
-order for its id, and a node that is neither asks them when a request brings the session.
+order for its id, and a node that is neither asks them when a request brings the session. What such a node fetched
+stays as a cache that later writes never reach, so an owner trusts its own copy only once it knew it current in
+the present membership view (`Entry.confirmed_in`); after a change it asks the other owners once (`_refresh`).
 
 Compare-and-set across nodes: every versioned write of an existing session is decided by the session's primary
 (the first live member in hash order), so two nodes cannot both turn version 7 into two different version 8s.
@@ -91,19 +93,16 @@ class Replicator:
             return entry.payload if entry else None
         owners = self.owners(session_id)
         mine = self.node_id in owners
-        if self.table.is_deleted(session_id) or (owners[0] == self.node_id and entry is not None):
+        if mine and entry is not None and entry.confirmed_in != self.membership.view:
+            await self._refresh(session_id, owners)  # made an owner by a membership change: ours may be a stale cache
+            entry = self.table.get(session_id, slide=False)
+        if self.table.is_deleted(session_id) or (mine and entry is not None):
             return entry.payload if entry else None
-        # Only the primary serves its own copy unasked. A backup's copy is current only while it has been the
-        # backup all along: a node that just became the backup (its primary left and the new primary's rebalance
-        # push is still on its way) may hold an older copy, one it fetched as a bystander or kept from an earlier
-        # turn as an owner, and serving it would take a counter back (seen in the lab's backup-sync node-failure
-        # and rolling-deploy cells). So the backup asks the primary first, like any other node.
         fetched = await self._fetch(session_id, [owner for owner in owners if owner != self.node_id])
         if fetched == MISSING:
             if not mine:
                 self.table.forget(session_id)
-                return None
-            return entry.payload if entry else None  # the primary lacks it (it has just joined): the backup's copy
+            return None
         if isinstance(fetched, Entry):
             self.table.apply(session_id, fetched)
             entry = self.table.get(session_id, slide=False) or fetched
@@ -113,6 +112,7 @@ class Replicator:
         """An unconditional write (a new session, or last_write_wins): stored here, copied to its targets."""
         self.stats.writes += 1
         entry = self.table.write(session_id, payload, user)
+        entry.confirmed_in = self.membership.view
         await self.copy_to_owners(session_id, [Put(session_id, entry)])
 
     async def compare_and_set(self, session_id: str, expected: int, payload: bytes, user: str | None) -> str:
@@ -145,13 +145,18 @@ class Replicator:
 
     async def decide(self, session_id: str, expected: int, payload: bytes, user: str | None, origin: str | None) -> str:
         """Compare-and-set on this node's copy; a stored write is replicated to every target but its origin."""
-        unknown = self.table.get(session_id, slide=False) is None and not self.table.is_deleted(session_id)
-        if unknown and origin is not None:
+        held = self.table.get(session_id, slide=False)
+        if held is None and not self.table.is_deleted(session_id) and origin is not None:
             return MISSING
+        if self.scope == "backup" and held is not None and held.confirmed_in != self.membership.view:
+            # a forwarded write answers its origin within its timeout: the refresh gets a quarter, the copies half
+            bound = None if origin is None else self.client.timeout / 4
+            await self._refresh(session_id, self.owners(session_id), bound)
         outcome = self.table.compare_and_set(session_id, expected, payload, user)
         if outcome == STORED:
             entry = self.table.get(session_id, slide=False)
             assert entry is not None
+            entry.confirmed_in = self.membership.view
             # A forwarded write answers its origin within the origin's timeout: its own copies get half of it.
             within = None if origin is None else self.client.timeout / 2
             await self.copy_to_owners(session_id, [Put(session_id, entry)], exclude=origin, within=within)
@@ -162,6 +167,7 @@ class Replicator:
         for op in ops:
             if isinstance(op, Put):
                 changed += self.table.apply(op.session_id, op.entry)
+                self._confirm(op.session_id, op.entry.version)  # a peer sends to the owners it sees
             elif isinstance(op, Delete):
                 changed += self.table.delete(op.session_id)
             else:
@@ -207,18 +213,38 @@ class Replicator:
         except Refused:
             return
         self.table.apply(session_id, entry)
+        self._confirm(session_id, entry.version)  # the primary sends its copies to every owner but the origin
 
-    async def _fetch(self, session_id: str, owners: list[str]) -> Entry | str | None:
-        """The session from its owners: an Entry, MISSING when they answered without it, None when none answered."""
+    async def _refresh(self, session_id: str, owners: list[str], within: float | None = None) -> None:
+        """Backup scope: an owner's copy not confirmed since the membership last changed may be a cache it kept as a
+        non-owner, which the writes since then never reached; the other owners' copies are asked (at least one of
+        them held the session before the change), the newest is kept and confirmed. Without an answer, ours stands.
+        """
+        fetched = await self._fetch(session_id, [owner for owner in owners if owner != self.node_id], within)
+        if isinstance(fetched, Entry):
+            self.table.apply(session_id, fetched)
+        if fetched is not None:
+            self._confirm(session_id, 0)
+
+    def _confirm(self, session_id: str, version: int) -> None:
+        """Our copy, if at least `version`, is an owner's current one in this membership view."""
+        held = self.table.get(session_id, slide=False)
+        if held is not None and held.version >= version:
+            held.confirmed_in = self.membership.view
+
+    async def _fetch(self, session_id: str, owners: list[str], within: float | None = None) -> Entry | str | None:
+        """The session from its owners: an Entry, MISSING when they answered without it, None when none answered.
+        An owner that fails a fetch is left out, except within a bound shorter than the timeout (`within`)."""
         answered = False
         for owner in owners:
             peer = self.membership.by_id(owner)
             if peer is None:
                 continue
             self.stats.fetches += 1
-            answer = await self.client.get(peer, f"session/{session_id}")
+            answer = await self.client.get(peer, f"session/{session_id}", within)
             if answer is None:
-                self.left_out(peer, "a session fetch failed or timed out")
+                if within is None:
+                    self.left_out(peer, "a session fetch failed or timed out")
                 continue
             answered = True
             if answer.get("entry"):

@@ -19,12 +19,14 @@ STORED, CONFLICT, GONE = "stored", "conflict", "gone"
 
 @dataclass(slots=True)
 class Entry:
-    """One session copy: its stored form, the version it carries, when it expires (epoch seconds), its user."""
+    """One session copy: its stored form, the version it carries, when it expires (epoch seconds), its user, and the
+    membership view in which this node last knew it to be an owner's current copy (-1: never; see Replicator)."""
 
     payload: bytes
     version: int
     expires_at: float
     user: str | None
+    confirmed_in: int = -1
 
 
 def version_of(payload: bytes) -> int | None:

@@ -30,6 +30,7 @@ class Client:
     hits: int = 0
     errors: int = 0
     nodes: list[str] = field(default_factory=list)
+    error_statuses: list[int | None] = field(default_factory=list)
 
     def call(self, method: str, path: str, body: object = None) -> Answer:
         headers = {REQUEST_ID_HEADER: uuid.uuid4().hex}
@@ -58,6 +59,7 @@ class Client:
             self.login()
         else:
             self.errors += 1
+            self.error_statuses.append(status)
         return status
 
 

@@ -57,5 +57,5 @@ def test_a_rolling_deploy_through_the_control_plane_fails_no_request(balancer: s
                 control.ready(name)
                 assert control.wait_state(name, "ready", 5.0)
     reads = sum(c.hits + c.misses for c in traffic.clients)
-    assert reads > 20 and sum(c.errors for c in traffic.clients) == 0
+    assert reads > 20 and sum(c.errors for c in traffic.clients) == 0, [c.error_statuses for c in traffic.clients]
     assert sum(c.misses for c in traffic.clients) == 0  # the cookie store: a restarted node loses no session

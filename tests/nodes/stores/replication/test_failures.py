@@ -1,5 +1,6 @@
-"""Node failures: a SIGKILLed node's sessions survive on the others, a new node pulls the sessions before it is
-ready, and a SIGSTOPped peer costs a sync write at most the replication timeout (then re-syncs when it is back)."""
+"""Node failures: a SIGKILLed node's sessions survive on the others (and no survivor serves a cache it kept as a
+non-owner), a new node pulls the sessions before it is ready, and a SIGSTOPped peer costs a sync write at most the
+replication timeout (then re-syncs when it is back)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,33 @@ async def test_a_node_that_becomes_a_backup_asks_the_primary_not_its_older_copy(
     await eventually(primary_left_out, within=5.0)
     assert (await me(http, bystander, token))[1]["counter"] == 2
     assert (await me(http, nodes["node-3"], token))[1]["counter"] == 2
+
+
+async def test_a_node_that_becomes_an_owner_by_a_kill_serves_no_stale_cached_copy(
+    start_cluster: ClusterFactory, http: aiohttp.ClientSession
+):
+    """Backup scope: a node that is not among a session's owners keeps what it fetched as a cache, and later writes
+    elsewhere never reach it. A kill makes it an owner; until the new primary's rebalance push arrives, that cache
+    must not be served as an owner's copy (it was: "counter went back" misses in the lab's backup-sync node-failure
+    and rolling-deploy cells). Heartbeats are rare here, so only a failed fetch tells a survivor of the kill."""
+    cluster = start_cluster(3, SESSION_REPLICATION="backup", SESSION_HEARTBEAT_INTERVAL="60", **PATIENT)
+    await connected(http, cluster)
+    victim, *survivors = cluster.nodes
+    ids = {node.url: f"node-{node.index + 1}" for node in cluster.nodes}
+    cached: dict[str, list[str]] = {node.url: [] for node in survivors}  # per survivor: sessions it only caches
+    for index in range(40):
+        token = await login(http, survivors[index % 2], f"user-{index}")
+        owners = rank(token, ids.values())[:2]
+        if ids[victim.url] in owners:  # the survivor that is not an owner only caches it
+            cached[next(node.url for node in survivors if ids[node.url] not in owners)].append(token)
+    assert all(len(tokens) >= 2 for tokens in cached.values()), cached  # each is one's with p = 1/3: P(fewer) < 1e-5
+    others = {survivors[0].url: survivors[1], survivors[1].url: survivors[0]}
+    for node in survivors:
+        for token in cached[node.url]:
+            assert (await me(http, node, token))[1]["counter"] == 0  # fetched from the owners, kept as a cache
+            assert await increment(http, others[node.url], token) == 1  # sent to the owners only: the cache is stale
+    victim.process.kill()
+    for node in survivors:  # the first read fails to fetch from the dead node: this survivor is now an owner
+        for token in cached[node.url]:
+            assert (await me(http, node, token))[1]["counter"] == 1, (node.url, token)
+            assert await increment(http, node, token) == 2, (node.url, token)
