@@ -19,7 +19,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-Command = tuple[Any, ...]
+from nodes.stores.redis_lane import Command, lane_for
+
 SHARED_READS = frozenset({"GETEX", "GET", "SMEMBERS", "PING"})
 
 
@@ -28,6 +29,7 @@ class AutoPipeline:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
+        self.lane = lane_for(client)  # a plain TCP Redis: batches skip redis.asyncio (`nodes.stores.redis_lane`)
         self._pending: list[tuple[Command, list[asyncio.Future[Any]]]] = []
         self._reads: dict[Command, list[asyncio.Future[Any]]] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -69,7 +71,9 @@ class AutoPipeline:
             _answer(waiters, reply)
 
     async def _replies(self, commands: list[Command]) -> list[Any]:
-        """One command alone goes as itself (a pipeline costs more for one); several as one pipeline."""
+        """Through the lane when there is one; else one command alone as itself, several as one pipeline."""
+        if self.lane is not None:
+            return await self.lane.exchange(commands)
         if len(commands) == 1:
             try:
                 return [await self.client.execute_command(*commands[0])]  # type: ignore[no-untyped-call]
@@ -84,6 +88,8 @@ class AutoPipeline:
         """Let batches already sent finish (their callers are still waiting for them)."""
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self.lane is not None:
+            self.lane.close()
 
 
 def _answer(waiters: list[asyncio.Future[Any]], reply: Any) -> None:

@@ -21,10 +21,11 @@ from redis.exceptions import NoScriptError, OutOfMemoryError, RedisError
 
 from nodes.contract.names import CAS, REDIS
 from nodes.settings import NodeSettings
-from nodes.stores.autopipeline import AutoPipeline, Command
+from nodes.stores.autopipeline import AutoPipeline
 from nodes.stores.durability import Durability
 from nodes.stores.errors import StoreFull, StoreUnavailable
 from nodes.stores.redis_client import connect
+from nodes.stores.redis_lane import Command
 from nodes.stores.redis_touch import read_command, read_reply
 from nodes.stores.server_side import ServerSideStore
 from nodes.stores.versions import WriteOutcome
