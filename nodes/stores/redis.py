@@ -123,6 +123,12 @@ class RedisStore(ServerSideStore):
         return await self._call(_checked(sent, NoScriptError if tolerate else ()))
 
     async def _together(self, commands: list[Command]) -> list[Any]:
+        """A lone command (most saves: the index is refreshed at most every half timeout) skips `gather`'s future."""
+        if len(commands) == 1:
+            try:
+                return [await self._send(*commands[0])]
+            except Exception as exc:  # noqa: BLE001 - returned in its place, as gather(return_exceptions=True) does
+                return [exc]
         return list(await asyncio.gather(*(self._send(*command) for command in commands), return_exceptions=True))
 
     async def _durable(self, commands: list[Command]) -> list[Any]:
