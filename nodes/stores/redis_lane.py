@@ -31,6 +31,7 @@ from redis.exceptions import InvalidResponse, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Command = tuple[Any, ...]
+RETRIED = (RedisConnectionError, RedisTimeoutError)  # the connection's failures, not a command's: sent once more
 
 
 def lane_for(client: aioredis.Redis) -> RedisLane | None:
@@ -62,13 +63,23 @@ class RedisLane:
         self._link: _Link | None = None
         self._opening: asyncio.Future[_Link] | None = None
 
-    async def exchange(self, commands: Sequence[Command]) -> list[Any]:
-        """The replies to `commands`, in order (an error reply in its place); sent once more if the connection fails."""
+    def send_now(self, commands: Sequence[Command]) -> asyncio.Future[list[Any]] | None:
+        """Write `commands` now if the connection is open: a future for their replies; None if it is not open."""
+        link = self._link
+        if link is None or not link.alive:
+            return None
+        return link.send(_pack(commands), len(commands))
+
+    async def exchange(self, commands: Sequence[Command], retries: int = 1) -> list[Any]:
+        """The replies to `commands`, in order (an error reply in its place); sent `retries` more times on a new
+        connection if the connection fails."""
         packed = _pack(commands)
-        try:
-            return await (await self._open()).send(packed, len(commands))
-        except (RedisConnectionError, RedisTimeoutError):
-            return await (await self._open()).send(packed, len(commands))
+        for _ in range(retries):
+            try:
+                return await (await self._open()).send(packed, len(commands))
+            except RETRIED:
+                pass
+        return await (await self._open()).send(packed, len(commands))
 
     async def _open(self) -> _Link:
         link = self._link
