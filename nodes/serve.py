@@ -14,6 +14,7 @@ not replay (seen as 2 502s in 1,065 requests of a sticky rolling deploy). Each r
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -29,6 +30,8 @@ from nodes.settings import NodeSettings
 log = logging.getLogger("nodes")
 
 CANCEL_GRACE = 1.0  # seconds aiohttp gives answers still being written (and cancelled stragglers) at the end
+# The collector's first threshold: net new container objects between two young-generation collections (default 700).
+YOUNG_THRESHOLD = 10_000
 QUIET = 0.25  # seconds with no request starting or ending before a draining node closes its idle keep-alive connections
 
 
@@ -107,9 +110,25 @@ async def serve(
             raise CannotListen(f"cannot resolve host {settings.host} (NODE_HOST): {error.strerror}") from None
         reason = os.strerror(error.errno) if error.errno else str(error)
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
+    tune_collector()
     listening()
     await _stop_signal()
     await drain(runner, site, in_flight, settings.shutdown_timeout)
+
+
+def tune_collector() -> None:
+    """Freeze what start-up made, and collect the young generation after 10,000 net new objects instead of 700.
+
+    A request that waits on the store (Redis, a peer) keeps its objects alive across loop turns; a collection that
+    finds them promotes them, and their later release no longer counts against the 700, so with 50 requests in
+    flight CPython collected about once per 50 requests: 2,524 young, 229 middle and 20 full collections (the full
+    ones scanning the ~58,000 objects of the imports) in about 120,000 requests, 11 µs of a 120 µs Redis-store
+    read, against 3 in 23,000 requests on a cookie-store node, whose requests finish in one turn. With this: 7 young
+    collections, none full; node CPU per read 119 -> 95 µs, per write 172 -> 147 (4 alternated rounds, 50 clients).
+    Garbage cycles are still collected: 10,000 net new objects is real growth.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def _stop_signal() -> None:

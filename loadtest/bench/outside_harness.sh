@@ -145,7 +145,7 @@ browsers() {  # browsers PORT -> one Cookie header value per line
 lua() {  # lua FILE METHOD PATH BODY < cookies
     {
         echo "local cookies = {"
-        while IFS= read -r cookie; do printf '  "%s",\n' "$cookie"; done
+        while IFS= read -r cookie; do printf '  "%s",\n' "${cookie//\"/\\\"}"; done  # a quoted value keeps its quotes
         echo "}"
         cat <<EOF
 local method, path, body = "$2", "$3", ${4:-nil}
@@ -165,7 +165,7 @@ EOF
     } >"$1"
 }
 
-declare -A URL SCRIPT CPUPIDS
+declare -A URL SCRIPT CPUPIDS REMAKE MADE
 row() {  # row NAME PORT METHOD PATH BODY COOKIES_FILE PIDS...
     local name=$1 port=$2 method=$3 path=$4 body=$5 cookies=$6
     shift 6
@@ -173,6 +173,19 @@ row() {  # row NAME PORT METHOD PATH BODY COOKIES_FILE PIDS...
     SCRIPT[$name]="$work/$name.lua"
     lua "${SCRIPT[$name]}" "$method" "$path" "$body" <"$cookies"
     CPUPIDS[$name]="$*"
+}
+# wrk replays the login's cookies and never takes a re-issued one, as a browser would: a cookie-store session older
+# than its re-issue age (a minute by default) is re-encrypted and re-sent on every request. A store row's sessions
+# are made again before a run once they are 30 s old, so every run measures what a browser's requests cost.
+fresh() {  # fresh NAME: new logins for a store row whose sessions are 30 s old or more
+    [ -n "${REMAKE[$1]:-}" ] || return 0
+    [ $((SECONDS - ${MADE[$1]:-0})) -ge 30 ] || return 0
+    local port method path body
+    read -r port method path body <<<"${REMAKE[$1]}"
+    [ "$body" = - ] && body=""
+    logins "$port" "$1-$SECONDS" >"$work/l-$1"
+    lua "${SCRIPT[$1]}" "$method" "$path" "$body" <"$work/l-$1"
+    MADE[$1]=$SECONDS
 }
 browsers "$NG" >"$work/c-nginx"
 row nginx "$NG" GET /healthz "" "$work/c-nginx" "$(cat "$work/nginx.pid")"
@@ -186,6 +199,10 @@ for store in cookie redis; do
     pidlist="$(cat "$work/node-$store.pid") $(cat "$work/redis.pid")"
     row "$store-read" "$port" GET /me "" "$work/l-$store" $pidlist
     row "$store-write" "$port" POST /counter '"{}"' "$work/l-$store" $pidlist
+    REMAKE[$store-read]="$port GET /me -"
+    REMAKE[$store-write]="$port POST /counter \"{}\""
+    MADE[$store-read]=$SECONDS
+    MADE[$store-write]=$SECONDS
 done
 
 cpu_ticks() {  # user+system clock ticks of these pids and their children
@@ -206,6 +223,7 @@ for run in $(seq "$RUNS"); do
     order=("${ROWS[@]}")
     if [ $((run % 2)) = 0 ]; then order=($(printf '%s\n' "${ROWS[@]}" | tac)); fi
     for name in "${order[@]}"; do
+        fresh "$name"
         before=$(cpu_ticks ${CPUPIDS[$name]})
         out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "${SCRIPT[$name]}" "${URL[$name]}")
         after=$(cpu_ticks ${CPUPIDS[$name]})
