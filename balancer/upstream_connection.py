@@ -78,10 +78,13 @@ class UpstreamConnection(asyncio.Protocol):
     def open(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
-    def attach(self, sink: ResponseSink, *, head_request: bool) -> None:
-        """An exchange takes the connection; the answer to HEAD announces a length but has no body."""
+    def attach(
+        self, sink: ResponseSink, *, head_request: bool, relay: Callable[[int, bytes, bool], None] | None = None
+    ) -> None:
+        """An exchange takes the connection; the answer to HEAD announces a length but has no body. `relay`: the
+        sink's `relay_head`, when it takes raw heads (handed in rather than looked up: once per request)."""
         self.sink = sink
-        self._relay = getattr(sink, "relay_head", None)
+        self._relay = relay
         self._no_body = head_request
         self._status = 0
         self._armed = False
