@@ -119,10 +119,11 @@ def forward_raw_head(
         at = head.lower().find(b"\ncookie:") + 1
         rest = head.index(b"\r\n", at) + 2
         head = head[:at] + _cookie_line_without(cookie_text, hidden_cookie) + head[rest:]
+    parts: tuple[bytes, ...]
     if host is None:
         parts = (head[:-2], xff_lines, b"\r\n")
     else:
-        parts = (head[:-2], xff_lines, b"X-Forwarded-Host: ", host, b"\r\n\r\n")  # type: ignore[assignment]
+        parts = (head[:-2], xff_lines, b"X-Forwarded-Host: ", host, b"\r\n\r\n")
     return ForwardedRequest(
         b"".join(parts),
         host is not None,
