@@ -166,6 +166,8 @@ def relay_response_head(
         extra += _CLOSE
     elif not client_http11:
         extra += _KEEP_ALIVE
+    if not extra and head.startswith(b"HTTP/1.1"):  # the common answer goes out as the very bytes that came
+        return head, body
     return b"HTTP/1.1" + head[8:-2] + extra + b"\r\n", body
 
 

@@ -207,9 +207,10 @@ class UpstreamConnection(asyncio.Protocol):
         status = self._status = self._parser.get_status_code()
         buffer = self._buffer
         end = buffer.find(b"\r\n\r\n") + 4  # llhttp ends every line in CRLF: the first blank line ends the head
-        self._head, self._buffer = buffer[:end], buffer[end:]
+        self._head = buffer[:end]
         sink = self.sink
         if status < 200 or sink is None:  # an interim answer (100, 103): the real one follows
+            self._buffer = buffer[end:]
             return
         self._awaiting_head, self._buffer = False, b""
         keep_alive = self._parser.should_keep_alive()
