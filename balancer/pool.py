@@ -83,9 +83,13 @@ class ConnectionPool:
         if self._closed or self._waiters or not conn.reusable or not conn.open:
             conn.close()  # a request waiting for a free slot gets this one's
             return
-        conn.resume_reading()  # an idle connection must still notice the node closing it
+        if conn.reading_paused:
+            conn.resume_reading()  # an idle connection must still notice the node closing it
         conn.idle_since = self.clock()
-        self._idle.setdefault(conn.url, []).append(conn)
+        stack = self._idle.get(conn.url)
+        if stack is None:  # (not setdefault: that makes an empty list per request, to throw away)
+            stack = self._idle[conn.url] = []
+        stack.append(conn)
 
     def forget(self, conn: UpstreamConnection) -> None:
         """A connection closed (called once, from its connection_lost)."""

@@ -32,6 +32,9 @@ OWN_PREFIX = BALANCER_PREFIX.encode()  # never proxied: the balancer answers the
 REFUSED_PREFIX = REPLICATION_PREFIX.encode()
 _UNPROXIED = (OWN_PREFIX, REFUSED_PREFIX)
 _UNPROXIED_BARE = (OWN_PREFIX[:-1], REFUSED_PREFIX[:-1])  # `/_balancer` and `/_replication` themselves
+# Byte values, not one-byte strings: on CPython 3.11 `b"_" in data` first tries the argument as an integer, and
+# building and clearing that TypeError made the test ten times dearer than `95 in data` (0.15 against 0.016 µs).
+_UNDERSCORE, _PERCENT = ord("_"), ord("%")
 MAX_HEAD = 64 * 1024  # request line and headers
 MAX_OWN_BODY = 64 * 1024  # the balancer's own endpoints take small JSON bodies only
 
@@ -42,7 +45,7 @@ def is_unproxied_path(target: bytes) -> bool:
     `/x/../_balancer/` count too (decoded only when they might: the common path pays one partition and three
     substring scans). Only the canonical spelling names one of the balancer's endpoints; the others find none and
     are its 404, like every /_replication/ path."""
-    if b"_" not in target and b"%" not in target:  # the common path: two scans
+    if _UNDERSCORE not in target and _PERCENT not in target:  # the common path: two scans
         return False
     path = target.partition(b"?")[0]
     if b"%" in path or b"/." in path or b"//" in path:
@@ -229,7 +232,6 @@ class RequestReader:
         self.in_head = False
         parser = self._parser
         request.method = method = parser.get_method()
-        request.http11 = parser.get_http_version() == "1.1"
         request.keep_alive = parser.should_keep_alive()
         head = self._raw_head(method)
         target = request.target
@@ -238,13 +240,15 @@ class RequestReader:
                 method, head, xff_lines=self._xff_lines, hidden_cookie=self._hidden_cookie,
                 session_header=self._session_header,
             )  # fmt: skip
-            if request.forwarded is not None:
+            if request.forwarded is not None:  # (its request line says HTTP/1.1: `http11` keeps its default, True)
                 if request.forwarded.has_body:
                     self._raw = None
                 self._last = request
                 self._heads.append(request)
                 return
         self._raw = None
+        # Asked only here: httptools formats the version as a string on each call (a tenth of this callback's time).
+        request.http11 = parser.get_http_version() == "1.1"
         self._general_head(request, parser)
         self._last = request
         self._heads.append(request)

@@ -78,10 +78,13 @@ class UpstreamConnection(asyncio.Protocol):
     def open(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
-    def attach(self, sink: ResponseSink, *, head_request: bool) -> None:
-        """An exchange takes the connection; the answer to HEAD announces a length but has no body."""
+    def attach(
+        self, sink: ResponseSink, *, head_request: bool, relay: Callable[[int, bytes, bool], None] | None = None
+    ) -> None:
+        """An exchange takes the connection; the answer to HEAD announces a length but has no body. `relay`: the
+        sink's `relay_head`, when it takes raw heads (handed in rather than looked up: once per request)."""
         self.sink = sink
-        self._relay = getattr(sink, "relay_head", None)
+        self._relay = relay
         self._no_body = head_request
         self._status = 0
         self._armed = False
@@ -204,9 +207,10 @@ class UpstreamConnection(asyncio.Protocol):
         status = self._status = self._parser.get_status_code()
         buffer = self._buffer
         end = buffer.find(b"\r\n\r\n") + 4  # llhttp ends every line in CRLF: the first blank line ends the head
-        self._head, self._buffer = buffer[:end], buffer[end:]
+        self._head = buffer[:end]
         sink = self.sink
         if status < 200 or sink is None:  # an interim answer (100, 103): the real one follows
+            self._buffer = buffer[end:]
             return
         self._awaiting_head, self._buffer = False, b""
         keep_alive = self._parser.should_keep_alive()
