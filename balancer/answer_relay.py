@@ -8,9 +8,8 @@ import enum
 from typing import TYPE_CHECKING
 
 from balancer.errors import BAD_RESPONSE, UpstreamError
-from balancer.event_stream import EventStream, declares_event_stream, is_event_stream
+from balancer.event_stream import EventStream, is_event_stream
 from balancer.http1 import CHUNK_END, CHUNKED, NO_BODY, NO_BODY_STATUSES, UNTIL_CLOSE, Headers, chunk, upgrade_head
-from balancer.http1 import response_head as rewritten_response_head
 from balancer.raw_heads import relay_response_head
 
 if TYPE_CHECKING:
@@ -67,21 +66,6 @@ class AnswerRelay:
         )  # fmt: skip
         self._head_out(out, client_keep_alive, status)
         if self.body is not NO_BODY and is_event_stream(head):
-            self._follow_stream()
-
-    def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
-        assert self.route is not None and self.upstream is not None
-        self.upstream.answered()
-        self.state = RELAYING
-        client, request = self.client, self.request
-        no_body = request.method == b"HEAD" or status in NO_BODY_STATUSES
-        client_keep_alive = request.keep_alive and not client.closing
-        out, self.body = rewritten_response_head(
-            status, reason, headers, no_body=no_body, client_http11=request.http11,
-            keep_alive=client_keep_alive, set_cookie=self.route.set_cookie,
-        )  # fmt: skip
-        self._head_out(out, client_keep_alive, status)
-        if self.body is not NO_BODY and declares_event_stream(headers):
             self._follow_stream()
 
     def _follow_stream(self) -> None:

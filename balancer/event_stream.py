@@ -59,11 +59,5 @@ class EventStream:
 def is_event_stream(head: bytes) -> bool:
     """Whether a raw answer head declares an event stream. The media type is matched as servers send it, in lower
     case: lowering every answer's head to catch a `Text/Event-Stream` would cost each request for a case no
-    server in the lab (or in aiohttp, Node, Go, Spring) produces; the parsed path compares without case."""
+    server in the lab (or in aiohttp, Node, Go, Spring) produces."""
     return head.find(EVENT_STREAM) >= 0  # (not `in`: on CPython 3.11 that first tries the argument as an integer)
-
-
-def declares_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether parsed answer headers declare an event stream (names and media type compared without case)."""
-    return any(name.lower() == b"content-type" and value.strip().lower().startswith(EVENT_STREAM)
-               for name, value in headers)  # fmt: skip

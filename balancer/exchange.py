@@ -134,7 +134,7 @@ class Exchange(AnswerRelay):
         assert forwarded is not None and self.upstream is not None
         self.conn = conn
         self.state = SENDING
-        conn.attach(self, head_request=request.method == b"HEAD", relay=self.relay_head)
+        conn.attach(self, head_request=request.method == b"HEAD")
         if self.client.full:
             conn.pause_reading()
         head = forwarded.head

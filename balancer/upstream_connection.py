@@ -19,21 +19,15 @@ from balancer.raw_heads import framed_by_length, parse_response_head
 
 
 class ResponseSink(Protocol):
-    """The exchange holding a connection: told about the answer as it is parsed, and about failures."""
+    """The exchange holding a connection: told about the answer as it is parsed, and about failures. It gets the
+    node's head as it came (status line to blank line): most heads are passed on unchanged (balancer/raw_heads.py)."""
 
-    def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None: ...
+    def relay_head(self, status: int, head: bytes, keep_alive: bool) -> None: ...
     def response_body(self, data: bytes) -> None: ...
     def response_flush(self, ended: bool) -> None: ...
     def upstream_failed(self, error: UpstreamError) -> None: ...
     def upstream_writable(self, writable: bool) -> None: ...
     def response_upgrade(self, reason: bytes, headers: Headers, rest: bytes) -> None: ...
-
-
-class RawHeadSink(ResponseSink, Protocol):
-    """A sink that takes the node's head as it came (status line to blank line) instead of parsed fields: the
-    exchange, which passes most heads on unchanged."""
-
-    def relay_head(self, status: int, head: bytes, keep_alive: bool) -> None: ...
 
 
 class Splice(Protocol):
@@ -51,7 +45,7 @@ class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
         "url", "transport", "sink", "reusable", "last_read", "idle_since", "reading_paused", "_on_lost", "_clock",
         "_armed", "_parser", "_status", "_head", "_buffer", "_awaiting_head", "_no_body", "_ended",
-        "_new_parser", "_relay",
+        "_new_parser",
         "splice",
     )  # fmt: skip
 
@@ -71,27 +65,22 @@ class UpstreamConnection(asyncio.Protocol):
         self._head = b""  # the current answer's raw head, status line to blank line
         self._buffer = b""  # the bytes read since the answer's head began (while `_awaiting_head`)
         self._awaiting_head = False
-        self._relay: Callable[[int, bytes, bool], None] | None = None  # the sink's relay_head, if it has one
         self._no_body = self._ended = self._new_parser = False
 
     @property
     def open(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
-    def attach(
-        self, sink: ResponseSink, *, head_request: bool, relay: Callable[[int, bytes, bool], None] | None = None
-    ) -> None:
-        """An exchange takes the connection; the answer to HEAD announces a length but has no body. `relay`: the
-        sink's `relay_head`, when it takes raw heads (handed in rather than looked up: once per request)."""
+    def attach(self, sink: ResponseSink, *, head_request: bool) -> None:
+        """An exchange takes the connection; the answer to HEAD announces a length but has no body."""
         self.sink = sink
-        self._relay = relay
         self._no_body = head_request
         self._status = 0
         self._armed = False
         self._buffer, self._awaiting_head = b"", True
 
     def detach(self) -> None:
-        self.sink = self._relay = None
+        self.sink = None
         self._armed = False
 
     def send(self, data: bytes) -> None:
@@ -216,11 +205,7 @@ class UpstreamConnection(asyncio.Protocol):
         keep_alive = self._parser.should_keep_alive()
         if not keep_alive:
             self.reusable = False
-        if self._relay is not None:
-            self._relay(status, self._head, keep_alive)
-        else:
-            reason, headers = parse_response_head(self._head)
-            sink.response_head(status, reason, headers, keep_alive)
+        sink.relay_head(status, self._head, keep_alive)
         if self._no_body or status in NO_BODY_STATUSES:
             self._ended = self._new_parser = True
 

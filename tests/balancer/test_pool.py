@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from balancer.errors import TIMEOUT, UNREACHABLE, UpstreamError
-from balancer.http1 import Headers
 from balancer.pool import ConnectionPool
 from loadtest.lab.processes import free_port
 from tests.balancer.support import RawUpstream, eventually
@@ -47,7 +46,7 @@ class Recorder:
         self.ended = asyncio.Event()
         self.errors: list[UpstreamError] = []
 
-    def response_head(self, status: int, reason: bytes, headers: Headers, keep_alive: bool) -> None:
+    def relay_head(self, status: int, head: bytes, keep_alive: bool) -> None:
         self.status = status
 
     def response_body(self, data: bytes) -> None:
