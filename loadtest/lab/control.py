@@ -33,8 +33,7 @@ class ClusterControl:
 
     def kill_node(self, name: str) -> None:
         """SIGKILL, as a crash would: no clean shutdown."""
-        self.cluster.retire(self.member(name))
-        self.member(name).process.kill()
+        self.cluster.kill_node(self.cluster.nodes.index(self.member(name)))
         self.taken_down.add(name)
 
     def stop_node(self, name: str, grace: float = 10.0) -> int | None:

@@ -30,7 +30,7 @@ from loadtest.compare.theory.model import Expectation
 from loadtest.compare.theory.ring import ProbeRing
 from loadtest.lab.cluster import ClusterConfig
 from loadtest.lab.control import ClusterControl
-from nodes.contract.names import MEMORY, ROUTE
+from nodes.contract.names import MEMORY
 
 if TYPE_CHECKING:
     from loadtest.compare.spec import CellSpec
@@ -196,9 +196,10 @@ def measured_shares(rows: Sequence[Mapping[str, Any]], low: float, high: float) 
 
 
 def route_unmodelled(spec: CellSpec) -> str | None:
-    """memory + route through a membership change: the churn theory has no route yet, and the steady model's 0
-    knows nothing of a drain (asked for by name: the membership scenarios leave route out of their cells)."""
-    if spec.routing != ROUTE or spec.store != MEMORY:
+    """memory + route through a membership change: the churn theory has no route yet (`has_theory`), and the steady
+    model's 0 knows nothing of a drain (asked for by name: the membership scenarios leave route out of their cells).
+    The other stores lose nothing when a node leaves, so the steady model's 0 holds for them."""
+    if has_theory(spec) or spec.store != MEMORY:
         return None
     return (f"route through {spec.scenario}: when a node leaves, the users whose reference names it move (ours "
             "redispatches them by hash as soon as the node drains; a balancer whose drain keeps tagged clients "
