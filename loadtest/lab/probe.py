@@ -27,6 +27,10 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)  # one value per name (the last when repeated)
     set_cookies: tuple[str, ...] = ()  # every Set-Cookie header: `headers` keeps only one of them
 
+    def header(self, name: str) -> str | None:
+        """A header whatever the case of its name (HAProxy sends names in lower case)."""
+        return next((value for key, value in self.headers.items() if key.lower() == name.lower()), None)
+
     def json(self) -> Any:
         try:
             return json.loads(self.body)

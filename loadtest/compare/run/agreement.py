@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from http.cookiejar import CookieJar
 from typing import Any
 
-from loadtest.lab.probe import Answer, request
+from loadtest.lab.probe import request
 from nodes.contract.names import NO_TOKEN_YET, NODE_ID_HEADER, TOKEN_HEADER
 
 SESSIONS = 20  # probe sessions per user kind
@@ -37,20 +37,15 @@ def placed(urls: Sequence[str], index: int, *, app: bool) -> list[str] | None:
     login = request("POST", f"{urls[index % len(urls)]}/login", json_body={"user": f"agreement-{index}"},
                     headers={TOKEN_HEADER: token} if app else None, jar=None if app else jar,
                     timeout=TIMEOUT)  # fmt: skip
-    token = header(login, TOKEN_HEADER) or ""
+    token = login.header(TOKEN_HEADER) or ""
     if login.status != 200 or (app and not token):
         return None
     nodes = []
     for url in urls:
         answer = request("GET", f"{url}/me", headers={TOKEN_HEADER: token} if app else None,
                          jar=None if app else jar, timeout=TIMEOUT)  # fmt: skip
-        node = header(answer, NODE_ID_HEADER)
+        node = answer.header(NODE_ID_HEADER)
         if node is None:
             return None
         nodes.append(node)
     return nodes
-
-
-def header(answer: Answer, name: str) -> str | None:
-    """A header whatever its case (HAProxy sends names in lower case)."""
-    return next((value for key, value in answer.headers.items() if key.lower() == name.lower()), None)

@@ -107,9 +107,7 @@ def revocation_by_node(balancer_url: str, node_urls: Mapping[str, str], bound: f
     """Log in and out through the balancer, then ask each node directly until it refuses the old token."""
     login = request("POST", balancer_url + "/login", json_body={"user": f"revoke-{uuid.uuid4().hex[:10]}"},
                     headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=5.0)  # fmt: skip
-    token = login.headers.get(TOKEN_HEADER) or next(
-        (value for name, value in login.headers.items() if name.lower() == TOKEN_HEADER.lower()), ""
-    )
+    token = login.header(TOKEN_HEADER) or ""
     if login.status != 200 or not token:
         return {"revocation_ms": None, "revocation_probe": f"login answered {login.status}: nothing to revoke"}
     logout = request("POST", balancer_url + "/logout", headers={TOKEN_HEADER: token}, timeout=5.0)
