@@ -12,10 +12,18 @@ import time
 from dataclasses import dataclass, field
 
 from loadtest.lab.background import BackgroundLoop
-from loadtest.lab.probe import request
+from loadtest.lab.probe import Answer, request
 from nodes.contract.names import NO_TOKEN_YET, TOKEN_HEADER
 
 TIMEOUT = 2.0
+
+
+def app_login(url: str, user: str, timeout: float = TIMEOUT) -> tuple[Answer, str]:
+    """POST /login through `url` as an app client (a token in a header, no cookies): the answer and its token ("" when
+    it carries none; the header's name in any case, as HAProxy sends names in lower case)."""
+    answer = request("POST", url + "/login", json_body={"user": user}, headers={TOKEN_HEADER: NO_TOKEN_YET},
+                     timeout=timeout)  # fmt: skip
+    return answer, answer.header(TOKEN_HEADER) or ""
 
 
 @dataclass
@@ -29,10 +37,8 @@ class SessionProbe(BackgroundLoop):
 
     def _run(self) -> None:
         while not self.stopping():
-            answer = request("POST", self.url + "/login", json_body={"user": "probe"},
-                             headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip
+            answer, token = app_login(self.url, "probe")
             now = time.monotonic()
-            token = answer.headers.get(TOKEN_HEADER)
             if answer.status == 200 and token:
                 self.sessions.append((now, token))
                 self.goods.append(now)

@@ -21,7 +21,8 @@ import redis
 from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import LocalCluster
 from loadtest.lab.probe import get_json, request
-from nodes.contract.names import NO_TOKEN_YET, NODE_SESSION_STATS_PATH, REDIS, TOKEN_HEADER
+from loadtest.lab.session_probe import app_login
+from nodes.contract.names import NODE_SESSION_STATS_PATH, REDIS, TOKEN_HEADER
 
 POLL_INTERVAL = 0.01
 SAMPLE = 200  # session keys (strings) whose MEMORY USAGE is averaged
@@ -105,9 +106,7 @@ def node_counters(urls: Iterable[str]) -> dict[str, Any]:
 
 def revocation_by_node(balancer_url: str, node_urls: Mapping[str, str], bound: float) -> dict[str, Any]:
     """Log in and out through the balancer, then ask each node directly until it refuses the old token."""
-    login = request("POST", balancer_url + "/login", json_body={"user": f"revoke-{uuid.uuid4().hex[:10]}"},
-                    headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=5.0)  # fmt: skip
-    token = login.header(TOKEN_HEADER) or ""
+    login, token = app_login(balancer_url, f"revoke-{uuid.uuid4().hex[:10]}", 5.0)
     if login.status != 200 or not token:
         return {"revocation_ms": None, "revocation_probe": f"login answered {login.status}: nothing to revoke"}
     logout = request("POST", balancer_url + "/logout", headers={TOKEN_HEADER: token}, timeout=5.0)

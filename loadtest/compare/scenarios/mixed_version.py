@@ -19,7 +19,8 @@ from loadtest.compare.scenarios.rolling_deploy import LEAD, RollingDeploy, slot
 from loadtest.compare.theory.model import Expectation
 from loadtest.lab.cluster import ClusterConfig
 from loadtest.lab.probe import request
-from nodes.contract.names import MEMORY, NO_TOKEN_YET, SCHEMA_REJECT, STICKY, TOKEN_HEADER
+from loadtest.lab.session_probe import app_login
+from nodes.contract.names import MEMORY, SCHEMA_REJECT, STICKY, TOKEN_HEADER
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -92,9 +93,7 @@ class MixedVersion(RollingDeploy):
         control.start_node(old.name)
         unreadable = errors = 0
         for _ in range(PROBED):
-            login = request("POST", new.url + "/login", json_body={"user": f"rollback-{uuid.uuid4().hex[:8]}"},
-                            headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip
-            token = login.headers.get(TOKEN_HEADER, "")
+            _, token = app_login(new.url, f"rollback-{uuid.uuid4().hex[:8]}", TIMEOUT)
             status = request("GET", old.url + "/me", headers={TOKEN_HEADER: token}, timeout=TIMEOUT).status
             unreadable += status == 401
             errors += status is None or status >= 500

@@ -24,7 +24,8 @@ from loadtest.compare.theory.model import Expectation, Exposure
 from loadtest.lab.background import BackgroundLoop
 from loadtest.lab.cluster import ClusterConfig
 from loadtest.lab.probe import request
-from nodes.contract.names import COOKIE, NO_TOKEN_YET, RANDOM, REDIS, TOKEN_HEADER
+from loadtest.lab.session_probe import app_login
+from nodes.contract.names import COOKIE, RANDOM, REDIS, TOKEN_HEADER
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -59,9 +60,7 @@ class Filler(BackgroundLoop):
         for index in range(self.target):
             if self.stopping(max(began + index / self.per_second - time.monotonic(), 0.0)):
                 return
-            answer = request("POST", self.url + "/login", json_body={"user": f"filler-{uuid.uuid4().hex[:10]}"},
-                             headers={TOKEN_HEADER: NO_TOKEN_YET}, timeout=TIMEOUT)  # fmt: skip
-            token = answer.headers.get(TOKEN_HEADER, "")
+            answer, token = app_login(self.url, f"filler-{uuid.uuid4().hex[:10]}", TIMEOUT)
             if answer.status == 200 and token:
                 self.tokens.append(token)
             elif answer.status == 503:
