@@ -137,6 +137,12 @@ class CellRecord:
         """No verdict says otherwise (a cell theory does not model is never a disagreement)."""
         return self.not_modelled is not None or all(verdict.agrees is not False for verdict in self.verdicts)
 
+    def rejudged_misses(self, misses: MissVerdict) -> CellRecord:
+        """This record with its misses judged again (a finer theory of part of them), the verdict list following."""
+        agrees = misses.miss_agrees_with_theory
+        verdicts = tuple(replace(v, agrees=agrees) if v.key == "miss_agrees_with_theory" else v for v in self.verdicts)
+        return replace(self, misses=misses, verdicts=verdicts)
+
     def unjudged(self, reason: str | None) -> CellRecord:
         """This record measured only, with the reason theory does not judge it (None: judged as usual)."""
         return self if reason is None else replace(self, not_modelled=reason)

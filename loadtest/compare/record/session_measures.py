@@ -178,9 +178,7 @@ def idle_misses_apart(record: CellRecord, after_idle: int, bounds: S.Bounds) -> 
     agrees = abs(rate - verdict.expected_miss_rate) <= verdict.tolerance + 1e-12
     note = (f" The {after_idle} misses right after an idle gap are judged apart, by the idle-gap theory "
             f"(expired_after_idle); the other misses' rate is {rate:.2%}.")  # fmt: skip
-    misses = replace(verdict, miss_agrees_with_theory=agrees, theory=verdict.theory + note)
-    verdicts = tuple(replace(v, agrees=agrees) if v.key == "miss_agrees_with_theory" else v for v in record.verdicts)
-    return replace(record, misses=misses, verdicts=verdicts)
+    return record.rejudged_misses(replace(verdict, miss_agrees_with_theory=agrees, theory=verdict.theory + note))
 
 
 def misses_within_evictions(record: CellRecord, evicted: int | None, idle_lost: int) -> CellRecord:
@@ -197,8 +195,7 @@ def misses_within_evictions(record: CellRecord, evicted: int | None, idle_lost: 
     half = max(room, 0) / n / 2 if n else 0.0  # the bound [0, room] as the table shows a theory: its middle +- half
     misses = replace(record.misses, miss_agrees_with_theory=agrees, theory=record.misses.theory + note,
                      expected_misses=max(room, 0) / 2, expected_miss_rate=half, tolerance=half)  # fmt: skip
-    verdicts = tuple(replace(v, agrees=agrees) if v.key == "miss_agrees_with_theory" else v for v in record.verdicts)
-    return replace(record, misses=misses, verdicts=verdicts)
+    return record.rejudged_misses(misses)
 
 
 def add(record: CellRecord, spec: CellSpec, stats: Mapping[str, Any], observed: Mapping[str, Any],
