@@ -94,10 +94,22 @@ async def measure(mode: str, requests: int, rounds: int = 5) -> list[float]:
 def main(argv: list[str]) -> int:
     sys.path.insert(0, os.getcwd())
     mode = argv[0] if argv else "random"
-    requests = int(argv[1]) if len(argv) > 1 else 100_000
+    try:
+        requests = int(argv[1]) if len(argv) > 1 else 100_000
+    except ValueError:
+        requests = 0
+    if requests < 1:
+        print(f"hot_path: REQUESTS must be a whole number above 0, not {argv[1]!r}", file=sys.stderr)
+        return 2
     import uvloop
 
-    results = uvloop.run(measure(mode, requests))
+    from nodes.contract.envconfig import SettingsError
+
+    try:
+        results = uvloop.run(measure(mode, requests))
+    except SettingsError as error:  # an unknown routing mode
+        print(f"hot_path: {error}", file=sys.stderr)
+        return 2
     print(f"{mode}: {min(results):.2f} µs per request, Python path only (best of {len(results)} rounds)")
     return 0
 
