@@ -206,6 +206,9 @@ def test_a_malformed_redis_url_stops_the_cluster_with_the_nodes_reason(tmp_path:
         (["bench", "--connections", "0"], "sessionlab bench", "--connections must be at least 1"),
         (["bench", "--only", ","], "sessionlab bench", "--only needs row names"),
         (["compare", "--duration", "-1"], "sessionlab compare", "--duration must be a whole number of seconds >= 1"),
+        (["compare", "--balancer-replicas", "9"], "sessionlab compare", "--balancer-replicas must be between 1 and 4"),
+        (["repeat", "--runs", "0"], "sessionlab repeat", "--runs 0 counts only an earlier repeat's runs"),
+        (["repeat", "--add", "/nonexistent"], "sessionlab repeat", "--add /nonexistent: not a folder"),
     ],
     ids=named,
 )

@@ -142,6 +142,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--results-page", type=Path, default=None, metavar="PAGE",
                         help="also write the table as a dated docs page (e.g. docs/results/agreement.md)")  # fmt: skip
     args = parser.parse_args(own)
+    if args.runs == 0 and not args.add:
+        parser.error("--runs 0 counts only an earlier repeat's runs: name its folder with --add DIR")
     args.variant = [shlex.split(text) for text in (args.variant or [""])]
     for refused in ("--out", "--results-page", "--strict"):
         if any(item == refused or item.startswith(refused + "=") for item in [*compare, *sum(args.variant, [])]):
