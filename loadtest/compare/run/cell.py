@@ -53,7 +53,7 @@ def run_cell(spec: CellSpec, folder: Path, kinds: tuple[str, ...], pids: PidLog,
                                             store_latency_ms=spec.store_latency_ms,
                                             redis_persistence=spec.redis_persistence,
                                             replication=spec.replication or DEFAULT_REPLICATION,
-                                            extra_env=tunnel_env(spec) + session_run.node_env(spec),
+                                            extra_env=tunnel_env(spec) + spec.session.node_env(),
                                             with_redis=spec.session.cookie_denylist, balancer=spec.balancer,
                                             balancer_replicas=spec.balancer_replicas))  # fmt: skip
     with LocalCluster(config, on_pid=pids) as cluster:

@@ -1,4 +1,4 @@
-"""What a cell's run does for the session's own life (issue 23): the env its knobs become, Redis' maxmemory set
+"""What a cell's run does for the session's own life (issue 23): Redis' maxmemory set
 before the load, and after it the nodes' session counters, Redis' memory and evictions, and how long a logged-out
 session stays usable on each node.
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from loadtest.compare.scenarios.store_full import DEFAULT_MB as STORE_FULL_MB
 from loadtest.compare.spec import CellSpec
 from loadtest.lab.cluster import LocalCluster
 from loadtest.lab.probe import get_json, request
@@ -26,19 +27,13 @@ from nodes.contract.names import NODE_SESSION_STATS_PATH, REDIS, TOKEN_HEADER
 
 POLL_INTERVAL = 0.01
 SAMPLE = 200  # session keys (strings) whose MEMORY USAGE is averaged
-STORE_FULL_DEFAULT_MB = 3.0
-
-
-def node_env(spec: CellSpec) -> tuple[tuple[str, str], ...]:
-    """The knobs' env vars, for every node and our balancer."""
-    return spec.session.node_env()
 
 
 def maxmemory_mb(spec: CellSpec) -> float | None:
     """The Redis maxmemory this cell runs with: the option, or store-full's default; None: unlimited."""
     if spec.session.redis_maxmemory_mb is not None:
         return spec.session.redis_maxmemory_mb
-    return STORE_FULL_DEFAULT_MB if spec.session.redis_eviction is not None else None
+    return STORE_FULL_MB if spec.session.redis_eviction is not None else None
 
 
 def plain_redis_url(cluster: LocalCluster) -> str | None:
