@@ -10,6 +10,8 @@ import socket
 import sys
 from collections.abc import Callable
 
+import balancer
+from balancer.data_path import COMPILED, DATA_PATH_ENV
 from balancer.settings import BalancerSettings
 from nodes.contract.envconfig import SettingsError, exit_with_settings_error
 from nodes.contract.envhelp import parse_service_args, service_parser, variables
@@ -37,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = BalancerSettings.from_env()
     except SettingsError as error:
         exit_with_settings_error(PROG, error)
+    if settings.data_path == COMPILED and balancer.DATA_PATH.kind != COMPILED:
+        print(f"{PROG}: {DATA_PATH_ENV}=compiled, but {balancer.DATA_PATH.reason}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.using_dev_secret and settings.routing == "sticky":
         log.warning(DEV_SECRET_WARNING)
@@ -62,15 +67,16 @@ async def serve(settings: BalancerSettings) -> None:
     """Run until SIGTERM or SIGINT, then stop gracefully: no new connections, answers in progress finish."""
     from balancer.app import Balancer  # here: a bad setting is refused before aiohttp is imported
 
-    balancer = Balancer(settings)
+    proxy = Balancer(settings)
     try:
-        await balancer.start()
+        await proxy.start()
     except OSError:
-        await balancer.close()
+        await proxy.close()
         raise
     log.info(
-        "balancer listening on http://%s:%d, routing=%s, %d upstream(s): %s",
-        settings.host, balancer.port, settings.routing, len(settings.upstreams), ", ".join(settings.upstreams),
+        "balancer listening on http://%s:%d, routing=%s, %d upstream(s): %s; data path %s (%s)",
+        settings.host, proxy.port, settings.routing, len(settings.upstreams), ", ".join(settings.upstreams),
+        balancer.DATA_PATH.kind, balancer.DATA_PATH.reason,
     )  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -78,7 +84,7 @@ async def serve(settings: BalancerSettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     log.info("stopping: letting requests in progress finish (up to %g s)", settings.shutdown_timeout)
-    await balancer.close(settings.shutdown_timeout)
+    await proxy.close(settings.shutdown_timeout)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

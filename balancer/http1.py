@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import logging
 from http import HTTPStatus
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import httptools
 
@@ -115,10 +115,10 @@ def origin_form(target: bytes) -> bytes | None:
     if target[:1] == b"/" or target == b"*":
         return target
     try:
-        url = httptools.parse_url(target)
+        url: Any = httptools.parse_url(target)  # Any: its path and query are None when absent, unlike the stubs say
     except httptools.HttpParserInvalidURLError:
         return None
-    path = url.path or b"/"
+    path: bytes = url.path or b"/"
     return path + b"?" + url.query if url.query is not None else path
 
 

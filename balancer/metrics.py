@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
+import balancer
 from balancer.routing import Router
 from balancer.upstreams import DOWN, DRAINING, READY
 from nodes.contract.service_time import ServiceTimes
@@ -30,6 +31,7 @@ def status_document(router: Router, service_times: ServiceTimes | None = None) -
     return {
         **({"service_time": service_times.snapshot()} if service_times is not None else {}),
         "routing": router.mode,
+        "data_path": balancer.DATA_PATH.kind,  # compiled (mypyc) or interpreted: balancer/data_path.py
         "redispatches": router.redispatches,
         "healthy": sum(1 for upstream in members if upstream.healthy),
         "upstreams": [

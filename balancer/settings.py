@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
+from balancer.data_path import AUTO, DATA_PATH_CHOICES, DATA_PATH_ENV
 from balancer.discovery import DnsTarget
 from nodes.contract.envconfig import Env, Secret, SettingsError, Variable
 from nodes.contract.names import (
@@ -56,6 +57,7 @@ class BalancerSettings:
     log_level: str = "INFO"
     discover: tuple[DnsTarget, ...] = ()  # dns://name:port items, resolved and re-resolved at run time
     dns_interval: float = 2.0
+    data_path: str = AUTO  # BALANCER_DATA_PATH: compiled, interpreted, or auto (compiled where built)
 
     @property
     def using_dev_secret(self) -> bool:
@@ -94,6 +96,7 @@ class BalancerSettings:
             tunnel_rebalance=env.float("BALANCER_TUNNEL_REBALANCE", 0.0, minimum=0, maximum=1),
             access_log=env.bool("BALANCER_ACCESS_LOG", False),
             log_level=env.choice("BALANCER_LOG_LEVEL", "INFO", LOG_LEVELS),
+            data_path=env.choice(DATA_PATH_ENV, AUTO, DATA_PATH_CHOICES),
         )
 
 

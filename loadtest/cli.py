@@ -30,6 +30,10 @@ SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
             "loadtest.probe.command",
             "measure YOUR deployment: session misses and backend affinity through its real balancer",
         ),
+        "build-balancer": (
+            "balancer.compile_data_path",
+            "compile the balancer's data path with mypyc (once per source): about 20% less CPU per request",
+        ),
         "bench": (
             "loadtest.bench.command",
             "measure the balancer against nginx and HAProxy, and the session stores, side by side",
@@ -40,7 +44,7 @@ SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
 
 def usage() -> str:
     lines = ["usage: sessionlab [--version] <command> [options]", "", "commands:"]
-    lines += [f"  {name:<10} {text}" for name, (_, text) in SUBCOMMANDS.items()]
+    lines += [f"  {name:<14} {text}" for name, (_, text) in SUBCOMMANDS.items()]
     lines += ["", "`sessionlab <command> --help` shows a command's options."]
     return "\n".join(lines)
 

@@ -12,6 +12,9 @@ import redis
 from loadtest.lab.processes import free_port
 from loadtest.lab.redis_server import RedisServer
 
+# compiles the balancer's data path before any test imports it (tests/data_path_plugin.py)
+pytest_plugins = ("tests.data_path_plugin",)
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:

@@ -27,6 +27,9 @@ from typing import Any
 
 import psutil
 
+from balancer.compile_data_path import BuildError
+from balancer.compile_data_path import build as build_data_path
+from balancer.data_path import COMPILED, INTERPRETED
 from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
 from loadtest.bench.report import (
     BALANCER_MODES,
@@ -43,12 +46,13 @@ from loadtest.lab.processes import StartupError, python_module
 from loadtest.lab.proctree import rss_mb
 from loadtest.lab.redis_server import RedisServer
 from loadtest.render.page import machine
-from nodes.contract.names import HASH, ROUND_ROBIN, STICKY, STORES
+from nodes.contract.names import HASH, RANDOM, ROUND_ROBIN, STICKY, STORES
 
 # nginx and HAProxy rows, as docs/bench.md describes them: nginx (open source) has no cookie stickiness, and
 # HAProxy runs its roundrobin and its `cookie ... insert` (sticky).
 NGINX_MODES = (ROUND_ROBIN, HASH)
 HAPROXY_MODES = (ROUND_ROBIN, STICKY)
+INTERPRETED_ROW = "balancer-interpreted-random"  # the source itself, beside the compiled build's rows
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
 REPLICATIONS = ("all-sync", "all-async", "backup-sync")  # a write row each: one node under test and two peers
@@ -127,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sessionlab bench: wrk is required: {INSTALL_HINTS['wrk']}", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
+    args.data_path = balancer_data_path()
+    print(f"sessionlab bench: balancer data path: {args.data_path}", flush=True)
     out: Path = args.out or report_dir("bench-")
     args.out = out
     out.mkdir(parents=True, exist_ok=True)
@@ -205,18 +211,34 @@ def start_servers(
     return rows, memory_url
 
 
+def balancer_data_path() -> str:
+    """Compile this source's balancer build if it has none (sessionlab build-balancer); what the rows run."""
+    try:
+        built = build_data_path()
+    except BuildError as error:
+        return f"{INTERPRETED} ({error})"
+    how = f"compiled now in {built.seconds:.0f} s" if built.fresh else "built earlier"
+    return f"{COMPILED} (mypyc build {built.folder.name}, {how})"
+
+
 def proxy_rows(
     args: argparse.Namespace, servers: Servers, nodes: list[str], skipped: list[dict[str, str]]
 ) -> list[Row]:
     """The node direct, our balancer in every mode (and a baseline checkout's), nginx and HAProxy, over `nodes`."""
     rows = [Row("direct", "proxy", "one node direct (the limit)", nodes[0])]
-    balancers = [("balancer", "balancer", None)]
+    compiled = args.data_path.startswith(COMPILED)
+    balancers: list[tuple[str, str, Path | None, str | None]] = [
+        ("balancer", "balancer", None, COMPILED if compiled else INTERPRETED)
+    ]
     if args.baseline is not None:
-        balancers.append(("baseline", "baseline balancer", args.baseline.resolve()))
-    for prefix, label, checkout in balancers:
+        balancers.append(("baseline", "baseline balancer", args.baseline.resolve(), None))
+    for prefix, label, checkout, data_path in balancers:
         for mode in BALANCER_MODES:
-            url = servers.balancer(f"{prefix}-{mode}", mode, nodes, checkout=checkout)
+            url = servers.balancer(f"{prefix}-{mode}", mode, nodes, checkout=checkout, data_path=data_path)
             rows.append(Row(f"{prefix}-{mode}", "proxy", f"{label} {mode}", url, sessions="browser"))
+    if compiled:  # the same source interpreted, beside it: what the compiled build saves
+        url = servers.balancer(INTERPRETED_ROW, RANDOM, nodes, data_path=INTERPRETED)
+        rows.append(Row(INTERPRETED_ROW, "proxy", "balancer random, interpreted", url, sessions="browser"))
     for tool, modes in (("nginx", NGINX_MODES), ("haproxy", HAPROXY_MODES)):
         binary = find_tool(tool)
         if binary is None:
@@ -391,6 +413,7 @@ def build_report(
             "warmup": args.warmup,
             "connections": args.connections,
             "placement": placement.describe().capitalize(),
+            "balancer_data_path": args.data_path,
             "elapsed_s": round(time.time() - started.timestamp()),
         },
         "rows": summaries,

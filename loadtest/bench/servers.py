@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balancer.data_path import DATA_PATH_ENV
 from loadtest.bench.configs import haproxy_config, nginx_config
 from loadtest.lab.launcher import child_env, launch, launch_balancer, launch_node
 from loadtest.lab.probe import http_status
@@ -143,11 +144,16 @@ class Servers:
             self.processes.append(launch_node(f"{name}-{index}", "127.0.0.1", port, self.log_dir, env))
         return urls
 
-    def balancer(self, name: str, mode: str, upstreams: Sequence[str], checkout: Path | None = None) -> str:
-        """Our balancer in one routing mode; `checkout`: run the `balancer` package of another source tree."""
+    def balancer(
+        self, name: str, mode: str, upstreams: Sequence[str], checkout: Path | None = None, data_path: str | None = None
+    ) -> str:
+        """Our balancer in one routing mode; `checkout`: run the `balancer` package of another source tree;
+        `data_path`: require its compiled build or its interpreted source (BALANCER_DATA_PATH)."""
         port = free_port()
         env = child_env(BALANCER_UPSTREAMS=",".join(upstreams), BALANCER_ROUTING=mode,
                         BALANCER_ROUTE_SECRET=secrets.token_urlsafe(24), BALANCER_LOG_LEVEL="WARNING")  # fmt: skip
+        if data_path is not None:
+            env[DATA_PATH_ENV] = data_path
         self.processes.append(launch_balancer(name, "127.0.0.1", port, self.log_dir, env, cwd=checkout))
         return f"http://127.0.0.1:{port}"
 

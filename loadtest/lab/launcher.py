@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from balancer.data_path import DATA_PATH_ENV
 from loadtest.lab.processes import ManagedProcess, python_module
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,10 +22,12 @@ def child_env(extra: Mapping[str, str] | None = None, **settings: str) -> dict[s
     Every NODE_*, BALANCER_*, SESSION_* and REDIS_* variable of the caller's shell is dropped: a child runs with
     the settings the lab chose and nothing left over (a stray REDIS_URL would point a memory node at someone
     else's Redis, a REDIS_TIMEOUT would change what a Redis-failure cell measures). Everything else (PATH,
-    locale, the venv) passes. Then `extra` (a caller's own overrides, e.g. REDIS_TIMEOUT in a fault test), then
-    `settings`; an empty setting is left out, so the service's default applies. PYTHONUNBUFFERED=1 keeps logs live.
+    locale, the venv) passes, and so does BALANCER_DATA_PATH: which build of the same code runs, not a setting.
+    Then `extra` (a caller's own overrides, e.g. REDIS_TIMEOUT in a fault test), then `settings`; an empty
+    setting is left out, so the service's default applies. PYTHONUNBUFFERED=1 keeps logs live.
     """
-    env = {key: value for key, value in os.environ.items() if not key.startswith(SERVICE_PREFIXES)}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(SERVICE_PREFIXES) or key == DATA_PATH_ENV}  # fmt: skip
     env.update(PYTHONUNBUFFERED="1", **dict(extra or {}))
     env.update({key: value for key, value in settings.items() if value})
     return env

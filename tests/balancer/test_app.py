@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
+import balancer as running_balancer
 from balancer.discovery import DnsTarget
 from nodes.contract.names import REPLICATION_PREFIX
 
@@ -20,6 +21,7 @@ async def test_status_reports_mode_nodes_and_counters(start_nodes, start_balance
         status = await response.json()
     times = status.pop("service_time")  # the balancer's own time: the 4 forwarded requests, not its own endpoint
     assert times["count"] == 4 and sum(times["buckets"].values()) == 4 and times["total_ms"] > 0
+    assert status.pop("data_path") == running_balancer.DATA_PATH.kind  # what this process selected at import
     assert status == {
         "routing": "round_robin",
         "redispatches": 0,
