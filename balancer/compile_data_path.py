@@ -13,6 +13,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,8 @@ from balancer.data_path import (
 PROG = "sessionlab build-balancer"
 EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]
 BUILD_TIMEOUT = 900.0
+FAILURE_LOG = "last-failure.log"  # the output of the last build that failed, beside the builds
+COMPILER_FAILED = re.compile(r"Command '\['([^']+)'.*returned non-zero exit status")
 # What a failed build's output means, and what to install: (text in mypyc's output, the one-line advice).
 KNOWN_FAILURES = (
     ("Python.h", "the Python headers are missing (Debian/Ubuntu: apt-get install python3-dev)"),
@@ -97,7 +100,9 @@ def _compile(root: Path, src: Path) -> str:
         raise BuildError(f"mypyc did not finish within {BUILD_TIMEOUT:g} s") from None
     output = done.stdout + done.stderr
     if done.returncode != 0:
-        raise BuildError(f"mypyc failed (exit {done.returncode}): {failure_reason(output)}")
+        log = cache_root() / FAILURE_LOG
+        log.write_text(output)
+        raise BuildError(f"mypyc failed (exit {done.returncode}): {failure_reason(output)} (its output: {log})")
     return output
 
 
@@ -106,6 +111,9 @@ def failure_reason(output: str) -> str:
     for needle, advice in KNOWN_FAILURES:
         if needle in output:
             return advice
+    compiler = COMPILER_FAILED.search(output)
+    if compiler:
+        return f"the C compiler ({compiler.group(1)}) failed"
     errors = [line.strip() for line in output.splitlines() if "error" in line.lower()]
     return errors[-1] if errors else (output.strip().splitlines() or ["no output"])[-1]
 

@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fnmatch
 import json
 import shlex
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from balancer.compile_data_path import BuildError
-from balancer.compile_data_path import build as build_data_path
-from balancer.data_path import COMPILED, INTERPRETED
-from loadtest.bench.load import Workload, browser_sessions, login_sessions, lua_script, run_wrk
+from loadtest.bench.load import browser_sessions, login_sessions, lua_script, run_wrk
 from loadtest.bench.report import (
-    BALANCER_MODES,
     add_ratios,
     markdown,
     results_page,
@@ -40,22 +35,23 @@ from loadtest.bench.report import (
     targets,
     tool_version,
 )
+from loadtest.bench.rows import (
+    REPLICATIONS,
+    Row,
+    balancer_data_path,
+    proxy_rows,
+    replicated_row,
+    selected,
+    store_rows,
+)
 from loadtest.bench.servers import INSTALL_HINTS, Placement, Servers, find_tool
 from loadtest.lab.paths import absolute, report_dir
 from loadtest.lab.processes import StartupError, python_module
 from loadtest.lab.proctree import rss_mb
 from loadtest.lab.redis_server import RedisServer
 from loadtest.render.page import machine
-from nodes.contract.names import HASH, RANDOM, ROUND_ROBIN, STICKY, STORES
+from nodes.contract.names import STORES
 
-# nginx and HAProxy rows, as docs/bench.md describes them: nginx (open source) has no cookie stickiness, and
-# HAProxy runs its roundrobin and its `cookie ... insert` (sticky).
-NGINX_MODES = (ROUND_ROBIN, HASH)
-HAPROXY_MODES = (ROUND_ROBIN, STICKY)
-INTERPRETED_ROW = "balancer-interpreted-random"  # the source itself, beside the compiled build's rows
-PROXY_WORKLOAD = Workload("GET", "/healthz")
-READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
-REPLICATIONS = ("all-sync", "all-async", "backup-sync")  # a write row each: one node under test and two peers
 BASELINE_REDIS = "redis_baseline"  # the --baseline checkout's redis store, beside this tree's
 # The redis store again, its redis-server on a CPU of its own (a third CPU, or with two the load generator's) rather
 # than beside the node: a small production box versus a Redis host; the issue's goals hold in both placements.
@@ -65,23 +61,6 @@ OWN_REDIS = "redis_own"
 # re-sent on every request: 163-181 µs of CPU per read against 120-142 µs with fresh cookies (one node, minutes
 # apart). Sessions are made again before a run once they are this old: every run measures a browser's requests.
 FRESH_SESSIONS_S = 30.0
-
-
-@dataclass
-class Row:
-    """One line of the table: what is measured, how its clients get a session, and its runs."""
-
-    name: str  # stable id in bench.json, e.g. "balancer-sticky"
-    group: str  # "proxy" or "store"
-    label: str
-    url: str = ""
-    workload: Workload = PROXY_WORKLOAD
-    sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "hot"; "none"
-    redis_url: str | None = None  # the floor row: a probe, not wrk
-    cpu_pids: list[int] = field(default_factory=list)  # processes whose CPU time a request of this row costs
-    script: Path | None = None
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    sessions_made: float = 0.0  # monotonic time its clients' sessions were made (logins are re-made when stale)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -209,78 +188,6 @@ def start_servers(
     checks |= {row.name: row.url + "/healthz" for row in rows if row.sessions == "browser"}  # through to the nodes
     servers.wait_ready(checks)
     return rows, memory_url
-
-
-def balancer_data_path() -> str:
-    """Compile this source's balancer build if it has none (sessionlab build-balancer); what the rows run."""
-    try:
-        built = build_data_path()
-    except BuildError as error:
-        return f"{INTERPRETED} ({error})"
-    how = f"compiled now in {built.seconds:.0f} s" if built.fresh else "built earlier"
-    return f"{COMPILED} (mypyc build {built.folder.name}, {how})"
-
-
-def proxy_rows(
-    args: argparse.Namespace, servers: Servers, nodes: list[str], skipped: list[dict[str, str]]
-) -> list[Row]:
-    """The node direct, our balancer in every mode (and a baseline checkout's), nginx and HAProxy, over `nodes`."""
-    rows = [Row("direct", "proxy", "one node direct (the limit)", nodes[0])]
-    compiled = args.data_path.startswith(COMPILED)
-    balancers: list[tuple[str, str, Path | None, str | None]] = [
-        ("balancer", "balancer", None, COMPILED if compiled else INTERPRETED)
-    ]
-    if args.baseline is not None:
-        balancers.append(("baseline", "baseline balancer", args.baseline.resolve(), None))
-    for prefix, label, checkout, data_path in balancers:
-        for mode in BALANCER_MODES:
-            url = servers.balancer(f"{prefix}-{mode}", mode, nodes, checkout=checkout, data_path=data_path)
-            rows.append(Row(f"{prefix}-{mode}", "proxy", f"{label} {mode}", url, sessions="browser"))
-    if compiled:  # the same source interpreted, beside it: what the compiled build saves
-        url = servers.balancer(INTERPRETED_ROW, RANDOM, nodes, data_path=INTERPRETED)
-        rows.append(Row(INTERPRETED_ROW, "proxy", "balancer random, interpreted", url, sessions="browser"))
-    for tool, modes in (("nginx", NGINX_MODES), ("haproxy", HAPROXY_MODES)):
-        binary = find_tool(tool)
-        if binary is None:
-            skipped.append({"name": tool, "reason": f"{tool} is not installed ({INSTALL_HINTS[tool]})"})
-            continue
-        for mode in modes:
-            url = getattr(servers, tool)(f"{tool}-{mode}", binary, mode, nodes)
-            rows.append(Row(f"{tool}-{mode}", "proxy", f"{tool} {mode}", url, sessions="browser"))
-    return rows
-
-
-def store_rows(stores: dict[str, str], redis_url: str) -> list[Row]:
-    """No session, then reads and writes on each store's node in both workloads, then the Redis round trip alone.
-
-    Workloads: `cycled` (one session per client, so each request touches another session than the one before)
-    and `hot` (every client shares one session: one popular account, or a burst of one user's tabs).
-    """
-    rows = [Row("store-none", "store", "no session (GET /healthz)", stores["memory"])]
-    for store, url in stores.items():
-        for kind, workload in (("read", READ), ("write", WRITE)):
-            for suffix, sessions, text in (
-                ("", "login", "a session per client, cycled"),
-                ("-hot", "hot", "one hot session"),
-            ):
-                label = f"{store} store, {kind}s ({workload.method} {workload.path}), {text}"
-                rows.append(Row(f"store-{store}-{kind}{suffix}", "store", label, url, workload, sessions=sessions))
-    rows.append(Row("redis-floor", "store", "redis.asyncio GET+SET round trip alone (pairs/s)", redis_url=redis_url))
-    return rows
-
-
-def replicated_row(mode: str, url: str) -> Row:
-    """Writes on one replicated node with two peers: what the copies cost a write (compare store-memory-write)."""
-    label = f"replicated store {mode}, writes (POST /counter; 1 node + 2 peers)"
-    return Row(f"store-replicated-{mode}-write", "store", label, url, WRITE, sessions="login")
-
-
-def selected(rows: list[Row], only: str | None) -> list[Row]:
-    """The rows `--only` names (comma-separated names or shell patterns); all of them without it."""
-    if not only:
-        return rows
-    patterns = [pattern.strip() for pattern in only.split(",") if pattern.strip()]
-    return [row for row in rows if any(fnmatch.fnmatchcase(row.name, pattern) for pattern in patterns)]
 
 
 def prepare(rows: list[Row], out: Path, connections: int) -> None:

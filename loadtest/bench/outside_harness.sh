@@ -10,7 +10,9 @@
 # (the third, or with 2 CPUs the load generator's). Rows alternate A/B/A/B (every other run reversed); the table
 # gives each run's ratio, the median and the issue's goal. CPU µs per request comes from /proc/PID/stat of the
 # server processes (the proxy; for a store row the node plus redis-server). Needs Linux, wrk, nginx, redis-server,
-# taskset, and PYTHON (default: python3) able to run `-m balancer` and `-m nodes` from this checkout.
+# taskset, and PYTHON (default: python3) able to run `-m balancer` and `-m nodes` from this checkout. The balancer
+# runs its compiled data path where `sessionlab build-balancer` has built one (it prints which);
+# BALANCER_DATA_PATH=interpreted runs the source.
 set -euo pipefail
 
 RUNS=${RUNS:-3}
@@ -123,6 +125,8 @@ start nginx "$SERVER_CPU" -- "$NGINX" -p "$work/nginx" -e "$work/nginx/error.log
 
 for port in "$N0" "$N1" "$NC" "$NR"; do wait_200 "http://127.0.0.1:$port/readyz"; done
 for port in "$NG" "${BP[@]}"; do wait_200 "http://127.0.0.1:$port/healthz"; done
+# compiled (its mypyc build: sessionlab build-balancer) or interpreted, as the balancer's own status says
+echo "balancer data path: $(curl -s "http://127.0.0.1:${BP[random]}/_balancer/status" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["data_path"])')" >&2
 
 # Cookies: 50 logins per store node; for the proxies, 50 session ids, each with the affinity cookie a first request
 # through that proxy sets (sticky mode).

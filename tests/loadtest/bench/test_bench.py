@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+import balancer
 from loadtest.bench.servers import find_tool
 
 pytestmark = [
@@ -41,6 +42,9 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
 
     report = json.loads((out / "bench.json").read_text())
     proxies = ["direct", *(f"balancer-{mode}" for mode in ("random", "round_robin", "sticky", "hash"))]
+    data_path = report["settings"]["balancer_data_path"]
+    assert data_path.split()[0] == balancer.DATA_PATH.kind  # the suite's own build: the bench finds and runs it
+    proxies += ["balancer-interpreted-random"] if balancer.DATA_PATH.kind == "compiled" else []
     proxies += [f"nginx-{mode}" for mode in ("round_robin", "hash") if find_tool("nginx")]
     proxies += [f"haproxy-{mode}" for mode in ("round_robin", "sticky") if find_tool("haproxy")]
     kinds = ("read", "read-hot", "write", "write-hot")
@@ -56,6 +60,7 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     assert any(target["target"].startswith("balancer random") for target in report["targets"])
 
     table = (out / "bench.md").read_text()
+    assert f"Our balancer's data path: {data_path}" in table
     assert "| balancer sticky |" in table and "redis store, reads (GET /me), one hot session" in table
     assert table in result.stdout
 
