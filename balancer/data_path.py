@@ -78,7 +78,7 @@ def select(package_path: list[str], environ: Mapping[str, str] = os.environ) -> 
         return DataPath(INTERPRETED, f"{DATA_PATH_ENV}={INTERPRETED}")
     try:
         build = build_folder()
-    except OSError as error:  # an unreadable source or cache: run what is certainly current
+    except (OSError, RuntimeError) as error:  # an unreadable source, no home folder: run what is certainly current
         return DataPath(INTERPRETED, f"cannot look for a build: {error}")
     if not (build / BUILD_RECORD).is_file():
         return DataPath(INTERPRETED, f"no compiled build of this source ({BUILD_HINT})")
