@@ -1,7 +1,7 @@
 """`sessionlab build-balancer`: compile the balancer's data path with mypyc, once per source, into the build cache.
 
 Why compile: every proxied request runs about 50 Python calls (read, route, rewrite the head, relay the answer);
-mypyc turns the same typed source into C, and the balancer spends about 20% less CPU per request (docs/bench.md).
+mypyc turns the same typed source into C, and the balancer spends about 15% less CPU per request (docs/bench.md).
 The build is made from a copy of the source in a scratch folder, checked by importing every compiled module, and
 only then published under the source's digest, so a half-built or stale build is never picked up.
 """

@@ -1,6 +1,6 @@
 """Which build of the data path runs: the mypyc-compiled one where a build of this very source exists.
 
-Interpreted, the data path (read, route, forward, relay) costs the balancer about 1.25 × the CPU per request of
+Interpreted, the data path (read, route, forward, relay) costs the balancer about 1.15–1.2 × the CPU per request of
 its compiled self (docs/bench.md). A build is found by a digest of the source it was compiled from, so an edited
 source never runs stale compiled code: it runs interpreted until `sessionlab build-balancer` builds it again.
 Selection happens once, when the `balancer` package is first imported (before any data-path module is).
@@ -81,7 +81,7 @@ def select(package_path: list[str], environ: Mapping[str, str] = os.environ) -> 
     except (OSError, RuntimeError) as error:  # an unreadable source, no home folder: run what is certainly current
         return DataPath(INTERPRETED, f"cannot look for a build: {error}")
     if not (build / BUILD_RECORD).is_file():
-        return DataPath(INTERPRETED, f"no compiled build of this source ({BUILD_HINT})")
+        return DataPath(INTERPRETED, f"no compiled build of this source; {BUILD_HINT}")
     package_path.insert(0, str(build / "balancer"))  # found before the .py files of the same names
     sys.path.append(str(build))  # mypyc's shared library, a top-level module
     return DataPath(COMPILED, f"mypyc build {build.name}", build)

@@ -32,7 +32,7 @@ SUBCOMMANDS: Registry[tuple[str, str]] = Registry(
         ),
         "build-balancer": (
             "balancer.compile_data_path",
-            "compile the balancer's data path with mypyc (once per source): about 20% less CPU per request",
+            "compile the balancer's data path with mypyc (once per source): about 15% less CPU per request",
         ),
         "bench": (
             "loadtest.bench.command",

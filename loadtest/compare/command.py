@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 
+import balancer
 from loadtest.compare import report
 from loadtest.compare.fidelity import options as fidelity
 from loadtest.compare.fidelity import run as fidelity_run
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     cells: list[Cell] = []
     print(f"sessionlab compare: {len(cells_to_run)} cells, {meta['users']} users x {meta['duration']:g}s each, "
           f"{','.join(map(str, args.nodes))} nodes; writing to {out}/", flush=True)  # fmt: skip
+    meta["balancer_data_path"] = f"{balancer.DATA_PATH.kind} ({balancer.DATA_PATH.reason})"  # what its latency ran on
+    print(f"sessionlab compare: our balancer's data path: {meta['balancer_data_path']}", flush=True)
     if any(spec.store == "redis" for spec in cells_to_run):
         try:
             meta["redis_server"] = find_server().describe()

@@ -91,8 +91,8 @@ def test_compiled_required_without_a_build_is_one_line_and_status_2(empty_cache:
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "sessionlab balancer: BALANCER_DATA_PATH=compiled, but no compiled build of this source "
-        "(`sessionlab build-balancer` compiles it)"
+        "sessionlab balancer: BALANCER_DATA_PATH=compiled, but no compiled build of this source; "
+        "`sessionlab build-balancer` compiles it"
     ]
 
 
