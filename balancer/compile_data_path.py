@@ -36,6 +36,7 @@ from balancer.data_path import (
 PROG = "sessionlab build-balancer"
 EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]
 BUILD_TIMEOUT = 900.0
+KEEP_BUILDS = 8  # of other sources (other checkouts, earlier edits): about 1.3 MB each
 FAILURE_LOG = "last-failure.log"  # the output of the last build that failed, beside the builds
 COMPILER_FAILED = re.compile(r"Command '\['([^']+)'.*returned non-zero exit status")
 # What a failed build's output means, and what to install: (text in mypyc's output, the one-line advice).
@@ -82,6 +83,7 @@ def build(root: Path = PROJECT_ROOT, *, force: bool = False) -> Built:
         except OSError:  # another process published the same build first: theirs is as good
             if not (target / BUILD_RECORD).is_file():
                 raise
+        prune(target.parent, keep=KEEP_BUILDS)
         return Built(target, seconds, fresh=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -104,6 +106,15 @@ def _compile(root: Path, src: Path) -> str:
         log.write_text(output)
         raise BuildError(f"mypyc failed (exit {done.returncode}): {failure_reason(output)} (its output: {log})")
     return output
+
+
+def prune(builds: Path, keep: int) -> list[Path]:
+    """Remove all but the `keep` newest builds (each edit of the source makes one); returns what went."""
+    found = sorted((path for path in builds.iterdir() if (path / BUILD_RECORD).is_file()),
+                   key=lambda path: (path / BUILD_RECORD).stat().st_mtime, reverse=True)  # fmt: skip
+    for old in found[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return found[keep:]
 
 
 def failure_reason(output: str) -> str:

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 import balancer
+from balancer.compile_data_path import prune
 from balancer.data_path import (
     BUILD_RECORD,
     COMPILED,
@@ -118,3 +119,15 @@ def test_a_build_records_what_it_was_made_from() -> None:
     record = json.loads((balancer.DATA_PATH.build / BUILD_RECORD).read_text())
     assert record["key"] == build_key() and record["python"] == sys.version.split()[0]
     assert record["modules"] and all(name.startswith("balancer.") for name in record["modules"])
+
+
+def test_only_the_newest_builds_are_kept(tmp_path: Path) -> None:
+    for age in range(5):
+        build = tmp_path / f"cpython-311-{age}"
+        build.mkdir()
+        (build / BUILD_RECORD).write_text("{}")
+        os.utime(build / BUILD_RECORD, (1_000_000 - age, 1_000_000 - age))
+    (tmp_path / "last-failure.log").write_text("kept: not a build")
+    removed = prune(tmp_path, keep=2)
+    assert sorted(path.name for path in removed) == ["cpython-311-2", "cpython-311-3", "cpython-311-4"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cpython-311-0", "cpython-311-1", "last-failure.log"]
