@@ -26,15 +26,16 @@ from balancer.data_path import (
     BUILD_RECORD,
     COMPILED_MODULES,
     DATA_PATH_ENV,
+    EXTENSION,
     INTERPRETED,
     PROJECT_ROOT,
     build_folder,
     cache_root,
+    is_complete,
     source_files,
 )
 
 PROG = "sessionlab build-balancer"
-EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]
 BUILD_TIMEOUT = 900.0
 KEEP_BUILDS = 8  # of other sources (other checkouts, earlier edits): about 1.3 MB each
 FAILURE_LOG = "last-failure.log"  # the output of the last build that failed, beside the builds
@@ -60,9 +61,16 @@ class Built:
 
 
 def build(root: Path = PROJECT_ROOT, *, force: bool = False) -> Built:
-    """This source's build, compiled now unless it exists (or `force`)."""
+    """This source's build, compiled now unless it exists (or `force`); an unusable cache is a BuildError too."""
+    try:
+        return _build(root, force)
+    except (OSError, RuntimeError) as error:  # the cache cannot be written, no home folder to put it in
+        raise BuildError(f"cannot use the build cache: {error}") from None
+
+
+def _build(root: Path, force: bool) -> Built:
     target = build_folder(root)
-    if (target / BUILD_RECORD).is_file() and not force:
+    if is_complete(target) and not force:
         return Built(target, 0.0, fresh=False)
     for module in ("mypyc", "setuptools"):
         if importlib.util.find_spec(module) is None:
@@ -76,8 +84,8 @@ def build(root: Path = PROJECT_ROOT, *, force: bool = False) -> Built:
         _check_imports(root, staged)
         seconds = time.monotonic() - started
         _write_record(staged, target.name, seconds, output)
-        if force and target.exists():
-            shutil.rmtree(target)
+        if target.exists():  # --force, or a half-removed build: moved aside, so the gap is one rename long
+            target.rename(work / "replaced")
         try:
             staged.rename(target)
         except OSError:  # another process published the same build first: theirs is as good
@@ -94,7 +102,10 @@ def _compile(root: Path, src: Path) -> str:
     for relative in source_files(root):
         (src / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / relative, src / relative)
-    argv = [sys.executable, "-m", "mypyc", "--ignore-missing-imports", *(f"balancer/{m}.py" for m in COMPILED_MODULES)]
+    config = src / "mypy.ini"  # mypy's defaults, whatever configuration the user's folders or home hold
+    config.write_text("[mypy]\nignore_missing_imports = True\n")
+    modules = (f"balancer/{name}.py" for name in COMPILED_MODULES)
+    argv = [sys.executable, "-m", "mypyc", "--config-file", str(config), *modules]
     env = {**os.environ, "MYPY_CACHE_DIR": str(src / ".mypy_cache"), DATA_PATH_ENV: INTERPRETED}
     try:
         done = subprocess.run(argv, cwd=src, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
@@ -151,7 +162,10 @@ def _check_imports(root: Path, staged: Path) -> None:
         f"    assert module.__file__.endswith({EXTENSION!r}), module.__file__\n"
     )
     env = {**os.environ, DATA_PATH_ENV: INTERPRETED}
-    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    try:
+        done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise BuildError("importing the compiled modules did not finish within 120 s") from None
     if done.returncode != 0:
         raise BuildError(f"the compiled modules do not import: {failure_reason(done.stderr)}")
 
@@ -173,16 +187,20 @@ def _write_record(staged: Path, key: str, seconds: float, output: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Compile the balancer's data path with mypyc (about 20 s, once per source). `python -m balancer` "
+        description="Compile the balancer's data path with mypyc (about 15 s, once per source). `python -m balancer` "
         f"runs the build that matches its source, else the interpreted source; {DATA_PATH_ENV}=interpreted forces "
-        f"the source. Builds live in {cache_root()} ($SESSIONLAB_CACHE moves them).",
+        f"the source. Builds live in ~/.cache/sessionlab/balancer-data-path ($SESSIONLAB_CACHE moves them).",
     )
     parser.add_argument("--force", action="store_true", help="compile again even when this source's build exists")
     parser.add_argument("--status", action="store_true", help="say whether this source has a build; build nothing")
     args = parser.parse_args(argv)
     if args.status:
-        folder = build_folder()
-        present = (folder / BUILD_RECORD).is_file()
+        try:
+            folder = build_folder()
+            present = is_complete(folder)
+        except (OSError, RuntimeError) as error:
+            print(f"{PROG}: cannot use the build cache: {error}", file=sys.stderr)
+            return 1
         print(f"{PROG}: {'built' if present else 'not built'}: {folder}")
         return 0 if present else 1
     try:

@@ -27,6 +27,7 @@ COMPILED_MODULES = (
     "http1", "raw_heads", "cookies", "reader", "upstream_connection", "answer_relay", "exchange", "client", "pool",
 )  # fmt: skip
 BUILD_HINT = "`sessionlab build-balancer` compiles it"
+EXTENSION = importlib.machinery.EXTENSION_SUFFIXES[0]  # a compiled module's file suffix on this interpreter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,8 +44,8 @@ class DataPath:
 def cache_root() -> Path:
     """$SESSIONLAB_CACHE, else $XDG_CACHE_HOME/sessionlab, else ~/.cache/sessionlab; builds live below it."""
     explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit) / "balancer-data-path"
+    if explicit:  # absolute: the lab starts balancers in the project's root, whatever the caller's folder
+        return Path(explicit).absolute() / "balancer-data-path"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sessionlab" / "balancer-data-path"
 
@@ -59,7 +60,7 @@ def source_files(root: Path = PROJECT_ROOT) -> list[Path]:
 def build_key(root: Path = PROJECT_ROOT) -> str:
     """The folder name of this source's build for this interpreter: its cache tag and a digest of every source."""
     digest = hashlib.sha256()
-    digest.update(f"{sys.implementation.cache_tag} {importlib.machinery.EXTENSION_SUFFIXES[0]}\0".encode())
+    digest.update(f"{sys.implementation.cache_tag} {EXTENSION}\0".encode())
     for relative in source_files(root):
         digest.update(f"{relative.as_posix()}\0".encode())
         digest.update((root / relative).read_bytes())
@@ -71,6 +72,12 @@ def build_folder(root: Path = PROJECT_ROOT) -> Path:
     return cache_root() / build_key(root)
 
 
+def is_complete(build: Path) -> bool:
+    """The build's record and every compiled module are there (a half-removed build is not used)."""
+    modules = (build / "balancer" / f"{name}{EXTENSION}" for name in COMPILED_MODULES)
+    return (build / BUILD_RECORD).is_file() and all(module.is_file() for module in modules)
+
+
 def select(package_path: list[str], environ: Mapping[str, str] = os.environ) -> DataPath:
     """Put this source's compiled build, if any, ahead of the source on the package's import path."""
     wanted = environ.get(DATA_PATH_ENV, AUTO)
@@ -78,9 +85,10 @@ def select(package_path: list[str], environ: Mapping[str, str] = os.environ) -> 
         return DataPath(INTERPRETED, f"{DATA_PATH_ENV}={INTERPRETED}")
     try:
         build = build_folder()
-    except (OSError, RuntimeError) as error:  # an unreadable source, no home folder: run what is certainly current
+        complete = is_complete(build)
+    except (OSError, RuntimeError) as error:  # an unreadable source or cache, no home: run what is certainly current
         return DataPath(INTERPRETED, f"cannot look for a build: {error}")
-    if not (build / BUILD_RECORD).is_file():
+    if not complete:
         return DataPath(INTERPRETED, f"no compiled build of this source; {BUILD_HINT}")
     package_path.insert(0, str(build / "balancer"))  # found before the .py files of the same names
     sys.path.append(str(build))  # mypyc's shared library, a top-level module

@@ -39,6 +39,7 @@ from loadtest.bench.rows import (
     REPLICATIONS,
     Row,
     balancer_data_path,
+    baseline_data_path,
     proxy_rows,
     replicated_row,
     selected,
@@ -112,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     args.data_path = balancer_data_path()
     print(f"sessionlab bench: balancer data path: {args.data_path}", flush=True)
+    args.baseline_data_path = None if args.baseline is None else baseline_data_path(args.baseline, args.data_path)
+    if args.baseline_data_path is not None:
+        print(f"sessionlab bench: the baseline balancer's data path: {args.baseline_data_path}", flush=True)
     out: Path = args.out or report_dir("bench-")
     args.out = out
     out.mkdir(parents=True, exist_ok=True)
@@ -321,6 +325,7 @@ def build_report(
             "connections": args.connections,
             "placement": placement.describe().capitalize(),
             "balancer_data_path": args.data_path,
+            "baseline_data_path": args.baseline_data_path,
             "elapsed_s": round(time.time() - started.timestamp()),
         },
         "rows": summaries,

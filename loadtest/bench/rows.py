@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from balancer.compile_data_path import BuildError
 from balancer.compile_data_path import build as build_data_path
-from balancer.data_path import COMPILED, INTERPRETED
+from balancer.data_path import COMPILED, DATA_PATH_ENV, INTERPRETED
 from loadtest.bench.load import Workload
 from loadtest.bench.report import BALANCER_MODES
 from loadtest.bench.servers import INSTALL_HINTS, Servers, find_tool
@@ -45,13 +48,28 @@ class Row:
 
 
 def balancer_data_path() -> str:
-    """Compile this source's balancer build if it has none (sessionlab build-balancer); what the rows run."""
+    """Compile this source's balancer build if it has none (sessionlab build-balancer); what the rows run.
+    BALANCER_DATA_PATH=interpreted runs the source and builds nothing."""
+    if os.environ.get(DATA_PATH_ENV) == INTERPRETED:
+        return f"{INTERPRETED} ({DATA_PATH_ENV}={INTERPRETED})"
     try:
         built = build_data_path()
     except BuildError as error:
         return f"{INTERPRETED} ({error})"
     how = f"compiled now in {built.seconds:.0f} s" if built.fresh else "built earlier"
     return f"{COMPILED} (mypyc build {built.folder.name}, {how})"
+
+
+def baseline_data_path(checkout: Path, ours: str) -> str:
+    """A --baseline checkout's balancer runs as ours does, to compare like with like: its own compiled build when
+    ours is compiled (built now if it can be: a checkout from before the compiled data path cannot), else
+    interpreted."""
+    if not ours.startswith(COMPILED):
+        return INTERPRETED
+    argv = [sys.executable, "-m", "balancer.compile_data_path"]  # run in the checkout: its own source is built
+    env = {key: value for key, value in os.environ.items() if key != DATA_PATH_ENV}
+    done = subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True, timeout=900, check=False)
+    return COMPILED if done.returncode == 0 else INTERPRETED
 
 
 def proxy_rows(
@@ -64,7 +82,7 @@ def proxy_rows(
         ("balancer", "balancer", None, COMPILED if compiled else INTERPRETED)
     ]
     if args.baseline is not None:
-        balancers.append(("baseline", "baseline balancer", args.baseline.resolve(), None))
+        balancers.append(("baseline", "baseline balancer", args.baseline.resolve(), args.baseline_data_path))
     for prefix, label, checkout, data_path in balancers:
         for mode in BALANCER_MODES:
             url = servers.balancer(f"{prefix}-{mode}", mode, nodes, checkout=checkout, data_path=data_path)

@@ -19,6 +19,8 @@ from balancer.compile_data_path import prune
 from balancer.data_path import (
     BUILD_RECORD,
     COMPILED,
+    COMPILED_MODULES,
+    EXTENSION,
     INTERPRETED,
     PROJECT_ROOT,
     build_key,
@@ -65,6 +67,10 @@ def test_select_puts_a_matching_build_ahead_of_the_source_and_nothing_else(empty
     build = empty_cache / "balancer-data-path" / build_key()
     (build / "balancer").mkdir(parents=True)
     (build / BUILD_RECORD).write_text("{}")
+    for name in COMPILED_MODULES[1:]:  # one module short: a build half removed, or half copied
+        (build / "balancer" / f"{name}{EXTENSION}").write_bytes(b"")
+    assert select(list(package_path), {}).kind == INTERPRETED
+    (build / "balancer" / f"{COMPILED_MODULES[0]}{EXTENSION}").write_bytes(b"")
     assert select(list(package_path), {"BALANCER_DATA_PATH": INTERPRETED}).kind == INTERPRETED
     found = select(package_path, {})
     assert (found.kind, found.build) == (COMPILED, build)
@@ -117,7 +123,8 @@ def test_a_build_records_what_it_was_made_from() -> None:
     if balancer.DATA_PATH.build is None:
         pytest.skip(f"no compiled build here: {balancer.DATA_PATH.reason}")
     record = json.loads((balancer.DATA_PATH.build / BUILD_RECORD).read_text())
-    assert record["key"] == build_key() and record["python"] == sys.version.split()[0]
+    # one build serves every patch release of a Python (the key is its ABI tag): the record says which made it
+    assert record["key"] == build_key() and record["python"].split(".")[:2] == sys.version.split(".")[:2]
     assert record["modules"] and all(name.startswith("balancer.") for name in record["modules"])
 
 
