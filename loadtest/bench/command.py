@@ -36,6 +36,7 @@ from loadtest.bench.report import (
     tool_version,
 )
 from loadtest.bench.rows import (
+    PROXY_NODES,
     REPLICATIONS,
     Row,
     balancer_data_path,
@@ -164,7 +165,7 @@ def start_servers(
     own_redis: RedisServer,
 ) -> tuple[list[Row], str]:
     """Start every server at once, wait until each answers, and return the rows (and the memory-figure node)."""
-    nodes = [servers.node(f"node-{index}", "memory") for index in range(2)]
+    nodes = [servers.node(name, "memory") for name in PROXY_NODES]
     stores = {store: servers.node(f"node-{store}", store, redis.url) for store in STORES}
     stores[OWN_REDIS] = servers.node(f"node-{OWN_REDIS}", "redis", own_redis.url)
     if args.baseline is not None:  # the redis store of another source tree, to measure a change of the store
@@ -203,7 +204,7 @@ def prepare(rows: list[Row], out: Path, connections: int) -> None:
             continue
         row.sessions_made = time.monotonic()
         if row.sessions == "browser":
-            cookies = browser_sessions(row.url, row.workload.path, connections)
+            cookies = browser_sessions(row.url, row.workload.path, connections, row.route_tags)
         elif row.sessions == "login":
             cookies = login_sessions(row.url, connections, prefix=row.name)
         elif row.sessions == "hot":

@@ -10,12 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from loadtest.bench.configs import replay_script
-from nodes.contract.names import SESSION_COOKIE
+from nodes.contract.names import ROUTE_SEPARATOR, SESSION_COOKIE
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +78,17 @@ def login_sessions(base_url: str, count: int, prefix: str = "bench") -> list[str
     return cookies
 
 
-def browser_sessions(base_url: str, path: str, count: int) -> list[str]:
+def browser_sessions(base_url: str, path: str, count: int, route_tags: Sequence[str] = ()) -> list[str]:
     """`count` clients, each with its own session id, that keep the cookies a first request through a proxy sets
-    (an affinity cookie in sticky modes), as Cookie header values."""
+    (an affinity cookie in sticky modes), as Cookie header values; with `route_tags`, each id is tagged with one
+    of them in turn, as a node with SESSION_ROUTE_TAG tags the references it issues (route mode)."""
     cookies = []
     with _Client(base_url) as client:
         for index in range(count):
-            jar = {SESSION_COOKIE: f"bench{index:04d}{'x' * 24}"}  # the shape of a real id: hash mode spreads them
+            session_id = f"bench{index:04d}{'x' * 24}"  # the shape of a real id: hash mode spreads them
+            if route_tags:
+                session_id += ROUTE_SEPARATOR + route_tags[index % len(route_tags)]
+            jar = {SESSION_COOKIE: session_id}
             status, set_cookies = client.request("GET", path, cookie=_cookie_header(jar))
             if status != 200:
                 raise RuntimeError(f"GET {path} through {base_url} answered {status}")

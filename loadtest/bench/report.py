@@ -20,10 +20,10 @@ STORE_TARGETS = {"read": 1.0, "write": 0.85, "read-hot": 1.0, "write-hot": 0.85}
 REDIS_PLACEMENTS = {"redis": "Redis on the node's CPU", "redis_own": "Redis on its own CPU"}
 PROXY_RPS_GOAL = 0.85  # the balancer's req/s against nginx's, in every mode
 PROXY_CPU_GOAL = 1.5  # the balancer's CPU µs per request against nginx's, at most, in every mode
-# The balancer's rows: every mode but route, which needs nodes run with SESSION_ROUTE_TAG; on the bench's untagged
-# nodes it is only round robin again.
-BALANCER_MODES = tuple(mode for mode in ROUTING_MODES if mode != ROUTE)
-COSTLIER_MODES = (STICKY, HASH)  # they read a cookie per request; the target: within 5% of random
+# The balancer's rows: every mode. In route's, each client's session reference carries a node's id as its route
+# tag (`<reference>.node-0`), as nodes with SESSION_ROUTE_TAG issue them, so every request is routed by its tag.
+BALANCER_MODES = ROUTING_MODES
+COSTLIER_MODES = (STICKY, HASH, ROUTE)  # they read a cookie per request; the target: within 5% of random
 NOISY = 1.3  # a row whose fastest run beats its slowest by more than this is flagged: the machine was busy
 # The ratio columns of each table, after req/s, p50 and p99.
 # The ratio columns of each table after req/s, p50 and p99: (row key, header).

@@ -18,12 +18,13 @@ from balancer.data_path import COMPILED, DATA_PATH_ENV, INTERPRETED
 from loadtest.bench.load import Workload
 from loadtest.bench.report import BALANCER_MODES
 from loadtest.bench.servers import INSTALL_HINTS, Servers, find_tool
-from nodes.contract.names import HASH, RANDOM, ROUND_ROBIN, STICKY
+from nodes.contract.names import HASH, RANDOM, ROUND_ROBIN, ROUTE, STICKY
 
 # nginx and HAProxy rows, as docs/bench.md describes them: nginx (open source) has no cookie stickiness, and
 # HAProxy runs its roundrobin and its `cookie ... insert` (sticky).
 NGINX_MODES = (ROUND_ROBIN, HASH)
 HAPROXY_MODES = (ROUND_ROBIN, STICKY)
+PROXY_NODES = ("node-0", "node-1")  # the two nodes behind every proxy row, by their node ids
 INTERPRETED_ROW = "balancer-interpreted-random"  # the source itself, beside the compiled build's rows
 PROXY_WORKLOAD = Workload("GET", "/healthz")
 READ, WRITE = Workload("GET", "/me"), Workload("POST", "/counter")
@@ -40,6 +41,7 @@ class Row:
     url: str = ""
     workload: Workload = PROXY_WORKLOAD
     sessions: str = "none"  # "browser": a first request keeps the cookies it gets; "login"; "hot"; "none"
+    route_tags: tuple[str, ...] = ()  # "browser" sessions: node ids their references are tagged with, in turn
     redis_url: str | None = None  # the floor row: a probe, not wrk
     cpu_pids: list[int] = field(default_factory=list)  # processes whose CPU time a request of this row costs
     script: Path | None = None
@@ -86,7 +88,8 @@ def proxy_rows(
     for prefix, label, checkout, data_path in balancers:
         for mode in BALANCER_MODES:
             url = servers.balancer(f"{prefix}-{mode}", mode, nodes, checkout=checkout, data_path=data_path)
-            rows.append(Row(f"{prefix}-{mode}", "proxy", f"{label} {mode}", url, sessions="browser"))
+            tags = PROXY_NODES if mode == ROUTE else ()
+            rows.append(Row(f"{prefix}-{mode}", "proxy", f"{label} {mode}", url, sessions="browser", route_tags=tags))
     if compiled:  # the same source interpreted, beside it: what the compiled build saves
         url = servers.balancer(INTERPRETED_ROW, RANDOM, nodes, data_path=INTERPRETED)
         rows.append(Row(INTERPRETED_ROW, "proxy", "balancer random, interpreted", url, sessions="browser"))

@@ -41,7 +41,7 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     [out] = list((tmp_path / "reports").glob("bench-*"))
 
     report = json.loads((out / "bench.json").read_text())
-    proxies = ["direct", *(f"balancer-{mode}" for mode in ("random", "round_robin", "sticky", "hash"))]
+    proxies = ["direct", *(f"balancer-{mode}" for mode in ("random", "round_robin", "sticky", "hash", "route"))]
     data_path = report["settings"]["balancer_data_path"]
     assert data_path.split()[0] == balancer.DATA_PATH.kind  # the suite's own build: the bench finds and runs it
     proxies += ["balancer-interpreted-random"] if balancer.DATA_PATH.kind == "compiled" else []
@@ -70,3 +70,4 @@ def test_a_quick_bench_reports_every_row_and_leaves_nothing_running(tmp_path: Pa
     assert f"Python {report['machine']['python']}" in page
     assert "`sessionlab bench --quick --seconds 1 --repeats 1 --connections 10" in page
     assert holders_of_files_under(out) == []
+    assert "without a route tag" not in (out / "logs" / "balancer-route.log").read_text()  # route's clients are tagged
