@@ -15,6 +15,10 @@ from tests.support import sessionlab
 
 pytestmark = pytest.mark.timeout(120)
 NGINX = find_tool("nginx")
+# Enough sessions that the killed node surely owns some. With 15, one full-suite run saw no re-pin after the kill
+# (passing alone, 3 of 3): the likely cause is that node owning none of them, as a node's share of nginx's ring is
+# uneven (at a fifth, 0.8 ** 15 = 3.5%; with 40 sessions 0.01%).
+USERS = 40
 
 
 @pytest.fixture
@@ -39,14 +43,14 @@ def test_nginx_hash_keeps_sessions_on_one_node_until_a_kill_repins_them(
     command = f"kill -9 {servers.pid('node-1')}"
     out = tmp_path / "out"
     run = sessionlab("probe", "--target", front, "--out", str(out), "--duration", "8s", "--rate", "40",
-                     "--users", "15", "--event", f"3s: {command}", timeout=90)  # fmt: skip
+                     "--users", str(USERS), "--event", f"3s: {command}", timeout=90)  # fmt: skip
     assert run.returncode == 0, run.stderr
     results = json.loads((out / "results.json").read_text())
     assert results["theory"] is None  # not the lab's own balancer: no compare theory
     assert [(e["label"], e["source"], e["exit_status"]) for e in results["events"]] == [(command, "event", 0)]
     rows = results["timeline"]
     # a login carries no session cookie, so nginx hashes it anywhere: a session's first move is at its start ...
-    assert sum(row["repins"] for row in rows if row["t"] < 2) <= 15
+    assert sum(row["repins"] for row in rows if row["t"] < 2) <= USERS
     settled = [row for row in rows if row["t"] == 2]  # ... then every session stays on its node ...
     assert settled[0]["session_requests"] > 20 and settled[0]["repins"] == 0
     assert sum(row["repins"] for row in rows if row["t"] >= 3) >= 1  # ... until the kill moves the dead node's ones
