@@ -59,6 +59,11 @@ class Built:
     seconds: float  # 0 when the build already existed
     fresh: bool
 
+    @property
+    def summary(self) -> str:
+        """`compiled in 15.4 s`, or `already built`: how the build came to be there."""
+        return f"compiled in {self.seconds:.1f} s" if self.fresh else "already built"
+
 
 def build(root: Path = PROJECT_ROOT, *, force: bool = False) -> Built:
     """This source's build, compiled now unless it exists (or `force`); an unusable cache is a BuildError too."""
@@ -89,7 +94,7 @@ def _build(root: Path, force: bool) -> Built:
         try:
             staged.rename(target)
         except OSError:  # another process published the same build first: theirs is as good
-            if not (target / BUILD_RECORD).is_file():
+            if not is_complete(target):
                 raise
         prune(target.parent, keep=KEEP_BUILDS)
         return Built(target, seconds, fresh=True)
@@ -208,8 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(f"{PROG}: {error}; the balancer runs interpreted", file=sys.stderr)
         return 1
-    when = f"compiled in {built.seconds:.1f} s" if built.fresh else "already built"
-    print(f"{PROG}: {when}: {built.folder}")
+    print(f"{PROG}: {built.summary}: {built.folder}")
     return 0
 
 

@@ -30,7 +30,7 @@ def prepare() -> str:
             built = build()
         except BuildError as error:
             return f"not compiled: {error}"
-        outcome = f"compiled in {built.seconds:.1f} s" if built.fresh else "build found"
+        outcome = built.summary
     imported = [name for name in COMPILED_MODULES if f"balancer.{name}" in sys.modules]
     if balancer.DATA_PATH.kind != COMPILED and not imported:  # selected before the build existed: again
         balancer.DATA_PATH = select(balancer.__path__)

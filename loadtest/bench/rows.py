@@ -58,8 +58,7 @@ def balancer_data_path() -> str:
         built = build_data_path()
     except BuildError as error:
         return f"{INTERPRETED} ({error})"
-    how = f"compiled now in {built.seconds:.0f} s" if built.fresh else "built earlier"
-    return f"{COMPILED} (mypyc build {built.folder.name}, {how})"
+    return f"{COMPILED} (mypyc build {built.folder.name}, {built.summary})"
 
 
 def baseline_data_path(checkout: Path, ours: str) -> str:
